@@ -1,0 +1,295 @@
+"""JSON twins of the organisation pages, plus /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import select
+
+from accounts import operations
+from accounts.apispec import ID, api_route, build_openapi, current_api_user, list_of
+from accounts.errors import Invalid, ensure
+from accounts.models import (
+    AuditEntry,
+    EmulationYear,
+    Group,
+    GroupKind,
+    Role,
+    Unit,
+    UnitKind,
+    User,
+)
+from app import db
+
+bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
+
+UNIT = {
+    "type": "object",
+    "required": ["id", "name", "short_name", "kind", "active"],
+    "properties": {
+        "id": ID,
+        "name": {"type": "string"},
+        "short_name": {"type": "string"},
+        "kind": {"type": "string", "enum": [k.value for k in UnitKind]},
+        "email": {"type": "string", "nullable": True},
+        "active": {"type": "boolean"},
+        "merged_into_id": {"type": "integer", "nullable": True},
+    },
+}
+UNIT_IN = {
+    "type": "object",
+    "required": ["name", "short_name", "kind"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "short_name": {"type": "string", "minLength": 1, "maxLength": 60},
+        "kind": {"type": "string", "enum": [k.value for k in UnitKind]},
+        "email": {"type": "string", "maxLength": 200},
+    },
+}
+GROUP = {
+    "type": "object",
+    "required": ["id", "year", "kind", "name", "units"],
+    "properties": {
+        "id": ID,
+        "year": {"type": "integer"},
+        "kind": {"type": "string", "enum": [k.value for k in GroupKind]},
+        "name": {"type": "string"},
+        "leader_unit_id": {"type": "integer", "nullable": True},
+        "deputy_unit_id": {"type": "integer", "nullable": True},
+        "units": {"type": "array", "items": ID},
+    },
+}
+GROUP_IN = {
+    "type": "object",
+    "required": ["year", "kind", "name"],
+    "additionalProperties": False,
+    "properties": {
+        "year": {"type": "integer", "minimum": 2000, "maximum": 2100},
+        "kind": {"type": "string", "enum": [k.value for k in GroupKind]},
+        "name": {"type": "string", "minLength": 1, "maxLength": 120},
+        "units": {"type": "array", "items": ID, "uniqueItems": True},
+        "leader_unit_id": {"type": "integer"},
+        "deputy_unit_id": {"type": "integer"},
+    },
+}
+GROUP_UPDATE = {
+    "type": "object",
+    "required": ["units"],
+    "additionalProperties": False,
+    "properties": {
+        "units": {"type": "array", "items": ID, "uniqueItems": True},
+        "leader_unit_id": {"type": "integer"},
+        "deputy_unit_id": {"type": "integer"},
+    },
+}
+USER = {
+    "type": "object",
+    "required": ["id", "username", "full_name", "unit_id", "roles", "active"],
+    "properties": {
+        "id": ID,
+        "username": {"type": "string"},
+        "full_name": {"type": "string"},
+        "email": {"type": "string"},
+        "unit_id": ID,
+        "roles": {"type": "array", "items": {"type": "string", "enum": [r.value for r in Role]}},
+        "active": {"type": "boolean"},
+    },
+}
+USER_IN = {
+    "type": "object",
+    "required": ["username", "full_name", "email", "unit_id", "roles", "password"],
+    "additionalProperties": False,
+    "properties": {
+        "username": {"type": "string", "minLength": 1, "maxLength": 80, "pattern": "^[A-Za-z0-9._-]+$"},
+        "full_name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "email": {"type": "string", "maxLength": 200},
+        "unit_id": ID,
+        "roles": {"type": "array", "items": {"type": "string", "enum": [r.value for r in Role]}},
+        "password": {"type": "string", "minLength": 8, "maxLength": 200},
+    },
+}
+AUDIT = {
+    "type": "object",
+    "required": ["id", "at", "action", "object_type"],
+    "properties": {
+        "id": ID,
+        "at": {"type": "string", "format": "date-time"},
+        "actor": {"type": "string", "nullable": True},
+        "action": {"type": "string"},
+        "object_type": {"type": "string"},
+        "object_id": {"type": "integer", "nullable": True},
+        "summary": {"type": "string"},
+    },
+}
+
+
+def unit_json(unit: Unit) -> dict[str, Any]:
+    return {
+        "id": unit.id, "name": unit.name, "short_name": unit.short_name, "kind": unit.kind.value,
+        "email": unit.email, "active": unit.active, "merged_into_id": unit.merged_into_id,
+    }
+
+
+def group_json(group: Group) -> dict[str, Any]:
+    return {
+        "id": group.id, "year": group.year.year, "kind": group.kind.value, "name": group.name,
+        "leader_unit_id": group.leader.id if group.leader else None,
+        "deputy_unit_id": group.deputy.id if group.deputy else None,
+        "units": [u.id for u in group.units],
+    }
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id, "username": user.username, "full_name": user.full_name,
+        "email": user.email, "unit_id": user.unit_id,
+        "roles": sorted(r.value for r in user.roles), "active": user.active,
+    }
+
+
+@bp.route("/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    return jsonify(build_openapi(current_app))
+
+
+@api_route(bp, "/me", methods=["GET"], summary="Người dùng hiện tại", tags=["users"], response=USER)
+def me():  # type: ignore[no-untyped-def]
+    return user_json(current_api_user())
+
+
+@api_route(bp, "/units", methods=["GET"], summary="Danh sách đơn vị", tags=["units"], response=list_of(UNIT))
+def list_units():  # type: ignore[no-untyped-def]
+    rows = db.session.scalars(select(Unit).order_by(Unit.name)).all()
+    return {"items": [unit_json(u) for u in rows]}
+
+
+@api_route(bp, "/units", methods=["POST"], summary="Thêm đơn vị", tags=["units"], body=UNIT_IN, response=UNIT, status=201)
+def create_unit(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    unit = operations.create_unit(
+        name=body["name"], short_name=body["short_name"], kind=UnitKind(body["kind"]),
+        email=body.get("email"), actor=current_api_user(),
+    )
+    db.session.commit()
+    return unit_json(unit), 201
+
+
+@api_route(bp, "/units/<int:unit_id>", methods=["GET"], summary="Một đơn vị", tags=["units"], response=UNIT)
+def get_unit(unit_id: int):  # type: ignore[no-untyped-def]
+    return unit_json(operations.get_or_404(Unit, unit_id))
+
+
+@api_route(bp, "/units/<int:unit_id>", methods=["PUT"], summary="Sửa (đổi tên) đơn vị", tags=["units"], body=UNIT_IN, response=UNIT)
+def update_unit(unit_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    unit = operations.get_or_404(Unit, unit_id)
+    operations.update_unit(
+        unit, name=body["name"], short_name=body["short_name"], kind=UnitKind(body["kind"]),
+        email=body.get("email"), actor=current_api_user(),
+    )
+    db.session.commit()
+    return unit_json(unit)
+
+
+@api_route(bp, "/units/<int:unit_id>/retire", methods=["POST"], summary="Cho đơn vị ngừng hoạt động", tags=["units"], response=UNIT)
+def retire_unit(unit_id: int):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    unit = operations.get_or_404(Unit, unit_id)
+    operations.retire_unit(unit, actor=current_api_user())
+    db.session.commit()
+    return unit_json(unit)
+
+
+@api_route(bp, "/groups", methods=["GET"], summary="Cụm, Khối thi đua", tags=["groups"], response=list_of(GROUP),
+           query={"year": {"type": "integer", "minimum": 2000}})
+def list_groups(query: dict[str, Any]):  # type: ignore[no-untyped-def]
+    stmt = select(Group).join(EmulationYear).order_by(EmulationYear.year.desc(), Group.name)
+    if "year" in query:
+        stmt = stmt.where(EmulationYear.year == query["year"])
+    return {"items": [group_json(g) for g in db.session.scalars(stmt)]}
+
+
+def _units_by_id(ids: list[int]) -> list[Unit]:
+    units = db.session.scalars(select(Unit).where(Unit.id.in_(ids))).all()
+    missing = set(ids) - {u.id for u in units}
+    if missing:
+        raise Invalid(f"Không có đơn vị mã {', '.join(map(str, sorted(missing)))}.")
+    return list(units)
+
+
+def _apply_group(group: Group, body: dict[str, Any]) -> None:
+    units = _units_by_id(body.get("units", []))
+    operations.set_group_members(group, units, actor=current_api_user())
+    db.session.flush()
+    by_id = {u.id: u for u in units}
+    leader_id, deputy_id = body.get("leader_unit_id"), body.get("deputy_unit_id")
+    for ident in (leader_id, deputy_id):
+        if ident is not None and ident not in by_id:
+            raise Invalid("Cụm/Khối trưởng và phó phải là đơn vị thành viên.")
+    operations.set_group_leadership(
+        group, leader=by_id.get(leader_id) if leader_id else None,
+        deputy=by_id.get(deputy_id) if deputy_id else None, actor=current_api_user(),
+    )
+
+
+@api_route(bp, "/groups", methods=["POST"], summary="Tạo Cụm/Khối cho một năm", tags=["groups"], body=GROUP_IN, response=GROUP, status=201)
+def create_group(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    year = operations.ensure_year(body["year"], actor=current_api_user())
+    group = operations.create_group(
+        year=year, kind=GroupKind(body["kind"]), name=body["name"], actor=current_api_user()
+    )
+    db.session.flush()
+    _apply_group(group, body)
+    db.session.commit()
+    return group_json(group), 201
+
+
+@api_route(bp, "/groups/<int:group_id>", methods=["PUT"], summary="Thành viên, Cụm/Khối trưởng và phó", tags=["groups"], body=GROUP_UPDATE, response=GROUP)
+def update_group(group_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    group = operations.get_or_404(Group, group_id)
+    _apply_group(group, body)
+    db.session.commit()
+    return group_json(group)
+
+
+@api_route(bp, "/users", methods=["GET"], summary="Người dùng", tags=["users"], response=list_of(USER))
+def list_users():  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    return {"items": [user_json(u) for u in db.session.scalars(select(User).order_by(User.username))]}
+
+
+@api_route(bp, "/users", methods=["POST"], summary="Tạo người dùng", tags=["users"], body=USER_IN, response=USER, status=201)
+def create_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    user = operations.create_user(
+        username=body["username"], full_name=body["full_name"], email=body["email"],
+        unit=operations.get_or_404(Unit, body["unit_id"], "Không có đơn vị này."),
+        roles=[Role(r) for r in body["roles"]], password=body["password"], actor=current_api_user(),
+    )
+    db.session.commit()
+    return user_json(user), 201
+
+
+@api_route(bp, "/audit", methods=["GET"], summary="Nhật ký thao tác", tags=["audit"], response=list_of(AUDIT),
+           query={"action": {"type": "string"}, "object_type": {"type": "string"},
+                  "limit": {"type": "integer", "minimum": 1}})
+def audit(query: dict[str, Any]):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_view_audit())
+    from sqlalchemy.orm import joinedload
+
+    stmt = select(AuditEntry).options(joinedload(AuditEntry.actor)).order_by(AuditEntry.id.desc())
+    if query.get("action"):
+        stmt = stmt.where(AuditEntry.action.contains(query["action"]))
+    if query.get("object_type"):
+        stmt = stmt.where(AuditEntry.object_type == query["object_type"])
+    rows = db.session.scalars(stmt.limit(min(query.get("limit", 100), 500))).all()
+    return {"items": [
+        {"id": e.id, "at": e.at.isoformat(), "actor": e.actor.username if e.actor else None,
+         "action": e.action, "object_type": e.object_type, "object_id": e.object_id,
+         "summary": e.summary}
+        for e in rows
+    ]}

@@ -1,0 +1,258 @@
+"""The JSON API's plumbing: token authentication, request validation, and the
+OpenAPI document, all declared in one decorator next to each route.
+
+    @api_route(bp, "/units", methods=["POST"], summary="Tạo đơn vị", tags=["units"],
+               body=UNIT_IN, response=UNIT_OUT, status=201)
+    def create_unit(body): ...
+
+The OpenAPI document is generated from these declarations, so it cannot drift from
+the routes; a test checks that every /api/v1 route is declared.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Flask, g, request
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from accounts.errors import UserError
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {},
+            },
+        }
+    },
+}
+
+
+class Unauthorized(UserError):
+    status = 401
+    code = "unauthorized"
+
+
+class UnsupportedMediaType(UserError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+@dataclass
+class ApiDoc:
+    summary: str
+    tags: list[str]
+    body: dict[str, Any] | None
+    response: dict[str, Any] | None
+    status: int
+    auth: bool
+    query: dict[str, dict[str, Any]] = field(default_factory=dict)
+    content_type: str = "application/json"  # of a successful response
+    upload: bool = False  # multipart/form-data with a `file` part
+
+
+def current_api_user():  # type: ignore[no-untyped-def]
+    return g.api_user
+
+
+def _authenticate() -> None:
+    from accounts.operations import user_for_token
+
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("Thiếu mã truy cập (Authorization: Bearer <token>).")
+    user = user_for_token(secret.strip())
+    if user is None:
+        raise Unauthorized("Mã truy cập không hợp lệ hoặc đã bị thu hồi.")
+    g.api_user = user
+
+
+def _json_body(schema: dict[str, Any]) -> Any:
+    if not request.is_json:
+        raise UnsupportedMediaType("Nội dung yêu cầu phải là JSON (Content-Type: application/json).")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise UserError("Nội dung JSON không đọc được.")
+    errors = sorted(Draft202012Validator(schema).iter_errors(body), key=lambda e: list(e.path))
+    if errors:
+        raise_validation(errors[0])
+    return body
+
+
+def raise_validation(error: ValidationError) -> None:
+    from accounts.errors import Invalid
+
+    where = ".".join(str(p) for p in error.absolute_path) or "(gốc)"
+    raise Invalid(f"Trường {where} không hợp lệ: {error.message}")
+
+
+def _query_args(spec: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    from accounts.errors import Invalid
+
+    values: dict[str, Any] = {}
+    for name, schema in spec.items():
+        raw = request.args.get(name)
+        if raw is None:
+            continue
+        if schema.get("type") == "integer":
+            try:
+                values[name] = int(raw)
+            except ValueError as exc:
+                raise Invalid(f"Tham số {name} phải là số nguyên.") from exc
+            if "minimum" in schema and values[name] < schema["minimum"]:
+                raise Invalid(f"Tham số {name} phải ≥ {schema['minimum']}.")
+        else:
+            if "enum" in schema and raw not in schema["enum"]:
+                raise Invalid(f"Tham số {name} không hợp lệ.")
+            values[name] = raw
+    return values
+
+
+def api_route(
+    bp: Blueprint,
+    rule: str,
+    *,
+    methods: list[str],
+    summary: str,
+    tags: list[str],
+    body: dict[str, Any] | None = None,
+    response: dict[str, Any] | None = None,
+    status: int = 200,
+    auth: bool = True,
+    query: dict[str, dict[str, Any]] | None = None,
+    content_type: str = "application/json",
+    upload: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    doc = ApiDoc(summary, tags, body, response, status, auth, query or {}, content_type, upload)
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(**kwargs: Any) -> Any:
+            if auth:
+                _authenticate()
+            if body is not None:
+                kwargs["body"] = _json_body(body)
+            if doc.query:
+                kwargs["query"] = _query_args(doc.query)
+            return view(**kwargs)
+
+        wrapper._api_doc = doc  # type: ignore[attr-defined]
+        bp.add_url_rule(rule, view_func=wrapper, methods=methods)
+        return wrapper
+
+    return decorator
+
+
+_CONVERTER = re.compile(r"<(?:(?P<conv>[a-z]+):)?(?P<name>\w+)>")
+
+
+def _openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
+    params = []
+    for match in _CONVERTER.finditer(rule):
+        kind = "integer" if match.group("conv") == "int" else "string"
+        params.append(
+            {"name": match.group("name"), "in": "path", "required": True, "schema": {"type": kind}}
+        )
+    return _CONVERTER.sub(lambda m: "{" + m.group("name") + "}", rule), params
+
+
+def build_openapi(app: Flask) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith("/api/v1"):
+            continue
+        view = app.view_functions[rule.endpoint]
+        doc: ApiDoc | None = getattr(view, "_api_doc", None)
+        if doc is None:
+            continue
+        path, params = _openapi_path(rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            op: dict[str, Any] = {
+                "operationId": rule.endpoint.replace(".", "_") + "_" + method.lower(),
+                "summary": doc.summary,
+                "tags": doc.tags,
+                "parameters": params
+                + [
+                    {"name": n, "in": "query", "required": False, "schema": s}
+                    for n, s in doc.query.items()
+                ],
+                "responses": _responses(doc),
+            }
+            if doc.body is not None:
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": doc.body}},
+                }
+            elif doc.upload:
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["file"],
+                                "properties": {"file": {"type": "string", "format": "binary"}},
+                            }
+                        }
+                    },
+                }
+            if doc.auth:
+                op["security"] = [{"bearerAuth": []}]
+            paths.setdefault(path, {})[method.lower()] = op
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Draftflow API",
+            "version": "1",
+            "description": "API JSON của Draftflow. Xác thực bằng mã truy cập: "
+            "`Authorization: Bearer <token>` (tạo bằng `flask --app app users token USERNAME`).",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": ERROR_SCHEMA},
+        },
+    }
+
+
+def _responses(doc: ApiDoc) -> dict[str, Any]:
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    ok: dict[str, Any] = {"description": "OK"}
+    if doc.content_type == "application/json":
+        if doc.response is not None:
+            ok["content"] = {"application/json": {"schema": doc.response}}
+    else:
+        ok["content"] = {doc.content_type: {"schema": {"type": "string", "format": "binary"}}}
+    responses: dict[str, Any] = {str(doc.status): ok}
+    codes = ["400", "404", "409", "422", "503"]
+    if doc.auth:
+        codes += ["401", "403"]
+    if doc.body is not None or doc.upload:
+        codes += ["413", "415"]
+    for code in codes:
+        responses[code] = {"description": code, **error}
+    return responses
+
+
+# Reusable schema fragments.
+ID = {"type": "integer"}
+DATETIME = {"type": "string", "format": "date-time"}
+NULLABLE_STRING = {"type": "string", "nullable": True}
+
+
+def list_of(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": item}}}

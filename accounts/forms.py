@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from accounts.models import GROUP_KIND_LABELS, ROLE_LABELS, UNIT_KIND_LABELS, NotifyMode
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Checkboxes work without JavaScript and by keyboard, unlike a multi-select."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(), Length(max=80)])
+    password = PasswordField(_l("Mật khẩu"), validators=[DataRequired()])
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Mật khẩu hiện tại"), validators=[DataRequired()])
+    new = PasswordField(_l("Mật khẩu mới"), validators=[DataRequired(), Length(min=8)])
+    confirm = PasswordField(
+        _l("Nhập lại mật khẩu mới"),
+        validators=[DataRequired(), EqualTo("new", message=_l("Hai mật khẩu không khớp."))],
+    )
+
+
+class PreferencesForm(FlaskForm):
+    notify_mode = SelectField(
+        _l("Nhận nhắc việc qua e-mail"),
+        choices=[
+            (NotifyMode.IMMEDIATE.value, _l("Gửi ngay")),
+            (NotifyMode.DAILY.value, _l("Gộp một thư mỗi ngày")),
+            (NotifyMode.OFF.value, _l("Không nhận (trừ thư đôn đốc quá hạn)")),
+        ],
+    )
+
+
+class UnitForm(FlaskForm):
+    name = StringField(_l("Tên đơn vị"), validators=[DataRequired(), Length(max=200)])
+    short_name = StringField(_l("Tên viết tắt"), validators=[DataRequired(), Length(max=60)])
+    kind = SelectField(
+        _l("Loại đơn vị"), choices=[(k.value, label) for k, label in UNIT_KIND_LABELS.items()]
+    )
+    email = StringField(_l("E-mail"), validators=[Optional(), Email(), Length(max=200)])
+
+
+class MergeUnitForm(FlaskForm):
+    target = SelectField(_l("Sáp nhập vào đơn vị"), coerce=int)
+
+
+class UnitImportForm(FlaskForm):
+    file = FileField(_l("Tệp CSV (name, short_name, kind, email)"), validators=[FileRequired()])
+
+
+class YearForm(FlaskForm):
+    year = IntegerField(_l("Năm thi đua"), validators=[DataRequired(), NumberRange(2000, 2100)])
+
+
+class GroupForm(FlaskForm):
+    name = StringField(_l("Tên Cụm/Khối"), validators=[DataRequired(), Length(max=120)])
+    kind = SelectField(
+        _l("Loại"), choices=[(k.value, label) for k, label in GROUP_KIND_LABELS.items()]
+    )
+
+
+class GroupMembersForm(FlaskForm):
+    units = MultiCheckboxField(_l("Đơn vị thành viên"), coerce=int)
+    leader = SelectField(_l("Cụm/Khối trưởng"), coerce=int)
+    deputy = SelectField(_l("Cụm/Khối phó"), coerce=int)
+
+
+class EligibilityForm(FlaskForm):
+    unit = SelectField(_l("Đơn vị"), coerce=int)
+    eligible = BooleanField(_l("Đủ điều kiện xét thi đua"), default=True)
+    reason = TextAreaField(_l("Lý do"), validators=[Optional(), Length(max=1000)])
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(), Length(max=80)])
+    full_name = StringField(_l("Họ và tên"), validators=[DataRequired(), Length(max=200)])
+    email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=200)])
+    unit = SelectField(_l("Đơn vị"), coerce=int)
+    roles = MultiCheckboxField(
+        _l("Vai trò"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()]
+    )
+    active = BooleanField(_l("Đang hoạt động"), default=True)
+    password = PasswordField(
+        _l("Mật khẩu (để trống nếu không đổi)"), validators=[Optional(), Length(min=8)]
+    )
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Tên gợi nhớ"), validators=[Optional(), Length(max=120)])
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    action = StringField(_l("Thao tác"), validators=[Optional()])
+    object_type = StringField(_l("Loại đối tượng"), validators=[Optional()])
+    user = StringField(_l("Người thực hiện"), validators=[Optional()])

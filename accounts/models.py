@@ -1,0 +1,389 @@
+"""The organisation: units, emulation years, clusters and blocks, users and roles.
+
+Permissions are `can_*` predicates on these models. Views answer 403 with them and
+templates hide buttons with them, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from datetime import date, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from accounts.clock import UTCDateTime, now
+from app import db
+
+
+def enum_type(enum_cls: type[enum.Enum], length: int = 32) -> Enum:
+    """Store an enum as its string value in a VARCHAR: portable and easy to migrate."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+        length=length,
+    )
+
+
+class UnitKind(enum.StrEnum):
+    DEPARTMENT = "department"
+    REGIONAL = "regional"
+    OFFICE = "office"
+    INSPECTION = "inspection"
+
+
+UNIT_KIND_LABELS = {
+    UnitKind.DEPARTMENT: "Phòng nghiệp vụ",
+    UnitKind.REGIONAL: "VKSND khu vực",
+    UnitKind.OFFICE: "Văn phòng",
+    UnitKind.INSPECTION: "Thanh tra",
+}
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    DRAFTER = "drafter"
+    UNIT_HEAD = "unit_head"
+    UNIT_STAFF = "unit_staff"
+    OFFICE_VERIFIER = "office_verifier"
+    COUNCIL_MEMBER = "council_member"
+
+
+ROLE_LABELS = {
+    Role.ADMIN: "Quản trị hệ thống",
+    Role.DRAFTER: "Cán bộ soạn thảo",
+    Role.UNIT_HEAD: "Thủ trưởng đơn vị",
+    Role.UNIT_STAFF: "Cán bộ đơn vị",
+    Role.OFFICE_VERIFIER: "Thường trực Hội đồng (thẩm định)",
+    Role.COUNCIL_MEMBER: "Thành viên Hội đồng Thi đua - Khen thưởng",
+}
+
+
+class GroupKind(enum.StrEnum):
+    CLUSTER = "cluster"
+    BLOCK = "block"
+
+
+GROUP_KIND_LABELS = {GroupKind.CLUSTER: "Cụm thi đua", GroupKind.BLOCK: "Khối thi đua"}
+
+
+class GroupRole(enum.StrEnum):
+    MEMBER = "member"
+    LEADER = "leader"
+    DEPUTY = "deputy"
+
+
+class NotifyMode(enum.StrEnum):
+    IMMEDIATE = "immediate"
+    DAILY = "daily"
+    OFF = "off"
+
+
+class Unit(db.Model):
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    short_name: Mapped[str] = mapped_column(String(60), unique=True)
+    kind: Mapped[UnitKind] = mapped_column(enum_type(UnitKind))
+    email: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+    merged_into: Mapped[Unit | None] = relationship(remote_side=[id])
+    name_history: Mapped[list[UnitNameChange]] = relationship(
+        back_populates="unit", order_by="UnitNameChange.changed_at"
+    )
+
+    @property
+    def kind_label(self) -> str:
+        return UNIT_KIND_LABELS[self.kind]
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.short_name}>"
+
+
+class UnitNameChange(db.Model):
+    """Old names stay findable: documents from 2024 name units as they were then."""
+
+    __tablename__ = "unit_name_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    old_name: Mapped[str] = mapped_column(String(200))
+    old_short_name: Mapped[str] = mapped_column(String(60))
+    new_name: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+    unit: Mapped[Unit] = relationship(back_populates="name_history")
+
+
+class EmulationYear(db.Model):
+    """An emulation year, by default 01/12 of the previous year to 30/11."""
+
+    __tablename__ = "emulation_years"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, unique=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+
+    groups: Mapped[list[Group]] = relationship(back_populates="year", order_by="Group.name")
+
+    @property
+    def label(self) -> str:
+        return f"Năm {self.year}"
+
+
+class Group(db.Model):
+    """A Cụm or Khối thi đua for one emulation year."""
+
+    __tablename__ = "groups"
+    __table_args__ = (UniqueConstraint("year_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year_id: Mapped[int] = mapped_column(ForeignKey("emulation_years.id"), index=True)
+    kind: Mapped[GroupKind] = mapped_column(enum_type(GroupKind))
+    name: Mapped[str] = mapped_column(String(120))
+
+    year: Mapped[EmulationYear] = relationship(back_populates="groups")
+    memberships: Mapped[list[GroupMembership]] = relationship(
+        back_populates="group", cascade="all, delete-orphan"
+    )
+
+    @property
+    def kind_label(self) -> str:
+        return GROUP_KIND_LABELS[self.kind]
+
+    def unit_with_role(self, role: GroupRole) -> Unit | None:
+        for membership in self.memberships:
+            if membership.role == role:
+                return membership.unit
+        return None
+
+    @property
+    def leader(self) -> Unit | None:
+        return self.unit_with_role(GroupRole.LEADER)
+
+    @property
+    def deputy(self) -> Unit | None:
+        return self.unit_with_role(GroupRole.DEPUTY)
+
+    @property
+    def units(self) -> list[Unit]:
+        return sorted((m.unit for m in self.memberships), key=lambda u: u.name)
+
+
+class GroupMembership(db.Model):
+    """A unit in a group for a year, with its role. A unit is in one group per year."""
+
+    __tablename__ = "group_memberships"
+    __table_args__ = (UniqueConstraint("year_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    year_id: Mapped[int] = mapped_column(ForeignKey("emulation_years.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    role: Mapped[GroupRole] = mapped_column(enum_type(GroupRole), default=GroupRole.MEMBER)
+
+    group: Mapped[Group] = relationship(back_populates="memberships")
+    unit: Mapped[Unit] = relationship()
+
+
+class UnitYearStatus(db.Model):
+    """Whether a unit was eligible for emulation in a year; feeds the leadership rule."""
+
+    __tablename__ = "unit_year_statuses"
+    __table_args__ = (UniqueConstraint("unit_id", "year_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    year_id: Mapped[int] = mapped_column(ForeignKey("emulation_years.id"))
+    eligible: Mapped[bool] = mapped_column(Boolean, default=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(enum_type(Role), primary_key=True)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    notify_mode: Mapped[NotifyMode] = mapped_column(
+        enum_type(NotifyMode), default=NotifyMode.IMMEDIATE
+    )
+    locale: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    role_rows: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    # --- identity -----------------------------------------------------------------
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login reads this
+        return self.active
+
+    @property
+    def roles(self) -> set[Role]:
+        return {row.role for row in self.role_rows}
+
+    def has_role(self, role: Role) -> bool:
+        return role in self.roles
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [ROLE_LABELS[r] for r in Role if r in self.roles]
+
+    # --- permissions ----------------------------------------------------------------
+    def can_administer(self) -> bool:
+        return self.has_role(Role.ADMIN)
+
+    def can_view_audit(self) -> bool:
+        return self.has_role(Role.ADMIN) or self.has_role(Role.OFFICE_VERIFIER)
+
+    def can_draft(self) -> bool:
+        return self.has_role(Role.DRAFTER)
+
+    def can_work_for_unit(self, unit_id: int) -> bool:
+        """Staff and the head of a unit prepare its comments and its score sheet."""
+        return self.unit_id == unit_id and (
+            self.has_role(Role.UNIT_STAFF) or self.has_role(Role.UNIT_HEAD)
+        )
+
+    def can_sign_for_unit(self, unit_id: int) -> bool:
+        """Only the head signs the unit's official position and submits its sheet."""
+        return self.unit_id == unit_id and self.has_role(Role.UNIT_HEAD)
+
+    def can_verify_scores(self) -> bool:
+        return self.has_role(Role.OFFICE_VERIFIER)
+
+    def can_decide_scores(self) -> bool:
+        return self.has_role(Role.COUNCIL_MEMBER)
+
+    def leads_group(self, group: Group) -> bool:
+        """A cluster leader's power follows the unit's role in that year's group.
+
+        Only the unit head acts as Cụm trưởng, since the role is the unit's.
+        """
+        leader = group.leader
+        return (
+            leader is not None and leader.id == self.unit_id and self.has_role(Role.UNIT_HEAD)
+        )
+
+    def can_use_api(self) -> bool:
+        return self.active
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class LoginAttempt(db.Model):
+    """Every login attempt, kept to enforce the lock-out across all web workers."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    success: Mapped[bool] = mapped_column(Boolean)
+
+
+class ApiToken(db.Model):
+    """A bearer token for /api/v1. Only its SHA-256 is stored; the token is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @property
+    def is_valid(self) -> bool:
+        return self.revoked_at is None
+
+    def can_revoke(self, user: User) -> bool:
+        return user.id == self.user_id or user.can_administer()
+
+
+class AuditEntry(db.Model):
+    """Append-only: who did what to which object, and when."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    object_type: Mapped[str] = mapped_column(String(60))
+    object_id: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _audit_is_append_only(mapper: Any, connection: Any, target: AuditEntry) -> None:
+    raise RuntimeError("audit entries are append-only")
+
+
+def active_units() -> list[Unit]:
+    return list(db.session.scalars(select(Unit).where(Unit.active).order_by(Unit.name)))

@@ -1,0 +1,515 @@
+"""Verb-named operations on the organisation. They change models and write the audit
+row; the caller (a view, the CLI, the API) commits once."""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import func, select
+
+from accounts import audit
+from accounts.clock import now
+from accounts.errors import Conflict, Invalid, NotFound
+from accounts.models import (
+    ApiToken,
+    EmulationYear,
+    Group,
+    GroupKind,
+    GroupMembership,
+    GroupRole,
+    LoginAttempt,
+    NotifyMode,
+    Role,
+    Unit,
+    UnitKind,
+    UnitNameChange,
+    UnitYearStatus,
+    User,
+    UserRole,
+)
+from app import db
+
+MIN_PASSWORD_LENGTH = 8
+
+
+# --- units ---------------------------------------------------------------------------
+def _check_email(email: str | None) -> str | None:
+    if not email:
+        return None
+    try:
+        return validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise Invalid(f"Địa chỉ e-mail không hợp lệ: {email}") from exc
+
+
+def _unit_name_taken(name: str, short_name: str, exclude_id: int | None = None) -> str | None:
+    query = select(Unit).where((Unit.name == name) | (Unit.short_name == short_name))
+    if exclude_id is not None:
+        query = query.where(Unit.id != exclude_id)
+    clash = db.session.scalars(query).first()
+    if clash is None:
+        return None
+    return clash.name
+
+
+def create_unit(
+    *, name: str, short_name: str, kind: UnitKind, email: str | None, actor: User | None
+) -> Unit:
+    name, short_name = name.strip(), short_name.strip()
+    if not name or not short_name:
+        raise Invalid("Tên và tên viết tắt của đơn vị là bắt buộc.")
+    if clash := _unit_name_taken(name, short_name):
+        raise Conflict(f"Đã có đơn vị trùng tên hoặc tên viết tắt: {clash}.")
+    unit = Unit(name=name, short_name=short_name, kind=kind, email=_check_email(email))
+    db.session.add(unit)
+    audit.record("unit.create", unit, actor=actor, summary=name)
+    return unit
+
+
+def update_unit(
+    unit: Unit, *, name: str, short_name: str, kind: UnitKind, email: str | None, actor: User
+) -> Unit:
+    """Rename keeps the old name in the history, so earlier documents stay traceable."""
+    name, short_name = name.strip(), short_name.strip()
+    if not name or not short_name:
+        raise Invalid("Tên và tên viết tắt của đơn vị là bắt buộc.")
+    if clash := _unit_name_taken(name, short_name, exclude_id=unit.id):
+        raise Conflict(f"Đã có đơn vị trùng tên hoặc tên viết tắt: {clash}.")
+    if name != unit.name or short_name != unit.short_name:
+        db.session.add(
+            UnitNameChange(
+                unit=unit, old_name=unit.name, old_short_name=unit.short_name, new_name=name
+            )
+        )
+        audit.record(
+            "unit.rename", unit, actor=actor, summary=f"{unit.name} → {name}",
+            details={"old": unit.name, "new": name},
+        )
+    unit.name, unit.short_name, unit.kind = name, short_name, kind
+    unit.email = _check_email(email)
+    return unit
+
+
+def retire_unit(unit: Unit, *, actor: User) -> Unit:
+    if not unit.active:
+        raise Conflict(f"Đơn vị {unit.name} đã ngừng hoạt động.")
+    unit.active = False
+    unit.retired_at = now()
+    audit.record("unit.retire", unit, actor=actor, summary=unit.name)
+    return unit
+
+
+def merge_units(source: Unit, target: Unit, *, actor: User) -> Unit:
+    """Retire `source` into `target`; its people move, its history stays with it."""
+    if source.id == target.id:
+        raise Invalid("Không thể sáp nhập một đơn vị vào chính nó.")
+    if not target.active:
+        raise Conflict(f"Đơn vị nhận sáp nhập {target.name} đã ngừng hoạt động.")
+    source.active = False
+    source.retired_at = now()
+    source.merged_into = target
+    for user in db.session.scalars(select(User).where(User.unit_id == source.id)):
+        user.unit = target
+    audit.record(
+        "unit.merge", source, actor=actor, summary=f"{source.name} → {target.name}",
+        details={"into": target.id},
+    )
+    return target
+
+
+@dataclass
+class ImportReport:
+    created: int
+    updated: int
+
+
+def import_units_csv(data: str, *, actor: User | None) -> ImportReport:
+    """Import units from CSV (name, short_name, kind, email). All rows or nothing.
+
+    Every bad row is reported with its line number; nothing is written unless every
+    row is good, so a half-imported organisation never exists.
+    """
+    reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
+    required = {"name", "short_name", "kind"}
+    if reader.fieldnames is None or not required <= {f.strip() for f in reader.fieldnames}:
+        raise Invalid(
+            "Dòng 1: tệp CSV phải có các cột name, short_name, kind (và tùy chọn email)."
+        )
+    errors: list[str] = []
+    rows: list[tuple[int, dict[str, str]]] = []
+    seen: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        clean = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+        if not clean.get("name") or not clean.get("short_name"):
+            errors.append(f"Dòng {line}: thiếu tên hoặc tên viết tắt.")
+            continue
+        if clean.get("kind") not in {k.value for k in UnitKind}:
+            allowed = ", ".join(k.value for k in UnitKind)
+            errors.append(f"Dòng {line}: loại đơn vị '{clean.get('kind')}' không hợp lệ ({allowed}).")
+            continue
+        if clean.get("email"):
+            try:
+                clean["email"] = validate_email(
+                    clean["email"], check_deliverability=False
+                ).normalized
+            except EmailNotValidError:
+                errors.append(f"Dòng {line}: e-mail '{clean['email']}' không hợp lệ.")
+                continue
+        key = clean["short_name"].lower()
+        if key in seen:
+            errors.append(f"Dòng {line}: tên viết tắt trùng với dòng {seen[key]}.")
+            continue
+        seen[key] = line
+        rows.append((line, clean))
+    if errors:
+        raise Invalid("Không nhập được tệp đơn vị:\n" + "\n".join(errors), details=errors)
+
+    created = updated = 0
+    for _line, row in rows:
+        unit = db.session.scalars(select(Unit).where(Unit.short_name == row["short_name"])).first()
+        if unit is None:
+            create_unit(
+                name=row["name"], short_name=row["short_name"], kind=UnitKind(row["kind"]),
+                email=row.get("email") or None, actor=actor,
+            )
+            created += 1
+        else:
+            unit.kind = UnitKind(row["kind"])
+            unit.email = row.get("email") or unit.email
+            if unit.name != row["name"]:
+                db.session.add(
+                    UnitNameChange(
+                        unit=unit, old_name=unit.name, old_short_name=unit.short_name,
+                        new_name=row["name"],
+                    )
+                )
+                unit.name = row["name"]
+            updated += 1
+        # Flush per row so a clash with an existing name surfaces now, inside the
+        # transaction the caller will roll back.
+        db.session.flush()
+    return ImportReport(created=created, updated=updated)
+
+
+# --- emulation years and groups -------------------------------------------------------------
+def year_bounds(year: int) -> tuple[date, date]:
+    """Year 2026 runs 01/12/2025 – 30/11/2026 by default."""
+    month = current_app.config["EMULATION_YEAR_START_MONTH"]
+    day = current_app.config["EMULATION_YEAR_START_DAY"]
+    start_year = year - 1 if (month, day) != (1, 1) else year
+    starts = date(start_year, month, day)
+    ends = date(starts.year + 1, starts.month, starts.day) - timedelta(days=1)
+    return starts, ends
+
+
+def ensure_year(year: int, *, actor: User | None = None) -> EmulationYear:
+    existing = db.session.scalars(select(EmulationYear).where(EmulationYear.year == year)).first()
+    if existing is not None:
+        return existing
+    starts, ends = year_bounds(year)
+    row = EmulationYear(year=year, starts_on=starts, ends_on=ends)
+    db.session.add(row)
+    audit.record("year.create", row, actor=actor, summary=str(year))
+    return row
+
+
+def year_for_date(day: date) -> EmulationYear | None:
+    return db.session.scalars(
+        select(EmulationYear).where(EmulationYear.starts_on <= day, EmulationYear.ends_on >= day)
+    ).first()
+
+
+def create_group(
+    *, year: EmulationYear, kind: GroupKind, name: str, actor: User | None
+) -> Group:
+    name = name.strip()
+    if not name:
+        raise Invalid("Tên Cụm/Khối là bắt buộc.")
+    clash = db.session.scalars(
+        select(Group).where(Group.year_id == year.id, Group.name == name)
+    ).first()
+    if clash is not None:
+        raise Conflict(f"Năm {year.year} đã có {name}.")
+    group = Group(year=year, kind=kind, name=name)
+    db.session.add(group)
+    audit.record("group.create", group, actor=actor, summary=f"{name} ({year.year})")
+    return group
+
+
+def set_group_members(group: Group, units: Iterable[Unit], *, actor: User | None) -> Group:
+    wanted = {u.id: u for u in units}
+    taken = db.session.execute(
+        select(GroupMembership.unit_id, Group.name)
+        .join(Group)
+        .where(
+            GroupMembership.year_id == group.year_id,
+            GroupMembership.group_id != group.id,
+            GroupMembership.unit_id.in_(wanted),
+        )
+    ).all()
+    if taken:
+        clashes = "; ".join(f"{wanted[uid].name} (đã thuộc {gname})" for uid, gname in taken)
+        raise Conflict(f"Mỗi đơn vị chỉ thuộc một Cụm/Khối trong năm: {clashes}.")
+    for membership in list(group.memberships):
+        if membership.unit_id not in wanted:
+            group.memberships.remove(membership)
+    present = {m.unit_id for m in group.memberships}
+    for unit_id, unit in wanted.items():
+        if unit_id not in present:
+            group.memberships.append(
+                GroupMembership(unit=unit, year_id=group.year_id, role=GroupRole.MEMBER)
+            )
+    audit.record(
+        "group.members", group, actor=actor, summary=group.name,
+        details={"units": sorted(wanted)},
+    )
+    return group
+
+
+def previous_year_ineligibility(unit: Unit, year: EmulationYear) -> UnitYearStatus | None:
+    return db.session.scalars(
+        select(UnitYearStatus)
+        .join(EmulationYear, EmulationYear.id == UnitYearStatus.year_id)
+        .where(
+            UnitYearStatus.unit_id == unit.id,
+            EmulationYear.year == year.year - 1,
+            UnitYearStatus.eligible.is_(False),
+        )
+    ).first()
+
+
+def set_group_leadership(
+    group: Group, *, leader: Unit | None, deputy: Unit | None, actor: User | None
+) -> Group:
+    """Set the leader and deputy for the year. Earlier years keep theirs (the rotation)."""
+    members = {m.unit_id: m for m in group.memberships}
+    for unit, title in ((leader, "Cụm/Khối trưởng"), (deputy, "Cụm/Khối phó")):
+        if unit is not None and unit.id not in members:
+            raise Invalid(f"{unit.name} không thuộc {group.name} nên không thể làm {title}.")
+    if leader is not None and deputy is not None and leader.id == deputy.id:
+        raise Invalid("Cụm/Khối trưởng và Cụm/Khối phó phải là hai đơn vị khác nhau.")
+    if leader is not None and current_app.config["RULE_INELIGIBLE_CANNOT_LEAD"]:
+        status = previous_year_ineligibility(leader, group.year)
+        if status is not None:
+            reason = f" ({status.reason})" if status.reason else ""
+            raise Invalid(
+                f"{leader.name} không đủ điều kiện xét thi đua năm {group.year.year - 1}"
+                f"{reason} nên không được làm Cụm/Khối trưởng năm {group.year.year}."
+            )
+    for membership in group.memberships:
+        if leader is not None and membership.unit_id == leader.id:
+            membership.role = GroupRole.LEADER
+        elif deputy is not None and membership.unit_id == deputy.id:
+            membership.role = GroupRole.DEPUTY
+        else:
+            membership.role = GroupRole.MEMBER
+    audit.record(
+        "group.leadership", group, actor=actor, summary=group.name,
+        details={"leader": leader.id if leader else None, "deputy": deputy.id if deputy else None},
+    )
+    return group
+
+
+def set_unit_eligibility(
+    unit: Unit, year: EmulationYear, *, eligible: bool, reason: str, actor: User | None
+) -> UnitYearStatus:
+    status = db.session.scalars(
+        select(UnitYearStatus).where(
+            UnitYearStatus.unit_id == unit.id, UnitYearStatus.year_id == year.id
+        )
+    ).first()
+    if status is None:
+        status = UnitYearStatus(unit_id=unit.id, year_id=year.id)
+        db.session.add(status)
+    status.eligible, status.reason = eligible, reason.strip()
+    audit.record(
+        "unit.eligibility", unit, actor=actor, summary=f"{unit.name} {year.year}",
+        details={"eligible": eligible, "reason": reason},
+    )
+    return status
+
+
+# --- users --------------------------------------------------------------------------------
+def _check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
+
+
+def create_user(
+    *,
+    username: str,
+    full_name: str,
+    email: str,
+    unit: Unit,
+    roles: Iterable[Role],
+    password: str,
+    actor: User | None,
+) -> User:
+    username = username.strip().lower()
+    if not username or not full_name.strip():
+        raise Invalid("Tên đăng nhập và họ tên là bắt buộc.")
+    if db.session.scalars(select(User).where(User.username == username)).first():
+        raise Conflict(f"Tên đăng nhập {username} đã được dùng.")
+    _check_password_strength(password)
+    user = User(
+        username=username,
+        full_name=full_name.strip(),
+        email=_check_email(email) or "",
+        unit=unit,
+        notify_mode=NotifyMode.IMMEDIATE,
+    )
+    user.set_password(password)
+    user.role_rows = [UserRole(role=r) for r in sorted(set(roles))]
+    db.session.add(user)
+    audit.record(
+        "user.create", user, actor=actor, summary=username,
+        details={"roles": sorted(r.value for r in set(roles))},
+    )
+    return user
+
+
+def update_user(
+    user: User,
+    *,
+    full_name: str,
+    email: str,
+    unit: Unit,
+    roles: Iterable[Role],
+    active: bool,
+    actor: User,
+) -> User:
+    roles = set(roles)
+    if user.id == actor.id and Role.ADMIN not in roles:
+        raise Invalid("Bạn không thể tự bỏ quyền quản trị của chính mình.")
+    user.full_name = full_name.strip()
+    user.email = _check_email(email) or ""
+    user.unit = unit
+    user.active = active
+    current = {row.role: row for row in user.role_rows}
+    for role, row in current.items():
+        if role not in roles:
+            user.role_rows.remove(row)
+    for role in roles - set(current):
+        user.role_rows.append(UserRole(role=role))
+    audit.record(
+        "user.update", user, actor=actor, summary=user.username,
+        details={"roles": sorted(r.value for r in roles), "active": active},
+    )
+    return user
+
+
+def change_password(user: User, *, current: str, new: str) -> None:
+    if not user.check_password(current):
+        raise Invalid("Mật khẩu hiện tại không đúng.")
+    _check_password_strength(new)
+    user.set_password(new)
+    user.password_changed_at = now()
+    audit.record("user.password", user, actor=user, summary=user.username)
+
+
+def set_notify_mode(user: User, mode: NotifyMode) -> None:
+    user.notify_mode = mode
+    audit.record("user.notify_mode", user, actor=user, summary=mode.value)
+
+
+# --- login throttling -------------------------------------------------------------------
+def lockout_until(username: str) -> datetime | None:
+    """When the login for this user name opens again, or None if it is open now.
+
+    Failures count since the last success, within the lock-out window.
+    """
+    cfg = current_app.config
+    window = timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"])
+    since = now() - window
+    last_success = db.session.scalar(
+        select(func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == username, LoginAttempt.success.is_(True)
+        )
+    )
+    if last_success is not None and last_success > since:
+        since = last_success
+    failures = db.session.scalars(
+        select(LoginAttempt.at)
+        .where(
+            LoginAttempt.username == username,
+            LoginAttempt.success.is_(False),
+            LoginAttempt.at > since,
+        )
+        .order_by(LoginAttempt.at.desc())
+    ).all()
+    if len(failures) < cfg["LOGIN_MAX_FAILURES"]:
+        return None
+    return failures[0] + window
+
+
+def authenticate(username: str, password: str, *, ip: str) -> User:
+    """Check credentials, recording the attempt. Raises Forbidden when locked or wrong."""
+    from accounts.clock import format_datetime
+
+    username = username.strip().lower()
+    locked = lockout_until(username)
+    if locked is not None:
+        raise LoginLocked(
+            "Bạn đã nhập sai mật khẩu quá nhiều lần. Đăng nhập bị khóa đến "
+            f"{format_datetime(locked)}. Vui lòng thử lại sau."
+        )
+    user = db.session.scalars(select(User).where(User.username == username)).first()
+    ok = user is not None and user.active and user.check_password(password)
+    db.session.add(LoginAttempt(username=username, ip=ip[:64], success=ok))
+    if not ok:
+        raise LoginFailed("Tên đăng nhập hoặc mật khẩu không đúng.")
+    assert user is not None
+    audit.record("user.login", user, actor=user, summary=username)
+    return user
+
+
+class LoginFailed(Invalid):
+    status = 401
+    code = "unauthorized"
+
+
+class LoginLocked(Invalid):
+    status = 429
+    code = "locked"
+
+
+# --- API tokens ----------------------------------------------------------------------------
+def create_api_token(user: User, *, name: str = "", actor: User | None) -> tuple[ApiToken, str]:
+    """Return the token row and the token itself, which is never stored or shown again."""
+    secret = "dft_" + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, name=name.strip(), token_hash=ApiToken.hash(secret), prefix=secret[:10])
+    db.session.add(token)
+    audit.record("token.create", token, actor=actor, summary=f"{user.username} {token.prefix}")
+    return token, secret
+
+
+def revoke_api_token(token: ApiToken, *, actor: User | None) -> ApiToken:
+    if token.revoked_at is not None:
+        raise Conflict("Mã truy cập này đã bị thu hồi.")
+    token.revoked_at = now()
+    audit.record("token.revoke", token, actor=actor, summary=token.prefix)
+    return token
+
+
+def user_for_token(secret: str) -> User | None:
+    token = db.session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(secret))
+    ).first()
+    if token is None or not token.is_valid or not token.user.active:
+        return None
+    return token.user
+
+
+def get_or_404(model: type, ident: int, message: str = "Không tìm thấy đối tượng yêu cầu."):  # type: ignore[no-untyped-def]
+    obj = db.session.get(model, ident)
+    if obj is None:
+        raise NotFound(message)
+    return obj

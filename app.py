@@ -1,0 +1,214 @@
+"""Draftflow: consultation on draft regulations and emulation scoring.
+
+Start it with `flask --app app run`; every command goes through `flask --app app …`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+import config as config_module
+
+# Constraint names must be deterministic so Alembic can alter them, on SQLite too.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    # WAL lets the web server and the Celery worker read while the other writes;
+    # SQLite leaves foreign keys off unless asked, per connection.
+    module = type(dbapi_connection).__module__
+    if not module.startswith(("sqlite3", "pysqlite")):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def select_locale() -> str:
+    from flask import current_app
+
+    lang = session.get("lang")
+    if lang in current_app.config["LANGUAGES"]:
+        return lang
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    from flask import current_app
+
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+# Packages that add their own demo content after the organisation exists.
+DEMO_MODULES: list[str] = []
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    instance_path = Path(app.instance_path)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app.config.update(config_module.build_config(instance_path, config))
+
+    db.init_app(app)
+    # Batch mode lets Alembic alter SQLite tables (it copies and swaps them).
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).parent / "migrations"),
+        render_as_batch=True, compare_type=True,
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "strong"
+
+    _allow_internal_mail_domains()
+    _load_models()
+    _register_blueprints(app)
+    _register_cli(app)
+    _install_request_hooks(app)
+    _quiet_loggers()
+
+    from tasks import init_celery
+
+    init_celery(app)
+    return app
+
+
+def _load_models() -> None:
+    """Import every model module so the metadata (and Alembic) sees every table."""
+    import importlib
+
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
+
+
+MODEL_MODULES = ["accounts.models", "drafts.models"]
+
+
+def _register_blueprints(app: Flask) -> None:
+    from accounts import api as accounts_api
+    from accounts import views as accounts_views
+    from accounts.errors import register_error_handlers
+    from comments import api as comments_api
+    from comments import views as comments_views
+    from drafts import api as drafts_api
+    from drafts import views as drafts_views
+    from tasks import views as tasks_views
+    from workflow import api as workflow_api
+    from workflow import views as workflow_views
+
+    for module in (accounts_views, drafts_views, comments_views, workflow_views, tasks_views):
+        app.register_blueprint(module.bp)
+    # The API authenticates with tokens, not cookies, so CSRF does not apply to it.
+    for module in (accounts_api, drafts_api, comments_api, workflow_api):
+        csrf.exempt(module.bp)
+        app.register_blueprint(module.bp)
+    register_error_handlers(app)
+
+    from accounts.templating import register_template_helpers
+
+    register_template_helpers(app)
+
+
+def _register_cli(app: Flask) -> None:
+    import click
+
+    from accounts.cli import register as register_accounts_cli
+    from drafts.cli import register as register_drafts_cli
+
+    register_accounts_cli(app)
+    register_drafts_cli(app)
+
+    @app.cli.command("demo")
+    @click.option("--if-empty", is_flag=True, help="Chỉ nạp khi cơ sở dữ liệu còn trống.")
+    @click.option("--logins", "only_logins", is_flag=True, help="Chỉ in các tài khoản demo.")
+    def demo(if_empty: bool, only_logins: bool) -> None:
+        """Nạp dữ liệu demo (chạy lại nhiều lần không thay đổi gì)."""
+        import importlib
+
+        from accounts import demo as accounts_demo
+        from accounts.clock import local_today
+
+        if not only_logins and not (if_empty and not accounts_demo.is_empty()):
+            today = local_today()
+            # The emulation year that contains today (it starts on 01/12).
+            year = today.year + 1 if today.month == 12 else today.year
+            units = accounts_demo.load_organisation(year)
+            for name in DEMO_MODULES:
+                module = importlib.import_module(name)
+                module.load_demo(units, year)
+            db.session.commit()
+            click.echo("Đã nạp dữ liệu demo.")
+        click.echo("Tài khoản demo (tên đăng nhập / mật khẩu):")
+        for login, password in accounts_demo.printed_logins():
+            click.echo(f"  {login.username:<12} {password:<14} {login.note}")
+
+
+def _install_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _session_expiry() -> None:
+        # A sliding session: it lasts PERMANENT_SESSION_LIFETIME after the last request.
+        session.permanent = True
+
+    @app.after_request
+    def _security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+        )
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _allow_internal_mail_domains() -> None:
+    # Agencies run internal mail on domains such as vks.local; email-validator
+    # would refuse those special-use names, so let them through (syntax is still checked).
+    import email_validator
+
+    for name in ("local", "test"):
+        if name in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+            email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(name)
+
+
+def _quiet_loggers() -> None:
+    # Werkzeug's access log would print query strings; keep it at warnings.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -1,0 +1,128 @@
+"""Configuration: every default lives here, and the environment overrides it.
+
+Nothing here is read at import time by the rest of the code: `create_app()` calls
+`build_config()` and puts the result on `app.config`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Read the secret key from instance/, creating it on first run.
+
+    A generated key survives restarts (sessions stay valid) without ever being a
+    literal in the code or the repository.
+    """
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def defaults(instance_path: Path) -> dict[str, Any]:
+    sqlite_path = instance_path / "draftflow.sqlite"
+    return {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{sqlite_path}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # Celery: an embedded SQLite broker so `make run` needs no Redis.
+        "CELERY_BROKER_URL": f"sqla+sqlite:///{instance_path / 'celery-broker.sqlite'}",
+        "CELERY_TASK_ALWAYS_EAGER": False,
+        "REMINDER_SCAN_MINUTES": 5,
+        "REMINDER_CONSULTATION_OFFSETS_DAYS": [3, 1],
+        "REMINDER_SCORE_GAP_POINTS": 5,
+        "MAIL_SERVER": "",
+        "MAIL_PORT": 25,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_USERNAME": "",
+        "MAIL_PASSWORD": "",
+        "MAIL_DEFAULT_SENDER": "Draftflow <no-reply@draftflow.local>",
+        "MAIL_OUTBOX_DIR": str(instance_path / "outbox"),
+        "MAIL_MAX_ATTEMPTS": 5,
+        "UPLOAD_DIR": str(instance_path / "uploads"),
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        "EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "vi",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+        "LANGUAGES": ["vi", "en"],
+        "BABEL_TRANSLATION_DIRECTORIES": str(BASE_DIR / "translations"),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCKOUT_MINUTES": 15,
+        # Emulation year: 01/12 of the previous year to 30/11 (DOMAIN §6); agencies may differ.
+        "EMULATION_YEAR_START_MONTH": 12,
+        "EMULATION_YEAR_START_DAY": 1,
+        # "A unit that was ineligible last year cannot lead" (DOMAIN §1) is a rule some agencies drop.
+        "RULE_INELIGIBLE_CANNOT_LEAD": True,
+        "AGENCY_NAME": "VIỆN KIỂM SÁT NHÂN DÂN TỈNH",
+        "AGENCY_PLACE": "Bắc Giang",
+        "PUBLIC_URL": "http://127.0.0.1:5000",
+    }
+
+
+# Environment variables that override a default, with how to read them.
+_ENV: dict[str, tuple[str, Any]] = {
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "CELERY_BROKER_URL": ("CELERY_BROKER_URL", str),
+    "REMINDER_SCAN_MINUTES": ("REMINDER_SCAN_MINUTES", int),
+    "MAIL_SERVER": ("MAIL_SERVER", str),
+    "MAIL_PORT": ("MAIL_PORT", int),
+    "MAIL_USE_TLS": ("MAIL_USE_TLS", _bool),
+    "MAIL_USE_SSL": ("MAIL_USE_SSL", _bool),
+    "MAIL_USERNAME": ("MAIL_USERNAME", str),
+    "MAIL_PASSWORD": ("MAIL_PASSWORD", str),
+    "MAIL_DEFAULT_SENDER": ("MAIL_DEFAULT_SENDER", str),
+    "MAIL_OUTBOX_DIR": ("MAIL_OUTBOX_DIR", str),
+    "UPLOAD_DIR": ("UPLOAD_DIR", str),
+    "SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", _bool),
+    "RULE_INELIGIBLE_CANNOT_LEAD": ("RULE_INELIGIBLE_CANNOT_LEAD", _bool),
+    "AGENCY_NAME": ("AGENCY_NAME", str),
+    "AGENCY_PLACE": ("AGENCY_PLACE", str),
+    "PUBLIC_URL": ("PUBLIC_URL", str),
+}
+
+
+def normalise_database_url(url: str) -> str:
+    """Route plain PostgreSQL URLs through psycopg 3, the driver we ship."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    config = defaults(instance_path)
+    for env_name, (key, cast) in _ENV.items():
+        if env_name in os.environ and os.environ[env_name] != "":
+            config[key] = cast(os.environ[env_name])
+    # REDIS_URL is the short way to say "use Redis as the broker".
+    if os.environ.get("REDIS_URL") and not os.environ.get("CELERY_BROKER_URL"):
+        config["CELERY_BROKER_URL"] = os.environ["REDIS_URL"]
+    if overrides:
+        config.update(overrides)
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _secret_key(instance_path)
+    return config

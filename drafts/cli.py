@@ -1,0 +1,68 @@
+"""`flask --app app drafts parse PATH` and `flask --app app criteria parse PATH`.
+
+The JSON printed here is a stable contract: other tools read it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+drafts_cli = AppGroup("drafts", help="Dự thảo văn bản.")
+criteria_cli = AppGroup("criteria", help="Bảng tiêu chí chấm điểm.")
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        _die(f"Không đọc được tệp {path}: {exc.strerror}.")
+    raise AssertionError  # unreachable
+
+
+def _die(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(2)
+
+
+@drafts_cli.command("parse")
+@click.argument("path")
+def parse_draft(path: str) -> None:
+    """In cây điều khoản của một tệp .docx dưới dạng JSON."""
+    from drafts.parsing import ParseError, parse_regulation
+
+    try:
+        result = parse_regulation(_read(path))
+    except ParseError as exc:
+        _die(str(exc))
+    click.echo(json.dumps({"nodes": result.as_dict()["nodes"]}, ensure_ascii=False, indent=1))
+
+
+@criteria_cli.command("parse")
+@click.argument("path")
+def parse_criteria_cmd(path: str) -> None:
+    """In bảng tiêu chí của một tệp .xlsx hoặc .docx dưới dạng JSON."""
+    from drafts.parsing import ParseError, parse_criteria
+
+    try:
+        result = parse_criteria(_read(path), filename=Path(path).name)
+    except ParseError as exc:
+        _die(str(exc))
+    data = result.as_dict()
+    click.echo(
+        json.dumps(
+            {"criteria": data["criteria"], "total_max_points": data["total_max_points"]},
+            ensure_ascii=False,
+            indent=1,
+        )
+    )
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(drafts_cli)
+    app.cli.add_command(criteria_cli)

@@ -1,0 +1,148 @@
+"""Test setup: one app per test worker, a clean database per test, factories as fixtures.
+
+The same suite runs on SQLite (default) and PostgreSQL (`pytest --db=postgresql`,
+which starts a throwaway server). Time is frozen or moved with time-machine; no
+test sleeps.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from app import create_app, db
+
+pytest_plugins = [
+    "tests.fixtures.accounts",
+    "tests.fixtures.browser",
+]
+
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        default=os.environ.get("DRAFTFLOW_TEST_DB", "sqlite"),
+        choices=["sqlite", "postgresql"],
+        help="database to run the suite on",
+    )
+
+
+@pytest.fixture(scope="session")
+def db_kind(request: pytest.FixtureRequest) -> str:
+    return request.config.getoption("--db")
+
+
+@pytest.fixture(scope="session")
+def pg_server(db_kind: str):  # type: ignore[no-untyped-def]
+    if db_kind != "postgresql":
+        yield None
+        return
+    from tests.pgserver import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server, tmp_path_factory: pytest.TempPathFactory) -> str:  # type: ignore[no-untyped-def]
+    if pg_server is None:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    return pg_server.create_database("draftflow_test")
+
+
+@pytest.fixture
+def fresh_database_url(pg_server, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """An empty database of the kind under test, apart from the shared one."""
+    if pg_server is None:
+        return f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    return pg_server.create_database(f"fresh_{tmp_path.name[-20:].replace('-', '_')}")
+
+
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context, as in production.
+
+    Tests run inside an app context of their own; without this, requests would
+    reuse it and share `g` (the logged-in user) and the database session with the
+    test and with each other.
+    """
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    instance = tmp_path_factory.mktemp("instance")
+    application = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "test-secret-key-not-for-production",
+            "WTF_CSRF_ENABLED": False,
+            "CELERY_TASK_ALWAYS_EAGER": True,
+            "CELERY_BROKER_URL": "memory://",
+            "MAIL_SERVER": "",
+            "MAIL_OUTBOX_DIR": str(instance / "outbox"),
+            "UPLOAD_DIR": str(instance / "uploads"),
+            "PUBLIC_URL": "http://draftflow.test",
+        }
+    )
+    application.test_client_class = IsolatedClient
+    with application.app_context():
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _wipe(application: Flask) -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _app_context(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test runs inside an app context with an empty database."""
+    if "app" not in request.fixturenames and not request.node.get_closest_marker("db"):
+        yield
+        return
+    application: Flask = request.getfixturevalue("app")
+    with application.app_context():
+        yield
+        db.session.rollback()
+        db.session.remove()
+        _wipe(application)
+
+
+@pytest.fixture
+def client(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def instance_dir(app: Flask) -> Path:
+    return Path(app.config["MAIL_OUTBOX_DIR"]).parent
