@@ -73,7 +73,7 @@ def select_timezone() -> str:
 
 
 # Packages that add their own demo content after the organisation exists.
-DEMO_MODULES: list[str] = []
+DEMO_MODULES = ["drafts.demo", "comments.demo", "workflow.demo"]
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -116,7 +116,7 @@ def _load_models() -> None:
         importlib.import_module(name)
 
 
-MODEL_MODULES = ["accounts.models", "drafts.models"]
+MODEL_MODULES = ["accounts.models", "drafts.models", "comments.models"]
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -124,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     from accounts import views as accounts_views
     from accounts.errors import register_error_handlers
     from comments import api as comments_api
+    from comments import consolidation_api, consolidation_views
     from comments import views as comments_views
     from drafts import api as drafts_api
     from drafts import views as drafts_views
@@ -131,10 +132,13 @@ def _register_blueprints(app: Flask) -> None:
     from workflow import api as workflow_api
     from workflow import views as workflow_views
 
-    for module in (accounts_views, drafts_views, comments_views, workflow_views, tasks_views):
+    for module in (
+        accounts_views, drafts_views, comments_views, consolidation_views, workflow_views,
+        tasks_views,
+    ):
         app.register_blueprint(module.bp)
     # The API authenticates with tokens, not cookies, so CSRF does not apply to it.
-    for module in (accounts_api, drafts_api, comments_api, workflow_api):
+    for module in (accounts_api, drafts_api, comments_api, consolidation_api, workflow_api):
         csrf.exempt(module.bp)
         app.register_blueprint(module.bp)
     register_error_handlers(app)

@@ -101,6 +101,27 @@ def register_error_handlers(app: Flask) -> None:
             return redirect(request.referrer or "/"), 303
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
+    from workflow.engine import (
+        GuardFailed,
+        IllegalTransition,
+        NotPermitted,
+        NoteRequired,
+        TransitionError,
+    )
+
+    transition_status = {IllegalTransition: 409, NotPermitted: 403, NoteRequired: 422, GuardFailed: 422}
+
+    @app.errorhandler(TransitionError)
+    def _transition_error(exc: TransitionError):  # type: ignore[no-untyped-def]
+        from app import db
+
+        db.session.rollback()
+        status = transition_status.get(type(exc), 409)
+        if not wants_json() and request.method == "POST":
+            flash(exc.message, "danger")
+            return redirect(request.referrer or "/"), 303
+        return error_response(status, exc.code, exc.message)
+
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
         return error_response(

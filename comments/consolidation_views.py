@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("consolidation", __name__, url_prefix="/consolidation")

@@ -1,0 +1,407 @@
+"""Consultation rounds, each invited unit's response, comments, and dispositions.
+
+One round (Consultation) asks a set of units about one published version. Each
+invited unit has one UnitResponse: the official position its head submits. Staff
+write Comments on clauses (or general comments) that stay inside the unit until
+the head submits. The drafter answers every comment with a Disposition.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from unidecode import unidecode
+
+from accounts.clock import UTCDateTime, now
+from accounts.models import Unit, User, enum_type
+from app import db
+from drafts.models import Clause, Draft, Version
+
+
+def fold_text(text: str) -> str:
+    """Lower-case and strip diacritics, so "tieu chi" finds "tiêu chí"."""
+    return unidecode(text or "").lower()
+
+
+class Visibility(enum.StrEnum):
+    OPEN = "open"  # units see each other's submitted comments
+    BLIND = "blind"  # only the drafters see comments until the close
+
+
+VISIBILITY_LABELS = {
+    Visibility.OPEN: "Công khai (các đơn vị xem được ý kiến đã gửi của nhau)",
+    Visibility.BLIND: "Kín (chỉ cơ quan soạn thảo xem ý kiến cho đến khi hết hạn)",
+}
+
+
+class ResponseStatus(enum.StrEnum):
+    NOT_STARTED = "not_started"
+    DRAFTING = "drafting"
+    SUBMITTED = "submitted"
+
+
+class TrackerStatus(enum.StrEnum):
+    """What the drafter's tracker shows; derived, never stored."""
+
+    NOT_STARTED = "not_started"
+    DRAFTING = "drafting"
+    SUBMITTED = "submitted"
+    AGREED = "agreed"
+    LATE = "late"  # submitted after its deadline
+    OVERDUE = "overdue"  # deadline passed, nothing submitted
+
+
+TRACKER_LABELS = {
+    TrackerStatus.NOT_STARTED: "Chưa góp ý",
+    TrackerStatus.DRAFTING: "Đang soạn ý kiến",
+    TrackerStatus.SUBMITTED: "Đã gửi ý kiến",
+    TrackerStatus.AGREED: "Thống nhất với dự thảo",
+    TrackerStatus.LATE: "Gửi muộn",
+    TrackerStatus.OVERDUE: "Quá hạn, chưa gửi",
+}
+
+
+class CommentSource(enum.StrEnum):
+    WRITTEN = "written"
+    CONFERENCE = "conference"
+
+
+class Decision(enum.StrEnum):
+    ACCEPTED = "tiep_thu"
+    PARTLY = "tiep_thu_mot_phan"
+    REJECTED = "khong_tiep_thu"
+    EXPLAINED = "giai_trinh"
+
+
+DECISION_LABELS = {
+    Decision.ACCEPTED: "Tiếp thu",
+    Decision.PARTLY: "Tiếp thu một phần",
+    Decision.REJECTED: "Không tiếp thu",
+    Decision.EXPLAINED: "Giải trình",
+}
+
+
+class Consultation(db.Model):
+    """One round of consultation (lấy ý kiến) on one published version."""
+
+    __tablename__ = "consultations"
+    __table_args__ = (UniqueConstraint("draft_id", "round_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
+    round_number: Mapped[int] = mapped_column(Integer, default=1)
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    visibility: Mapped[Visibility] = mapped_column(
+        enum_type(Visibility), default=Visibility.BLIND
+    )
+    letter_number: Mapped[str] = mapped_column(String(120), default="")
+    letter_text: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    # Set when the round is closed (by the deadline scan or by the drafter).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    draft: Mapped[Draft] = relationship()
+    version: Mapped[Version] = relationship()
+    created_by: Mapped[User] = relationship()
+    responses: Mapped[list[UnitResponse]] = relationship(
+        back_populates="consultation", cascade="all, delete-orphan"
+    )
+    attachments: Mapped[list[ConsultationAttachment]] = relationship(
+        back_populates="consultation", cascade="all, delete-orphan"
+    )
+
+    @property
+    def label(self) -> str:
+        return f"Lần lấy ý kiến thứ {self.round_number}"
+
+    def is_open(self, moment: datetime | None = None) -> bool:
+        """Open for comments: started, and not closed by the drafter.
+
+        After `closes_at` units may still submit (marked late) until the round is
+        closed; `UnitResponse.deadline` carries per-unit extensions.
+        """
+        moment = moment or now()
+        return self.closed_at is None and self.opens_at <= moment
+
+    def response_for(self, unit_id: int) -> UnitResponse | None:
+        for response in self.responses:
+            if response.unit_id == unit_id:
+                return response
+        return None
+
+    # --- permissions -------------------------------------------------------------------
+    def is_drafter(self, user: User) -> bool:
+        return self.draft.is_drafter(user)
+
+    def is_invited(self, user: User) -> bool:
+        return self.response_for(user.unit_id) is not None
+
+    def can_view(self, user: User) -> bool:
+        return self.is_drafter(user) or self.is_invited(user) or user.can_administer()
+
+    def can_manage(self, user: User) -> bool:
+        return user.can_draft() and self.is_drafter(user)
+
+    def can_see_other_units(self, user: User) -> bool:
+        """Open rounds show submitted comments to every invited unit; blind rounds
+        only once the round is closed. Drafters always see everything."""
+        if self.is_drafter(user) or user.can_administer():
+            return True
+        if not self.is_invited(user):
+            return False
+        return self.visibility == Visibility.OPEN or self.closed_at is not None
+
+
+class ConsultationAttachment(db.Model):
+    __tablename__ = "consultation_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+    consultation: Mapped[Consultation] = relationship(back_populates="attachments")
+
+
+class UnitResponse(db.Model):
+    """An invited unit's official position in one round."""
+
+    __tablename__ = "unit_responses"
+    __table_args__ = (UniqueConstraint("consultation_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    status: Mapped[ResponseStatus] = mapped_column(
+        enum_type(ResponseStatus), default=ResponseStatus.NOT_STARTED
+    )
+    agrees_without_comments: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A per-unit extension of the round's deadline.
+    deadline_override: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    consultation: Mapped[Consultation] = relationship(back_populates="responses")
+    unit: Mapped[Unit] = relationship()
+    submitted_by: Mapped[User | None] = relationship()
+    submissions: Mapped[list[PositionSubmission]] = relationship(
+        back_populates="response", order_by="PositionSubmission.at", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    @property
+    def deadline(self) -> datetime:
+        return self.deadline_override or self.consultation.closes_at
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.status == ResponseStatus.SUBMITTED
+
+    @property
+    def is_late(self) -> bool:
+        return self.submitted_at is not None and self.submitted_at > self.deadline
+
+    def tracker_status(self, moment: datetime | None = None) -> TrackerStatus:
+        moment = moment or now()
+        if self.status == ResponseStatus.SUBMITTED:
+            if self.is_late:
+                return TrackerStatus.LATE
+            if self.agrees_without_comments:
+                return TrackerStatus.AGREED
+            return TrackerStatus.SUBMITTED
+        if moment > self.deadline:
+            return TrackerStatus.OVERDUE
+        if self.status == ResponseStatus.DRAFTING:
+            return TrackerStatus.DRAFTING
+        return TrackerStatus.NOT_STARTED
+
+    # --- permissions -------------------------------------------------------------------
+    def can_comment(self, user: User) -> bool:
+        return (
+            user.can_work_for_unit(self.unit_id)
+            and not self.is_submitted
+            and self.consultation.is_open()
+        )
+
+    def can_submit(self, user: User) -> bool:
+        return (
+            user.can_sign_for_unit(self.unit_id)
+            and not self.is_submitted
+            and self.consultation.is_open()
+        )
+
+    def can_reopen(self, user: User) -> bool:
+        """Before the close, the head may take the position back to change it."""
+        return (
+            user.can_sign_for_unit(self.unit_id)
+            and self.is_submitted
+            and self.consultation.is_open()
+            and now() <= self.deadline
+        )
+
+    def can_extend(self, user: User) -> bool:
+        return self.consultation.can_manage(user) and self.consultation.closed_at is None
+
+
+class PositionSubmission(db.Model):
+    """History of a unit's position: every submit and reopen, with what was sent."""
+
+    __tablename__ = "position_submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("unit_responses.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(20))  # submit | reopen
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    agrees_without_comments: Mapped[bool] = mapped_column(Boolean, default=False)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    snapshot: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    response: Mapped[UnitResponse] = relationship(back_populates="submissions")
+    by: Mapped[User | None] = relationship()
+
+
+class Disposition(db.Model):
+    """The drafter's answer to one or more identical comments."""
+
+    __tablename__ = "dispositions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    decision: Mapped[Decision] = mapped_column(enum_type(Decision))
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    decided_by: Mapped[User] = relationship()
+    comments: Mapped[list[Comment]] = relationship(back_populates="disposition")
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    @property
+    def decision_label(self) -> str:
+        return DECISION_LABELS[self.decision]
+
+
+class Comment(db.Model):
+    """A comment on a clause, or a general comment (clause_id is None)."""
+
+    __tablename__ = "comments"
+    __table_args__ = (
+        Index("ix_comments_consultation_clause", "consultation_id", "clause_id"),
+        Index("ix_comments_lineage", "draft_id", "lineage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE")
+    )
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"))
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("unit_responses.id", ondelete="CASCADE"), index=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    clause_id: Mapped[int | None] = mapped_column(ForeignKey("clauses.id"))
+    # The clause's lineage: comments follow "their" clause into later versions.
+    lineage: Mapped[str | None] = mapped_column(String(32))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[CommentSource] = mapped_column(
+        enum_type(CommentSource), default=CommentSource.WRITTEN
+    )
+    meeting_date: Mapped[date | None] = mapped_column(Date)
+    meeting_form: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, onupdate=now)
+    disposition_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dispositions.id", ondelete="SET NULL"), index=True
+    )
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    consultation: Mapped[Consultation] = relationship()
+    response: Mapped[UnitResponse] = relationship()
+    unit: Mapped[Unit] = relationship()
+    clause: Mapped[Clause | None] = relationship()
+    author: Mapped[User] = relationship()
+    disposition: Mapped[Disposition | None] = relationship(back_populates="comments")
+    change_links: Mapped[list[ChangeLink]] = relationship(
+        back_populates="comment", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    def set_text(self, text: str) -> None:
+        self.text = text
+        self.search_text = fold_text(text)
+
+    @property
+    def is_general(self) -> bool:
+        return self.clause_id is None
+
+    @property
+    def is_conference(self) -> bool:
+        return self.source == CommentSource.CONFERENCE
+
+    # --- permissions -------------------------------------------------------------------
+    def can_edit(self, user: User) -> bool:
+        if self.source == CommentSource.CONFERENCE:
+            return self.consultation.can_manage(user) and self.consultation.closed_at is None
+        return self.response.can_comment(user)
+
+    def can_view(self, user: User) -> bool:
+        if user.unit_id == self.unit_id and user.can_work_for_unit(self.unit_id):
+            return True
+        if self.consultation.is_drafter(user) or user.can_administer():
+            return True
+        # Other units see only submitted positions, and only when visibility allows.
+        return self.response.is_submitted and self.consultation.can_see_other_units(user)
+
+
+class ChangeLink(db.Model):
+    """A changed clause of a later version, linked to a comment it answers."""
+
+    __tablename__ = "change_links"
+    __table_args__ = (UniqueConstraint("clause_id", "comment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clause_id: Mapped[int] = mapped_column(ForeignKey("clauses.id", ondelete="CASCADE"), index=True)
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+    clause: Mapped[Clause] = relationship()
+    comment: Mapped[Comment] = relationship(back_populates="change_links")
