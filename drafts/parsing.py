@@ -1,0 +1,1016 @@
+"""Read an uploaded regulation (.docx) into a clause tree.
+
+Pure module: bytes in, a tree out; no Flask, no database.
+
+Structure recognised (DOMAIN §2), with the kind each label becomes:
+
+==============================  ============  ==========================================
+Written as                      kind          number
+==============================  ============  ==========================================
+``Phần I`` / ``Phần thứ nhất``  part          ``I`` / ``thứ nhất``
+``Chương II``                   chapter       ``II``
+``Mục 1``, or ``I.`` (outline)  section       ``1`` / ``I``
+``Tiểu mục 1``                  subsection    ``1``
+``Điều 5.`` ``Điều 5a.``        article       ``5`` / ``5a``
+``1.`` ``1a.`` ``2)``           clause        ``1`` / ``1a`` / ``2``
+``a)`` ``đ)`` ``a1)`` ``a.``    point         ``a`` / ``đ`` / ``a1``
+``1.1.`` (outline)              point         ``1.1`` (a child of clause 1)
+``-`` / bullet, then ``+``      paragraph     ``""`` (``+`` items nest under ``-`` items)
+==============================  ============  ==========================================
+
+Decisions worth knowing:
+
+* The title block before the first structural label (agency, "DỰ THẢO", "QUY CHẾ", subtitle,
+  "Căn cứ ..." lines) is not part of the tree.
+* A paragraph without a label continues the node before it (joined with a newline). Right after
+  a ``Chương``/``Mục`` label without a title it is that heading's title; right after an ``Điều``
+  without a title it is the title only if it looks like a heading (bold or a heading style).
+* Word's automatic numbering is rendered the way Word shows it (Latin letters, no "đ") and then
+  read like typed text. Counters are kept per abstract list, as Word does, so several list
+  instances of one definition continue each other unless one restarts with ``startOverride``.
+* Tables in the body are not imported; each one in the middle of the tree gives a warning.
+  Tables before the first label (letterhead) or holding the signature block are ignored quietly.
+* "Nơi nhận:" starts the signature block, which is skipped. A Quyết định with an attached
+  Quy chế ("(Ban hành kèm theo Quyết định số ...)", or a new "QUY CHẾ" title) yields the
+  attached document's tree; a Quyết định alone is parsed as it is.
+* Headers, footers, footnotes, comments, text boxes, deleted revisions and hidden text are
+  not read.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import defusedxml.ElementTree as SafeET
+import docx
+from docx.oxml.ns import qn
+
+# ---------------------------------------------------------------------------------------------
+# Errors and results
+# ---------------------------------------------------------------------------------------------
+
+
+class ParseError(ValueError):
+    """The file cannot be read; ``str(error)`` is one Vietnamese line for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+NodeKind = Literal[
+    "part", "chapter", "section", "subsection", "article", "clause", "point", "paragraph"
+]
+
+
+@dataclass
+class Node:
+    """One provision of a regulation. ``number`` is the label without decoration."""
+
+    kind: NodeKind
+    number: str
+    title: str = ""
+    text: str = ""
+    children: list[Node] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "number": self.number,
+            "title": self.title,
+            "text": self.text,
+            "children": [child.as_dict() for child in self.children],
+        }
+
+
+@dataclass
+class ParseResult:
+    nodes: list[Node]
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"nodes": [node.as_dict() for node in self.nodes]}
+
+    def to_json(self, indent: int | None = 1) -> str:
+        return json.dumps(self.as_dict(), ensure_ascii=False, indent=indent)
+
+
+# ---------------------------------------------------------------------------------------------
+# Upload safety: refuse what must not reach python-docx / openpyxl
+# ---------------------------------------------------------------------------------------------
+
+OfficeKind = Literal["docx", "xlsx"]
+
+MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100
+# Below this size a member cannot hurt, and ratios of tiny members are noise.
+RATIO_CHECK_MIN_BYTES = 64 * 1024
+MAX_MEMBERS = 10_000
+OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+
+_MAIN_CONTENT_TYPES: dict[str, OfficeKind] = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": "docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": "xlsx",
+}
+
+MSG_EMPTY = "Tệp rỗng, không có nội dung để đọc."
+MSG_OLE = (
+    "Tệp được đặt mật khẩu hoặc ở định dạng Office cũ (.doc, .xls); "
+    "hãy gỡ mật khẩu và lưu lại dưới dạng .docx hoặc .xlsx."
+)
+MSG_NOT_OFFICE = "Tệp không phải là tài liệu Word (.docx) hoặc bảng tính Excel (.xlsx) hợp lệ."
+MSG_NOT_DOCX = "Tệp không phải là tài liệu Word (.docx) hợp lệ."
+MSG_XLSX_NOT_DOCX = "Tệp là bảng tính Excel (.xlsx), không phải tài liệu Word (.docx) hợp lệ."
+MSG_CORRUPT = "Tệp bị hỏng hoặc tải lên không đầy đủ; hãy lưu lại tệp và tải lên lần nữa."
+MSG_BOMB = "Tệp có dung lượng giải nén bất thường (nghi là tệp nén độc hại) nên không được xử lý."
+MSG_UNREADABLE_DOCX = "Không đọc được nội dung tài liệu Word (.docx); tệp có thể bị hỏng."
+MSG_NO_STRUCTURE = (
+    "Không nhận dạng được cấu trúc văn bản (Chương, Điều, Khoản, Điểm) trong tài liệu."
+)
+
+
+def sniff_office_file(data: bytes) -> OfficeKind:
+    """Tell a .docx from an .xlsx by content, after the safety checks; else raise ParseError."""
+    with _checked_zip(data) as archive:
+        try:
+            content_types = SafeET.fromstring(archive.read("[Content_Types].xml"))
+        except Exception as exc:  # missing part, bad XML or a forbidden DTD/entity
+            raise ParseError(MSG_NOT_OFFICE) from exc
+    for override in content_types:
+        kind = _MAIN_CONTENT_TYPES.get(override.get("ContentType", ""))
+        if kind:
+            return kind
+    raise ParseError(MSG_NOT_OFFICE)
+
+
+def _checked_zip(data: bytes) -> zipfile.ZipFile:
+    if not data:
+        raise ParseError(MSG_EMPTY)
+    if data[:8] == OLE_MAGIC:
+        raise ParseError(MSG_OLE)
+    if data[:2] != b"PK":
+        raise ParseError(MSG_NOT_OFFICE)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except Exception as exc:  # zipfile raises several types for truncated or odd archives
+        raise ParseError(MSG_CORRUPT) from exc
+    members = archive.infolist()
+    # Declared sizes can be trusted: zipfile never inflates a member past its declared size.
+    if len(members) > MAX_MEMBERS or sum(m.file_size for m in members) > MAX_UNCOMPRESSED_BYTES:
+        raise ParseError(MSG_BOMB)
+    for member in members:
+        ratio_limit = member.compress_size * MAX_COMPRESSION_RATIO
+        if member.file_size > RATIO_CHECK_MIN_BYTES and member.file_size > ratio_limit:
+            raise ParseError(MSG_BOMB)
+    try:
+        broken = archive.testzip()
+    except Exception as exc:  # bad CRC, unsupported compression, encrypted member
+        raise ParseError(MSG_CORRUPT) from exc
+    if broken is not None:
+        raise ParseError(MSG_CORRUPT)
+    return archive
+
+
+def open_docx(data: bytes) -> Any:
+    """Return a python-docx Document for checked bytes; ParseError for anything else."""
+    kind = sniff_office_file(data)
+    if kind != "docx":
+        raise ParseError(MSG_XLSX_NOT_DOCX)
+    try:
+        return docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx has no single error type for broken packages
+        raise ParseError(MSG_UNREADABLE_DOCX) from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# Text helpers shared with the criteria parser
+# ---------------------------------------------------------------------------------------------
+
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u3000]+")
+
+
+def squash(text: str) -> str:
+    """NFC, with every run of spaces/tabs/nbsp as one space (newlines kept, no strip)."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text))
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics, punctuation as spaces: for matching words loosely."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", bare).split())
+
+
+_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+
+
+def roman_to_int(text: str) -> int | None:
+    """Value of a well-formed upper-case Roman numeral up to 399, else None."""
+    if not text or any(ch not in _ROMAN_VALUES for ch in text):
+        return None
+    total = 0
+    for ch, nxt in zip(text, [*text[1:], ""], strict=True):
+        value = _ROMAN_VALUES[ch]
+        total += -value if nxt and _ROMAN_VALUES[nxt] > value else value
+    return total if int_to_roman(total) == text else None
+
+
+def int_to_roman(value: int) -> str:
+    parts = []
+    for amount, symbol in (
+        (100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"),
+        (1, "I"),
+    ):  # fmt: skip
+        count, value = divmod(value, amount)
+        parts.append(symbol * count)
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Word styles and automatic numbering
+# ---------------------------------------------------------------------------------------------
+
+_OFF_VALUES = {"0", "false", "off", "none"}
+_HEADING_STYLE = re.compile(r"^(heading \d|title|subtitle)$")
+
+
+def _val(element: Any, tag: str) -> str | None:
+    """The w:val of the child ``tag`` of ``element`` (None when either is absent)."""
+    if element is None:
+        return None
+    child = element.find(qn(tag))
+    return None if child is None else child.get(qn("w:val"))
+
+
+def _toggle(element: Any, tag: str) -> bool | None:
+    """A Word on/off property such as w:b: absent → None, bare or true → True."""
+    if element is None:
+        return None
+    child = element.find(qn(tag))
+    if child is None:
+        return None
+    return (child.get(qn("w:val")) or "true").lower() not in _OFF_VALUES
+
+
+def _int_or(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text is not None else default
+    except ValueError:
+        return default
+
+
+def _optional_int(text: str | None) -> int | None:
+    return None if text is None else _int_or(text, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Style:
+    name: str = ""
+    bold: bool | None = None
+    centered: bool | None = None
+    num_id: str | None = None
+    ilvl: int | None = None
+    outline: bool = False
+
+
+class _Styles:
+    """Paragraph/character styles with ``basedOn`` inheritance resolved on demand."""
+
+    def __init__(self, styles_element: Any) -> None:
+        self._raw: dict[str, tuple[_Style, str | None]] = {}
+        self._cache: dict[str, _Style] = {}
+        self.default_paragraph: str | None = None
+        if styles_element is None:
+            return
+        for style in styles_element.iterchildren(qn("w:style")):
+            style_id = style.get(qn("w:styleId"))
+            if not style_id:
+                continue
+            if style.get(qn("w:type")) == "paragraph" and _toggle_attr(style, "w:default"):
+                self.default_paragraph = style_id
+            ppr, rpr = style.find(qn("w:pPr")), style.find(qn("w:rPr"))
+            num_pr = None if ppr is None else ppr.find(qn("w:numPr"))
+            jc = _val(ppr, "w:jc")
+            own = _Style(
+                name=(_val(style, "w:name") or "").lower(),
+                bold=_toggle(rpr, "w:b"),
+                centered=None if jc is None else jc == "center",
+                num_id=_val(num_pr, "w:numId"),
+                ilvl=_optional_int(_val(num_pr, "w:ilvl")),
+                outline=_val(ppr, "w:outlineLvl") not in (None, "9"),
+            )
+            self._raw[style_id] = (own, _val(style, "w:basedOn"))
+
+    def get(self, style_id: str | None) -> _Style:
+        style_id = style_id or self.default_paragraph
+        if style_id is None or style_id not in self._raw:
+            return _Style()
+        if style_id not in self._cache:
+            self._cache[style_id] = self._resolve(style_id, set())
+        return self._cache[style_id]
+
+    def _resolve(self, style_id: str, seen: set[str]) -> _Style:
+        own, based_on = self._raw[style_id]
+        seen.add(style_id)
+        if based_on is None or based_on not in self._raw or based_on in seen:
+            return own
+        parent = self._resolve(based_on, seen)
+        return _Style(
+            name=own.name,
+            bold=parent.bold if own.bold is None else own.bold,
+            centered=parent.centered if own.centered is None else own.centered,
+            num_id=parent.num_id if own.num_id is None else own.num_id,
+            ilvl=parent.ilvl if own.ilvl is None else own.ilvl,
+            outline=own.outline or parent.outline,
+        )
+
+    def is_heading(self, style_id: str | None) -> bool:
+        style = self.get(style_id)
+        return style.outline or bool(_HEADING_STYLE.match(style.name))
+
+
+def _toggle_attr(element: Any, attr: str) -> bool:
+    return (element.get(qn(attr)) or "0").lower() in {"1", "true", "on"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Level:
+    start: int
+    fmt: str
+    text: str
+    restart: int | None  # w:lvlRestart: restart when a level above this one-based level is used
+    legal: bool
+    style_id: str | None
+
+
+def _read_levels(container: Any) -> dict[int, _Level]:
+    levels = {}
+    for lvl in container.iterchildren(qn("w:lvl")):
+        restart = _val(lvl, "w:lvlRestart")
+        levels[_int_or(lvl.get(qn("w:ilvl")), 0)] = _Level(
+            start=_int_or(_val(lvl, "w:start"), 1),
+            fmt=_val(lvl, "w:numFmt") or "decimal",
+            text=_val(lvl, "w:lvlText") or "",
+            restart=None if restart is None else _int_or(restart, 0),
+            legal=bool(_toggle(lvl, "w:isLgl")),
+            style_id=_val(lvl, "w:pStyle"),
+        )
+    return levels
+
+
+@dataclass
+class _NumInstance:
+    abstract_id: str
+    start_overrides: dict[int, int]
+    level_overrides: dict[int, _Level]
+
+
+class _Numbering:
+    """Renders the label Word shows for a numbered paragraph, in document order."""
+
+    def __init__(self, numbering_element: Any, styles: _Styles) -> None:
+        self._styles = styles
+        self._abstract: dict[str, dict[int, _Level]] = {}
+        self._style_links: dict[str, str] = {}  # abstractNumId → numbering style it defers to
+        self._nums: dict[str, _NumInstance] = {}
+        self._counters: dict[str, dict[int, int]] = {}
+        self._restart_at: dict[str, dict[int, int]] = {}
+        self._entered: set[str] = set()
+        if numbering_element is None:
+            return
+        for abstract in numbering_element.iterchildren(qn("w:abstractNum")):
+            abstract_id = abstract.get(qn("w:abstractNumId")) or ""
+            self._abstract[abstract_id] = _read_levels(abstract)
+            link = _val(abstract, "w:numStyleLink")
+            if link:
+                self._style_links[abstract_id] = link
+        for num in numbering_element.iterchildren(qn("w:num")):
+            starts, levels = {}, {}
+            for override in num.iterchildren(qn("w:lvlOverride")):
+                ilvl = _int_or(override.get(qn("w:ilvl")), 0)
+                start = _val(override, "w:startOverride")
+                if start is not None:
+                    starts[ilvl] = _int_or(start, 1)
+                levels.update(_read_levels(override))
+            self._nums[num.get(qn("w:numId")) or ""] = _NumInstance(
+                _val(num, "w:abstractNumId") or "", starts, levels
+            )
+
+    def label(self, num_id: str | None, ilvl: int | None, style_id: str | None) -> str | None:
+        """Advance the counters for one paragraph and return its rendered label, if any."""
+        style = self._styles.get(style_id)
+        if num_id is None:
+            num_id = style.num_id
+            ilvl = style.ilvl if ilvl is None else ilvl
+        if not num_id or num_id == "0" or num_id not in self._nums:
+            return None
+        instance = self._nums[num_id]
+        abstract_id = self._abstract_id(instance.abstract_id)
+        levels = {**self._abstract.get(abstract_id, {}), **instance.level_overrides}
+        if ilvl is None:
+            ilvl = style.ilvl
+        if ilvl is None:
+            ilvl = next((i for i, lvl in levels.items() if lvl.style_id == style_id), 0)
+        if ilvl not in levels:
+            return None
+        counters = self._counters.setdefault(abstract_id, {})
+        restart_at = self._restart_at.setdefault(abstract_id, {})
+        if num_id not in self._entered:
+            # A list instance with startOverride restarts the shared sequence where it begins.
+            self._entered.add(num_id)
+            for level, start in instance.start_overrides.items():
+                counters.pop(level, None)
+                restart_at[level] = start
+        if ilvl in counters:
+            counters[ilvl] += 1
+        else:
+            counters[ilvl] = restart_at.pop(ilvl, levels[ilvl].start)
+        for deeper in [lv for lv in counters if lv > ilvl]:
+            restart = levels[deeper].restart if deeper in levels else None
+            if restart is None or (restart != 0 and ilvl < restart):
+                del counters[deeper]
+        return self._render(levels, counters, restart_at, ilvl)
+
+    def _abstract_id(self, abstract_id: str) -> str:
+        # numStyleLink: the real definition hangs off the numbering style's own list.
+        for _ in range(3):
+            link = self._style_links.get(abstract_id)
+            linked_num = self._styles.get(link).num_id if link else None
+            if not linked_num or linked_num not in self._nums:
+                break
+            abstract_id = self._nums[linked_num].abstract_id
+        return abstract_id
+
+    @staticmethod
+    def _render(
+        levels: dict[int, _Level],
+        counters: dict[int, int],
+        restart_at: dict[int, int],
+        ilvl: int,
+    ) -> str | None:
+        level = levels[ilvl]
+        if level.fmt == "none":
+            return None
+        if level.fmt == "bullet":
+            return "+" if level.text.strip() == "+" else "-"
+
+        def number(match: re.Match[str]) -> str:
+            ref = int(match.group(1)) - 1
+            ref_level = levels.get(ref)
+            if ref_level is None:
+                return ""
+            value = counters.get(ref, restart_at.get(ref, ref_level.start))
+            return _format_number(value, "decimal" if level.legal else ref_level.fmt)
+
+        label = squash(re.sub(r"%([1-9])", number, level.text)).strip()
+        if not label:
+            return None
+        # "%1" without punctuation still means a list label; give it the usual mark.
+        if label[-1].isalnum():
+            label += ")" if level.fmt in ("lowerLetter", "upperLetter") else "."
+        return label
+
+
+def _format_number(value: int, fmt: str) -> str:
+    if fmt in ("lowerLetter", "upperLetter"):
+        # Word repeats the letter past z: aa, bb, ... (never the Vietnamese alphabet).
+        letter = chr(ord("a") + (value - 1) % 26) * ((value - 1) // 26 + 1) if value > 0 else ""
+        return letter.upper() if fmt == "upperLetter" else letter
+    if fmt in ("lowerRoman", "upperRoman"):
+        roman = int_to_roman(value) if 0 < value < 400 else str(value)
+        return roman.lower() if fmt == "lowerRoman" else roman
+    if fmt == "decimalZero":
+        return f"{value:02d}"
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the document body into lines
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    text: str
+    bold_prefix: int  # how many leading characters of ``text`` are bold
+    all_bold: bool
+    centered: bool
+    heading_style: bool
+    auto_label: str | None  # rendered Word numbering, only on a paragraph's first line
+    first_in_paragraph: bool
+
+    @property
+    def emphasised(self) -> bool:
+        return self.all_bold or self.heading_style
+
+    @property
+    def labelled_text(self) -> str:
+        return f"{self.auto_label} {self.text}" if self.auto_label else self.text
+
+
+# Not read inside a paragraph: deleted or moved-away revisions, properties, and the fallback
+# copy Word keeps of alternate content.
+_SKIPPED_INLINE = {qn("w:del"), qn("w:moveFrom"), qn("w:pPr"), qn("w:rPr")}
+_SKIPPED_INLINE.add("{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback")
+_RUN_TEXT = {qn("w:t"): None, qn("w:tab"): " ", qn("w:br"): "\n", qn("w:cr"): "\n"}
+_RUN_TEXT[qn("w:noBreakHyphen")] = "-"
+
+
+class WordBody:
+    """The body of a python-docx Document read as lines, with Word numbering rendered.
+
+    Paragraphs must be read in document order: automatic numbers depend on what came before.
+    """
+
+    def __init__(self, document: Any) -> None:
+        part = document.part
+        self.styles = _Styles(_related_element(part, "styles"))
+        self.numbering = _Numbering(_related_element(part, "numbering"), self.styles)
+        self.body = document.element.body
+
+    def blocks(self, container: Any = None) -> Iterator[tuple[str, Any]]:
+        """Yield ("p", element) and ("tbl", element) in order, looking inside content controls."""
+        for child in self.body if container is None else container:
+            if child.tag == qn("w:p"):
+                yield "p", child
+            elif child.tag == qn("w:tbl"):
+                yield "tbl", child
+            elif child.tag in (qn("w:sdt"), qn("w:customXml")):
+                content = child.find(qn("w:sdtContent"))
+                yield from self.blocks(child if content is None else content)
+
+    def lines(self, paragraph: Any) -> list[_Line]:
+        ppr = paragraph.find(qn("w:pPr"))
+        style_id = _val(ppr, "w:pStyle")
+        style = self.styles.get(style_id)
+        num_pr = None if ppr is None else ppr.find(qn("w:numPr"))
+        auto_label = self.numbering.label(
+            _val(num_pr, "w:numId"), _optional_int(_val(num_pr, "w:ilvl")), style_id
+        )
+        jc = _val(ppr, "w:jc")
+        centered = style.centered if jc is None else jc == "center"
+        heading = self.styles.is_heading(style_id)
+        lines: list[_Line] = []
+        for segments in _split_lines(self._segments(paragraph, style)):
+            text = squash("".join(text for text, _ in segments)).strip()
+            if not text:
+                continue
+            bold_prefix = squash("".join(_leading_bold(segments))).strip()
+            lines.append(
+                _Line(
+                    text=text,
+                    bold_prefix=len(bold_prefix) if text.startswith(bold_prefix) else 0,
+                    all_bold=all(bold for seg, bold in segments if seg.strip()),
+                    centered=bool(centered),
+                    heading_style=heading,
+                    auto_label=None if lines else auto_label,
+                    first_in_paragraph=not lines,
+                )
+            )
+        return lines
+
+    def paragraph_text(self, paragraph: Any) -> str:
+        """Visible text of a paragraph, automatic number included, lines joined by newlines."""
+        return "\n".join(line.labelled_text for line in self.lines(paragraph))
+
+    def _segments(self, paragraph: Any, style: _Style) -> list[tuple[str, bool]]:
+        """(text, bold) pieces of visible text, skipping deletions, text boxes and hidden runs."""
+        segments: list[tuple[str, bool]] = []
+        pending = list(reversed(paragraph))
+        while pending:
+            element = pending.pop()
+            if element.tag == qn("w:r"):
+                segments.extend(self._run_segments(element, style))
+            elif element.tag not in _SKIPPED_INLINE and len(element):
+                pending.extend(reversed(element))  # hyperlinks, insertions, fields, smart tags
+        return segments
+
+    def _run_segments(self, run: Any, style: _Style) -> list[tuple[str, bool]]:
+        rpr = run.find(qn("w:rPr"))
+        if _toggle(rpr, "w:vanish"):
+            return []
+        bold = _toggle(rpr, "w:b")
+        run_style = _val(rpr, "w:rStyle")
+        if bold is None and run_style:
+            bold = self.styles.get(run_style).bold
+        if bold is None:
+            bold = bool(style.bold)
+        pieces = []
+        for child in run:
+            if child.tag in _RUN_TEXT:
+                pieces.append(_RUN_TEXT[child.tag] or child.text or "")
+        return [("".join(pieces), bold)] if pieces else []
+
+
+def _related_element(part: Any, name: str) -> Any:
+    """The root element of the document's styles/numbering part, or None if it has none."""
+    for rel in part.rels.values():
+        if not rel.is_external and rel.reltype.endswith("/" + name):
+            return getattr(rel.target_part, "element", None)
+    return None
+
+
+def _split_lines(segments: list[tuple[str, bool]]) -> list[list[tuple[str, bool]]]:
+    """Split at soft line breaks: "Chương I<br/>QUY ĐỊNH CHUNG" reads as two lines."""
+    lines: list[list[tuple[str, bool]]] = [[]]
+    for text, bold in segments:
+        first, *rest = text.split("\n")
+        lines[-1].append((first, bold))
+        lines.extend([(piece, bold)] for piece in rest)
+    return lines
+
+
+def _leading_bold(segments: list[tuple[str, bool]]) -> Iterator[str]:
+    for text, bold in segments:
+        if not bold and text.strip():
+            return
+        yield text
+
+
+# ---------------------------------------------------------------------------------------------
+# Labels
+# ---------------------------------------------------------------------------------------------
+
+RANK_PART, RANK_CHAPTER, RANK_SECTION, RANK_SUBSECTION = 10, 20, 30, 40
+RANK_ARTICLE, RANK_CLAUSE, RANK_POINT, RANK_DASH, RANK_PLUS = 50, 60, 70, 80, 81
+
+Sequence = Literal["arabic", "roman", "letter", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Label:
+    kind: NodeKind
+    number: str
+    rank: int
+    rest: str
+    sequence: Sequence
+
+
+_HEADING_RE = re.compile(
+    r"^(?P<kw>phần|chương|tiểu\s+mục|mục)\s+"
+    r"(?P<num>thứ\s+[^\W\d_]+|(?-i:[IVXLC]+)|\d{1,3}[a-z]?)(?!\w)"
+    r"\s*[.:\-–—]?\s*(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+_HEADING_KINDS: dict[str, tuple[NodeKind, int]] = {
+    "phần": ("part", RANK_PART),
+    "chương": ("chapter", RANK_CHAPTER),
+    "mục": ("section", RANK_SECTION),
+    "tiểu mục": ("subsection", RANK_SUBSECTION),
+}
+_ARTICLE_RE = re.compile(
+    r"^điều\s+(?P<num>\d{1,4}[a-zđ]?)(?!\w)\s*(?P<sep>[.:\-–—])?\s*(?P<rest>.*)$", re.IGNORECASE
+)
+_DOTTED_RE = re.compile(r"^(?P<num>\d{1,3}(?:\.\d{1,2})+)\.?(?:\s+(?P<rest>.*))?$")
+_CLAUSE_RE = re.compile(r"^(?P<num>\d{1,3}[a-zđ]?) ?[.)](?!\d)\s*(?P<rest>.*)$")
+_ROMAN_RE = re.compile(r"^(?P<num>[IVXL]{1,7}) ?[.)]\s*(?P<rest>.*)$")
+_POINT_RE = re.compile(r"^(?P<num>[a-zđ]\d{0,2}) ?\)\s*(?P<rest>.*)$")
+_POINT_DOT_RE = re.compile(r"^(?P<num>[a-zđ])\.\s+(?P<rest>.*)$")  # "a. ..." as some write it
+_DASH_RE = re.compile(r"^[-–—−•●▪◦○■□➢➤►✓*]\s*(?P<rest>.*)$")
+_PLUS_RE = re.compile(r"^\+\s*(?P<rest>.*)$")
+_SEPARATOR_RE = re.compile(r"^[\s\-–—_=.*~·…/]*$")
+
+
+def _classify(text: str, emphasised: bool) -> _Label | None:
+    """Read the label at the start of a line, if the line starts with one."""
+    if match := _HEADING_RE.match(text):
+        kind, rank = _HEADING_KINDS[" ".join(match["kw"].lower().split())]
+        number = match["num"]
+        sequence: Sequence = "roman" if roman_to_int(number) else "arabic"
+        if number.lower().startswith("thứ"):
+            number, sequence = " ".join(number.lower().split()), "none"
+        return _Label(kind, number, rank, match["rest"], sequence)
+    if match := _ARTICLE_RE.match(text):
+        if match["sep"] or not match["rest"] or emphasised:
+            return _Label("article", match["num"].lower(), RANK_ARTICLE, match["rest"], "arabic")
+        return None
+    if match := _DOTTED_RE.match(text):
+        depth = match["num"].count(".")
+        return _Label("point", match["num"], RANK_CLAUSE + depth, match["rest"] or "", "none")
+    if match := _CLAUSE_RE.match(text):
+        return _Label("clause", match["num"], RANK_CLAUSE, match["rest"], "arabic")
+    if (match := _ROMAN_RE.match(text)) and roman_to_int(match["num"]):
+        return _Label("section", match["num"], RANK_SECTION, match["rest"], "roman")
+    if match := _POINT_RE.match(text) or _POINT_DOT_RE.match(text):
+        return _Label("point", match["num"], RANK_POINT, match["rest"], "letter")
+    for pattern, rank in ((_PLUS_RE, RANK_PLUS), (_DASH_RE, RANK_DASH)):
+        match = pattern.match(text)
+        if match and not _SEPARATOR_RE.match(match["rest"]):
+            return _Label("paragraph", "", rank, match["rest"], "none")
+    return None
+
+
+# Vietnamese alphabet order for typed points: đ is a letter; f, j, w, z are not used.
+_VIETNAMESE_LETTERS = "abcdđeghiklmnopqrstuvxy"
+_ARABIC_NUMBER = re.compile(r"^(\d+)([a-zđ]?)$")
+_LETTER_NUMBER = re.compile(r"^([a-zđ])(\d*)$")
+
+
+def _follows(previous: str | None, current: str, sequence: Sequence) -> bool:
+    """Whether ``current`` may come right after ``previous`` (None: first of its kind)."""
+    if sequence == "roman":
+        value = roman_to_int(current) or 0
+        return value == (roman_to_int(previous) or 0) + 1 if previous else value == 1
+    if sequence == "arabic":
+        cur, prev = _ARABIC_NUMBER.match(current), _ARABIC_NUMBER.match(previous or "0")
+        if not cur or not prev:
+            return True
+        (number, suffix), (prev_number, prev_suffix) = cur.groups(), prev.groups()
+        if int(number) == int(prev_number) + 1 and not suffix:
+            return True
+        # Amendments insert 5a after 5 and 5b after 5a.
+        return int(number) == int(prev_number) and suffix in _next_letters(prev_suffix)
+    if sequence == "letter":
+        cur, prev = _LETTER_NUMBER.match(current), _LETTER_NUMBER.match(previous or "")
+        if not cur:
+            return True
+        if not prev:
+            return current == "a"
+        (letter, digits), (prev_letter, prev_digits) = cur.groups(), prev.groups()
+        if not digits:
+            return letter in _next_letters(prev_letter, vietnamese_only=True)
+        return letter == prev_letter and int(digits) == int(prev_digits or 0) + 1
+    return True
+
+
+def _next_letters(letter: str, vietnamese_only: bool = False) -> set[str]:
+    if not letter:
+        return {"a"}
+    following = set()
+    if letter in _VIETNAMESE_LETTERS[:-1]:
+        following.add(_VIETNAMESE_LETTERS[_VIETNAMESE_LETTERS.index(letter) + 1])
+    if not vietnamese_only and letter.isascii() and letter < "z":
+        following.add(chr(ord(letter) + 1))
+    return following
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the tree
+# ---------------------------------------------------------------------------------------------
+
+_KIND_NAMES: dict[str, str] = {
+    "part": "Phần",
+    "chapter": "Chương",
+    "section": "Mục",
+    "subsection": "Tiểu mục",
+    "article": "Điều",
+    "clause": "khoản",
+    "point": "điểm",
+}
+_FIRST_NUMBER = {"arabic": "1", "roman": "I", "letter": "a"}
+_DOCUMENT_TITLES = {"QUY CHẾ", "QUY ĐỊNH", "ĐIỀU LỆ", "NỘI QUY", "HƯỚNG DẪN", "QUY TRÌNH"}
+_ATTACHMENT_RE = re.compile(
+    r"^\(?\s*(ban hành )?kèm theo (quyết định|qđ)( số|\s+\d)", re.IGNORECASE
+)
+_DECISION_RE = re.compile(r"^quyết định\b", re.IGNORECASE)
+_SIGNATURE_RE = re.compile(r"^nơi nhận\b", re.IGNORECASE)
+# Signature tables: "Nơi nhận:" in one cell, "TM./KT./TL./Q. <office>" over the signer.
+_SIGNATURE_IN_TABLE_RE = re.compile(r"^\s*(nơi nhận\b|(TM|KT|TL|Q)\.\s)", re.IGNORECASE | re.M)
+
+
+@dataclass(slots=True)
+class _Open:
+    """A node on the path from the root to the node being written."""
+
+    rank: int
+    node: Node
+
+
+@dataclass
+class _Outline:
+    """The tree of one document (a Quyết định, or the Quy chế attached to it)."""
+
+    roots: list[Node] = field(default_factory=list)
+    path: list[_Open] = field(default_factory=list)
+    is_decision: bool = False
+    is_attachment: bool = False
+    # Node whose title is still to come on the next line, and node whose title may continue.
+    title_due: Node | None = None
+    title_open: Node | None = None
+    last_numbers: dict[tuple[int, str], str] = field(default_factory=dict)
+    seen_numbers: dict[tuple[int, str], set[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class _RegulationBuilder:
+    """Feeds lines through three modes: title block, body, and signature block."""
+
+    def __init__(self) -> None:
+        self.outlines = [_Outline()]
+        self.mode: Literal["preamble", "body", "signature"] = "preamble"
+
+    @property
+    def outline(self) -> _Outline:
+        return self.outlines[-1]
+
+    def add_line(self, line: _Line) -> None:
+        text = line.labelled_text
+        if _SEPARATOR_RE.match(text):
+            return
+        label = _classify(text, line.emphasised or line.auto_label is not None)
+        if self.mode == "signature":
+            if not (_starts_document(text) or (label and label.rank <= RANK_ARTICLE)):
+                return
+            self._start_document()
+        if _ATTACHMENT_RE.match(text) or (
+            _is_document_title(text) and self.outline.roots and not self.outline.title_due
+        ):
+            self._start_document(attachment=_ATTACHMENT_RE.match(text) is not None)
+            return
+        if _SIGNATURE_RE.match(text) and self.outline.roots:
+            self.mode = "signature"
+            return
+        if label and label.rank < RANK_SECTION and self._ends_with_bare_article():
+            self._start_document()  # a Chương after top-level articles: the attached text
+        if self.mode == "preamble":
+            if label is None or label.rank >= RANK_POINT:
+                self.outline.is_decision |= bool(_DECISION_RE.match(text))
+                return
+            self.mode = "body"
+        if label is None:
+            self._continue(line)
+        else:
+            self._open(label, line, auto=line.auto_label is not None)
+
+    def add_table(self, text: str) -> None:
+        if self.mode != "body":
+            return
+        if _SIGNATURE_IN_TABLE_RE.search(text):
+            self.mode = "signature"
+            return
+        self.outline.warnings.append(
+            f"Bảng trong {self._cite(self.outline.path)} không được nhập; "
+            "hãy kiểm tra và bổ sung nội dung bảng nếu cần."
+        )
+
+    def result(self) -> ParseResult:
+        filled = [outline for outline in self.outlines if outline.roots]
+        if not filled:
+            raise ParseError(MSG_NO_STRUCTURE)
+        chosen = next((o for o in filled if o.is_attachment), None)
+        if chosen is None and _is_decision(filled[0]) and len(filled) > 1:
+            chosen = filled[1]
+        if chosen is not None and chosen is not filled[0]:
+            articles = sum(node.kind == "article" for node in filled[0].roots)
+            notes = [
+                f"Đã bỏ qua Quyết định ban hành ({articles} điều) và chỉ nhập văn bản kèm theo."
+            ]
+        else:
+            chosen = filled[0]
+            notes = ["Chỉ nhập văn bản đầu tiên trong tệp; phần nội dung phía sau không được nhập."]
+            notes = notes if len(filled) > 1 else []
+        return ParseResult(nodes=chosen.roots, warnings=notes + chosen.warnings)
+
+    def _ends_with_bare_article(self) -> bool:
+        roots = self.outline.roots
+        return bool(roots) and roots[-1].kind == "article"
+
+    def _start_document(self, attachment: bool = False) -> None:
+        if self.outline.roots:
+            self.outlines.append(_Outline())
+        self.outline.is_attachment |= attachment
+        self.mode = "preamble"
+
+    def _open(self, label: _Label, line: _Line, auto: bool) -> None:
+        outline = self.outline
+        titled = label.rank <= RANK_ARTICLE
+        title, text = _title_and_text(label, line, auto) if titled else ("", label.rest)
+        node = Node(label.kind, label.number, title, text)
+        while outline.path and outline.path[-1].rank >= label.rank:
+            outline.path.pop()
+        parent = outline.path[-1].node if outline.path else None
+        (parent.children if parent else outline.roots).append(node)
+        outline.path.append(_Open(label.rank, node))
+        self._check_number(label, parent, auto)
+        outline.title_due = node if titled and not title else None
+        outline.title_open = node if title and line.emphasised else None
+
+    def _continue(self, line: _Line) -> None:
+        outline = self.outline
+        node = outline.path[-1].node
+        if outline.title_due is node and (node.kind != "article" or line.emphasised):
+            node.title = line.text
+            outline.title_due, outline.title_open = None, node
+            return
+        if outline.title_open is node and not node.text and _continues_title(line, node):
+            node.title = f"{node.title} {line.text}"
+            return
+        outline.title_due = outline.title_open = None
+        node.text = f"{node.text}\n{line.text}" if node.text else line.text
+
+    def _check_number(self, label: _Label, parent: Node | None, auto: bool) -> None:
+        # Articles and chapters run through the whole document; the rest restart per parent.
+        scope = 0 if label.kind in ("article", "chapter", "part") else id(parent)
+        key = (scope, label.kind)
+        seen = self.outline.seen_numbers.setdefault(key, set())
+        previous = self.outline.last_numbers.get(key)
+        self.outline.last_numbers[key] = label.number
+        if label.sequence == "none" or auto:
+            return
+        where = self._cite(self.outline.path)
+        if label.number in seen:
+            self.outline.warnings.append(f"Trùng số: {where} xuất hiện nhiều lần.")
+        elif not _follows(previous, label.number, label.sequence):
+            name = _KIND_NAMES[label.kind]
+            first = _FIRST_NUMBER[label.sequence]
+            after = (
+                f"đứng ngay sau {name} {previous}"
+                if previous
+                else f"là {name.lower()} đầu tiên nhưng không được đánh số {first}"
+            )
+            self.outline.warnings.append(f"Số thứ tự không liên tục: {where} {after}.")
+        seen.add(label.number)
+
+    @staticmethod
+    def _cite(path: list[_Open]) -> str:
+        """Citation from small to large, e.g. "điểm a khoản 2 Điều 5"."""
+        parts = []
+        for entry in reversed(path):
+            if entry.node.kind == "paragraph":
+                continue
+            parts.append(f"{_KIND_NAMES[entry.node.kind]} {entry.node.number}")
+            if entry.rank <= RANK_ARTICLE:
+                break
+        return " ".join(parts) or "phần đầu văn bản"
+
+
+def _is_decision(outline: _Outline) -> bool:
+    """A Quyết định: its heading was seen, or its first article issues the attached text."""
+    first = outline.roots[0]
+    issues = "kèm theo quyết định này" in f"{first.title} {first.text}".lower()
+    return outline.is_decision or (first.kind == "article" and issues)
+
+
+def _starts_document(text: str) -> bool:
+    return bool(_ATTACHMENT_RE.match(text)) or _is_document_title(text)
+
+
+def _is_document_title(text: str) -> bool:
+    return text.rstrip(" .:") in _DOCUMENT_TITLES
+
+
+def _title_and_text(label: _Label, line: _Line, auto: bool) -> tuple[str, str]:
+    """Split an article line into title and text where bold stops ("Điều 9. Hiệu lực. Quy...")."""
+    rest = label.rest
+    if label.kind != "article" or line.all_bold or not rest:
+        return rest, ""
+    text = line.text
+    label_end = 0 if auto else len(text) - len(rest)
+    bold_end = line.bold_prefix
+    if label_end < bold_end < len(text):
+        title = text[label_end:bold_end].strip().rstrip(".:").strip()
+        body = text[bold_end:].strip()
+        if title and body:
+            return title, body
+    return rest, ""
+
+
+def _continues_title(line: _Line, node: Node) -> bool:
+    """A second title line: same paragraph, or a heading set in capitals over two lines."""
+    if not line.first_in_paragraph:
+        return line.emphasised
+    capitals = line.text == line.text.upper() and any(ch.isalpha() for ch in line.text)
+    return node.kind != "article" and capitals and (line.emphasised or line.centered)
+
+
+def _table_text(table: Any) -> str:
+    return "\n".join(squash("".join(p.itertext())) for p in table.iter(qn("w:p")))
+
+
+def parse_regulation(data: bytes) -> ParseResult:
+    """Parse a regulation (.docx bytes) into its clause tree; ParseError on unreadable input."""
+    document = open_docx(data)
+    try:
+        reader = WordBody(document)
+        builder = _RegulationBuilder()
+        for kind, element in reader.blocks():
+            if kind == "tbl":
+                builder.add_table(_table_text(element))
+                continue
+            for line in reader.lines(element):
+                builder.add_line(line)
+        return builder.result()
+    except ParseError:
+        raise
+    except Exception as exc:  # a malformed package must never surface as a server error
+        raise ParseError(MSG_UNREADABLE_DOCX) from exc
+
+
+# The criteria parser lives in drafts.criteria_parsing, which imports this module; these names
+# are also offered here so callers have one place to import parsers from.
+_CRITERIA_EXPORTS = {"parse_criteria", "check_criteria_sums", "CriteriaNode", "CriteriaResult"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CRITERIA_EXPORTS:
+        from drafts import criteria_parsing
+
+        return getattr(criteria_parsing, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
