@@ -162,10 +162,8 @@ _CONVERTER = re.compile(r"<(?:(?P<conv>[a-z]+):)?(?P<name>\w+)>")
 def _openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
     for match in _CONVERTER.finditer(rule):
-        kind = "integer" if match.group("conv") == "int" else "string"
-        params.append(
-            {"name": match.group("name"), "in": "path", "required": True, "schema": {"type": kind}}
-        )
+        schema = ID if match.group("conv") == "int" else {"type": "string"}
+        params.append({"name": match.group("name"), "in": "path", "required": True, "schema": schema})
     return _CONVERTER.sub(lambda m: "{" + m.group("name") + "}", rule), params
 
 
@@ -249,7 +247,9 @@ def _responses(doc: ApiDoc) -> dict[str, Any]:
 
 
 # Reusable schema fragments.
-ID = {"type": "integer"}
+# Database ids are 32-bit on every backend we support.
+MAX_ID = 2**31 - 1
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 DATETIME = {"type": "string", "format": "date-time"}
 NULLABLE_STRING = {"type": "string", "nullable": True}
 

@@ -509,7 +509,8 @@ def user_for_token(secret: str) -> User | None:
 
 
 def get_or_404(model: type, ident: int, message: str = "Không tìm thấy đối tượng yêu cầu."):  # type: ignore[no-untyped-def]
-    obj = db.session.get(model, ident)
+    # An id beyond 32 bits cannot exist; asking the database would overflow its integer.
+    obj = db.session.get(model, ident) if 0 < ident < 2**31 else None
     if obj is None:
         raise NotFound(message)
     return obj

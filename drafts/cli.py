@@ -20,8 +20,12 @@ criteria_cli = AppGroup("criteria", help="Bảng tiêu chí chấm điểm.")
 def _read(path: str) -> bytes:
     try:
         return Path(path).read_bytes()
-    except OSError as exc:
-        _die(f"Không đọc được tệp {path}: {exc.strerror}.")
+    except FileNotFoundError:
+        _die(f"Không tìm thấy tệp {path}.")
+    except IsADirectoryError:
+        _die(f"{path} là thư mục, không phải tệp.")
+    except OSError:
+        _die(f"Không đọc được tệp {path} (kiểm tra quyền truy cập).")
     raise AssertionError  # unreachable
 
 

@@ -1,0 +1,58 @@
+"""schemathesis against /api/v1/openapi.json: no 500 and no schema violation.
+
+Every documented operation is called with generated data, valid and invalid, as an
+administrator (who may reach every route) and the responses are checked against
+the document: status codes, content types and bodies.
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from accounts import operations
+from accounts.models import Role
+from app import db
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture
+def api_schema(app):  # type: ignore[no-untyped-def]
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@pytest.fixture
+def admin_token(create_user, create_unit):  # type: ignore[no-untyped-def]
+    admin = create_user(Role.ADMIN, Role.DRAFTER, Role.OFFICE_VERIFIER, Role.COUNCIL_MEMBER)
+    create_unit()
+    _token, secret = operations.create_api_token(admin, name="fuzz", actor=None)
+    db.session.commit()
+    return secret
+
+
+@schema.parametrize()
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                           HealthCheck.filter_too_much],
+    derandomize=True,
+)
+def test_api_conforms_to_its_document(case, admin_token):  # type: ignore[no-untyped-def]
+    case.call_and_validate(headers={"Authorization": f"Bearer {admin_token}"}, checks=CHECKS)
