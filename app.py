@@ -85,8 +85,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     # Batch mode lets Alembic alter SQLite tables (it copies and swaps them).
     migrate.init_app(
-        app, db, directory=str(Path(__file__).parent / "migrations"),
-        render_as_batch=True, compare_type=True,
+        app,
+        db,
+        directory=str(Path(__file__).parent / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
     )
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
@@ -133,7 +136,11 @@ def _register_blueprints(app: Flask) -> None:
     from workflow import views as workflow_views
 
     for module in (
-        accounts_views, drafts_views, comments_views, consolidation_views, workflow_views,
+        accounts_views,
+        drafts_views,
+        comments_views,
+        consolidation_views,
+        workflow_views,
         tasks_views,
     ):
         app.register_blueprint(module.bp)

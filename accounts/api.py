@@ -102,7 +102,12 @@ USER_IN = {
     "required": ["username", "full_name", "email", "unit_id", "roles", "password"],
     "additionalProperties": False,
     "properties": {
-        "username": {"type": "string", "minLength": 1, "maxLength": 80, "pattern": "^[A-Za-z0-9._-]+$"},
+        "username": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 80,
+            "pattern": "^[A-Za-z0-9._-]+$",
+        },
         "full_name": {"type": "string", "minLength": 1, "maxLength": 200},
         "email": {"type": "string", "maxLength": 200},
         "unit_id": ID,
@@ -127,14 +132,22 @@ AUDIT = {
 
 def unit_json(unit: Unit) -> dict[str, Any]:
     return {
-        "id": unit.id, "name": unit.name, "short_name": unit.short_name, "kind": unit.kind.value,
-        "email": unit.email, "active": unit.active, "merged_into_id": unit.merged_into_id,
+        "id": unit.id,
+        "name": unit.name,
+        "short_name": unit.short_name,
+        "kind": unit.kind.value,
+        "email": unit.email,
+        "active": unit.active,
+        "merged_into_id": unit.merged_into_id,
     }
 
 
 def group_json(group: Group) -> dict[str, Any]:
     return {
-        "id": group.id, "year": group.year.year, "kind": group.kind.value, "name": group.name,
+        "id": group.id,
+        "year": group.year.year,
+        "kind": group.kind.value,
+        "name": group.name,
         "leader_unit_id": group.leader.id if group.leader else None,
         "deputy_unit_id": group.deputy.id if group.deputy else None,
         "units": [u.id for u in group.units],
@@ -143,9 +156,13 @@ def group_json(group: Group) -> dict[str, Any]:
 
 def user_json(user: User) -> dict[str, Any]:
     return {
-        "id": user.id, "username": user.username, "full_name": user.full_name,
-        "email": user.email, "unit_id": user.unit_id,
-        "roles": sorted(r.value for r in user.roles), "active": user.active,
+        "id": user.id,
+        "username": user.username,
+        "full_name": user.full_name,
+        "email": user.email,
+        "unit_id": user.unit_id,
+        "roles": sorted(r.value for r in user.roles),
+        "active": user.active,
     }
 
 
@@ -159,41 +176,81 @@ def me():  # type: ignore[no-untyped-def]
     return user_json(current_api_user())
 
 
-@api_route(bp, "/units", methods=["GET"], summary="Danh sách đơn vị", tags=["units"], response=list_of(UNIT))
+@api_route(
+    bp,
+    "/units",
+    methods=["GET"],
+    summary="Danh sách đơn vị",
+    tags=["units"],
+    response=list_of(UNIT),
+)
 def list_units():  # type: ignore[no-untyped-def]
     rows = db.session.scalars(select(Unit).order_by(Unit.name)).all()
     return {"items": [unit_json(u) for u in rows]}
 
 
-@api_route(bp, "/units", methods=["POST"], summary="Thêm đơn vị", tags=["units"], body=UNIT_IN, response=UNIT, status=201)
+@api_route(
+    bp,
+    "/units",
+    methods=["POST"],
+    summary="Thêm đơn vị",
+    tags=["units"],
+    body=UNIT_IN,
+    response=UNIT,
+    status=201,
+)
 def create_unit(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
     unit = operations.create_unit(
-        name=body["name"], short_name=body["short_name"], kind=UnitKind(body["kind"]),
-        email=body.get("email"), actor=current_api_user(),
+        name=body["name"],
+        short_name=body["short_name"],
+        kind=UnitKind(body["kind"]),
+        email=body.get("email"),
+        actor=current_api_user(),
     )
     db.session.commit()
     return unit_json(unit), 201
 
 
-@api_route(bp, "/units/<int:unit_id>", methods=["GET"], summary="Một đơn vị", tags=["units"], response=UNIT)
+@api_route(
+    bp, "/units/<int:unit_id>", methods=["GET"], summary="Một đơn vị", tags=["units"], response=UNIT
+)
 def get_unit(unit_id: int):  # type: ignore[no-untyped-def]
     return unit_json(operations.get_or_404(Unit, unit_id))
 
 
-@api_route(bp, "/units/<int:unit_id>", methods=["PUT"], summary="Sửa (đổi tên) đơn vị", tags=["units"], body=UNIT_IN, response=UNIT)
+@api_route(
+    bp,
+    "/units/<int:unit_id>",
+    methods=["PUT"],
+    summary="Sửa (đổi tên) đơn vị",
+    tags=["units"],
+    body=UNIT_IN,
+    response=UNIT,
+)
 def update_unit(unit_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
     unit = operations.get_or_404(Unit, unit_id)
     operations.update_unit(
-        unit, name=body["name"], short_name=body["short_name"], kind=UnitKind(body["kind"]),
-        email=body.get("email"), actor=current_api_user(),
+        unit,
+        name=body["name"],
+        short_name=body["short_name"],
+        kind=UnitKind(body["kind"]),
+        email=body.get("email"),
+        actor=current_api_user(),
     )
     db.session.commit()
     return unit_json(unit)
 
 
-@api_route(bp, "/units/<int:unit_id>/retire", methods=["POST"], summary="Cho đơn vị ngừng hoạt động", tags=["units"], response=UNIT)
+@api_route(
+    bp,
+    "/units/<int:unit_id>/retire",
+    methods=["POST"],
+    summary="Cho đơn vị ngừng hoạt động",
+    tags=["units"],
+    response=UNIT,
+)
 def retire_unit(unit_id: int):  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
     unit = operations.get_or_404(Unit, unit_id)
@@ -202,8 +259,15 @@ def retire_unit(unit_id: int):  # type: ignore[no-untyped-def]
     return unit_json(unit)
 
 
-@api_route(bp, "/groups", methods=["GET"], summary="Cụm, Khối thi đua", tags=["groups"], response=list_of(GROUP),
-           query={"year": {"type": "integer", "minimum": 2000}})
+@api_route(
+    bp,
+    "/groups",
+    methods=["GET"],
+    summary="Cụm, Khối thi đua",
+    tags=["groups"],
+    response=list_of(GROUP),
+    query={"year": {"type": "integer", "minimum": 2000}},
+)
 def list_groups(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     stmt = select(Group).join(EmulationYear).order_by(EmulationYear.year.desc(), Group.name)
     if "year" in query:
@@ -229,12 +293,23 @@ def _apply_group(group: Group, body: dict[str, Any]) -> None:
         if ident is not None and ident not in by_id:
             raise Invalid("Cụm/Khối trưởng và phó phải là đơn vị thành viên.")
     operations.set_group_leadership(
-        group, leader=by_id.get(leader_id) if leader_id else None,
-        deputy=by_id.get(deputy_id) if deputy_id else None, actor=current_api_user(),
+        group,
+        leader=by_id.get(leader_id) if leader_id else None,
+        deputy=by_id.get(deputy_id) if deputy_id else None,
+        actor=current_api_user(),
     )
 
 
-@api_route(bp, "/groups", methods=["POST"], summary="Tạo Cụm/Khối cho một năm", tags=["groups"], body=GROUP_IN, response=GROUP, status=201)
+@api_route(
+    bp,
+    "/groups",
+    methods=["POST"],
+    summary="Tạo Cụm/Khối cho một năm",
+    tags=["groups"],
+    body=GROUP_IN,
+    response=GROUP,
+    status=201,
+)
 def create_group(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
     year = operations.ensure_year(body["year"], actor=current_api_user())
@@ -247,7 +322,15 @@ def create_group(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return group_json(group), 201
 
 
-@api_route(bp, "/groups/<int:group_id>", methods=["PUT"], summary="Thành viên, Cụm/Khối trưởng và phó", tags=["groups"], body=GROUP_UPDATE, response=GROUP)
+@api_route(
+    bp,
+    "/groups/<int:group_id>",
+    methods=["PUT"],
+    summary="Thành viên, Cụm/Khối trưởng và phó",
+    tags=["groups"],
+    body=GROUP_UPDATE,
+    response=GROUP,
+)
 def update_group(group_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
     group = operations.get_or_404(Group, group_id)
@@ -256,27 +339,54 @@ def update_group(group_id: int, body: dict[str, Any]):  # type: ignore[no-untype
     return group_json(group)
 
 
-@api_route(bp, "/users", methods=["GET"], summary="Người dùng", tags=["users"], response=list_of(USER))
+@api_route(
+    bp, "/users", methods=["GET"], summary="Người dùng", tags=["users"], response=list_of(USER)
+)
 def list_users():  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
-    return {"items": [user_json(u) for u in db.session.scalars(select(User).order_by(User.username))]}
+    return {
+        "items": [user_json(u) for u in db.session.scalars(select(User).order_by(User.username))]
+    }
 
 
-@api_route(bp, "/users", methods=["POST"], summary="Tạo người dùng", tags=["users"], body=USER_IN, response=USER, status=201)
+@api_route(
+    bp,
+    "/users",
+    methods=["POST"],
+    summary="Tạo người dùng",
+    tags=["users"],
+    body=USER_IN,
+    response=USER,
+    status=201,
+)
 def create_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
     user = operations.create_user(
-        username=body["username"], full_name=body["full_name"], email=body["email"],
+        username=body["username"],
+        full_name=body["full_name"],
+        email=body["email"],
         unit=operations.get_or_404(Unit, body["unit_id"], "Không có đơn vị này."),
-        roles=[Role(r) for r in body["roles"]], password=body["password"], actor=current_api_user(),
+        roles=[Role(r) for r in body["roles"]],
+        password=body["password"],
+        actor=current_api_user(),
     )
     db.session.commit()
     return user_json(user), 201
 
 
-@api_route(bp, "/audit", methods=["GET"], summary="Nhật ký thao tác", tags=["audit"], response=list_of(AUDIT),
-           query={"action": {"type": "string"}, "object_type": {"type": "string"},
-                  "limit": {"type": "integer", "minimum": 1}})
+@api_route(
+    bp,
+    "/audit",
+    methods=["GET"],
+    summary="Nhật ký thao tác",
+    tags=["audit"],
+    response=list_of(AUDIT),
+    query={
+        "action": {"type": "string"},
+        "object_type": {"type": "string"},
+        "limit": {"type": "integer", "minimum": 1},
+    },
+)
 def audit(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_view_audit())
     from sqlalchemy.orm import joinedload
@@ -287,9 +397,17 @@ def audit(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     if query.get("object_type"):
         stmt = stmt.where(AuditEntry.object_type == query["object_type"])
     rows = db.session.scalars(stmt.limit(min(query.get("limit", 100), 500))).all()
-    return {"items": [
-        {"id": e.id, "at": e.at.isoformat(), "actor": e.actor.username if e.actor else None,
-         "action": e.action, "object_type": e.object_type, "object_id": e.object_id,
-         "summary": e.summary}
-        for e in rows
-    ]}
+    return {
+        "items": [
+            {
+                "id": e.id,
+                "at": e.at.isoformat(),
+                "actor": e.actor.username if e.actor else None,
+                "action": e.action,
+                "object_type": e.object_type,
+                "object_id": e.object_id,
+                "summary": e.summary,
+            }
+            for e in rows
+        ]
+    }

@@ -82,7 +82,9 @@ def _authenticate() -> None:
 
 def _json_body(schema: dict[str, Any]) -> Any:
     if not request.is_json:
-        raise UnsupportedMediaType("Nội dung yêu cầu phải là JSON (Content-Type: application/json).")
+        raise UnsupportedMediaType(
+            "Nội dung yêu cầu phải là JSON (Content-Type: application/json)."
+        )
     body = request.get_json(silent=True)
     if body is None:
         raise UserError("Nội dung JSON không đọc được.")
@@ -163,7 +165,9 @@ def _openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
     for match in _CONVERTER.finditer(rule):
         schema = ID if match.group("conv") == "int" else {"type": "string"}
-        params.append({"name": match.group("name"), "in": "path", "required": True, "schema": schema})
+        params.append(
+            {"name": match.group("name"), "in": "path", "required": True, "schema": schema}
+        )
     return _CONVERTER.sub(lambda m: "{" + m.group("name") + "}", rule), params
 
 
@@ -255,4 +259,8 @@ NULLABLE_STRING = {"type": "string", "nullable": True}
 
 
 def list_of(item: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": item}}}
+    return {
+        "type": "object",
+        "required": ["items"],
+        "properties": {"items": {"type": "array", "items": item}},
+    }

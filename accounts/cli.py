@@ -33,7 +33,12 @@ def _fail(message: str) -> None:
 )
 @click.password_option(help="Mật khẩu (ít nhất 8 ký tự).")
 def create_user(
-    username: str, full_name: str, email: str, unit_short: str, roles: tuple[str, ...], password: str
+    username: str,
+    full_name: str,
+    email: str,
+    unit_short: str,
+    roles: tuple[str, ...],
+    password: str,
 ) -> None:
     """Tạo người dùng."""
     unit = db.session.scalars(select(Unit).where(Unit.short_name == unit_short)).first()
@@ -41,8 +46,13 @@ def create_user(
         _fail(f"Không có đơn vị '{unit_short}'.")
     try:
         operations.create_user(
-            username=username, full_name=full_name, email=email, unit=unit,
-            roles=[Role(r) for r in roles], password=password, actor=None,
+            username=username,
+            full_name=full_name,
+            email=email,
+            unit=unit,
+            roles=[Role(r) for r in roles],
+            password=password,
+            actor=None,
         )
     except UserError as exc:
         _fail(exc.message)

@@ -43,25 +43,46 @@ class DemoLogin:
 PRINTED = [
     DemoLogin("quantri", "Nguyễn Văn Quản", "VP", (Role.ADMIN,), "quản trị hệ thống"),
     DemoLogin("soanthao", "Trần Thị Soạn", "VP", (Role.DRAFTER,), "cán bộ soạn thảo, Văn phòng"),
-    DemoLogin("kv1.truong", "Lê Văn Trưởng", "KV1", (Role.UNIT_HEAD,),
-              "Viện trưởng VKSND khu vực 1, Cụm trưởng Cụm 1"),
+    DemoLogin(
+        "kv1.truong",
+        "Lê Văn Trưởng",
+        "KV1",
+        (Role.UNIT_HEAD,),
+        "Viện trưởng VKSND khu vực 1, Cụm trưởng Cụm 1",
+    ),
     DemoLogin("kv1.canbo", "Phạm Thị Cán", "KV1", (Role.UNIT_STAFF,), "cán bộ VKSND khu vực 1"),
-    DemoLogin("thamdinh", "Hoàng Văn Thẩm", "VP", (Role.OFFICE_VERIFIER,),
-              "Thường trực Hội đồng, thẩm định"),
-    DemoLogin("hoidong", "Vũ Thị Hội", "VP", (Role.COUNCIL_MEMBER,),
-              "thành viên Hội đồng Thi đua - Khen thưởng"),
+    DemoLogin(
+        "thamdinh",
+        "Hoàng Văn Thẩm",
+        "VP",
+        (Role.OFFICE_VERIFIER,),
+        "Thường trực Hội đồng, thẩm định",
+    ),
+    DemoLogin(
+        "hoidong",
+        "Vũ Thị Hội",
+        "VP",
+        (Role.COUNCIL_MEMBER,),
+        "thành viên Hội đồng Thi đua - Khen thưởng",
+    ),
 ]
 
 
 def _other_logins() -> list[DemoLogin]:
     extra: list[DemoLogin] = []
     for _name, short, _kind in DEPARTMENTS[1:]:
-        extra.append(DemoLogin(f"{short.lower()}.truong", f"Trưởng {short}", short, (Role.UNIT_HEAD,)))
-        extra.append(DemoLogin(f"{short.lower()}.canbo", f"Cán bộ {short}", short, (Role.UNIT_STAFF,)))
+        extra.append(
+            DemoLogin(f"{short.lower()}.truong", f"Trưởng {short}", short, (Role.UNIT_HEAD,))
+        )
+        extra.append(
+            DemoLogin(f"{short.lower()}.canbo", f"Cán bộ {short}", short, (Role.UNIT_STAFF,))
+        )
     extra.append(DemoLogin("vp.truong", "Chánh Văn phòng", "VP", (Role.UNIT_HEAD,)))
     for _name, short in REGIONAL[1:]:
         n = short[2:]
-        extra.append(DemoLogin(f"kv{n}.truong", f"Viện trưởng khu vực {n}", short, (Role.UNIT_HEAD,)))
+        extra.append(
+            DemoLogin(f"kv{n}.truong", f"Viện trưởng khu vực {n}", short, (Role.UNIT_HEAD,))
+        )
         extra.append(DemoLogin(f"kv{n}.canbo", f"Cán bộ khu vực {n}", short, (Role.UNIT_STAFF,)))
     return extra
 
@@ -95,8 +116,11 @@ def load_organisation(year: int) -> dict[str, Unit]:
         unit = db.session.scalars(select(Unit).where(Unit.short_name == short)).first()
         if unit is None:
             unit = operations.create_unit(
-                name=name, short_name=short, kind=kind,
-                email=f"{short.lower()}@vks-demo.local", actor=None,
+                name=name,
+                short_name=short,
+                kind=kind,
+                email=f"{short.lower()}@vks-demo.local",
+                actor=None,
             )
         units[short] = unit
     db.session.flush()
@@ -127,9 +151,13 @@ def load_organisation(year: int) -> dict[str, Unit]:
         password = passwords.get(login.username) or secrets.token_urlsafe(9)
         passwords[login.username] = password
         operations.create_user(
-            username=login.username, full_name=login.full_name,
-            email=f"{login.username}@vks-demo.local", unit=units[login.unit],
-            roles=login.roles, password=password, actor=None,
+            username=login.username,
+            full_name=login.full_name,
+            email=f"{login.username}@vks-demo.local",
+            unit=units[login.unit],
+            roles=login.roles,
+            password=password,
+            actor=None,
         )
     _save_passwords(passwords)
     db.session.flush()

@@ -104,12 +104,17 @@ def register_error_handlers(app: Flask) -> None:
     from workflow.engine import (
         GuardFailed,
         IllegalTransition,
-        NotPermitted,
         NoteRequired,
+        NotPermitted,
         TransitionError,
     )
 
-    transition_status = {IllegalTransition: 409, NotPermitted: 403, NoteRequired: 422, GuardFailed: 422}
+    transition_status = {
+        IllegalTransition: 409,
+        NotPermitted: 403,
+        NoteRequired: 422,
+        GuardFailed: 422,
+    }
 
     @app.errorhandler(TransitionError)
     def _transition_error(exc: TransitionError):  # type: ignore[no-untyped-def]

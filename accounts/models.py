@@ -251,9 +251,7 @@ class User(UserMixin, db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     unit: Mapped[Unit] = relationship(lazy="joined")
-    role_rows: Mapped[list[UserRole]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     # --- identity -----------------------------------------------------------------
     def set_password(self, password: str) -> None:
@@ -309,9 +307,7 @@ class User(UserMixin, db.Model):
         Only the unit head acts as Cụm trưởng, since the role is the unit's.
         """
         leader = group.leader
-        return (
-            leader is not None and leader.id == self.unit_id and self.has_role(Role.UNIT_HEAD)
-        )
+        return leader is not None and leader.id == self.unit_id and self.has_role(Role.UNIT_HEAD)
 
     def can_use_api(self) -> bool:
         return self.active

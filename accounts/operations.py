@@ -89,7 +89,10 @@ def update_unit(
             )
         )
         audit.record(
-            "unit.rename", unit, actor=actor, summary=f"{unit.name} → {name}",
+            "unit.rename",
+            unit,
+            actor=actor,
+            summary=f"{unit.name} → {name}",
             details={"old": unit.name, "new": name},
         )
     unit.name, unit.short_name, unit.kind = name, short_name, kind
@@ -118,7 +121,10 @@ def merge_units(source: Unit, target: Unit, *, actor: User) -> Unit:
     for user in db.session.scalars(select(User).where(User.unit_id == source.id)):
         user.unit = target
     audit.record(
-        "unit.merge", source, actor=actor, summary=f"{source.name} → {target.name}",
+        "unit.merge",
+        source,
+        actor=actor,
+        summary=f"{source.name} → {target.name}",
         details={"into": target.id},
     )
     return target
@@ -139,9 +145,7 @@ def import_units_csv(data: str, *, actor: User | None) -> ImportReport:
     reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
     required = {"name", "short_name", "kind"}
     if reader.fieldnames is None or not required <= {f.strip() for f in reader.fieldnames}:
-        raise Invalid(
-            "Dòng 1: tệp CSV phải có các cột name, short_name, kind (và tùy chọn email)."
-        )
+        raise Invalid("Dòng 1: tệp CSV phải có các cột name, short_name, kind (và tùy chọn email).")
     errors: list[str] = []
     rows: list[tuple[int, dict[str, str]]] = []
     seen: dict[str, int] = {}
@@ -153,7 +157,9 @@ def import_units_csv(data: str, *, actor: User | None) -> ImportReport:
             continue
         if clean.get("kind") not in {k.value for k in UnitKind}:
             allowed = ", ".join(k.value for k in UnitKind)
-            errors.append(f"Dòng {line}: loại đơn vị '{clean.get('kind')}' không hợp lệ ({allowed}).")
+            errors.append(
+                f"Dòng {line}: loại đơn vị '{clean.get('kind')}' không hợp lệ ({allowed})."
+            )
             continue
         if clean.get("email"):
             try:
@@ -177,8 +183,11 @@ def import_units_csv(data: str, *, actor: User | None) -> ImportReport:
         unit = db.session.scalars(select(Unit).where(Unit.short_name == row["short_name"])).first()
         if unit is None:
             create_unit(
-                name=row["name"], short_name=row["short_name"], kind=UnitKind(row["kind"]),
-                email=row.get("email") or None, actor=actor,
+                name=row["name"],
+                short_name=row["short_name"],
+                kind=UnitKind(row["kind"]),
+                email=row.get("email") or None,
+                actor=actor,
             )
             created += 1
         else:
@@ -187,7 +196,9 @@ def import_units_csv(data: str, *, actor: User | None) -> ImportReport:
             if unit.name != row["name"]:
                 db.session.add(
                     UnitNameChange(
-                        unit=unit, old_name=unit.name, old_short_name=unit.short_name,
+                        unit=unit,
+                        old_name=unit.name,
+                        old_short_name=unit.short_name,
                         new_name=row["name"],
                     )
                 )
@@ -227,9 +238,7 @@ def year_for_date(day: date) -> EmulationYear | None:
     ).first()
 
 
-def create_group(
-    *, year: EmulationYear, kind: GroupKind, name: str, actor: User | None
-) -> Group:
+def create_group(*, year: EmulationYear, kind: GroupKind, name: str, actor: User | None) -> Group:
     name = name.strip()
     if not name:
         raise Invalid("Tên Cụm/Khối là bắt buộc.")
@@ -268,7 +277,10 @@ def set_group_members(group: Group, units: Iterable[Unit], *, actor: User | None
                 GroupMembership(unit=unit, year_id=group.year_id, role=GroupRole.MEMBER)
             )
     audit.record(
-        "group.members", group, actor=actor, summary=group.name,
+        "group.members",
+        group,
+        actor=actor,
+        summary=group.name,
         details={"units": sorted(wanted)},
     )
     return group
@@ -312,7 +324,10 @@ def set_group_leadership(
         else:
             membership.role = GroupRole.MEMBER
     audit.record(
-        "group.leadership", group, actor=actor, summary=group.name,
+        "group.leadership",
+        group,
+        actor=actor,
+        summary=group.name,
         details={"leader": leader.id if leader else None, "deputy": deputy.id if deputy else None},
     )
     return group
@@ -331,7 +346,10 @@ def set_unit_eligibility(
         db.session.add(status)
     status.eligible, status.reason = eligible, reason.strip()
     audit.record(
-        "unit.eligibility", unit, actor=actor, summary=f"{unit.name} {year.year}",
+        "unit.eligibility",
+        unit,
+        actor=actor,
+        summary=f"{unit.name} {year.year}",
         details={"eligible": eligible, "reason": reason},
     )
     return status
@@ -370,7 +388,10 @@ def create_user(
     user.role_rows = [UserRole(role=r) for r in sorted(set(roles))]
     db.session.add(user)
     audit.record(
-        "user.create", user, actor=actor, summary=username,
+        "user.create",
+        user,
+        actor=actor,
+        summary=username,
         details={"roles": sorted(r.value for r in set(roles))},
     )
     return user
@@ -400,7 +421,10 @@ def update_user(
     for role in roles - set(current):
         user.role_rows.append(UserRole(role=role))
     audit.record(
-        "user.update", user, actor=actor, summary=user.username,
+        "user.update",
+        user,
+        actor=actor,
+        summary=user.username,
         details={"roles": sorted(r.value for r in roles), "active": active},
     )
     return user
@@ -485,7 +509,9 @@ class LoginLocked(Invalid):
 def create_api_token(user: User, *, name: str = "", actor: User | None) -> tuple[ApiToken, str]:
     """Return the token row and the token itself, which is never stored or shown again."""
     secret = "dft_" + secrets.token_urlsafe(32)
-    token = ApiToken(user=user, name=name.strip(), token_hash=ApiToken.hash(secret), prefix=secret[:10])
+    token = ApiToken(
+        user=user, name=name.strip(), token_hash=ApiToken.hash(secret), prefix=secret[:10]
+    )
     db.session.add(token)
     audit.record("token.create", token, actor=actor, summary=f"{user.username} {token.prefix}")
     return token, secret

@@ -65,7 +65,12 @@ def load_user(user_id: str) -> User | None:
 
 def _safe_next(target: str | None) -> str:
     """Only redirect to a path on this site after login (no open redirect)."""
-    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+    if (
+        target
+        and not urlsplit(target).netloc
+        and target.startswith("/")
+        and not target.startswith("//")
+    ):
         return target
     return url_for("accounts.index")
 
@@ -229,8 +234,11 @@ def import_units():  # type: ignore[no-untyped-def]
         return redirect(url_for("accounts.units"))
     db.session.commit()
     flash(
-        _("Đã nhập %(created)d đơn vị mới, cập nhật %(updated)d đơn vị.",
-          created=report.created, updated=report.updated),
+        _(
+            "Đã nhập %(created)d đơn vị mới, cập nhật %(updated)d đơn vị.",
+            created=report.created,
+            updated=report.updated,
+        ),
         "success",
     )
     return redirect(url_for("accounts.units"))
@@ -246,7 +254,8 @@ def unit_edit(unit_id: int):  # type: ignore[no-untyped-def]
         form.kind.data = unit.kind.value
     merge_form = MergeUnitForm()
     merge_form.target.choices = [
-        (u.id, u.name) for u in db.session.scalars(
+        (u.id, u.name)
+        for u in db.session.scalars(
             select(Unit).where(Unit.active, Unit.id != unit.id).order_by(Unit.name)
         )
     ]
@@ -322,7 +331,9 @@ def year_groups(year: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             group = operations.create_group(
-                year=emulation_year, kind=GroupKind(form.kind.data), name=form.name.data or "",
+                year=emulation_year,
+                kind=GroupKind(form.kind.data),
+                name=form.name.data or "",
                 actor=current_user,
             )
         except UserError as exc:
@@ -331,7 +342,9 @@ def year_groups(year: int):  # type: ignore[no-untyped-def]
             db.session.commit()
             return redirect(url_for("accounts.group_edit", group_id=group.id))
     eligibility = EligibilityForm(prefix="elig")
-    eligibility.unit.choices = [(u.id, u.name) for u in db.session.scalars(select(Unit).order_by(Unit.name))]
+    eligibility.unit.choices = [
+        (u.id, u.name) for u in db.session.scalars(select(Unit).order_by(Unit.name))
+    ]
     return render_template(
         "accounts/year_groups.html", year=emulation_year, form=form, eligibility=eligibility
     )
@@ -347,7 +360,10 @@ def year_eligibility(year: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         unit = operations.get_or_404(Unit, form.unit.data)
         operations.set_unit_eligibility(
-            unit, emulation_year, eligible=form.eligible.data, reason=form.reason.data or "",
+            unit,
+            emulation_year,
+            eligible=form.eligible.data,
+            reason=form.reason.data or "",
             actor=current_user,
         )
         db.session.commit()
@@ -396,7 +412,8 @@ def group_edit(group_id: int):  # type: ignore[no-untyped-def]
 def _user_form(user: User | None = None) -> UserForm:
     form = UserForm(obj=user) if user is not None and request.method == "GET" else UserForm()
     form.unit.choices = [
-        (u.id, u.name) for u in db.session.scalars(select(Unit).where(Unit.active).order_by(Unit.name))
+        (u.id, u.name)
+        for u in db.session.scalars(select(Unit).where(Unit.active).order_by(Unit.name))
     ]
     if user is not None and request.method == "GET":
         form.unit.data = user.unit_id
@@ -423,9 +440,12 @@ def user_new():  # type: ignore[no-untyped-def]
         else:
             try:
                 operations.create_user(
-                    username=form.username.data or "", full_name=form.full_name.data or "",
-                    email=form.email.data or "", unit=operations.get_or_404(Unit, form.unit.data),
-                    roles=[Role(r) for r in form.roles.data or []], password=form.password.data,
+                    username=form.username.data or "",
+                    full_name=form.full_name.data or "",
+                    email=form.email.data or "",
+                    unit=operations.get_or_404(Unit, form.unit.data),
+                    roles=[Role(r) for r in form.roles.data or []],
+                    password=form.password.data,
                     actor=current_user,
                 )
             except UserError as exc:
@@ -446,9 +466,12 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             operations.update_user(
-                user, full_name=form.full_name.data or "", email=form.email.data or "",
+                user,
+                full_name=form.full_name.data or "",
+                email=form.email.data or "",
                 unit=operations.get_or_404(Unit, form.unit.data),
-                roles=[Role(r) for r in form.roles.data or []], active=form.active.data,
+                roles=[Role(r) for r in form.roles.data or []],
+                active=form.active.data,
                 actor=current_user,
             )
             if form.password.data:
@@ -482,6 +505,9 @@ def audit_log():  # type: ignore[no-untyped-def]
         query.limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)
     ).all()
     return render_template(
-        "accounts/audit.html", form=form, entries=rows[:AUDIT_PAGE_SIZE], page=page,
+        "accounts/audit.html",
+        form=form,
+        entries=rows[:AUDIT_PAGE_SIZE],
+        page=page,
         has_next=len(rows) > AUDIT_PAGE_SIZE,
     )

@@ -107,9 +107,7 @@ class Consultation(db.Model):
     round_number: Mapped[int] = mapped_column(Integer, default=1)
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    visibility: Mapped[Visibility] = mapped_column(
-        enum_type(Visibility), default=Visibility.BLIND
-    )
+    visibility: Mapped[Visibility] = mapped_column(enum_type(Visibility), default=Visibility.BLIND)
     letter_number: Mapped[str] = mapped_column(String(120), default="")
     letter_text: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -324,9 +322,7 @@ class Comment(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    consultation_id: Mapped[int] = mapped_column(
-        ForeignKey("consultations.id", ondelete="CASCADE")
-    )
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
     draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"))
     response_id: Mapped[int] = mapped_column(
         ForeignKey("unit_responses.id", ondelete="CASCADE"), index=True

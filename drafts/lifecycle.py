@@ -50,8 +50,14 @@ def _table(adopt_guard: Guard | None = None) -> list[Transition]:
     ]
     return [
         Transition(
-            r.source, r.action, r.target, r.allowed, r.guard, r.requires_note,
-            ACTION_LABELS[r.action], "Cán bộ soạn thảo",
+            r.source,
+            r.action,
+            r.target,
+            r.allowed,
+            r.guard,
+            r.requires_note,
+            ACTION_LABELS[r.action],
+            "Cán bộ soạn thảo",
         )
         for r in rows
     ]

@@ -146,11 +146,7 @@ class Draft(db.Model):
 
     # --- permissions ---------------------------------------------------------------
     def can_edit(self, user: User) -> bool:
-        return (
-            user.can_draft()
-            and self.is_drafter(user)
-            and self.state != DraftState.ADOPTED
-        )
+        return user.can_draft() and self.is_drafter(user) and self.state != DraftState.ADOPTED
 
     def can_view(self, user: User) -> bool:
         """Drafters see everything; other users see drafts once published to them.

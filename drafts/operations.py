@@ -1,29 +1,66 @@
 """Verb-named operations on drafts and versions. They write the audit row; the
-caller commits once."""
+caller commits once.
+
+A version is edited only while unpublished; publishing freezes it. Every edit of a
+version's clause tree checks and bumps `Version.lock_version`, so two drafters
+editing the same version cannot overwrite each other silently.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+import secrets
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
+
+from flask import current_app
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from accounts import audit
 from accounts.clock import now
-from accounts.errors import Conflict, Invalid
-from accounts.models import Unit, User
+from accounts.errors import Conflict, Forbidden, Invalid, NotFound
+from accounts.models import Role, Unit, User, UserRole
 from app import db
+from drafts import tree
+from drafts.lifecycle import DRAFT_MACHINE, apply_draft_action
 from drafts.models import (
     Clause,
     ClauseKind,
     Draft,
     DraftDrafter,
     DraftKind,
+    DraftState,
     Version,
     VersionStatus,
     new_lineage,
 )
+from workflow.engine import GuardFailed
+
+REGULATION_KINDS = (
+    ClauseKind.PART,
+    ClauseKind.CHAPTER,
+    ClauseKind.SECTION,
+    ClauseKind.SUBSECTION,
+    ClauseKind.ARTICLE,
+    ClauseKind.CLAUSE,
+    ClauseKind.POINT,
+    ClauseKind.PARAGRAPH,
+)
+CRITERIA_KINDS = (ClauseKind.CRITERION, ClauseKind.BONUS, ClauseKind.DEDUCTION)
+# Nesting order of a regulation: a provision sits under one of a higher level.
+_RANK = {kind: rank for rank, kind in enumerate(REGULATION_KINDS)}
+MAX_NUMBER_LENGTH = 20
 
 
+# --- drafts ------------------------------------------------------------------------------
 def create_draft(
     *,
     title: str,
@@ -35,14 +72,81 @@ def create_draft(
     title = title.strip()
     if not title:
         raise Invalid("Tên dự thảo là bắt buộc.")
+    if len(title) > 500:
+        raise Invalid("Tên dự thảo dài quá 500 ký tự.")
+    co_drafters = list(drafters)
+    not_drafters = [u.full_name for u in co_drafters if not u.can_draft()]
+    if not_drafters:
+        raise Invalid(
+            "Chỉ chọn được người có vai trò cán bộ soạn thảo làm đồng soạn thảo: "
+            + ", ".join(not_drafters)
+            + "."
+        )
     draft = Draft(title=title, kind=kind, drafting_unit=drafting_unit, created_by=actor)
-    members = {actor.id: actor, **{u.id: u for u in drafters}}
+    members = {actor.id: actor, **{u.id: u for u in co_drafters}}
     draft.drafters = [DraftDrafter(user=u) for u in members.values()]
     db.session.add(draft)
-    audit.record("draft.create", draft, actor=actor, summary=title)
+    audit.record(
+        "draft.create",
+        draft,
+        actor=actor,
+        summary=title,
+        details={"kind": kind.value, "drafters": sorted(members)},
+    )
     return draft
 
 
+def drafter_candidates() -> list[User]:
+    """Users who may be chosen as co-drafters: active, with the drafter role."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == Role.DRAFTER, User.active)
+            .order_by(User.full_name)
+        )
+    )
+
+
+def visible_drafts(user: User) -> list[Draft]:
+    """The drafts list: what `Draft.can_view` lets this user see, newest first, with what
+    the list shows loaded up front (a constant number of queries)."""
+    query = select(Draft).options(
+        joinedload(Draft.drafting_unit),
+        selectinload(Draft.versions),
+        selectinload(Draft.drafters),
+    )
+    if not user.can_administer():
+        mine = exists().where(DraftDrafter.draft_id == Draft.id, DraftDrafter.user_id == user.id)
+        query = query.where(or_(Draft.state != DraftState.DRAFT, mine))
+    return list(db.session.scalars(query.order_by(Draft.created_at.desc(), Draft.id.desc())))
+
+
+def adopted_criteria_drafts() -> list[Draft]:
+    """Adopted criteria tables, newest decision first: what a scoring period is built on.
+
+    Each draft's `adopted_version` is the version to score against.
+    """
+    return list(
+        db.session.scalars(
+            select(Draft)
+            .where(Draft.kind == DraftKind.CRITERIA, Draft.state == DraftState.ADOPTED)
+            .options(joinedload(Draft.adopted_version), joinedload(Draft.drafting_unit))
+            .order_by(Draft.decision_date.desc(), Draft.id.desc())
+        ).unique()
+    )
+
+
+def _ensure_not_adopted(draft: Draft) -> None:
+    if draft.state == DraftState.ADOPTED:
+        raise Conflict(
+            "Dự thảo đã được ban hành"
+            + (f" (Quyết định số {draft.decision_number})" if draft.decision_number else "")
+            + "; không thể sửa đổi."
+        )
+
+
+# --- versions ----------------------------------------------------------------------------
 def add_clauses(version: Version, nodes: Sequence[Mapping[str, Any]]) -> list[Clause]:
     """Append a parsed tree (the `drafts parse` / `criteria parse` node shape) to a
     version, in document order. Lineage keys are taken from nodes that carry one
@@ -84,28 +188,641 @@ def create_version(
     source_filename: str | None = None,
     based_on: Version | None = None,
 ) -> Version:
+    _ensure_not_adopted(draft)
     if draft.latest_version is not None and not draft.latest_version.is_published:
         raise Conflict(
             f"{draft.latest_version.label} chưa được phát hành; hãy hoàn thiện phiên bản đó trước."
         )
     number = (draft.latest_version.number + 1) if draft.latest_version else 1
     version = Version(
-        draft=draft, number=number, created_by=actor, source_filename=source_filename,
+        draft=draft,
+        number=number,
+        created_by=actor,
+        source_filename=source_filename,
         based_on=based_on,
     )
     db.session.add(version)
     add_clauses(version, nodes)
-    audit.record("version.create", version, actor=actor, summary=f"{draft.title}: {version.label}")
+    audit.record(
+        "version.create",
+        version,
+        actor=actor,
+        summary=f"{draft.title}: {version.label}",
+        details={"source_filename": source_filename, "based_on": based_on.id if based_on else None},
+    )
     return version
 
 
-def publish_version(version: Version, *, actor: User) -> Version:
+def publish_version(version: Version, *, actor: User, lock_version: int | None = None) -> Version:
     """Freeze a version: from now on its text never changes."""
+    _ensure_not_adopted(version.draft)
     if version.is_published:
         raise Conflict(f"{version.label} đã được phát hành.")
+    check_lock(version, lock_version)
     if not version.clauses:
         raise Invalid("Không thể phát hành một phiên bản chưa có nội dung.")
     version.status = VersionStatus.PUBLISHED
     version.published_at = now()
     audit.record("version.publish", version, actor=actor, summary=version.label)
     return version
+
+
+def new_version(draft: Draft, *, actor: User, note: str = "") -> Version:
+    """Start "Dự thảo lần n+1" as a copy of the latest published version.
+
+    Clauses keep their lineage keys, so comments and the diff follow them. The draft's
+    state does not change here; `finish_revision` publishes the new version.
+    """
+    _ensure_not_adopted(draft)
+    base = latest_published(draft)
+    if base is None:
+        raise Conflict("Dự thảo chưa có phiên bản nào được phát hành để làm cơ sở.")
+    nodes = tree.to_nodes(tree.load_version_tree(base), keep_lineage=True)
+    version = create_version(draft, actor=actor, nodes=nodes, based_on=base)
+    version.note = note.strip()
+    return version
+
+
+def discard_version(version: Version, *, actor: User) -> None:
+    """Throw away an unpublished version (a wrong import, an abandoned revision)."""
+    draft = version.draft
+    _ensure_not_adopted(draft)
+    if version.is_published:
+        raise Conflict(f"{version.label} đã được phát hành; không thể xóa.")
+    audit.record("version.discard", version, actor=actor, summary=f"{draft.title}: {version.label}")
+    draft.versions.remove(version)
+    db.session.delete(version)
+
+
+def latest_published(draft: Draft) -> Version | None:
+    published = [v for v in draft.versions if v.is_published]
+    return published[-1] if published else None
+
+
+def finish_revision(draft: Draft, actor: User, note: str | None = None) -> Version:
+    """The drafter has finished "Dự thảo lần n+1": publish it and move the draft to
+    "Đã chỉnh lý" (the lifecycle's "revise")."""
+    version = draft.latest_version
+    if version is None or version.is_published or version.based_on_id is None:
+        raise Conflict("Chưa có phiên bản chỉnh lý nào đang soạn để hoàn thành.")
+    # Check the transition first, so a refused "revise" does not publish anything.
+    DRAFT_MACHINE.check(draft, "revise", actor, note)
+    publish_version(version, actor=actor)
+    apply_draft_action(draft, "revise", actor, note)
+    return version
+
+
+# --- adoption ----------------------------------------------------------------------------
+def adopt_draft(
+    draft: Draft,
+    version: Version,
+    decision_number: str,
+    decision_date: date,
+    signer_name: str,
+    actor: User,
+) -> Draft:
+    """Adopt (thông qua, ban hành) a published version; the draft is read-only afterwards.
+
+    A criteria table is refused unless every group's maximum equals the sum of its items'
+    and the total is a positive whole number; all problems are reported at once.
+    """
+    if version.draft_id != draft.id:
+        raise NotFound("Phiên bản không thuộc dự thảo này.")
+    if not version.is_published:
+        raise Conflict(f"{version.label} chưa được phát hành; chỉ ban hành được bản đã phát hành.")
+    decision_number, signer_name = decision_number.strip(), signer_name.strip()
+    missing = [
+        label
+        for label, value in (
+            ("số quyết định", decision_number),
+            ("ngày ký", decision_date),
+            ("người ký", signer_name),
+        )
+        if not value
+    ]
+    if missing:
+        raise Invalid("Cần nhập " + ", ".join(missing) + ".")
+    if len(decision_number) > 120 or len(signer_name) > 200:
+        raise Invalid("Số quyết định hoặc tên người ký quá dài.")
+
+    problems: list[str] = []
+
+    def guard(_draft: Draft) -> str | None:
+        if draft.kind == DraftKind.CRITERIA:
+            problems.extend(tree.criteria_problems(tree.load_version_tree(version)))
+        if not problems:
+            return None
+        return "Chưa thể ban hành bảng tiêu chí:\n" + "\n".join(f"– {p}" for p in problems)
+
+    try:
+        apply_draft_action(
+            draft, "adopt", actor, f"Quyết định số {decision_number}", adopt_guard=guard
+        )
+    except GuardFailed as exc:
+        raise Invalid(exc.message, details=problems) from exc
+    draft.adopted_version = version
+    draft.decision_number = decision_number
+    draft.decision_date = decision_date
+    draft.signer_name = signer_name
+    draft.adopted_at = now()
+    audit.record(
+        "draft.adopted",
+        draft,
+        actor=actor,
+        summary=f"{version.label}, Quyết định số {decision_number}",
+        details={
+            "version_id": version.id,
+            "decision_number": decision_number,
+            "decision_date": decision_date.isoformat(),
+            "signer_name": signer_name,
+        },
+    )
+    return draft
+
+
+# --- editing a version's clause tree -----------------------------------------------------
+def check_lock(version: Version, lock_version: int | None) -> None:
+    """Refuse an edit made on a stale view of the version (another drafter saved since)."""
+    if lock_version is not None and lock_version != version.lock_version:
+        raise Conflict(
+            f"{version.label} vừa được người khác sửa. Nội dung bạn nhập vẫn được giữ; "
+            "hãy tải lại trang để xem bản mới nhất rồi lưu lại."
+        )
+
+
+def _ensure_editable(version: Version, lock_version: int | None) -> None:
+    _ensure_not_adopted(version.draft)
+    if version.is_published:
+        raise Conflict(
+            f"{version.label} đã được phát hành nên không thể sửa. "
+            "Hãy tạo phiên bản mới (Dự thảo lần tiếp theo) để chỉnh sửa."
+        )
+    check_lock(version, lock_version)
+
+
+def _touch(version: Version) -> None:
+    # Clause edits do not change the version row; marking it makes the flush bump
+    # lock_version (UPDATE ... WHERE lock_version = old), which a concurrent edit then sees.
+    flag_modified(version, "note")
+
+
+def _tree(version: Version) -> tuple[list[tree.TreeNode], dict[int, tree.TreeNode]]:
+    roots = tree.load_version_tree(version)
+    return roots, {node.id: node for node in tree.iter_tree(roots)}
+
+
+def _relayout(roots: list[tree.TreeNode]) -> None:
+    """Write document order, depth and parent back onto the rows after a change."""
+    seq = 0
+    stack = [(node, None, 0) for node in reversed(roots)]
+    while stack:
+        node, parent, depth = stack.pop()
+        clause = node.clause
+        clause.seq, clause.depth = seq, depth
+        clause.parent_id = parent.id if parent is not None else None
+        node.parent, node.depth = parent, depth
+        seq += 1
+        stack.extend((child, node, depth + 1) for child in reversed(node.children))
+
+
+def _siblings(roots: list[tree.TreeNode], parent: tree.TreeNode | None) -> list[tree.TreeNode]:
+    return parent.children if parent is not None else roots
+
+
+@dataclass
+class ClauseFields:
+    """What a drafter types for one clause; points are already Decimal."""
+
+    kind: ClauseKind
+    number: str = ""
+    title: str = ""
+    text: str = ""
+    max_points: Decimal | None = None
+    guidance: str = ""
+
+    def cleaned(self, draft: Draft) -> ClauseFields:
+        kind = ClauseKind(self.kind)
+        allowed = CRITERIA_KINDS if draft.kind == DraftKind.CRITERIA else REGULATION_KINDS
+        if kind not in allowed:
+            raise Invalid(f"Loại “{kind.value}” không dùng được trong {draft.kind_label.lower()}.")
+        number = self.number.strip()
+        if len(number) > MAX_NUMBER_LENGTH:
+            raise Invalid(f"Số hiệu dài quá {MAX_NUMBER_LENGTH} ký tự.")
+        if kind == ClauseKind.PARAGRAPH:
+            number = ""
+        title, text = self.title.strip(), self.text.strip()
+        if not (title or text or number):
+            raise Invalid("Cần nhập số hiệu, tiêu đề hoặc nội dung.")
+        points = self.max_points
+        if points is not None and kind not in CRITERIA_KINDS:
+            points = None
+        if points is not None and (points < 0 or points >= Decimal("100000000")):
+            raise Invalid("Điểm chuẩn phải là số không âm và nhỏ hơn 100.000.000.")
+        return ClauseFields(kind, number, title, text, points, self.guidance.strip())
+
+
+def _check_placement(kind: str, parent: tree.TreeNode | None) -> None:
+    if parent is not None:
+        _check_nesting(kind, parent.kind, parent.label or parent.heading)
+
+
+def _check_nesting(kind: str, parent_kind: str, where: str) -> None:
+    """A regulation provision sits under one of a higher level (điểm under khoản…);
+    outline points ("1.1.1" under "1.1") and "-" paragraphs may nest in their own kind."""
+    if kind in CRITERIA_KINDS or parent_kind in CRITERIA_KINDS:
+        return
+    child, parent = ClauseKind(kind), ClauseKind(parent_kind)
+    same_level_ok = child in (ClauseKind.POINT, ClauseKind.PARAGRAPH) and child == parent
+    if _RANK[child] <= _RANK[parent] and not same_level_ok:
+        raise Invalid(f"Không thể đặt {_kind_name(child)} bên trong {where}.")
+
+
+def _kind_name(kind: str) -> str:
+    from drafts.models import CLAUSE_KIND_LABELS
+
+    return CLAUSE_KIND_LABELS[ClauseKind(kind)].lower()
+
+
+def add_clause(
+    version: Version,
+    fields: ClauseFields,
+    *,
+    actor: User,
+    lock_version: int | None,
+    parent: Clause | None = None,
+    after: Clause | None = None,
+) -> Clause:
+    """Add a clause as the last child of `parent` (top level when None), or right after
+    its sibling `after`."""
+    _ensure_editable(version, lock_version)
+    fields = fields.cleaned(version.draft)
+    roots, nodes = _tree(version)
+    for other in (parent, after):
+        if other is not None and other.id not in nodes:
+            raise NotFound("Điều khoản không thuộc phiên bản này.")
+    if after is not None:
+        after_node = nodes[after.id]
+        if parent is not None and after_node.parent is not nodes[parent.id]:
+            raise Invalid("Vị trí chèn không nằm dưới mục cha đã chọn.")
+        parent_node = after_node.parent
+    else:
+        parent_node = nodes[parent.id] if parent is not None else None
+    _check_placement(fields.kind, parent_node)
+
+    clause = Clause(
+        version_id=version.id,
+        seq=0,
+        depth=0,
+        kind=fields.kind,
+        number=fields.number,
+        title=fields.title,
+        text=fields.text,
+        max_points=fields.max_points,
+        guidance=fields.guidance,
+        lineage=new_lineage(),
+    )
+    db.session.add(clause)
+    db.session.flush()
+    node = tree.TreeNode(clause)
+    siblings = _siblings(roots, parent_node)
+    position = siblings.index(nodes[after.id]) + 1 if after is not None else len(siblings)
+    siblings.insert(position, node)
+    _relayout(roots)
+    _touch(version)
+    audit.record(
+        "clause.add",
+        clause,
+        actor=actor,
+        summary=f"{version.label}: thêm {tree.heading(fields.kind, fields.number)}".strip(),
+        details={"version_id": version.id, "lineage": clause.lineage},
+    )
+    return clause
+
+
+def edit_clause(
+    clause: Clause, fields: ClauseFields, *, actor: User, lock_version: int | None
+) -> Clause:
+    version = clause.version
+    _ensure_editable(version, lock_version)
+    fields = fields.cleaned(version.draft)
+    if fields.kind != clause.kind:
+        _roots, nodes = _tree(version)
+        node = nodes[clause.id]
+        _check_placement(fields.kind, node.parent)
+        for child in node.children:
+            _check_nesting(child.kind, fields.kind, node.label)
+    before = {"number": clause.number, "title": clause.title, "text": clause.text}
+    clause.kind = fields.kind
+    clause.number = fields.number
+    clause.title = fields.title
+    clause.text = fields.text
+    clause.max_points = fields.max_points
+    clause.guidance = fields.guidance
+    _touch(version)
+    audit.record(
+        "clause.edit",
+        clause,
+        actor=actor,
+        summary=f"{version.label}: sửa {clause.heading}".strip(),
+        details={"before": before, "lineage": clause.lineage},
+    )
+    return clause
+
+
+def move_clause(
+    clause: Clause,
+    *,
+    actor: User,
+    lock_version: int | None,
+    parent: Clause | None,
+    after: Clause | None = None,
+) -> Clause:
+    """Move a clause (with its children) under `parent` (top level when None), right
+    after its new sibling `after`, or last when `after` is None. Lineage never changes."""
+    version = clause.version
+    _ensure_editable(version, lock_version)
+    roots, nodes = _tree(version)
+    node = nodes[clause.id]
+    target = nodes.get(parent.id) if parent is not None else None
+    if parent is not None and target is None:
+        raise NotFound("Mục cha không thuộc phiên bản này.")
+    ancestor = target
+    while ancestor is not None:
+        if ancestor is node:
+            raise Invalid("Không thể chuyển một điều khoản vào bên trong chính nó.")
+        ancestor = ancestor.parent
+    _check_placement(node.kind, target)
+    after_node = nodes.get(after.id) if after is not None else None
+    if after is not None and (after_node is None or after_node.parent is not target):
+        raise Invalid("Vị trí chèn không nằm dưới mục cha đã chọn.")
+    if after_node is node:
+        raise Invalid("Không thể đặt một điều khoản sau chính nó.")
+    _siblings(roots, node.parent).remove(node)
+    siblings = _siblings(roots, target)
+    position = siblings.index(after_node) + 1 if after_node is not None else len(siblings)
+    siblings.insert(position, node)
+    _relayout(roots)
+    _touch(version)
+    audit.record(
+        "clause.move",
+        clause,
+        actor=actor,
+        summary=f"{version.label}: chuyển {node.label}",
+        details={"parent_id": target.id if target else None, "lineage": clause.lineage},
+    )
+    return clause
+
+
+def shift_clause(
+    clause: Clause, direction: Literal["up", "down"], *, actor: User, lock_version: int | None
+) -> Clause:
+    """Move a clause one place up or down among its siblings."""
+    version = clause.version
+    _ensure_editable(version, lock_version)
+    roots, nodes = _tree(version)
+    node = nodes[clause.id]
+    siblings = _siblings(roots, node.parent)
+    index = siblings.index(node)
+    other = index - 1 if direction == "up" else index + 1
+    if not 0 <= other < len(siblings):
+        raise Invalid(
+            "Điều khoản đã ở vị trí đầu tiên."
+            if direction == "up"
+            else "Điều khoản đã ở vị trí cuối cùng."
+        )
+    siblings[index], siblings[other] = siblings[other], siblings[index]
+    _relayout(roots)
+    _touch(version)
+    audit.record(
+        "clause.move",
+        clause,
+        actor=actor,
+        summary=f"{version.label}: chuyển {node.label} {'lên' if direction == 'up' else 'xuống'}",
+        details={"direction": direction, "lineage": clause.lineage},
+    )
+    return clause
+
+
+def subtree_size(clause: Clause) -> int:
+    """How many clauses deleting this one removes (itself and everything under it)."""
+    _roots, nodes = _tree(clause.version)
+    return sum(1 for _ in tree.iter_tree([nodes[clause.id]]))
+
+
+def delete_clause(clause: Clause, *, actor: User, lock_version: int | None) -> int:
+    """Delete a clause and everything under it; returns how many rows went."""
+    version = clause.version
+    _ensure_editable(version, lock_version)
+    roots, nodes = _tree(version)
+    node = nodes[clause.id]
+    doomed = list(tree.iter_tree([node]))
+    audit.record(
+        "clause.delete",
+        clause,
+        actor=actor,
+        summary=f"{version.label}: xóa {node.label}",
+        details={"lineages": [n.lineage for n in doomed]},
+    )
+    _siblings(roots, node.parent).remove(node)
+    # Children first, so the self-referencing foreign key never points at a deleted row.
+    for gone in reversed(doomed):
+        db.session.delete(gone.clause)
+    _relayout(roots)
+    _touch(version)
+    return len(doomed)
+
+
+def renumber_preview(version: Version) -> list[tree.Renumbering]:
+    return tree.renumber_plan(tree.load_version_tree(version))
+
+
+def renumber_version(
+    version: Version, *, actor: User, lock_version: int | None
+) -> list[tree.Renumbering]:
+    """Apply "Đánh số lại": numbers change, lineage keys and order do not."""
+    _ensure_editable(version, lock_version)
+    roots, nodes = _tree(version)
+    plan = tree.renumber_plan(roots)
+    for change in plan:
+        nodes[change.clause_id].clause.number = change.new_number
+    if plan:
+        _touch(version)
+    audit.record(
+        "version.renumber",
+        version,
+        actor=actor,
+        summary=f"{version.label}: đánh số lại {len(plan)} điều khoản",
+        details={"changes": [[c.old_label, c.new_label] for c in plan]},
+    )
+    return plan
+
+
+# --- importing a file --------------------------------------------------------------------
+@dataclass
+class ImportPreview:
+    """A parsed upload, before anything is saved."""
+
+    kind: DraftKind
+    nodes: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
+    total_max_points: Decimal | None = None
+
+    @property
+    def roots(self) -> list[tree.TreeNode]:
+        return tree.build_tree(tree.flat_from_nodes(self.nodes))
+
+    @property
+    def count(self) -> int:
+        return len(tree.flat_from_nodes(self.nodes))
+
+
+def read_upload(kind: DraftKind, data: bytes, filename: str = "") -> ImportPreview:
+    """Parse an uploaded file for a draft of `kind`; Invalid with the parser's message
+    when it cannot be read (wrong type, corrupt, encrypted, empty, zip bomb)."""
+    from drafts.criteria_parsing import parse_criteria
+    from drafts.parsing import ParseError, parse_regulation
+
+    try:
+        if kind == DraftKind.REGULATION:
+            result = parse_regulation(data)
+            nodes = result.as_dict()["nodes"]
+            return ImportPreview(kind, nodes, list(result.warnings))
+        criteria = parse_criteria(data, filename)
+    except ParseError as exc:
+        raise Invalid(exc.message) from exc
+    nodes = [_criteria_dict(node) for node in criteria.criteria]
+    preview = ImportPreview(kind, nodes, list(criteria.warnings), criteria.total_max_points)
+    # What would block adoption is worth knowing before the version even exists.
+    preview.warnings = list(
+        dict.fromkeys([*preview.warnings, *tree.criteria_problems(preview.roots)])
+    )
+    return preview
+
+
+def _criteria_dict(node: Any) -> dict[str, Any]:
+    # Keep Decimal points (the parser's as_dict() turns them into floats for JSON).
+    return {
+        "kind": node.kind,
+        "number": node.code,
+        "title": node.title,
+        "text": "",
+        "max_points": node.max_points,
+        "guidance": node.guidance,
+        "children": [_criteria_dict(child) for child in node.children],
+    }
+
+
+def import_version(draft: Draft, *, actor: User, data: bytes, filename: str) -> Version:
+    """Create the next version from an uploaded file.
+
+    Clauses whose citation and kind match the latest published version inherit its
+    lineage keys, so comments and the diff follow them into the new text.
+    """
+    _ensure_not_adopted(draft)
+    preview = read_upload(draft.kind, data, filename)
+    if not preview.nodes:
+        raise Invalid("Tệp không có điều khoản nào để nhập.")
+    base = latest_published(draft)
+    nodes = preview.nodes
+    if base is not None:
+        nodes = tree.inherit_lineage(nodes, tree.load_version_tree(base))
+    version = create_version(
+        draft, actor=actor, nodes=nodes, source_filename=display_filename(filename), based_on=base
+    )
+    audit.record(
+        "version.import",
+        version,
+        actor=actor,
+        summary=f"{draft.title}: {version.label} từ tệp {display_filename(filename)}",
+        details={"clauses": preview.count, "warnings": preview.warnings},
+    )
+    return version
+
+
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+
+
+def display_filename(name: str) -> str:
+    """The uploaded name as users wrote it (Vietnamese kept), minus path and unsafe
+    characters; never used to build a path."""
+    name = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
+    name = _UNSAFE_NAME.sub("", name).strip(" .")
+    return name[:255] or "tep-tai-len"
+
+
+# --- uploads waiting for confirmation ----------------------------------------------------
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+PENDING_TTL = timedelta(hours=2)
+
+
+@dataclass
+class PendingUpload:
+    token: str
+    data: bytes
+    filename: str
+    user_id: int
+    draft_id: int
+
+
+def _pending_dir() -> Path:
+    path = Path(current_app.config["UPLOAD_DIR"]) / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def stash_upload(data: bytes, *, filename: str, user: User, draft: Draft) -> str:
+    """Keep an upload between the preview and the confirmation, bound to the user and the
+    draft; returns a random token. Old uploads are removed on the way."""
+    expire_uploads()
+    token = secrets.token_urlsafe(32)
+    folder = _pending_dir()
+    (folder / f"{token}.bin").write_bytes(data)
+    meta = {
+        "user_id": user.id,
+        "draft_id": draft.id,
+        "filename": display_filename(filename),
+        "created_at": now().isoformat(),
+    }
+    (folder / f"{token}.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+    return token
+
+
+def take_upload(token: str, *, user: User, draft: Draft) -> PendingUpload:
+    """The upload behind `token`, only for the user and draft it was made for."""
+    gone = Conflict("Tệp xem trước đã hết hạn hoặc không còn; hãy tải tệp lên lại.")
+    if not _TOKEN.match(token or ""):
+        raise gone
+    folder = _pending_dir()
+    try:
+        meta = json.loads((folder / f"{token}.json").read_text("utf-8"))
+        data = (folder / f"{token}.bin").read_bytes()
+    except (OSError, ValueError):
+        raise gone from None
+    if meta.get("user_id") != user.id or meta.get("draft_id") != draft.id:
+        raise Forbidden("Tệp xem trước này không phải của bạn hoặc không thuộc dự thảo này.")
+    if now() - datetime.fromisoformat(meta["created_at"]) > PENDING_TTL:
+        drop_upload(token)
+        raise gone
+    return PendingUpload(token, data, meta["filename"], user.id, draft.id)
+
+
+def drop_upload(token: str) -> None:
+    if not _TOKEN.match(token or ""):
+        return
+    for suffix in (".bin", ".json"):
+        (_pending_dir() / f"{token}{suffix}").unlink(missing_ok=True)
+
+
+def expire_uploads() -> int:
+    """Remove uploads older than PENDING_TTL (abandoned previews); returns how many."""
+    removed = 0
+    limit = now() - PENDING_TTL
+    for meta_file in _pending_dir().glob("*.json"):
+        try:
+            created = datetime.fromisoformat(json.loads(meta_file.read_text("utf-8"))["created_at"])
+        except (OSError, ValueError, KeyError):
+            created = limit - timedelta(seconds=1)
+        if created < limit:
+            drop_upload(meta_file.stem)
+            removed += 1
+    return removed

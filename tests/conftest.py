@@ -25,7 +25,6 @@ pytest_plugins = [
 ]
 
 
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--db",

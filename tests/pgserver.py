@@ -51,8 +51,17 @@ class PostgresServer:
         if self.as_root:
             shutil.chown(self.dir, "postgres", "postgres")
         self._run(
-            _find_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
-            "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
+            _find_bin("initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
         )
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} -k {self.dir} "
@@ -60,8 +69,17 @@ class PostgresServer:
             "-c max_connections=200"
         )
         self._run(
-            _find_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-t", "60",
-            "-l", str(self.dir / "log"), "start",
+            _find_bin("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(self.dir / "log"),
+            "start",
         )
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 

@@ -61,7 +61,9 @@ def test_post_without_csrf_token_is_refused(app, create_user):
         response = client.post("/login", data={"username": user.username, "password": PASSWORD})
         assert response.status_code == 400
         assert "biểu mẫu không hợp lệ" in response.get_data(as_text=True)
-        assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.login")) is None
+        assert (
+            db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.login")) is None
+        )
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
 
@@ -79,11 +81,13 @@ def test_change_password(client, auth, create_user):
     user = create_user(Role.UNIT_STAFF)
     auth.login(user)
     bad = client.post(
-        "/account/password", data={"current": "khong-dung", "new": "mat-khau-moi-1", "confirm": "mat-khau-moi-1"}
+        "/account/password",
+        data={"current": "khong-dung", "new": "mat-khau-moi-1", "confirm": "mat-khau-moi-1"},
     )
     assert "Mật khẩu hiện tại không đúng" in bad.get_data(as_text=True)
     ok = client.post(
-        "/account/password", data={"current": PASSWORD, "new": "mat-khau-moi-1", "confirm": "mat-khau-moi-1"}
+        "/account/password",
+        data={"current": PASSWORD, "new": "mat-khau-moi-1", "confirm": "mat-khau-moi-1"},
     )
     assert ok.status_code == 302
     auth.logout()
@@ -113,16 +117,25 @@ def test_switch_to_english(client, auth, create_user):
 def test_rename_keeps_history(create_user):
     admin = create_user(Role.ADMIN)
     unit = operations.create_unit(
-        name="Viện kiểm sát nhân dân huyện Yên Dũng", short_name="YD", kind=UnitKind.REGIONAL,
-        email=None, actor=admin,
+        name="Viện kiểm sát nhân dân huyện Yên Dũng",
+        short_name="YD",
+        kind=UnitKind.REGIONAL,
+        email=None,
+        actor=admin,
     )
     db.session.flush()
     operations.update_unit(
-        unit, name="Viện kiểm sát nhân dân khu vực 5", short_name="KV5", kind=UnitKind.REGIONAL,
-        email=None, actor=admin,
+        unit,
+        name="Viện kiểm sát nhân dân khu vực 5",
+        short_name="KV5",
+        kind=UnitKind.REGIONAL,
+        email=None,
+        actor=admin,
     )
     db.session.commit()
-    change = db.session.scalars(select(UnitNameChange).where(UnitNameChange.unit_id == unit.id)).one()
+    change = db.session.scalars(
+        select(UnitNameChange).where(UnitNameChange.unit_id == unit.id)
+    ).one()
     assert change.old_name == "Viện kiểm sát nhân dân huyện Yên Dũng"
     assert change.new_name == "Viện kiểm sát nhân dân khu vực 5"
 
@@ -141,7 +154,9 @@ def test_merge_moves_people_and_keeps_the_old_unit(create_unit, create_user):
 def test_ineligible_unit_cannot_lead(app, create_unit, create_group, create_year):
     a, b = create_unit(), create_unit()
     last_year = create_year(2025)
-    operations.set_unit_eligibility(a, last_year, eligible=False, reason="Có cán bộ bị kỷ luật", actor=None)
+    operations.set_unit_eligibility(
+        a, last_year, eligible=False, reason="Có cán bộ bị kỷ luật", actor=None
+    )
     db.session.commit()
     with pytest.raises(Invalid) as exc:
         create_group([a, b], year=2026, leader=a)
@@ -215,8 +230,21 @@ def test_units_import_cli_all_or_nothing(runner, tmp_path):
 def test_users_create_and_token_cli(runner, create_unit, client):
     create_unit("Văn phòng", "VP", UnitKind.OFFICE)
     result = runner.invoke(
-        args=["users", "create", "canbo", "--name", "Trần Thị B", "--email", "b@vks.test",
-              "--unit", "VP", "--role", "drafter", "--password", "mat-khau-123"]
+        args=[
+            "users",
+            "create",
+            "canbo",
+            "--name",
+            "Trần Thị B",
+            "--email",
+            "b@vks.test",
+            "--unit",
+            "VP",
+            "--role",
+            "drafter",
+            "--password",
+            "mat-khau-123",
+        ]
     )
     assert result.exit_code == 0, result.output
     result = runner.invoke(args=["users", "token", "canbo"])
@@ -234,8 +262,21 @@ def test_users_create_and_token_cli(runner, create_unit, client):
 
 def test_users_create_cli_rejects_unknown_unit(runner):
     result = runner.invoke(
-        args=["users", "create", "x", "--name", "X", "--email", "x@vks.test", "--unit", "NOPE",
-              "--role", "drafter", "--password", "mat-khau-123"]
+        args=[
+            "users",
+            "create",
+            "x",
+            "--name",
+            "X",
+            "--email",
+            "x@vks.test",
+            "--unit",
+            "NOPE",
+            "--role",
+            "drafter",
+            "--password",
+            "mat-khau-123",
+        ]
     )
     assert result.exit_code != 0
     assert "Không có đơn vị" in result.output

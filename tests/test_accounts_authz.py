@@ -67,8 +67,11 @@ def objects(org, create_unit):  # type: ignore[no-untyped-def]
 
 def _user_for(org, role):  # type: ignore[no-untyped-def]
     return {
-        Role.ADMIN: org.admin, Role.DRAFTER: org.drafter, Role.UNIT_HEAD: org.head1,
-        Role.UNIT_STAFF: org.staff1, Role.OFFICE_VERIFIER: org.verifier,
+        Role.ADMIN: org.admin,
+        Role.DRAFTER: org.drafter,
+        Role.UNIT_HEAD: org.head1,
+        Role.UNIT_STAFF: org.staff1,
+        Role.OFFICE_VERIFIER: org.verifier,
         Role.COUNCIL_MEMBER: org.council,
     }[role]
 

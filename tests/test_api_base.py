@@ -11,9 +11,7 @@ from accounts.models import Role
 def test_openapi_document_is_valid_and_covers_every_route(app, client):
     spec = client.get("/api/v1/openapi.json").json
     validate(spec)
-    documented = {
-        (path, method.upper()) for path, ops in spec["paths"].items() for method in ops
-    }
+    documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1") or rule.rule == "/api/v1/openapi.json":
             continue
@@ -25,7 +23,9 @@ def test_openapi_document_is_valid_and_covers_every_route(app, client):
                 name = path[start + len(conv) : end].split(":")[-1]
                 path = path[:start] + "{" + name + "}" + path[end + 1 :]
         for method in rule.methods - {"HEAD", "OPTIONS"}:
-            assert (path, method) in documented, f"{method} {rule.rule} is not in the OpenAPI document"
+            assert (path, method) in documented, (
+                f"{method} {rule.rule} is not in the OpenAPI document"
+            )
     for path in ("/api/v1/units", "/api/v1/groups", "/api/v1/users"):
         assert path in spec["paths"]
 
@@ -88,8 +88,13 @@ def test_units_groups_users_round_trip(create_user, create_unit, api):
     assert duplicate.status_code == 409
     group = client.post(
         "/api/v1/groups",
-        json={"year": 2026, "kind": "block", "name": "Khối 1",
-              "units": [unit.json["id"], other.id], "leader_unit_id": unit.json["id"]},
+        json={
+            "year": 2026,
+            "kind": "block",
+            "name": "Khối 1",
+            "units": [unit.json["id"], other.id],
+            "leader_unit_id": unit.json["id"],
+        },
     )
     assert group.status_code == 201, group.json
     assert group.json["leader_unit_id"] == unit.json["id"]
@@ -98,8 +103,14 @@ def test_units_groups_users_round_trip(create_user, create_unit, api):
     assert client.get("/api/v1/groups?year=abc").status_code == 422
     user = client.post(
         "/api/v1/users",
-        json={"username": "p9.staff", "full_name": "Lê Văn C", "email": "c@vks.test",
-              "unit_id": unit.json["id"], "roles": ["unit_staff"], "password": "mat-khau-123"},
+        json={
+            "username": "p9.staff",
+            "full_name": "Lê Văn C",
+            "email": "c@vks.test",
+            "unit_id": unit.json["id"],
+            "roles": ["unit_staff"],
+            "password": "mat-khau-123",
+        },
     )
     assert user.status_code == 201
     assert user.json["roles"] == ["unit_staff"]

@@ -50,8 +50,11 @@ def admin_token(create_user, create_unit):  # type: ignore[no-untyped-def]
 @settings(
     max_examples=12,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.filter_too_much],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
     derandomize=True,
 )
 def test_api_conforms_to_its_document(case, admin_token):  # type: ignore[no-untyped-def]

@@ -12,8 +12,11 @@ from app import create_app, db
 
 def test_upgrade_matches_models_and_downgrades(fresh_database_url, tmp_path):
     fresh = create_app(
-        {"SQLALCHEMY_DATABASE_URI": fresh_database_url, "SECRET_KEY": "x",
-         "CELERY_BROKER_URL": "memory://"}
+        {
+            "SQLALCHEMY_DATABASE_URI": fresh_database_url,
+            "SECRET_KEY": "x",
+            "CELERY_BROKER_URL": "memory://",
+        }
     )
     with fresh.app_context():
         upgrade()
