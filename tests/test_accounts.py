@@ -219,7 +219,9 @@ def test_units_import_cli_all_or_nothing(runner, tmp_path):
 
     good = tmp_path / "good.csv"
     good.write_text(
-        "\ufeffname,short_name,kind,email\nPhòng 1,P1,department,p1@vks.test\nVăn phòng,VP,office,\n",
+        "\ufeffname,short_name,kind,email\n"
+        "Phòng 1,P1,department,p1@vks.test\n"
+        "Văn phòng,VP,office,\n",
         encoding="utf-8",
     )
     result = runner.invoke(args=["units", "import", str(good)])
