@@ -10,6 +10,10 @@ PORT ?= 5000
 
 # --- installation ---------------------------------------------------------------------
 $(BIN)/python:
+	@# Debian splits venv into python3-venv; install it when missing and we are root.
+	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { \
+	  [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq python3-venv >/dev/null; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
