@@ -1,3 +1,773 @@
-from flask import Blueprint
+"""JSON twins of the drafts pages. They call the same operations as drafts.views."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from accounts.apispec import MAX_ID, api_route, current_api_user, list_of
+from accounts.errors import Conflict, Invalid, NotFound, UserError, ensure, error_response
+from accounts.models import User
+from app import db
+from drafts import operations, tree
+from drafts.lifecycle import DRAFT_MACHINE
+from drafts.models import (
+    CLAUSE_KIND_LABELS,
+    Clause,
+    ClauseKind,
+    Draft,
+    DraftDrafter,
+    DraftKind,
+    DraftState,
+    Version,
+)
 
 bp = Blueprint("drafts_api", __name__, url_prefix="/api/v1")
+TAGS = ["drafts"]
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
+    from drafts.views import too_large_message
+
+    return error_response(413, "too_large", too_large_message())
+
+
+# --- schemas -----------------------------------------------------------------------------
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+LOCK = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+POINTS_OUT = {"type": "number", "nullable": True}
+POINTS_IN = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "maxLength": 30}]}
+VERSION = {
+    "type": "object",
+    "required": ["id", "draft_id", "number", "label", "status", "lock_version"],
+    "properties": {
+        "id": ID,
+        "draft_id": ID,
+        "number": {"type": "integer"},
+        "label": {"type": "string"},
+        "status": {"type": "string", "enum": ["editing", "published"]},
+        "published_at": {"type": "string", "format": "date-time", "nullable": True},
+        "based_on_id": {"type": "integer", "nullable": True},
+        "source_filename": {"type": "string", "nullable": True},
+        "note": {"type": "string"},
+        "lock_version": {"type": "integer"},
+    },
+}
+# Children repeat this shape; OpenAPI 3.0 cannot say so without a named component.
+CLAUSE = {
+    "type": "object",
+    "required": ["id", "kind", "number", "heading", "title", "text", "lineage", "label"],
+    "properties": {
+        "id": ID,
+        "parent_id": {"type": "integer", "nullable": True},
+        "kind": {"type": "string", "enum": [k.value for k in ClauseKind]},
+        "kind_label": {"type": "string"},
+        "number": {"type": "string"},
+        "heading": {"type": "string"},
+        "title": {"type": "string"},
+        "text": {"type": "string"},
+        "max_points": POINTS_OUT,
+        "guidance": {"type": "string"},
+        "lineage": {"type": "string"},
+        "label": {"type": "string"},
+        "depth": {"type": "integer"},
+        "children": {"type": "array", "items": {"type": "object"}},
+    },
+}
+VERSION_TREE = {
+    "type": "object",
+    "required": ["version", "clauses"],
+    "properties": {
+        "version": VERSION,
+        "clauses": {"type": "array", "items": CLAUSE},
+        "total_max_points": POINTS_OUT,
+        "problems": {"type": "array", "items": {"type": "string"}},
+    },
+}
+DRAFT = {
+    "type": "object",
+    "required": ["id", "title", "kind", "state", "state_label", "drafting_unit", "versions"],
+    "properties": {
+        "id": ID,
+        "title": {"type": "string"},
+        "kind": {"type": "string", "enum": [k.value for k in DraftKind]},
+        "kind_label": {"type": "string"},
+        "state": {"type": "string", "enum": [s.value for s in DraftState]},
+        "state_label": {"type": "string"},
+        "drafting_unit": {
+            "type": "object",
+            "properties": {"id": ID, "name": {"type": "string"}, "short_name": {"type": "string"}},
+        },
+        "drafter_ids": {"type": "array", "items": ID},
+        "versions": {"type": "array", "items": VERSION},
+        "actions": {"type": "array", "items": {"type": "string"}},
+        "adopted_version_id": {"type": "integer", "nullable": True},
+        "decision_number": {"type": "string", "nullable": True},
+        "decision_date": {"type": "string", "format": "date", "nullable": True},
+        "signer_name": {"type": "string", "nullable": True},
+    },
+}
+DRAFT_IN = {
+    "type": "object",
+    "required": ["title", "kind"],
+    "additionalProperties": False,
+    "properties": {
+        "title": {"type": "string", "minLength": 1, "maxLength": 500},
+        "kind": {"type": "string", "enum": [k.value for k in DraftKind]},
+        "drafter_ids": {"type": "array", "items": ID, "uniqueItems": True, "maxItems": 50},
+    },
+}
+CLAUSE_FIELDS = {
+    "kind": {"type": "string", "enum": [k.value for k in ClauseKind]},
+    "number": {"type": "string", "maxLength": 20},
+    "title": {"type": "string", "maxLength": 2000},
+    "text": {"type": "string", "maxLength": 50000},
+    "max_points": POINTS_IN,
+    "guidance": {"type": "string", "maxLength": 10000},
+}
+CLAUSE_IN = {
+    "type": "object",
+    "required": ["lock_version", "kind"],
+    "additionalProperties": False,
+    "properties": {"lock_version": LOCK, "parent_id": ID, "after_id": ID, **CLAUSE_FIELDS},
+}
+CLAUSE_EDIT = {
+    "type": "object",
+    "required": ["lock_version"],
+    "additionalProperties": False,
+    "properties": {"lock_version": LOCK, **CLAUSE_FIELDS},
+}
+MOVE_IN = {
+    "type": "object",
+    "required": ["lock_version"],
+    "additionalProperties": False,
+    "description": "Either `direction` (one place up or down among siblings), or `parent_id` "
+    "(0 = top level) with an optional `after_id` (a child of that parent; last when absent).",
+    "properties": {
+        "lock_version": LOCK,
+        "direction": {"type": "string", "enum": ["up", "down"]},
+        "parent_id": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+        "after_id": ID,
+    },
+}
+CLAUSE_RESULT = {
+    "type": "object",
+    "required": ["clause", "lock_version"],
+    "properties": {"clause": CLAUSE, "lock_version": {"type": "integer"}},
+}
+LOCK_IN = {
+    "type": "object",
+    "required": ["lock_version"],
+    "additionalProperties": False,
+    "properties": {"lock_version": LOCK},
+}
+NOTE_IN = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"note": {"type": "string", "maxLength": 2000}},
+}
+RENUMBER = {
+    "type": "object",
+    "required": ["changes", "lock_version"],
+    "properties": {
+        "lock_version": {"type": "integer"},
+        "changes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["clause_id", "old_number", "new_number", "old_label", "new_label"],
+                "properties": {
+                    "clause_id": ID,
+                    "lineage": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "old_number": {"type": "string"},
+                    "new_number": {"type": "string"},
+                    "old_label": {"type": "string"},
+                    "new_label": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+PREVIEW = {
+    "type": "object",
+    "required": ["token", "filename", "kind", "clauses", "warnings", "count"],
+    "properties": {
+        "token": {"type": "string"},
+        "filename": {"type": "string"},
+        "kind": {"type": "string", "enum": [k.value for k in DraftKind]},
+        "clauses": {"type": "array", "items": CLAUSE},
+        "warnings": {"type": "array", "items": {"type": "string"}},
+        "count": {"type": "integer"},
+        "total_max_points": POINTS_OUT,
+    },
+}
+CONFIRM_IN = {
+    "type": "object",
+    "required": ["token"],
+    "additionalProperties": False,
+    "properties": {"token": {"type": "string", "minLength": 1, "maxLength": 100}},
+}
+ADOPT_IN = {
+    "type": "object",
+    "required": ["version_id", "decision_number", "decision_date", "signer_name"],
+    "additionalProperties": False,
+    "properties": {
+        "version_id": ID,
+        "decision_number": {"type": "string", "minLength": 1, "maxLength": 120},
+        "decision_date": {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+        "signer_name": {"type": "string", "minLength": 1, "maxLength": 200},
+    },
+}
+DELETED = {
+    "type": "object",
+    "required": ["deleted"],
+    "properties": {"deleted": {"type": "integer"}, "lock_version": {"type": "integer"}},
+}
+LIFECYCLE_ROW = {
+    "type": "object",
+    "required": ["source", "action", "target"],
+    "properties": {
+        "source": {"type": "string"},
+        "source_label": {"type": "string"},
+        "action": {"type": "string"},
+        "label": {"type": "string"},
+        "target": {"type": "string"},
+        "target_label": {"type": "string"},
+        "who": {"type": "string"},
+        "requires_note": {"type": "boolean"},
+        "guarded": {"type": "boolean"},
+    },
+}
+
+
+# --- serialisers -------------------------------------------------------------------------
+def _number(value: Decimal | None) -> int | float | None:
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def version_json(version: Version) -> dict[str, Any]:
+    return {
+        "id": version.id,
+        "draft_id": version.draft_id,
+        "number": version.number,
+        "label": version.label,
+        "status": version.status.value,
+        "published_at": version.published_at.isoformat() if version.published_at else None,
+        "based_on_id": version.based_on_id,
+        "source_filename": version.source_filename,
+        "note": version.note or "",
+        "lock_version": version.lock_version,
+    }
+
+
+def draft_json(draft: Draft, user: User) -> dict[str, Any]:
+    return {
+        "id": draft.id,
+        "title": draft.title,
+        "kind": draft.kind.value,
+        "kind_label": draft.kind_label,
+        "state": draft.state.value,
+        "state_label": draft.state_label,
+        "drafting_unit": {
+            "id": draft.drafting_unit.id,
+            "name": draft.drafting_unit.name,
+            "short_name": draft.drafting_unit.short_name,
+        },
+        "drafter_ids": [d.user_id for d in draft.drafters],
+        "versions": [version_json(v) for v in draft.versions if v.can_view(user)],
+        "actions": [t.action for t in DRAFT_MACHINE.actions_for(draft, user)],
+        "adopted_version_id": draft.adopted_version_id,
+        "decision_number": draft.decision_number,
+        "decision_date": draft.decision_date.isoformat() if draft.decision_date else None,
+        "signer_name": draft.signer_name,
+    }
+
+
+def clause_json(node: tree.TreeNode, *, nested: bool = True) -> dict[str, Any]:
+    data = {
+        "id": node.id,
+        "parent_id": node.parent.id if node.parent is not None else None,
+        "kind": node.kind,
+        "kind_label": CLAUSE_KIND_LABELS[ClauseKind(node.kind)],
+        "number": node.number,
+        "heading": node.heading,
+        "title": node.title,
+        "text": node.text,
+        "max_points": _number(node.max_points),
+        "guidance": node.guidance,
+        "lineage": node.lineage,
+        "label": node.label,
+        "depth": node.depth,
+    }
+    if nested:
+        data["children"] = [clause_json(child) for child in node.children]
+    return data
+
+
+def _clause_result(clause: Clause) -> dict[str, Any]:
+    version = clause.version
+    nodes = {n.id: n for n in tree.iter_tree(tree.load_version_tree(version))}
+    return {"clause": clause_json(nodes[clause.id]), "lock_version": version.lock_version}
+
+
+# --- loading and permissions --------------------------------------------------------------
+def _draft(draft_id: int) -> Draft:
+    draft = db.session.scalar(
+        select(Draft)
+        .where(Draft.id == draft_id)
+        .options(
+            joinedload(Draft.drafting_unit),
+            selectinload(Draft.versions),
+            selectinload(Draft.drafters).joinedload(DraftDrafter.user),
+        )
+    )
+    if draft is None:
+        raise NotFound("Không tìm thấy dự thảo.")
+    ensure(draft.can_view(current_api_user()))
+    return draft
+
+
+def _drafter_only(draft: Draft) -> None:
+    user = current_api_user()
+    ensure(user.can_draft() and draft.is_drafter(user))
+
+
+def _version(version_id: int, *, change: bool = False) -> Version:
+    version = db.session.get(Version, version_id)
+    if version is None:
+        raise NotFound("Không tìm thấy phiên bản.")
+    ensure(version.can_view(current_api_user()))
+    if change:
+        _drafter_only(version.draft)
+    return version
+
+
+def _clause(clause_id: int) -> Clause:
+    clause = db.session.get(Clause, clause_id)
+    if clause is None:
+        raise NotFound("Không tìm thấy điều khoản.")
+    _version(clause.version_id, change=True)
+    return clause
+
+
+def _clause_in(version: Version, clause_id: int | None) -> Clause | None:
+    if not clause_id:
+        return None
+    clause = db.session.get(Clause, clause_id)
+    if clause is None or clause.version_id != version.id:
+        raise NotFound("Không tìm thấy điều khoản trong phiên bản này.")
+    return clause
+
+
+def _fields(body: dict[str, Any], clause: Clause | None = None) -> operations.ClauseFields:
+    pick = body.get
+
+    try:
+        points = (
+            tree.parse_points(body["max_points"])
+            if "max_points" in body
+            else (clause.max_points if clause is not None else None)
+        )
+    except ValueError as exc:
+        raise Invalid(str(exc)) from exc
+    return operations.ClauseFields(
+        kind=ClauseKind(pick("kind", clause.kind if clause else None)),
+        number=pick("number", clause.number if clause else ""),
+        title=pick("title", clause.title if clause else ""),
+        text=pick("text", clause.text if clause else ""),
+        max_points=points,
+        guidance=pick("guidance", clause.guidance if clause else ""),
+    )
+
+
+# --- drafts ------------------------------------------------------------------------------
+@api_route(
+    bp,
+    "/drafts",
+    methods=["GET"],
+    summary="Danh sách dự thảo được xem",
+    tags=TAGS,
+    response=list_of(DRAFT),
+)
+def list_drafts():  # type: ignore[no-untyped-def]
+    user = current_api_user()
+    return jsonify({"items": [draft_json(d, user) for d in operations.visible_drafts(user)]})
+
+
+@api_route(
+    bp,
+    "/drafts",
+    methods=["POST"],
+    summary="Tạo dự thảo",
+    tags=TAGS,
+    body=DRAFT_IN,
+    response=DRAFT,
+    status=201,
+)
+def create_draft(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    user = current_api_user()
+    ensure(user.can_draft())
+    wanted = set(body.get("drafter_ids", [])) - {user.id}
+    found = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(wanted)))}
+    if wanted - set(found):
+        raise Invalid("Không tìm thấy người dùng: " + ", ".join(map(str, wanted - set(found))))
+    draft = operations.create_draft(
+        title=body["title"],
+        kind=DraftKind(body["kind"]),
+        drafting_unit=user.unit,
+        actor=user,
+        drafters=list(found.values()),
+    )
+    db.session.commit()
+    return jsonify(draft_json(draft, user)), 201
+
+
+@api_route(
+    bp,
+    "/drafts/lifecycle",
+    methods=["GET"],
+    summary="Bảng các bước của dự thảo",
+    tags=TAGS,
+    response=list_of(LIFECYCLE_ROW),
+)
+def lifecycle():  # type: ignore[no-untyped-def]
+    return jsonify({"items": DRAFT_MACHINE.as_table()})
+
+
+@api_route(
+    bp,
+    "/drafts/<int:draft_id>",
+    methods=["GET"],
+    summary="Một dự thảo và các phiên bản",
+    tags=TAGS,
+    response=DRAFT,
+)
+def get_draft(draft_id: int):  # type: ignore[no-untyped-def]
+    return jsonify(draft_json(_draft(draft_id), current_api_user()))
+
+
+@api_route(
+    bp,
+    "/versions/<int:version_id>",
+    methods=["GET"],
+    summary="Cây điều khoản của một phiên bản (lồng nhau, kèm khóa định danh và trích dẫn)",
+    tags=TAGS,
+    response=VERSION_TREE,
+)
+def get_version(version_id: int):  # type: ignore[no-untyped-def]
+    version = _version(version_id)
+    roots = tree.load_version_tree(version)
+    criteria = version.draft.kind == DraftKind.CRITERIA
+    return jsonify(
+        {
+            "version": version_json(version),
+            "clauses": [clause_json(r) for r in roots],
+            "total_max_points": _number(tree.criteria_total(roots)) if criteria else None,
+            "problems": tree.criteria_problems(roots) if criteria and roots else [],
+        }
+    )
+
+
+# --- import ------------------------------------------------------------------------------
+@api_route(
+    bp,
+    "/drafts/<int:draft_id>/imports",
+    methods=["POST"],
+    summary="Tải tệp lên và xem trước (chưa lưu); trả về mã xác nhận",
+    tags=TAGS,
+    upload=True,
+    response=PREVIEW,
+)
+def import_preview(draft_id: int):  # type: ignore[no-untyped-def]
+    user = current_api_user()
+    draft = _draft(draft_id)
+    _drafter_only(draft)
+    upload = request.files.get("file")
+    if upload is None:
+        raise UserError("Thiếu tệp (trường multipart “file”).")
+    data = upload.read()
+    operations.ensure_can_add_version(draft)
+    preview = operations.read_upload(draft.kind, data, upload.filename or "")
+    token = operations.stash_upload(data, filename=upload.filename or "", user=user, draft=draft)
+    return jsonify(
+        {
+            "token": token,
+            "filename": operations.display_filename(upload.filename or ""),
+            "kind": draft.kind.value,
+            "clauses": [clause_json(r) for r in preview.roots],
+            "warnings": preview.warnings,
+            "count": preview.count,
+            "total_max_points": _number(preview.total_max_points),
+        }
+    )
+
+
+@api_route(
+    bp,
+    "/drafts/<int:draft_id>/imports/confirm",
+    methods=["POST"],
+    summary="Xác nhận tệp đã xem trước: tạo phiên bản mới",
+    tags=TAGS,
+    body=CONFIRM_IN,
+    response=VERSION,
+    status=201,
+)
+def import_confirm(draft_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    user = current_api_user()
+    draft = _draft(draft_id)
+    _drafter_only(draft)
+    upload = operations.take_upload(body["token"], user=user, draft=draft)
+    version = operations.import_version(
+        draft, actor=user, data=upload.data, filename=upload.filename
+    )
+    db.session.commit()
+    operations.drop_upload(upload.token)
+    return jsonify(version_json(version)), 201
+
+
+# --- versions ----------------------------------------------------------------------------
+@api_route(
+    bp,
+    "/drafts/<int:draft_id>/versions",
+    methods=["POST"],
+    summary="Tạo phiên bản tiếp theo, sao chép phiên bản đã phát hành gần nhất",
+    tags=TAGS,
+    body=NOTE_IN,
+    response=VERSION,
+    status=201,
+)
+def new_version(draft_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    draft = _draft(draft_id)
+    _drafter_only(draft)
+    version = operations.new_version(draft, actor=current_api_user(), note=body.get("note", ""))
+    db.session.commit()
+    return jsonify(version_json(version)), 201
+
+
+@api_route(
+    bp,
+    "/versions/<int:version_id>/publish",
+    methods=["POST"],
+    summary="Phát hành phiên bản",
+    tags=TAGS,
+    body=LOCK_IN,
+    response=VERSION,
+)
+def publish(version_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    version = _version(version_id, change=True)
+    operations.publish_version(version, actor=current_api_user(), lock_version=body["lock_version"])
+    db.session.commit()
+    return jsonify(version_json(version))
+
+
+@api_route(
+    bp,
+    "/versions/<int:version_id>",
+    methods=["DELETE"],
+    summary="Xóa một phiên bản chưa phát hành",
+    tags=TAGS,
+    response=DELETED,
+)
+def discard(version_id: int):  # type: ignore[no-untyped-def]
+    version = _version(version_id, change=True)
+    operations.discard_version(version, actor=current_api_user())
+    db.session.commit()
+    return jsonify({"deleted": 1})
+
+
+@api_route(
+    bp,
+    "/versions/<int:version_id>/renumber",
+    methods=["GET"],
+    summary="Xem trước “Đánh số lại” (số cũ → số mới)",
+    tags=TAGS,
+    response=RENUMBER,
+)
+def renumber_preview(version_id: int):  # type: ignore[no-untyped-def]
+    version = _version(version_id, change=True)
+    operations.ensure_editable(version)
+    plan = operations.renumber_preview(version)
+    return jsonify({"changes": [_change(c) for c in plan], "lock_version": version.lock_version})
+
+
+@api_route(
+    bp,
+    "/versions/<int:version_id>/renumber",
+    methods=["POST"],
+    summary="Đánh số lại",
+    tags=TAGS,
+    body=LOCK_IN,
+    response=RENUMBER,
+)
+def renumber(version_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    version = _version(version_id, change=True)
+    plan = operations.renumber_version(
+        version, actor=current_api_user(), lock_version=body["lock_version"]
+    )
+    db.session.commit()
+    return jsonify({"changes": [_change(c) for c in plan], "lock_version": version.lock_version})
+
+
+def _change(change: tree.Renumbering) -> dict[str, Any]:
+    return {
+        "clause_id": change.clause_id,
+        "lineage": change.lineage,
+        "kind": change.kind,
+        "old_number": change.old_number,
+        "new_number": change.new_number,
+        "old_label": change.old_label,
+        "new_label": change.new_label,
+    }
+
+
+# --- clauses -----------------------------------------------------------------------------
+@api_route(
+    bp,
+    "/versions/<int:version_id>/clauses",
+    methods=["POST"],
+    summary="Thêm điều khoản (vào cuối mục cha, hoặc ngay sau after_id)",
+    tags=TAGS,
+    body=CLAUSE_IN,
+    response=CLAUSE_RESULT,
+    status=201,
+)
+def add_clause(version_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    version = _version(version_id, change=True)
+    clause = operations.add_clause(
+        version,
+        _fields(body),
+        actor=current_api_user(),
+        lock_version=body["lock_version"],
+        parent=_clause_in(version, body.get("parent_id")),
+        after=_clause_in(version, body.get("after_id")),
+    )
+    db.session.commit()
+    return jsonify(_clause_result(clause)), 201
+
+
+@api_route(
+    bp,
+    "/clauses/<int:clause_id>",
+    methods=["PATCH"],
+    summary="Sửa điều khoản",
+    tags=TAGS,
+    body=CLAUSE_EDIT,
+    response=CLAUSE_RESULT,
+)
+def edit_clause(clause_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    clause = _clause(clause_id)
+    operations.edit_clause(
+        clause, _fields(body, clause), actor=current_api_user(), lock_version=body["lock_version"]
+    )
+    db.session.commit()
+    return jsonify(_clause_result(clause))
+
+
+@api_route(
+    bp,
+    "/clauses/<int:clause_id>/move",
+    methods=["POST"],
+    summary="Chuyển điều khoản: lên/xuống, hoặc vào mục cha khác",
+    tags=TAGS,
+    body=MOVE_IN,
+    response=CLAUSE_RESULT,
+)
+def move_clause(clause_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    clause = _clause(clause_id)
+    user, lock = current_api_user(), body["lock_version"]
+    if "direction" in body:
+        if "parent_id" in body or "after_id" in body:
+            raise Invalid("Chỉ dùng direction, hoặc parent_id/after_id, không dùng cả hai.")
+        operations.shift_clause(clause, body["direction"], actor=user, lock_version=lock)
+    elif "parent_id" in body:
+        version = clause.version
+        operations.move_clause(
+            clause,
+            actor=user,
+            lock_version=lock,
+            parent=_clause_in(version, body["parent_id"]),
+            after=_clause_in(version, body.get("after_id")),
+        )
+    else:
+        raise Invalid("Cần direction (up/down) hoặc parent_id (0 = cấp cao nhất).")
+    db.session.commit()
+    return jsonify(_clause_result(clause))
+
+
+@api_route(
+    bp,
+    "/clauses/<int:clause_id>",
+    methods=["DELETE"],
+    summary="Xóa điều khoản cùng các mục con",
+    tags=TAGS,
+    response=DELETED,
+    query={"lock_version": {"type": "integer", "minimum": 0, "maximum": MAX_ID}},
+)
+def delete_clause(clause_id: int, query: dict[str, Any]):  # type: ignore[no-untyped-def]
+    clause = _clause(clause_id)
+    version = clause.version
+    if "lock_version" not in query:
+        raise Invalid("Cần tham số lock_version (phiên bản dữ liệu bạn đang xem).")
+    count = operations.delete_clause(
+        clause, actor=current_api_user(), lock_version=query["lock_version"]
+    )
+    db.session.commit()
+    return jsonify({"deleted": count, "lock_version": version.lock_version})
+
+
+# --- lifecycle ---------------------------------------------------------------------------
+@api_route(
+    bp,
+    "/drafts/<int:draft_id>/finish-revision",
+    methods=["POST"],
+    summary="Hoàn thành chỉnh lý: phát hành phiên bản mới, chuyển sang “Đã chỉnh lý”",
+    tags=TAGS,
+    body=NOTE_IN,
+    response=DRAFT,
+)
+def finish_revision(draft_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    user = current_api_user()
+    draft = _draft(draft_id)
+    _drafter_only(draft)
+    operations.finish_revision(draft, user, body.get("note") or None)
+    db.session.commit()
+    return jsonify(draft_json(draft, user))
+
+
+@api_route(
+    bp,
+    "/drafts/<int:draft_id>/adopt",
+    methods=["POST"],
+    summary="Thông qua, ban hành một phiên bản đã phát hành",
+    tags=TAGS,
+    body=ADOPT_IN,
+    response=DRAFT,
+)
+def adopt(draft_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    user = current_api_user()
+    draft = _draft(draft_id)
+    _drafter_only(draft)
+    if draft.state == DraftState.ADOPTED:
+        raise Conflict("Dự thảo đã được ban hành; không thể sửa đổi.")
+    version = db.session.get(Version, body["version_id"])
+    if version is None or version.draft_id != draft.id:
+        raise NotFound("Phiên bản không thuộc dự thảo này.")
+    try:
+        decided = date.fromisoformat(body["decision_date"])
+    except ValueError as exc:
+        raise Invalid("Ngày ký không hợp lệ (YYYY-MM-DD).") from exc
+    operations.adopt_draft(
+        draft, version, body["decision_number"], decided, body["signer_name"], user
+    )
+    db.session.commit()
+    return jsonify(draft_json(draft, user))

@@ -207,6 +207,12 @@ class Version(db.Model):
     def can_edit(self, user: User) -> bool:
         return not self.is_published and self.draft.can_edit(user)
 
+    def can_view(self, user: User) -> bool:
+        """A version still being written is seen only by its drafters (and admins)."""
+        return self.draft.can_view(user) and (
+            self.is_published or self.draft.is_drafter(user) or user.can_administer()
+        )
+
 
 class Clause(db.Model):
     """One node of a version's tree: Chương, Điều, Khoản, Điểm… or a criterion row.

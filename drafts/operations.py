@@ -42,6 +42,7 @@ from drafts.models import (
     VersionStatus,
     new_lineage,
 )
+from tasks.notify import notify
 from workflow.engine import GuardFailed
 
 REGULATION_KINDS = (
@@ -93,7 +94,20 @@ def create_draft(
         summary=title,
         details={"kind": kind.value, "drafters": sorted(members)},
     )
+    notify(
+        [u for u in co_drafters if u.id != actor.id],
+        kind="draft.co_drafter",
+        title=f"Bạn được phân công cùng soạn thảo: {title}",
+        body=f"{actor.full_name} đã tạo dự thảo và phân công bạn cùng soạn thảo.",
+        url=draft_path(draft),
+    )
     return draft
+
+
+def draft_path(draft: Draft) -> str:
+    """The draft's page, as a path (also outside a request: the demo, the scans)."""
+    adapter = current_app.url_map.bind("localhost")
+    return adapter.build("drafts.show", {"draft_id": draft.id})
 
 
 def drafter_candidates() -> list[User]:
@@ -180,6 +194,16 @@ def add_clauses(version: Version, nodes: Sequence[Mapping[str, Any]]) -> list[Cl
     return created
 
 
+def ensure_can_add_version(draft: Draft) -> None:
+    """A new version needs a draft that is not adopted and no version still being written."""
+    _ensure_not_adopted(draft)
+    if draft.latest_version is not None and not draft.latest_version.is_published:
+        raise Conflict(
+            f"{draft.latest_version.label} chưa được phát hành; hãy phát hành hoặc xóa "
+            "phiên bản đó trước khi tạo phiên bản mới."
+        )
+
+
 def create_version(
     draft: Draft,
     *,
@@ -188,11 +212,7 @@ def create_version(
     source_filename: str | None = None,
     based_on: Version | None = None,
 ) -> Version:
-    _ensure_not_adopted(draft)
-    if draft.latest_version is not None and not draft.latest_version.is_published:
-        raise Conflict(
-            f"{draft.latest_version.label} chưa được phát hành; hãy hoàn thiện phiên bản đó trước."
-        )
+    ensure_can_add_version(draft)
     number = (draft.latest_version.number + 1) if draft.latest_version else 1
     version = Version(
         draft=draft,
@@ -250,8 +270,9 @@ def discard_version(version: Version, *, actor: User) -> None:
     if version.is_published:
         raise Conflict(f"{version.label} đã được phát hành; không thể xóa.")
     audit.record("version.discard", version, actor=actor, summary=f"{draft.title}: {version.label}")
-    draft.versions.remove(version)
     db.session.delete(version)
+    db.session.flush()
+    db.session.expire(draft, ["versions"])
 
 
 def latest_published(draft: Draft) -> Version | None:
@@ -286,6 +307,7 @@ def adopt_draft(
     A criteria table is refused unless every group's maximum equals the sum of its items'
     and the total is a positive whole number; all problems are reported at once.
     """
+    _ensure_not_adopted(draft)
     if version.draft_id != draft.id:
         raise NotFound("Phiên bản không thuộc dự thảo này.")
     if not version.is_published:
@@ -337,6 +359,14 @@ def adopt_draft(
             "signer_name": signer_name,
         },
     )
+    notify(
+        [d.user for d in draft.drafters if d.user_id != actor.id],
+        kind="draft.adopted",
+        title=f"Đã ban hành: {draft.title}",
+        body=f"{version.label} được ban hành theo Quyết định số {decision_number} "
+        f"ngày {decision_date.strftime('%d/%m/%Y')}, người ký: {signer_name}.",
+        url=draft_path(draft),
+    )
     return draft
 
 
@@ -350,7 +380,8 @@ def check_lock(version: Version, lock_version: int | None) -> None:
         )
 
 
-def _ensure_editable(version: Version, lock_version: int | None) -> None:
+def ensure_editable(version: Version, lock_version: int | None = None) -> None:
+    """Refuse (409) any change to a published version or an adopted draft."""
     _ensure_not_adopted(version.draft)
     if version.is_published:
         raise Conflict(
@@ -454,7 +485,7 @@ def add_clause(
 ) -> Clause:
     """Add a clause as the last child of `parent` (top level when None), or right after
     its sibling `after`."""
-    _ensure_editable(version, lock_version)
+    ensure_editable(version, lock_version)
     fields = fields.cleaned(version.draft)
     roots, nodes = _tree(version)
     for other in (parent, after):
@@ -503,7 +534,7 @@ def edit_clause(
     clause: Clause, fields: ClauseFields, *, actor: User, lock_version: int | None
 ) -> Clause:
     version = clause.version
-    _ensure_editable(version, lock_version)
+    ensure_editable(version, lock_version)
     fields = fields.cleaned(version.draft)
     if fields.kind != clause.kind:
         _roots, nodes = _tree(version)
@@ -540,7 +571,7 @@ def move_clause(
     """Move a clause (with its children) under `parent` (top level when None), right
     after its new sibling `after`, or last when `after` is None. Lineage never changes."""
     version = clause.version
-    _ensure_editable(version, lock_version)
+    ensure_editable(version, lock_version)
     roots, nodes = _tree(version)
     node = nodes[clause.id]
     target = nodes.get(parent.id) if parent is not None else None
@@ -578,7 +609,7 @@ def shift_clause(
 ) -> Clause:
     """Move a clause one place up or down among its siblings."""
     version = clause.version
-    _ensure_editable(version, lock_version)
+    ensure_editable(version, lock_version)
     roots, nodes = _tree(version)
     node = nodes[clause.id]
     siblings = _siblings(roots, node.parent)
@@ -612,7 +643,7 @@ def subtree_size(clause: Clause) -> int:
 def delete_clause(clause: Clause, *, actor: User, lock_version: int | None) -> int:
     """Delete a clause and everything under it; returns how many rows went."""
     version = clause.version
-    _ensure_editable(version, lock_version)
+    ensure_editable(version, lock_version)
     roots, nodes = _tree(version)
     node = nodes[clause.id]
     doomed = list(tree.iter_tree([node]))
@@ -640,7 +671,7 @@ def renumber_version(
     version: Version, *, actor: User, lock_version: int | None
 ) -> list[tree.Renumbering]:
     """Apply "Đánh số lại": numbers change, lineage keys and order do not."""
-    _ensure_editable(version, lock_version)
+    ensure_editable(version, lock_version)
     roots, nodes = _tree(version)
     plan = tree.renumber_plan(roots)
     for change in plan:
@@ -739,6 +770,7 @@ def import_version(draft: Draft, *, actor: User, data: bytes, filename: str) -> 
     return version
 
 
+MAX_FILENAME = 255
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
 
 
@@ -747,7 +779,14 @@ def display_filename(name: str) -> str:
     characters; never used to build a path."""
     name = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1])
     name = _UNSAFE_NAME.sub("", name).strip(" .")
-    return name[:255] or "tep-tai-len"
+    if len(name) > MAX_FILENAME:
+        # Shorten the stem, not the extension: callers tell file types by it.
+        stem, dot, extension = name.rpartition(".")
+        if dot and 0 < len(extension) <= 10:
+            name = stem[: MAX_FILENAME - len(extension) - 1].rstrip(" .") + "." + extension
+        else:
+            name = name[:MAX_FILENAME]
+    return name or "tep-tai-len"
 
 
 # --- uploads waiting for confirmation ----------------------------------------------------

@@ -2,7 +2,7 @@
 
 Pure module: bytes in, a tree out; no Flask, no database.
 
-Structure recognised (DOMAIN §2), with the kind each label becomes:
+Structure recognised, with the kind each label becomes:
 
 ==============================  ============  ==========================================
 Written as                      kind          number

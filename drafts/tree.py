@@ -5,7 +5,7 @@ the diff and the reports load them with ONE ordered query and rebuild the tree h
 O(n). Everything but `load_version_tree` is pure and works on anything shaped like a
 clause (database rows, or `FlatClause` rows made from a parsed file for the preview).
 
-Citation labels follow DOMAIN §2, from small to large: "điểm đ khoản 4 Điều 7",
+Citation labels run from small to large, as Vietnamese legal texts cite: "điểm đ khoản 4 Điều 7",
 "khoản 2 Điều 5", "Điều 5", "Chương II". Articles number through the whole document,
 so a citation stops at the article.
 """

@@ -1,10 +1,619 @@
-from flask import Blueprint, render_template
-from flask_login import login_required
+"""HTML routes for drafts, their versions and clause trees.
+
+Each view loads, checks a predicate (403), validates a form and calls one operation
+from `drafts.operations`, the same ones the JSON API calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from accounts.errors import Conflict, NotFound, UserError, ensure, error_response
+from accounts.operations import get_or_404
+from app import db
+from drafts import operations, tree
+from drafts.forms import (
+    AdoptForm,
+    ClauseForm,
+    DraftForm,
+    ImportForm,
+    LockForm,
+    MoveForm,
+    RevisionForm,
+)
+from drafts.lifecycle import DRAFT_MACHINE
+from drafts.models import Clause, Draft, DraftDrafter, DraftKind, DraftState, Version
 
 bp = Blueprint("drafts", __name__, url_prefix="/drafts")
 
+_IMPORT_SESSION_KEY = "draft_imports"
 
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc: RequestEntityTooLarge):  # type: ignore[no-untyped-def]
+    return error_response(413, "too_large", too_large_message())
+
+
+@bp.app_template_filter("points")
+def _points_filter(value: Any) -> str:
+    return tree.format_points(value)
+
+
+def too_large_message() -> str:
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    return _(
+        "Tệp tải lên quá lớn: giới hạn là %(mb)s MB. Hãy giảm dung lượng tệp rồi thử lại.",
+        mb=f"{limit / (1024 * 1024):g}",
+    )
+
+
+# --- loading and permissions --------------------------------------------------------------
+def _load_draft(draft_id: int) -> Draft:
+    draft = db.session.scalar(
+        select(Draft)
+        .where(Draft.id == draft_id)
+        .options(
+            joinedload(Draft.drafting_unit),
+            selectinload(Draft.versions),
+            selectinload(Draft.drafters).joinedload(DraftDrafter.user),
+        )
+    )
+    if draft is None:
+        raise NotFound(_("Không tìm thấy dự thảo."))
+    ensure(draft.can_view(current_user))
+    return draft
+
+
+def _drafter_only(draft: Draft) -> None:
+    """Only this draft's drafters change it (a drafter of another draft gets 403)."""
+    ensure(current_user.can_draft() and draft.is_drafter(current_user))
+
+
+def _version(version_id: int) -> Version:
+    version = get_or_404(Version, version_id, "Không tìm thấy phiên bản.")
+    ensure(version.can_view(current_user))
+    _drafter_only(version.draft)
+    return version
+
+
+def _clause(clause_id: int) -> Clause:
+    clause = get_or_404(Clause, clause_id, "Không tìm thấy điều khoản.")
+    ensure(clause.version.can_view(current_user))
+    _drafter_only(clause.version.draft)
+    return clause
+
+
+def _draft_url(draft: Draft, version: Version | None = None, anchor: str | None = None) -> str:
+    number = version.number if version is not None else None
+    return url_for("drafts.show", draft_id=draft.id, v=number, _anchor=anchor)
+
+
+# --- lists and pages ---------------------------------------------------------------------
 @bp.route("/")
 @login_required
 def index():  # type: ignore[no-untyped-def]
-    return render_template("drafts/index.html")
+    drafts = operations.visible_drafts(current_user)
+    return render_template("drafts/index.html", drafts=drafts)
+
+
+@bp.route("/lifecycle")
+@login_required
+def lifecycle():  # type: ignore[no-untyped-def]
+    return render_template("drafts/lifecycle.html", rows=DRAFT_MACHINE.as_table())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():  # type: ignore[no-untyped-def]
+    ensure(current_user.can_draft())
+    form = DraftForm()
+    candidates = [u for u in operations.drafter_candidates() if u.id != current_user.id]
+    form.drafters.choices = [(u.id, f"{u.full_name} ({u.unit.short_name})") for u in candidates]
+    status = 200
+    if form.validate_on_submit():
+        chosen = [u for u in candidates if u.id in (form.drafters.data or [])]
+        try:
+            draft = operations.create_draft(
+                title=form.title.data or "",
+                kind=DraftKind(form.kind.data),
+                drafting_unit=current_user.unit,
+                actor=current_user,
+                drafters=chosen,
+            )
+        except UserError as exc:
+            form.title.errors.append(exc.message)
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(_("Đã tạo dự thảo. Hãy nhập nội dung từ tệp hoặc thêm điều khoản."), "success")
+            return redirect(url_for("drafts.show", draft_id=draft.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("drafts/new.html", form=form), status
+
+
+@bp.route("/<int:draft_id>")
+@login_required
+def show(draft_id: int):  # type: ignore[no-untyped-def]
+    draft = _load_draft(draft_id)
+    versions = [v for v in draft.versions if v.can_view(current_user)]
+    version = _chosen_version(versions, request.args.get("v", type=int))
+    roots = tree.load_version_tree(version) if version is not None else []
+    return render_template("drafts/draft.html", **_draft_page(draft, versions, version, roots))
+
+
+def _chosen_version(versions: list[Version], number: int | None) -> Version | None:
+    if number is not None:
+        for version in versions:
+            if version.number == number:
+                return version
+        raise NotFound(_("Không tìm thấy phiên bản."))
+    return versions[-1] if versions else None
+
+
+def _draft_page(
+    draft: Draft, versions: list[Version], version: Version | None, roots: list[tree.TreeNode]
+) -> dict[str, Any]:
+    actions = DRAFT_MACHINE.actions_for(draft, current_user)
+    latest = draft.latest_version
+    is_drafter = current_user.can_draft() and draft.is_drafter(current_user)
+    problems = (
+        tree.criteria_problems(roots)
+        if draft.kind == DraftKind.CRITERIA and roots and draft.state != DraftState.ADOPTED
+        else []
+    )
+    return {
+        "draft": draft,
+        "versions": versions,
+        "version": version,
+        "roots": roots,
+        "flat": list(tree.iter_tree(roots)),
+        "actions": actions,
+        "editable": version is not None and version.can_edit(current_user),
+        "can_import": is_drafter
+        and draft.state != DraftState.ADOPTED
+        and (latest is None or latest.is_published),
+        "can_new_version": is_drafter
+        and draft.state != DraftState.ADOPTED
+        and latest is not None
+        and latest.is_published,
+        "can_finish_revision": any(a.action == "revise" for a in actions)
+        and latest is not None
+        and not latest.is_published
+        and latest.based_on_id is not None,
+        "criteria_problems": problems,
+        "total_points": tree.criteria_total(roots) if draft.kind == DraftKind.CRITERIA else None,
+        "lock_form": LockForm(),
+    }
+
+
+# --- creating versions -------------------------------------------------------------------
+@bp.route("/<int:draft_id>/import", methods=["GET", "POST"])
+@login_required
+def import_file(draft_id: int):  # type: ignore[no-untyped-def]
+    draft = _load_draft(draft_id)
+    _drafter_only(draft)
+    operations.ensure_can_add_version(draft)
+    form = ImportForm()
+    status = 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        data = upload.read()
+        try:
+            preview = operations.read_upload(draft.kind, data, upload.filename or "")
+        except UserError as exc:
+            form.file.errors.append(exc.message)
+            status = exc.status
+        else:
+            token = operations.stash_upload(
+                data, filename=upload.filename or "", user=current_user, draft=draft
+            )
+            pending = dict(session.get(_IMPORT_SESSION_KEY, {}))
+            old = pending.pop(str(draft.id), None)
+            if old:
+                operations.drop_upload(old)
+            pending[str(draft.id)] = token
+            session[_IMPORT_SESSION_KEY] = pending
+            roots = preview.roots
+            return render_template(
+                "drafts/import_preview.html",
+                draft=draft,
+                preview=preview,
+                roots=roots,
+                flat=list(tree.iter_tree(roots)),
+                filename=operations.display_filename(upload.filename or ""),
+                form=LockForm(),
+            )
+    elif request.method == "POST":
+        status = 422
+    return render_template("drafts/import.html", draft=draft, form=form), status
+
+
+def _pending_token(draft: Draft) -> str:
+    return session.get(_IMPORT_SESSION_KEY, {}).get(str(draft.id), "")
+
+
+def _forget_pending(draft: Draft) -> None:
+    pending = dict(session.get(_IMPORT_SESSION_KEY, {}))
+    token = pending.pop(str(draft.id), None)
+    session[_IMPORT_SESSION_KEY] = pending
+    if token:
+        operations.drop_upload(token)
+
+
+@bp.route("/<int:draft_id>/import/confirm", methods=["POST"])
+@login_required
+def import_confirm(draft_id: int):  # type: ignore[no-untyped-def]
+    draft = _load_draft(draft_id)
+    _drafter_only(draft)
+    upload = operations.take_upload(_pending_token(draft), user=current_user, draft=draft)
+    version = operations.import_version(
+        draft, actor=current_user, data=upload.data, filename=upload.filename
+    )
+    db.session.commit()
+    _forget_pending(draft)
+    flash(
+        _("Đã tạo %(label)s từ tệp %(name)s.", label=version.label, name=upload.filename),
+        "success",
+    )
+    return redirect(_draft_url(draft, version))
+
+
+@bp.route("/<int:draft_id>/import/cancel", methods=["POST"])
+@login_required
+def import_cancel(draft_id: int):  # type: ignore[no-untyped-def]
+    draft = _load_draft(draft_id)
+    _drafter_only(draft)
+    _forget_pending(draft)
+    flash(_("Đã hủy nhập tệp; không có gì được lưu."), "info")
+    return redirect(_draft_url(draft))
+
+
+@bp.route("/<int:draft_id>/versions/new", methods=["POST"])
+@login_required
+def new_version(draft_id: int):  # type: ignore[no-untyped-def]
+    draft = _load_draft(draft_id)
+    _drafter_only(draft)
+    version = operations.new_version(draft, actor=current_user)
+    db.session.commit()
+    flash(
+        _(
+            "Đã tạo %(label)s từ phiên bản đã phát hành gần nhất; hãy chỉnh sửa rồi hoàn thành "
+            "chỉnh lý.",
+            label=version.label,
+        ),
+        "success",
+    )
+    return redirect(_draft_url(draft, version))
+
+
+@bp.route("/versions/<int:version_id>/publish", methods=["POST"])
+@login_required
+def publish(version_id: int):  # type: ignore[no-untyped-def]
+    version = _version(version_id)
+    form = LockForm()
+    operations.publish_version(version, actor=current_user, lock_version=_lock(form))
+    db.session.commit()
+    flash(_("Đã phát hành %(label)s; nội dung không thể sửa nữa.", label=version.label), "success")
+    return redirect(_draft_url(version.draft, version))
+
+
+@bp.route("/versions/<int:version_id>/discard", methods=["POST"])
+@login_required
+def discard(version_id: int):  # type: ignore[no-untyped-def]
+    version = _version(version_id)
+    draft, label = version.draft, version.label
+    operations.discard_version(version, actor=current_user)
+    db.session.commit()
+    flash(_("Đã xóa %(label)s.", label=label), "success")
+    return redirect(_draft_url(draft))
+
+
+def _lock(form: LockForm | ClauseForm | MoveForm) -> int:
+    if not form.validate_on_submit():
+        raise UserError(_("Biểu mẫu thiếu phiên bản dữ liệu; hãy tải lại trang."))
+    return int(form.lock_version.data)
+
+
+# --- editing clauses ---------------------------------------------------------------------
+def _fields(form: ClauseForm) -> operations.ClauseFields:
+    return operations.ClauseFields(
+        kind=form.kind.data,
+        number=form.number.data or "",
+        title=form.title.data or "",
+        text=form.text.data or "",
+        max_points=form.max_points.data,
+        guidance=form.guidance.data or "",
+    )
+
+
+def _clause_in(version: Version, clause_id: int | None) -> Clause | None:
+    if not clause_id:
+        return None
+    clause = db.session.get(Clause, clause_id)
+    if clause is None or clause.version_id != version.id:
+        raise NotFound(_("Không tìm thấy điều khoản."))
+    return clause
+
+
+@bp.route("/versions/<int:version_id>/clauses/new", methods=["GET", "POST"])
+@login_required
+def add_clause(version_id: int):  # type: ignore[no-untyped-def]
+    version = _version(version_id)
+    parent = _clause_in(version, request.args.get("parent", type=int))
+    after = _clause_in(version, request.args.get("after", type=int))
+    form = ClauseForm().for_draft(version.draft.kind)
+    if request.method == "GET":
+        operations.ensure_editable(version)
+        form.lock_version.data = version.lock_version
+        form.kind.data = _suggested_kind(version.draft, parent, after)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            clause = operations.add_clause(
+                version,
+                _fields(form),
+                actor=current_user,
+                lock_version=form.lock_version.data,
+                parent=parent,
+                after=after,
+            )
+        except UserError as exc:
+            db.session.rollback()
+            form.form_errors.append(exc.message)
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(_("Đã thêm điều khoản."), "success")
+            return redirect(_draft_url(version.draft, version, f"c{clause.id}"))
+    elif request.method == "POST":
+        status = _invalid_form_status(form, version)
+    return render_template(
+        "drafts/clause_form.html",
+        form=form,
+        version=version,
+        draft=version.draft,
+        parent=parent,
+        after=after,
+        clause=None,
+    ), status
+
+
+def _invalid_form_status(form: ClauseForm | MoveForm, version: Version) -> int:
+    """422 for a form with errors, unless the version cannot be edited at all (409, said
+    above the drafter's text, which stays in the form)."""
+    try:
+        operations.ensure_editable(version)
+    except UserError as exc:
+        form.form_errors.append(exc.message)
+        return exc.status
+    return 422
+
+
+def _suggested_kind(draft: Draft, parent: Clause | None, after: Clause | None) -> str:
+    if after is not None:
+        return after.kind.value
+    if draft.kind == DraftKind.CRITERIA:
+        return parent.kind.value if parent is not None else "criterion"
+    following = {
+        "part": "chapter",
+        "chapter": "article",
+        "section": "article",
+        "subsection": "article",
+        "article": "clause",
+        "clause": "point",
+        "point": "paragraph",
+        "paragraph": "paragraph",
+    }
+    return following[parent.kind.value] if parent is not None else "article"
+
+
+@bp.route("/clauses/<int:clause_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_clause(clause_id: int):  # type: ignore[no-untyped-def]
+    clause = _clause(clause_id)
+    version = clause.version
+    form = ClauseForm(obj=clause if request.method == "GET" else None).for_draft(version.draft.kind)
+    if request.method == "GET":
+        operations.ensure_editable(version)
+        form.kind.data = clause.kind.value
+        form.lock_version.data = version.lock_version
+    status = 200
+    if form.validate_on_submit():
+        try:
+            operations.edit_clause(
+                clause, _fields(form), actor=current_user, lock_version=form.lock_version.data
+            )
+        except UserError as exc:
+            # The drafter's text stays in the form; only the message is added.
+            db.session.rollback()
+            form.form_errors.append(exc.message)
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(_("Đã lưu điều khoản."), "success")
+            return redirect(_draft_url(version.draft, version, f"c{clause.id}"))
+    elif request.method == "POST":
+        status = _invalid_form_status(form, version)
+    return render_template(
+        "drafts/clause_form.html",
+        form=form,
+        version=version,
+        draft=version.draft,
+        parent=None,
+        after=None,
+        clause=clause,
+    ), status
+
+
+@bp.route("/clauses/<int:clause_id>/<any(up, down):direction>", methods=["POST"])
+@login_required
+def shift_clause(clause_id: int, direction: str):  # type: ignore[no-untyped-def]
+    clause = _clause(clause_id)
+    version = clause.version
+    operations.shift_clause(
+        clause,
+        direction,
+        actor=current_user,
+        lock_version=_lock(LockForm()),  # type: ignore[arg-type]
+    )
+    db.session.commit()
+    return redirect(_draft_url(version.draft, version, f"c{clause.id}"))
+
+
+@bp.route("/clauses/<int:clause_id>/move", methods=["GET", "POST"])
+@login_required
+def move_clause(clause_id: int):  # type: ignore[no-untyped-def]
+    clause = _clause(clause_id)
+    version = clause.version
+    if request.method == "GET":
+        operations.ensure_editable(version)
+    roots = tree.load_version_tree(version)
+    nodes = {n.id: n for n in tree.iter_tree(roots)}
+    node = nodes[clause.id]
+    inside = {n.id for n in tree.iter_tree([node])}
+    form = MoveForm()
+    form.parent.choices = [(0, _("(Cấp cao nhất của văn bản)"))] + [
+        (n.id, f"{'— ' * n.depth}{n.heading} {n.title}".strip())
+        for n in tree.iter_tree(roots)
+        if n.id not in inside
+    ]
+    if request.method == "GET":
+        form.lock_version.data = version.lock_version
+        form.parent.data = node.parent.id if node.parent is not None else 0
+    status = 200
+    if form.validate_on_submit():
+        try:
+            operations.move_clause(
+                clause,
+                actor=current_user,
+                lock_version=form.lock_version.data,
+                parent=_clause_in(version, form.parent.data),
+            )
+        except UserError as exc:
+            db.session.rollback()
+            form.form_errors.append(exc.message)
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(_("Đã chuyển điều khoản."), "success")
+            return redirect(_draft_url(version.draft, version, f"c{clause.id}"))
+    elif request.method == "POST":
+        status = _invalid_form_status(form, version)
+    return render_template(
+        "drafts/clause_move.html", form=form, version=version, draft=version.draft, node=node
+    ), status
+
+
+@bp.route("/clauses/<int:clause_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_clause(clause_id: int):  # type: ignore[no-untyped-def]
+    clause = _clause(clause_id)
+    version = clause.version
+    form = LockForm()
+    if request.method == "POST":
+        count = operations.delete_clause(clause, actor=current_user, lock_version=_lock(form))
+        db.session.commit()
+        flash(_("Đã xóa %(count)d điều khoản.", count=count), "success")
+        return redirect(_draft_url(version.draft, version))
+    operations.ensure_editable(version)
+    roots = tree.load_version_tree(version)
+    node = next(n for n in tree.iter_tree(roots) if n.id == clause.id)
+    form.lock_version.data = version.lock_version
+    return render_template(
+        "drafts/clause_delete.html",
+        form=form,
+        version=version,
+        draft=version.draft,
+        node=node,
+        count=sum(1 for _n in tree.iter_tree([node])),
+    )
+
+
+@bp.route("/versions/<int:version_id>/renumber", methods=["GET", "POST"])
+@login_required
+def renumber(version_id: int):  # type: ignore[no-untyped-def]
+    version = _version(version_id)
+    form = LockForm()
+    if request.method == "POST":
+        plan = operations.renumber_version(version, actor=current_user, lock_version=_lock(form))
+        db.session.commit()
+        flash(_("Đã đánh số lại %(count)d điều khoản.", count=len(plan)), "success")
+        return redirect(_draft_url(version.draft, version))
+    operations.ensure_editable(version)
+    form.lock_version.data = version.lock_version
+    return render_template(
+        "drafts/renumber.html",
+        form=form,
+        version=version,
+        draft=version.draft,
+        plan=operations.renumber_preview(version),
+    )
+
+
+# --- lifecycle ---------------------------------------------------------------------------
+@bp.route("/<int:draft_id>/finish-revision", methods=["POST"])
+@login_required
+def finish_revision(draft_id: int):  # type: ignore[no-untyped-def]
+    draft = _load_draft(draft_id)
+    _drafter_only(draft)
+    form = RevisionForm()
+    version = operations.finish_revision(draft, current_user, form.note.data or None)
+    db.session.commit()
+    flash(_("Đã phát hành %(label)s và hoàn thành chỉnh lý.", label=version.label), "success")
+    return redirect(_draft_url(draft, version))
+
+
+@bp.route("/<int:draft_id>/adopt", methods=["GET", "POST"])
+@login_required
+def adopt(draft_id: int):  # type: ignore[no-untyped-def]
+    draft = _load_draft(draft_id)
+    _drafter_only(draft)
+    if draft.state == DraftState.ADOPTED:
+        raise Conflict(_("Dự thảo đã được ban hành; không thể sửa đổi."))
+    published = [v for v in draft.versions if v.is_published]
+    form = AdoptForm()
+    form.version.choices = [(v.id, v.label) for v in reversed(published)]
+    status = 200
+    problems: list[str] = []
+    if form.validate_on_submit():
+        version = next(v for v in published if v.id == form.version.data)
+        try:
+            operations.adopt_draft(
+                draft,
+                version,
+                form.decision_number.data or "",
+                form.decision_date.data,
+                form.signer_name.data or "",
+                current_user,
+            )
+        except UserError as exc:
+            db.session.rollback()
+            problems = list(exc.details or [])
+            form.form_errors.append(exc.message if not problems else _("Chưa thể ban hành:"))
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(_("Đã ban hành dự thảo."), "success")
+            return redirect(_draft_url(draft))
+    elif request.method == "POST":
+        status = 422
+    return render_template(
+        "drafts/adopt.html", form=form, draft=draft, published=published, problems=problems
+    ), status
