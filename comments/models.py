@@ -29,12 +29,22 @@ from unidecode import unidecode
 from accounts.clock import UTCDateTime, now
 from accounts.models import Unit, User, enum_type
 from app import db
-from drafts.models import Clause, Draft, Version
+from drafts.models import Clause, Draft, DraftState, Version
 
 
 def fold_text(text: str) -> str:
     """Lower-case and strip diacritics, so "tieu chi" finds "tiêu chí"."""
     return unidecode(text or "").lower()
+
+
+def can_open_consultation(draft: Draft, user: User) -> bool:
+    """A drafter of the draft opens a round, from "Nháp" or, for the next version,
+    from "Đã chỉnh lý" (the lifecycle table says the same)."""
+    return (
+        user.can_draft()
+        and draft.is_drafter(user)
+        and draft.state in (DraftState.DRAFT, DraftState.REVISED)
+    )
 
 
 class Visibility(enum.StrEnum):
@@ -156,6 +166,14 @@ class Consultation(db.Model):
 
     def can_manage(self, user: User) -> bool:
         return user.can_draft() and self.is_drafter(user)
+
+    def can_track(self, user: User) -> bool:
+        """The tracker and the consolidated view: the draft's drafters (and admins)."""
+        return self.is_drafter(user) or user.can_administer()
+
+    def can_download(self, user: User) -> bool:
+        """The request letter's attachments go to invited units and drafters only."""
+        return self.is_drafter(user) or self.is_invited(user)
 
     def can_see_other_units(self, user: User) -> bool:
         """Open rounds show submitted comments to every invited unit; blind rounds
@@ -377,12 +395,17 @@ class Comment(db.Model):
         return self.response.can_comment(user)
 
     def can_view(self, user: User) -> bool:
-        if user.unit_id == self.unit_id and user.can_work_for_unit(self.unit_id):
+        """The unit's own people see its comments at once. Everyone else, drafters
+        included, sees a written comment only once the head has submitted it (a
+        unit's unsent drafts stay inside the unit); conference opinions were voiced
+        in public, so they count as sent. Other units also need the round's
+        visibility to allow it. `comments.queries.visible_comments` is the same
+        rule in SQL."""
+        if user.can_work_for_unit(self.unit_id):
             return True
-        if self.consultation.is_drafter(user) or user.can_administer():
-            return True
-        # Other units see only submitted positions, and only when visibility allows.
-        return self.response.is_submitted and self.consultation.can_see_other_units(user)
+        if not (self.is_conference or self.response.is_submitted):
+            return False
+        return self.consultation.can_see_other_units(user)
 
 
 class ChangeLink(db.Model):

@@ -1,0 +1,699 @@
+"""Verb-named operations of a consultation round: open it, comment, submit a unit's
+position, reopen it, extend a deadline, record conference opinions, close the round.
+
+Each one checks who may act and whether the round's state allows it (raising a
+`UserError` with a plain Vietnamese message), changes the models, writes the audit row
+and queues notifications. None of them commits: the caller does, once.
+
+The checks mirror the `can_*` predicates in `comments.models` (templates hide buttons
+with those); here they also say *why* an action is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from accounts import audit
+from accounts.clock import format_datetime, local_today, now
+from accounts.errors import Conflict, Forbidden, Invalid
+from accounts.models import EmulationYear, Group, Unit, User
+from accounts.operations import year_for_date
+from app import db
+from comments.models import (
+    Comment,
+    CommentSource,
+    Consultation,
+    ConsultationAttachment,
+    PositionSubmission,
+    ResponseStatus,
+    UnitResponse,
+    Visibility,
+)
+from comments.queries import consulted_version_ids, load_draft_text, unit_written_comments
+from drafts.lifecycle import DRAFT_MACHINE, apply_draft_action
+from drafts.models import Clause, Draft, Version
+from drafts.parsing import ParseError, sniff_office_file
+from tasks.notify import notify
+
+MAX_COMMENT_LENGTH = 20_000
+MAX_LETTER_NUMBER_LENGTH = 120
+MAX_MEETING_FORM_LENGTH = 200
+DEFAULT_MEETING_FORM = "Hội nghị trực tuyến"
+
+# What a request letter may carry, told by content (never by the name the browser sent).
+ATTACHMENT_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+_UNSAFE_NAME_CHARS = set('<>:"/\\|?*')
+
+
+@dataclass(frozen=True)
+class AttachmentUpload:
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ConferenceOpinion:
+    """One opinion voiced at a meeting, recorded on behalf of an invited unit."""
+
+    unit: Unit
+    clause: Clause | None
+    text: str
+
+
+# --- helpers ------------------------------------------------------------------------------
+def round_path(consultation: Consultation) -> str:
+    """The round's page, as a path (also outside a request: the demo and the scans)."""
+    adapter = current_app.url_map.bind("localhost")
+    return adapter.build("comments.round_home", {"consultation_id": consultation.id})
+
+
+def _active_users(unit_ids: Iterable[int], *, heads_only: bool = False) -> list[User]:
+    ids = sorted(set(unit_ids))
+    if not ids:
+        return []
+    users = db.session.scalars(
+        select(User).where(User.unit_id.in_(ids), User.active).order_by(User.id)
+    ).all()
+    if heads_only:
+        return [u for u in users if u.can_sign_for_unit(u.unit_id)]
+    return list(users)
+
+
+def _drafters(draft: Draft) -> list[User]:
+    return [d.user for d in draft.drafters if d.user.active]
+
+
+def _clean_text(text: str, *, what: str = "Nội dung góp ý") -> str:
+    text = (text or "").strip()
+    if not text:
+        raise Invalid(f"{what} không được để trống.")
+    if len(text) > MAX_COMMENT_LENGTH:
+        limit = f"{MAX_COMMENT_LENGTH:,}".replace(",", ".")  # Vietnamese: 20.000
+        raise Invalid(f"{what} dài quá {limit} ký tự.")
+    return text
+
+
+def _ensure_not_closed(consultation: Consultation) -> None:
+    if consultation.closed_at is not None:
+        raise Conflict(
+            f"{consultation.label} đã kết thúc lúc {format_datetime(consultation.closed_at)}; "
+            "không thể góp ý, sửa ý kiến hay gửi ý kiến nữa."
+        )
+
+
+def _ensure_accepting(consultation: Consultation) -> None:
+    """The round takes comments and positions: started, and not closed."""
+    _ensure_not_closed(consultation)
+    if not consultation.is_open():
+        raise Conflict(
+            f"{consultation.label} chưa bắt đầu; các đơn vị góp ý từ "
+            f"{format_datetime(consultation.opens_at)}."
+        )
+
+
+def ensure_can_comment(response: UnitResponse, actor: User) -> None:
+    if not actor.can_work_for_unit(response.unit_id):
+        raise Forbidden("Chỉ cán bộ và Thủ trưởng của đơn vị được mời mới góp ý cho đơn vị đó.")
+    _ensure_accepting(response.consultation)
+    if response.is_submitted:
+        raise Conflict(
+            "Đơn vị đã gửi ý kiến chính thức; Thủ trưởng đơn vị cần mở lại ý kiến "
+            "đã gửi trước khi thêm, sửa hoặc xóa góp ý."
+        )
+
+
+def ensure_can_edit(comment: Comment, actor: User) -> None:
+    if comment.is_conference:
+        if not comment.consultation.can_manage(actor):
+            raise Forbidden("Chỉ cán bộ soạn thảo của dự thảo mới sửa ý kiến tại hội nghị.")
+        _ensure_not_closed(comment.consultation)
+        return
+    ensure_can_comment(comment.response, actor)
+
+
+def _ensure_lock(comment: Comment, lock_version: int | None) -> None:
+    if lock_version is not None and lock_version != comment.lock_version:
+        raise Conflict(
+            "Ý kiến này vừa được người khác sửa sau khi bạn mở ra. Nội dung bạn nhập vẫn "
+            "được giữ nguyên; hãy đối chiếu với nội dung hiện tại rồi lưu lại.",
+            details={"current_lock_version": comment.lock_version, "current_text": comment.text},
+        )
+
+
+def check_clause(consultation: Consultation, clause: Clause | None) -> None:
+    if clause is not None and clause.version_id != consultation.version_id:
+        raise Invalid(
+            f"Điều khoản được chọn không thuộc {consultation.version.label} đang được lấy ý "
+            f"kiến ở {consultation.label.lower()}; chỉ góp ý trên các điều khoản của phiên bản này."
+        )
+
+
+def _ensure_manager(consultation: Consultation, actor: User) -> None:
+    if not consultation.can_manage(actor):
+        raise Forbidden("Chỉ cán bộ soạn thảo của dự thảo mới thực hiện được thao tác này.")
+
+
+# --- opening a round ---------------------------------------------------------------------
+def current_year() -> EmulationYear | None:
+    return year_for_date(local_today())
+
+
+def invitees(
+    units: Iterable[Unit], groups: Iterable[Group], *, year: EmulationYear | None
+) -> list[Unit]:
+    """The invited units: those picked one by one plus every member of the picked
+    Cụm/Khối, which must belong to the current emulation year."""
+    chosen: dict[int, Unit] = {u.id: u for u in units}
+    for group in groups:
+        if year is None or group.year_id != year.id:
+            raise Invalid(f"{group.name} không thuộc năm thi đua hiện tại.")
+        chosen.update({u.id: u for u in group.units})
+    return sorted(chosen.values(), key=lambda u: u.name)
+
+
+def _validate_window(opens_at: datetime, closes_at: datetime) -> None:
+    if opens_at.tzinfo is None or closes_at.tzinfo is None:
+        raise Invalid("Thời điểm bắt đầu và hạn góp ý phải có múi giờ.")
+    if closes_at <= opens_at:
+        raise Invalid("Hạn góp ý phải sau thời điểm bắt đầu lấy ý kiến.")
+    if closes_at <= now():
+        raise Invalid("Hạn góp ý phải là một thời điểm trong tương lai.")
+
+
+def _validate_version(draft: Draft, version: Version) -> None:
+    if version.draft_id != draft.id:
+        raise Invalid("Phiên bản được chọn không thuộc dự thảo này.")
+    if not version.is_published:
+        raise Conflict(
+            f"{version.label} chưa được phát hành; chỉ lấy ý kiến trên phiên bản đã phát hành."
+        )
+    consulted = consulted_version_ids(draft)
+    if version.id in consulted:
+        raise Conflict(
+            f"{version.label} đã được lấy ý kiến; hãy phát hành phiên bản mới "
+            "để lấy ý kiến lần tiếp theo."
+        )
+    numbers = [v.number for v in draft.versions if v.id in consulted]
+    if numbers and version.number < max(numbers):
+        raise Conflict(f"Đã lấy ý kiến trên phiên bản mới hơn {version.label}.")
+
+
+def open_consultation(
+    draft: Draft,
+    version: Version,
+    *,
+    units: Iterable[Unit],
+    opens_at: datetime,
+    closes_at: datetime,
+    visibility: Visibility,
+    letter_number: str,
+    letter_text: str,
+    attachments: Sequence[AttachmentUpload] = (),
+    actor: User,
+) -> Consultation:
+    """Open a round on a published version: one UnitResponse per invited unit, the
+    draft moves to "Đang lấy ý kiến", and every user of every invited unit is told."""
+    if not (actor.can_draft() and draft.is_drafter(actor)):
+        raise Forbidden("Chỉ cán bộ soạn thảo của dự thảo mới lấy ý kiến góp ý.")
+    # The draft's state first: "đang lấy ý kiến" explains more than any field would.
+    DRAFT_MACHINE.check(draft, "open_consultation", actor)
+    _validate_version(draft, version)
+    invited = list({u.id: u for u in units}.values())
+    if not invited:
+        raise Invalid("Hãy chọn ít nhất một đơn vị được mời góp ý.")
+    retired = [u.name for u in invited if not u.active]
+    if retired:
+        raise Invalid(f"Đơn vị đã ngừng hoạt động, không mời góp ý được: {', '.join(retired)}.")
+    _validate_window(opens_at, closes_at)
+    letter_number = (letter_number or "").strip()
+    if not letter_number:
+        raise Invalid("Hãy nhập số công văn xin ý kiến.")
+    if len(letter_number) > MAX_LETTER_NUMBER_LENGTH:
+        raise Invalid(f"Số công văn dài quá {MAX_LETTER_NUMBER_LENGTH} ký tự.")
+    prepared = [_prepare_upload(a) for a in attachments]
+
+    apply_draft_action(draft, "open_consultation", actor)
+    last = db.session.scalar(
+        select(func.max(Consultation.round_number)).where(Consultation.draft_id == draft.id)
+    )
+    consultation = Consultation(
+        draft=draft,
+        version=version,
+        round_number=(last or 0) + 1,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        visibility=Visibility(visibility),
+        letter_number=letter_number,
+        letter_text=(letter_text or "").strip(),
+        created_by=actor,
+    )
+    consultation.responses = [UnitResponse(unit=u) for u in invited]
+    db.session.add(consultation)
+    db.session.flush()
+    for upload, (kind, name) in zip(attachments, prepared, strict=True):
+        _store_attachment(consultation, upload.data, kind, name)
+    audit.record(
+        "consultation.open",
+        consultation,
+        actor=actor,
+        summary=f"{draft.title}: {consultation.label} ({version.label})",
+        details={
+            "version_id": version.id,
+            "units": [u.id for u in invited],
+            "opens_at": opens_at.isoformat(),
+            "closes_at": closes_at.isoformat(),
+            "visibility": consultation.visibility.value,
+            "letter_number": letter_number,
+        },
+    )
+    notify(
+        _active_users(u.id for u in invited),
+        kind="consultation.opened",
+        title=f"Đề nghị góp ý: {draft.title}",
+        body=(
+            f"Công văn số {letter_number} đề nghị đơn vị góp ý {version.label}. "
+            f"Hạn góp ý: {format_datetime(closes_at)}."
+        ),
+        url=round_path(consultation),
+    )
+    return consultation
+
+
+# --- attachments ---------------------------------------------------------------------------
+def display_filename(name: str, kind: str) -> str:
+    """The name shown and offered on download: Vietnamese kept, only characters that are
+    unsafe in a file name or a header removed, and the extension matching the content."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in _UNSAFE_NAME_CHARS)
+    name = " ".join(name.split()).strip(" .")
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or suffix.lower() != kind:
+        stem = name
+    stem = stem[:180].strip(" .") or "tep-dinh-kem"
+    return f"{stem}.{kind}"
+
+
+def _prepare_upload(upload: AttachmentUpload) -> tuple[str, str]:
+    data = upload.data
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 20 * 1024 * 1024
+    if not data:
+        raise Invalid(f"Tệp {upload.filename} rỗng." if upload.filename else "Tệp rỗng.")
+    if len(data) > limit:
+        raise Invalid(f"Tệp {upload.filename} vượt quá {limit // (1024 * 1024)} MB.")
+    if data.startswith(b"%PDF-"):
+        kind = "pdf"
+    else:
+        try:
+            kind = sniff_office_file(data)
+        except ParseError as exc:
+            raise Invalid(
+                f"Tệp {upload.filename}: chỉ nhận tệp PDF, Word (.docx) hoặc Excel (.xlsx). "
+                f"{exc.message}"
+            ) from exc
+    return kind, display_filename(upload.filename, kind)
+
+
+def attachment_dir() -> Path:
+    return Path(current_app.config["UPLOAD_DIR"]) / "consultations"
+
+
+def attachment_path(attachment: ConsultationAttachment) -> Path:
+    return attachment_dir() / attachment.stored_name
+
+
+def _store_attachment(
+    consultation: Consultation, data: bytes, kind: str, name: str
+) -> ConsultationAttachment:
+    folder = attachment_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    stored_name = f"{uuid.uuid4().hex}.{kind}"
+    with open(folder / stored_name, "xb") as fh:
+        fh.write(data)
+    attachment = ConsultationAttachment(
+        consultation=consultation,
+        filename=name,
+        stored_name=stored_name,
+        content_type=ATTACHMENT_TYPES[kind],
+        size=len(data),
+    )
+    db.session.add(attachment)
+    return attachment
+
+
+def add_attachment(
+    consultation: Consultation, upload: AttachmentUpload, *, actor: User
+) -> ConsultationAttachment:
+    """Attach a file to the request letter (PDF, .docx or .xlsx, checked by content)."""
+    _ensure_manager(consultation, actor)
+    _ensure_not_closed(consultation)
+    kind, name = _prepare_upload(upload)
+    attachment = _store_attachment(consultation, upload.data, kind, name)
+    audit.record(
+        "consultation.attachment",
+        consultation,
+        actor=actor,
+        summary=f"{consultation.label}: {name}",
+        details={"filename": name, "size": len(upload.data)},
+    )
+    return attachment
+
+
+# --- comments ------------------------------------------------------------------------------
+def add_comment(
+    response: UnitResponse, *, clause: Clause | None, text: str, actor: User
+) -> Comment:
+    """A staff member or the head adds a comment for the unit (clause None: "Ý kiến
+    chung"). It stays inside the unit until the head submits the position."""
+    ensure_can_comment(response, actor)
+    consultation = response.consultation
+    check_clause(consultation, clause)
+    comment = Comment(
+        consultation=consultation,
+        draft_id=consultation.draft_id,
+        response=response,
+        unit_id=response.unit_id,
+        clause=clause,
+        lineage=clause.lineage if clause is not None else None,
+        author=actor,
+        source=CommentSource.WRITTEN,
+    )
+    comment.set_text(_clean_text(text))
+    db.session.add(comment)
+    if response.status == ResponseStatus.NOT_STARTED:
+        response.status = ResponseStatus.DRAFTING
+    audit.record(
+        "comment.create",
+        comment,
+        actor=actor,
+        summary=f"{response.unit.short_name}: {comment.text[:80]}",
+        details={"consultation_id": consultation.id, "clause_id": comment.clause_id},
+    )
+    return comment
+
+
+def edit_comment(comment: Comment, *, text: str, lock_version: int | None, actor: User) -> Comment:
+    """Change a comment's text. `lock_version` is the version the editor started from;
+    a stale one raises Conflict (409) and changes nothing."""
+    ensure_can_edit(comment, actor)
+    _ensure_lock(comment, lock_version)
+    old = comment.text
+    comment.set_text(_clean_text(text))
+    audit.record(
+        "comment.edit",
+        comment,
+        actor=actor,
+        summary=f"{comment.unit.short_name}: {comment.text[:80]}",
+        details={"old": old},
+    )
+    return comment
+
+
+def delete_comment(comment: Comment, *, lock_version: int | None, actor: User) -> None:
+    ensure_can_edit(comment, actor)
+    _ensure_lock(comment, lock_version)
+    audit.record(
+        "comment.delete",
+        comment,
+        actor=actor,
+        summary=f"{comment.unit.short_name}: {comment.text[:80]}",
+        details={"text": comment.text, "clause_id": comment.clause_id},
+    )
+    db.session.delete(comment)
+
+
+def record_conference_opinions(
+    consultation: Consultation,
+    *,
+    meeting_date: date,
+    meeting_form: str,
+    opinions: Sequence[ConferenceOpinion],
+    actor: User,
+) -> list[Comment]:
+    """The drafter records opinions voiced at one meeting, each on behalf of an invited
+    unit. They count like written comments and show the meeting as their source."""
+    _ensure_manager(consultation, actor)
+    _ensure_not_closed(consultation)
+    if meeting_date > local_today():
+        raise Invalid("Ngày họp không được sau ngày hôm nay.")
+    meeting_form = " ".join((meeting_form or "").split())
+    if not meeting_form:
+        raise Invalid("Hãy nhập hình thức hội nghị, ví dụ “Hội nghị trực tuyến”.")
+    if len(meeting_form) > MAX_MEETING_FORM_LENGTH:
+        raise Invalid(f"Hình thức hội nghị dài quá {MAX_MEETING_FORM_LENGTH} ký tự.")
+    if not opinions:
+        raise Invalid("Hãy nhập ít nhất một ý kiến.")
+    created: list[Comment] = []
+    for opinion in opinions:
+        response = consultation.response_for(opinion.unit.id)
+        if response is None:
+            raise Invalid(
+                f"{opinion.unit.name} không được mời góp ý trong {consultation.label.lower()}."
+            )
+        check_clause(consultation, opinion.clause)
+        comment = Comment(
+            consultation=consultation,
+            draft_id=consultation.draft_id,
+            response=response,
+            unit_id=response.unit_id,
+            clause=opinion.clause,
+            lineage=opinion.clause.lineage if opinion.clause is not None else None,
+            author=actor,
+            source=CommentSource.CONFERENCE,
+            meeting_date=meeting_date,
+            meeting_form=meeting_form,
+        )
+        comment.set_text(_clean_text(opinion.text, what="Nội dung ý kiến"))
+        db.session.add(comment)
+        created.append(comment)
+    db.session.flush()
+    audit.record(
+        "comment.conference",
+        consultation,
+        actor=actor,
+        summary=f"{consultation.label}: {len(created)} ý kiến tại {meeting_form}",
+        details={
+            "meeting_date": meeting_date.isoformat(),
+            "meeting_form": meeting_form,
+            "comments": [c.id for c in created],
+        },
+    )
+    for unit_id in sorted({c.unit_id for c in created}):
+        notify(
+            _active_users([unit_id], heads_only=True),
+            kind="consultation.conference",
+            title=f"Ý kiến của đơn vị tại {meeting_form} đã được ghi nhận",
+            body=f"{consultation.draft.title}: ý kiến phát biểu ngày "
+            f"{meeting_date.strftime('%d/%m/%Y')} được ghi vào {consultation.label.lower()}.",
+            url=round_path(consultation),
+        )
+    return created
+
+
+# --- the unit's position -----------------------------------------------------------------
+def position_fingerprint(comments: Iterable[Comment]) -> str:
+    """Identifies exactly what a confirmation page showed, so a submit sends that."""
+    payload = ";".join(f"{c.id}:{c.lock_version}" for c in sorted(comments, key=lambda c: c.id))
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def position_problem(*, agrees: bool, comments: Sequence[Comment]) -> str | None:
+    """Why this position cannot be sent as it stands, or None."""
+    if agrees and comments:
+        return (
+            f"Đơn vị đang có {len(comments)} ý kiến góp ý nên không thể gửi “thống nhất với "
+            "dự thảo”. Hãy gửi các ý kiến đó, hoặc xóa chúng trước nếu đơn vị thống nhất."
+        )
+    if not agrees and not comments:
+        return (
+            "Đơn vị chưa có ý kiến góp ý nào để gửi. Nếu đơn vị thống nhất với dự thảo, "
+            "hãy chọn “Thống nhất với dự thảo”."
+        )
+    return None
+
+
+def ensure_can_submit(response: UnitResponse, actor: User) -> None:
+    if not actor.can_sign_for_unit(response.unit_id):
+        raise Forbidden("Chỉ Thủ trưởng đơn vị mới gửi ý kiến chính thức của đơn vị.")
+    _ensure_accepting(response.consultation)
+    if response.is_submitted:
+        raise Conflict(
+            f"Đơn vị đã gửi ý kiến lúc {format_datetime(response.submitted_at)}; "
+            "hãy mở lại ý kiến đã gửi nếu cần sửa."
+        )
+
+
+def submit_position(
+    response: UnitResponse, *, agrees: bool, actor: User, fingerprint: str | None = None
+) -> PositionSubmission:
+    """The head sends the unit's official position: its comments, or "thống nhất với
+    dự thảo" (agrees, no comments). After the unit's deadline it is accepted as late."""
+    ensure_can_submit(response, actor)
+    comments = unit_written_comments(response)
+    problem = position_problem(agrees=agrees, comments=comments)
+    if problem:
+        raise Invalid(problem)
+    if fingerprint is not None and fingerprint != position_fingerprint(comments):
+        raise Conflict(
+            "Ý kiến của đơn vị vừa thay đổi sau khi bạn mở trang xác nhận; "
+            "hãy xem lại danh sách trước khi gửi."
+        )
+    moment = now()
+    late = moment > response.deadline
+    text = load_draft_text(response.consultation.version)
+    snapshot = [
+        {
+            "comment_id": c.id,
+            "clause_id": c.clause_id,
+            "lineage": c.lineage,
+            "label": text.label(c.clause_id),
+            "text": c.text,
+            "author": c.author.full_name,
+        }
+        for c in sorted(
+            comments,
+            key=lambda c: (text.position(c.clause_id), c.id),
+        )
+    ]
+    response.status = ResponseStatus.SUBMITTED
+    response.agrees_without_comments = agrees
+    response.submitted_at = moment
+    response.submitted_by = actor
+    submission = PositionSubmission(
+        response=response,
+        action="submit",
+        at=moment,
+        by=actor,
+        agrees_without_comments=agrees,
+        late=late,
+        snapshot=snapshot,
+    )
+    db.session.add(submission)
+    what = "thống nhất với dự thảo" if agrees else f"{len(comments)} ý kiến góp ý"
+    audit.record(
+        "position.submit",
+        response,
+        actor=actor,
+        summary=f"{response.unit.short_name}: {what}" + (" (gửi muộn)" if late else ""),
+        details={"agrees": agrees, "late": late, "comments": [c.id for c in comments]},
+    )
+    consultation = response.consultation
+    notify(
+        _drafters(consultation.draft),
+        kind="consultation.position",
+        title=f"{response.unit.name} đã gửi ý kiến" + (" (gửi muộn)" if late else ""),
+        body=f"{consultation.draft.title}, {consultation.label.lower()}: {what}.",
+        url=round_path(consultation),
+    )
+    return submission
+
+
+def ensure_can_reopen(response: UnitResponse, actor: User) -> None:
+    if not actor.can_sign_for_unit(response.unit_id):
+        raise Forbidden("Chỉ Thủ trưởng đơn vị mới mở lại ý kiến đã gửi.")
+    _ensure_accepting(response.consultation)
+    if not response.is_submitted:
+        raise Conflict("Đơn vị chưa gửi ý kiến nên không có gì để mở lại.")
+    if now() > response.deadline:
+        raise Conflict(
+            f"Đã hết hạn góp ý của đơn vị ({format_datetime(response.deadline)}); "
+            "không thể mở lại ý kiến đã gửi."
+        )
+
+
+def reopen_position(response: UnitResponse, *, actor: User) -> PositionSubmission:
+    """Before the unit's deadline, the head takes the sent position back to change it.
+    The earlier submission stays in the history."""
+    ensure_can_reopen(response, actor)
+    response.status = ResponseStatus.DRAFTING
+    response.agrees_without_comments = False
+    response.submitted_at = None
+    response.submitted_by = None
+    entry = PositionSubmission(response=response, action="reopen", at=now(), by=actor)
+    db.session.add(entry)
+    audit.record(
+        "position.reopen", response, actor=actor, summary=f"{response.unit.short_name}: mở lại"
+    )
+    consultation = response.consultation
+    notify(
+        _drafters(consultation.draft),
+        kind="consultation.position",
+        title=f"{response.unit.name} đã mở lại ý kiến để chỉnh sửa",
+        body=f"{consultation.draft.title}, {consultation.label.lower()}.",
+        url=round_path(consultation),
+    )
+    return entry
+
+
+def extend_deadline(response: UnitResponse, *, deadline: datetime, actor: User) -> UnitResponse:
+    """Give one unit more time (deadline_override); the round's own deadline stays."""
+    consultation = response.consultation
+    _ensure_manager(consultation, actor)
+    _ensure_not_closed(consultation)
+    if deadline.tzinfo is None:
+        raise Invalid("Hạn mới phải có múi giờ.")
+    if deadline <= now():
+        raise Invalid("Hạn mới phải là một thời điểm trong tương lai.")
+    if deadline <= consultation.closes_at:
+        raise Invalid(
+            "Hạn mới phải sau hạn chung của đợt lấy ý kiến "
+            f"({format_datetime(consultation.closes_at)})."
+        )
+    old = response.deadline
+    response.deadline_override = deadline
+    audit.record(
+        "position.extend",
+        response,
+        actor=actor,
+        summary=f"{response.unit.short_name}: {format_datetime(old)} → {format_datetime(deadline)}",
+        details={"from": old.isoformat(), "to": deadline.isoformat()},
+    )
+    notify(
+        _active_users([response.unit_id]),
+        kind="consultation.extended",
+        title=f"Gia hạn góp ý: {consultation.draft.title}",
+        body=f"Hạn góp ý của đơn vị được gia hạn đến {format_datetime(deadline)}.",
+        url=round_path(consultation),
+    )
+    return response
+
+
+# --- closing -------------------------------------------------------------------------------
+def close_round(consultation: Consultation, actor: User | None = None) -> Consultation:
+    """End the round (the drafter, or the system when `actor` is None): from now on
+    everything in it is read-only, and the draft moves to "Hết hạn góp ý"."""
+    if actor is not None:
+        _ensure_manager(consultation, actor)
+    if consultation.closed_at is not None:
+        raise Conflict(
+            f"{consultation.label} đã kết thúc lúc {format_datetime(consultation.closed_at)}."
+        )
+    apply_draft_action(consultation.draft, "close_consultation", actor)
+    consultation.closed_at = now()
+    waiting = [r.unit.short_name for r in consultation.responses if not r.is_submitted]
+    audit.record(
+        "consultation.close",
+        consultation,
+        actor=actor,
+        summary=f"{consultation.draft.title}: kết thúc {consultation.label.lower()}",
+        details={"without_position": waiting},
+    )
+    notify(
+        _active_users(r.unit_id for r in consultation.responses),
+        kind="consultation.closed",
+        title=f"Kết thúc lấy ý kiến: {consultation.draft.title}",
+        body=f"{consultation.label} đã kết thúc; ý kiến không còn được thêm hoặc sửa.",
+        url=round_path(consultation),
+    )
+    return consultation
