@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -29,6 +27,7 @@ from comments.reports import (
     change_note,
     place_and_date,
 )
+from tests.office import convert_to_pdf
 
 ARTICLE_5 = "Điều 5. Nhiệm vụ của Cụm trưởng"
 CLAUSE_2_ARTICLE_7 = "Khoản 2 Điều 7"
@@ -442,46 +441,11 @@ def test_letter_with_comments_lists_them_by_article() -> None:
     assert texts[texts.index("Nơi nhận:") + 1 :][:2] == ["- Như trên;", "- Lưu: VT."]
 
 
-def soffice_binary() -> str:
-    for name in ("soffice", "libreoffice"):
-        found = shutil.which(name) or shutil.which(name, path="/usr/bin")
-        if found:
-            return found
-    pytest.fail(
-        "LibreOffice (soffice) is not installed: cannot check that the documents convert to PDF."
-    )
-
-
 def test_reports_convert_to_pdf_with_libreoffice(tmp_path: Path) -> None:
-    binary = soffice_binary()
-    sources = {
-        "tong-hop.docx": build_consolidation_docx(make_report()),
-        "so-sanh.docx": build_comparison_docx(make_comparison()),
-    }
-    for name, data in sources.items():
-        (tmp_path / name).write_bytes(data)
-    profile = tmp_path / "profile"
-    out = tmp_path / "pdf"
-
-    result = subprocess.run(
-        [
-            binary,
-            f"-env:UserInstallation={profile.as_uri()}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(out),
-            *(str(tmp_path / name) for name in sources),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    convert_to_pdf(
+        {
+            "tong-hop.docx": build_consolidation_docx(make_report()),
+            "so-sanh.docx": build_comparison_docx(make_comparison()),
+        },
+        tmp_path,
     )
-
-    assert result.returncode == 0, result.stderr
-    for name in sources:
-        pdf = out / name.replace(".docx", ".pdf")
-        assert pdf.exists(), result.stdout + result.stderr
-        assert pdf.read_bytes().startswith(b"%PDF")

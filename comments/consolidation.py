@@ -1,0 +1,952 @@
+"""Consolidation: the drafter's answers to a round's comments, the links from a later
+version's changed clauses back to those comments, and the read models that the
+consolidation pages, the diff page and the official documents share.
+
+Only what a unit has officially sent counts: comments of SUBMITTED positions (a unit that
+"agrees with the draft" has none) and opinions the drafter recorded from a conference. A
+unit's unsent drafts are never consolidated.
+
+Every read here loads a whole round, or a pair of versions, with a fixed number of queries
+(one per table) whatever its size, and groups the rows in Python.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from markupsafe import Markup, escape
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+
+from accounts import audit
+from accounts.clock import format_date, now
+from accounts.errors import Conflict, Forbidden, Invalid, NotFound
+from accounts.models import User
+from app import db
+from comments.models import (
+    DECISION_LABELS,
+    ChangeLink,
+    Comment,
+    CommentSource,
+    Consultation,
+    Decision,
+    Disposition,
+    ResponseStatus,
+    UnitResponse,
+)
+from comments.queries import GENERAL_LABEL
+from comments.reports import CHANGE_NOTES
+from comments.reports import GENERAL_GROUP_KEY as GENERAL_KEY
+from drafts.diffing import (
+    DiffEntry,
+    Segment,
+    diff_versions,
+    render_word_diff_html,
+    summarise,
+)
+from drafts.lifecycle import apply_draft_action, can_apply
+from drafts.models import Clause, Draft, DraftState, Version
+from drafts.tree import (
+    CRITERIA_KINDS,
+    TreeNode,
+    build_tree,
+    heading,
+    iter_tree,
+    load_version_tree,
+    to_diff_clauses,
+)
+from workflow.engine import TransitionRecord
+
+EXPLANATION_REQUIRED = {
+    Decision.PARTLY: "Tiếp thu một phần: cần nêu rõ phần được tiếp thu và lý do không tiếp thu "
+    "phần còn lại.",
+    Decision.REJECTED: "Không tiếp thu: cần nêu lý do không tiếp thu.",
+    Decision.EXPLAINED: "Giải trình: cần nhập nội dung giải trình.",
+}
+STALE_ANSWER = (
+    "Câu trả lời cho ý kiến này vừa được người khác thay đổi. Nội dung bạn nhập vẫn được giữ "
+    "nguyên; hãy xem câu trả lời hiện tại rồi bấm lưu lại nếu vẫn muốn thay đổi."
+)
+
+
+def sentence_start(label: str) -> str:
+    """ "điểm đ khoản 4 Điều 7" → "Điểm đ khoản 4 Điều 7": a citation opening a cell."""
+    return label[:1].upper() + label[1:]
+
+
+# --------------------------------------------------------------------------- permissions
+
+
+def can_view_rounds(draft: Draft, user: User) -> bool:
+    """The rounds history and reports, like `Consultation.can_track` for one round."""
+    return draft.is_drafter(user) or user.can_administer()
+
+
+def can_consolidate(consultation: Consultation, user: User) -> bool:
+    """The drafters answer comments once the round is closed, until the draft is adopted."""
+    return consultation.can_manage(user) and why_not_consolidate(consultation) is None
+
+
+def can_start_consolidation(consultation: Consultation, user: User) -> bool:
+    return consultation.closed_at is not None and can_apply(
+        consultation.draft, "start_consolidation", user
+    )
+
+
+def can_download_letter(response: UnitResponse, user: User) -> bool:
+    """A unit's formal letter: its own people and the draft's drafters."""
+    return (
+        user.can_work_for_unit(response.unit_id)
+        or response.consultation.is_drafter(user)
+        or user.can_administer()
+    )
+
+
+def can_link_changes(draft: Draft, user: User) -> bool:
+    return draft.can_edit(user)
+
+
+# --------------------------------------------------------------------------- which comments count
+
+
+def consolidated_criterion() -> ColumnElement[bool]:
+    """SQL condition on Comment joined with its UnitResponse: the comments that count.
+    (A unit that agrees with the draft submits no comments, so none of its count.)"""
+    return or_(
+        Comment.source == CommentSource.CONFERENCE,
+        UnitResponse.status == ResponseStatus.SUBMITTED,
+    )
+
+
+def is_consolidated(comment: Comment) -> bool:
+    """The Python twin of `consolidated_criterion`."""
+    return comment.is_conference or comment.response.is_submitted
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def start_consolidation(consultation: Consultation, actor: User) -> TransitionRecord:
+    """Move the draft to "Đang tổng hợp" once the round is closed."""
+    if consultation.closed_at is None:
+        raise Conflict(
+            "Lần lấy ý kiến này chưa kết thúc; hãy kết thúc lấy ý kiến trước khi tổng hợp."
+        )
+    return apply_draft_action(consultation.draft, "start_consolidation", actor)
+
+
+def dispose(
+    comments: Sequence[Comment],
+    decision: Decision | str,
+    explanation: str,
+    actor: User,
+    expected_versions: Mapping[int, int] | None = None,
+) -> Disposition:
+    """Record one answer for the selected comments (identical comments share one).
+
+    `expected_versions` maps each existing answer the user was looking at (Disposition id)
+    to the lock_version they saw; an answer changed or added since raises `Conflict`.
+    When the selection is exactly the comments of one existing answer, that answer is
+    updated; otherwise the comments get a new answer and leave their old ones (an old
+    answer left with no comments is deleted).
+    """
+    if not comments:
+        raise Invalid("Hãy chọn ít nhất một ý kiến để trả lời.")
+    consultation = _single_consultation(comments)
+    ensure_can_consolidate(consultation, actor)
+    decision = _decision(decision)
+    explanation = (explanation or "").strip()
+    if decision != Decision.ACCEPTED and not explanation:
+        raise Invalid(EXPLANATION_REQUIRED[decision])
+    for comment in comments:
+        if not is_consolidated(comment):
+            raise Invalid(
+                "Chỉ tổng hợp ý kiến đơn vị đã gửi chính thức hoặc ý kiến tại hội nghị; ý kiến "
+                f"của {comment.unit.name} chưa được gửi."
+            )
+    _check_expected(comments, expected_versions or {})
+
+    selected = {c.id for c in comments}
+    previous = {c.disposition for c in comments if c.disposition is not None}
+    if len(previous) == 1:
+        (only,) = previous
+        if {c.id for c in only.comments} == selected:
+            return _update(only, decision, explanation, actor)
+
+    disposition = Disposition(
+        consultation_id=consultation.id,
+        decision=decision,
+        explanation=explanation,
+        decided_by=actor,
+        decided_at=now(),
+    )
+    db.session.add(disposition)
+    leftovers = {old: [c for c in old.comments if c.id not in selected] for old in previous}
+    for comment in comments:
+        comment.disposition = disposition
+    for old, remaining in leftovers.items():
+        if remaining:
+            # Its set of comments changed: bump its version so a stale edit of it is refused.
+            flag_modified(old, "explanation")
+        else:
+            db.session.delete(old)
+    _flush()
+    audit.record(
+        "disposition.create",
+        disposition,
+        actor=actor,
+        summary=f"{DECISION_LABELS[decision]}: {len(comments)} ý kiến",
+        details={"comment_ids": sorted(selected), "decision": decision.value},
+    )
+    return disposition
+
+
+def _update(
+    disposition: Disposition, decision: Decision, explanation: str, actor: User
+) -> Disposition:
+    disposition.decision = decision
+    disposition.explanation = explanation
+    disposition.decided_by = actor
+    disposition.decided_at = now()
+    _flush()
+    audit.record(
+        "disposition.update",
+        disposition,
+        actor=actor,
+        summary=f"{DECISION_LABELS[decision]}: {len(disposition.comments)} ý kiến",
+        details={
+            "comment_ids": sorted(c.id for c in disposition.comments),
+            "decision": decision.value,
+        },
+    )
+    return disposition
+
+
+def _flush() -> None:
+    # Two drafters saving the same answer at the same moment: the version check at flush
+    # catches what the comparison with expected_versions could not.
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise Conflict(STALE_ANSWER) from exc
+
+
+def _single_consultation(comments: Sequence[Comment]) -> Consultation:
+    ids = {c.consultation_id for c in comments}
+    if len(ids) != 1:
+        raise Invalid("Các ý kiến được chọn phải thuộc cùng một lần lấy ý kiến.")
+    return comments[0].consultation
+
+
+def ensure_can_consolidate(consultation: Consultation, actor: User) -> None:
+    if not consultation.can_manage(actor):
+        raise Forbidden("Chỉ cán bộ soạn thảo của dự thảo này mới được tổng hợp ý kiến.")
+    reason = why_not_consolidate(consultation)
+    if reason:
+        raise Conflict(reason)
+
+
+def why_not_consolidate(consultation: Consultation) -> str | None:
+    """Why the drafters cannot answer comments now (None when they can)."""
+    draft = consultation.draft
+    if draft.state == DraftState.ADOPTED:
+        return "Dự thảo đã được ban hành; không thể thay đổi việc tiếp thu, giải trình."
+    if consultation.closed_at is None and draft.state != DraftState.CONSOLIDATING:
+        return (
+            "Chỉ tổng hợp, trả lời ý kiến sau khi đã kết thúc lấy ý kiến "
+            "(hoặc khi dự thảo đang ở trạng thái “Đang tổng hợp”)."
+        )
+    return None
+
+
+def _decision(value: Decision | str) -> Decision:
+    try:
+        return Decision(value)
+    except ValueError:
+        raise Invalid(
+            "Hãy chọn một quyết định: tiếp thu, tiếp thu một phần, không tiếp thu hoặc giải trình."
+        ) from None
+
+
+def _check_expected(comments: Sequence[Comment], expected: Mapping[int, int]) -> None:
+    for comment in comments:
+        current = comment.disposition
+        if current is None:
+            continue
+        if expected.get(current.id) != current.lock_version:
+            raise Conflict(STALE_ANSWER)
+
+
+def expected_versions_of(comments: Iterable[Comment]) -> dict[int, int]:
+    """What a form showing these comments must send back to `dispose`."""
+    return {
+        c.disposition.id: c.disposition.lock_version for c in comments if c.disposition is not None
+    }
+
+
+def link_change(clause: Clause, comments: Iterable[Comment], actor: User) -> list[ChangeLink]:
+    """Record that a clause of a later version answers these comments (idempotent)."""
+    comments = list(comments)
+    draft = _check_linkable(clause, comments, actor)
+    linked = set(
+        db.session.scalars(select(ChangeLink.comment_id).where(ChangeLink.clause_id == clause.id))
+    )
+    created = [
+        ChangeLink(clause_id=clause.id, comment_id=c.id, created_by_id=actor.id)
+        for c in comments
+        if c.id not in linked
+    ]
+    db.session.add_all(created)
+    if created:
+        audit.record(
+            "change_link.create",
+            clause,
+            actor=actor,
+            summary=f"{draft.title}: {clause.version.label}, {len(created)} ý kiến",
+            details={"comment_ids": [link.comment_id for link in created]},
+        )
+    return created
+
+
+def unlink_change(clause: Clause, comments: Iterable[Comment], actor: User) -> int:
+    """Remove links between the clause and these comments; returns how many went."""
+    comments = list(comments)
+    draft = _check_linkable(clause, comments, actor)
+    ids = {c.id for c in comments}
+    links = db.session.scalars(
+        select(ChangeLink).where(ChangeLink.clause_id == clause.id, ChangeLink.comment_id.in_(ids))
+    ).all()
+    for link in links:
+        db.session.delete(link)
+    if links:
+        audit.record(
+            "change_link.delete",
+            clause,
+            actor=actor,
+            summary=f"{draft.title}: {clause.version.label}, {len(links)} ý kiến",
+            details={"comment_ids": sorted(link.comment_id for link in links)},
+        )
+    return len(links)
+
+
+def set_change_links(clause: Clause, comments: Iterable[Comment], actor: User) -> None:
+    """Make the clause's links exactly these comments (the link page's checkboxes)."""
+    wanted = {c.id: c for c in comments}
+    linked = {
+        link.comment_id: link
+        for link in db.session.scalars(
+            select(ChangeLink)
+            .options(joinedload(ChangeLink.comment))
+            .where(ChangeLink.clause_id == clause.id)
+        )
+    }
+    gone = [link.comment for comment_id, link in linked.items() if comment_id not in wanted]
+    if gone:
+        unlink_change(clause, gone, actor)
+    link_change(clause, [c for i, c in wanted.items() if i not in linked], actor)
+
+
+def _check_linkable(clause: Clause, comments: Sequence[Comment], actor: User) -> Draft:
+    version = clause.version
+    draft = version.draft
+    if not can_link_changes(draft, actor):
+        raise Forbidden("Chỉ cán bộ soạn thảo của dự thảo này mới được liên kết thay đổi.")
+    for comment in comments:
+        if comment.draft_id != draft.id:
+            raise Invalid("Ý kiến được chọn không thuộc dự thảo này.")
+        if comment.consultation.version.number >= version.number:
+            raise Invalid(
+                f"Chỉ liên kết {version.label} với ý kiến góp ý trên các dự thảo trước đó."
+            )
+        if not is_consolidated(comment):
+            raise Invalid("Chỉ liên kết với ý kiến đơn vị đã gửi chính thức.")
+    return draft
+
+
+# --------------------------------------------------------------------------- a round, read
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedChange:
+    """A clause of a later version that answers a comment."""
+
+    clause_id: int
+    version_id: int
+    version_label: str  # "Dự thảo lần 2"
+    label: str  # "Điều 6", "khoản 2 Điều 6"
+
+    @property
+    def text(self) -> str:
+        return f"{sentence_start(self.label)} ({self.version_label})"
+
+
+@dataclass(slots=True)
+class CommentGroup:
+    """The comments on one article (its khoản and điểm included), or the general ones."""
+
+    key: str  # the article's lineage, or GENERAL_KEY
+    label: str  # "Ý kiến chung", "Điều 5. Nhiệm vụ của Cụm trưởng"
+    citation: str  # "Ý kiến chung", "Điều 5"
+    comments: list[Comment] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.comments)
+
+    @property
+    def answered(self) -> int:
+        return sum(1 for c in self.comments if c.disposition_id is not None)
+
+
+@dataclass(slots=True)
+class RoundCounts:
+    units_invited: int
+    units_answered: int
+    units_agreed: int
+    comments_total: int
+    comments_answered: int
+    decisions: dict[Decision, int]
+
+    @property
+    def unanswered(self) -> int:
+        return self.comments_total - self.comments_answered
+
+
+@dataclass(slots=True)
+class Consolidation:
+    """Everything the consolidation page and the report show about one round."""
+
+    consultation: Consultation
+    responses: list[UnitResponse]
+    groups: list[CommentGroup]
+    citations: dict[int, str]  # comment id → "Điểm đ khoản 4 Điều 7" / "Ý kiến chung"
+    changes: dict[int, list[LinkedChange]]  # comment id → the later clauses answering it
+    shared: dict[int, list[int]] = field(default_factory=dict)  # answer id → its comment ids
+
+    @property
+    def comments(self) -> list[Comment]:
+        return [c for group in self.groups for c in group.comments]
+
+    @property
+    def counts(self) -> RoundCounts:
+        comments = self.comments
+        conference_units = {c.unit_id for c in comments if c.is_conference}
+        decisions = Counter(c.disposition.decision for c in comments if c.disposition)
+        return RoundCounts(
+            units_invited=len(self.responses),
+            units_answered=sum(
+                1 for r in self.responses if r.is_submitted or r.unit_id in conference_units
+            ),
+            units_agreed=sum(
+                1 for r in self.responses if r.is_submitted and r.agrees_without_comments
+            ),
+            comments_total=len(comments),
+            comments_answered=sum(decisions.values()),
+            decisions={d: decisions.get(d, 0) for d in Decision},
+        )
+
+    def unit_label(self, comment: Comment) -> str:
+        """The commenting unit, with the meeting for a conference opinion."""
+        if not comment.is_conference:
+            return comment.unit.name
+        when = format_date(comment.meeting_date) if comment.meeting_date else ""
+        where = " ".join(part for part in (comment.meeting_form or "hội nghị", when) if part)
+        return f"{comment.unit.name} (ý kiến tại {where})"
+
+
+def load_consolidation(consultation: Consultation) -> Consolidation:
+    """The round's consolidated comments grouped by article, in document order.
+
+    A fixed number of statements: responses with units, comments with their answers,
+    change links with their clauses and versions, the version's clauses, and the later
+    versions' clauses that name the linked changes.
+    """
+    responses = list(
+        db.session.scalars(
+            select(UnitResponse)
+            .options(joinedload(UnitResponse.unit))
+            .where(UnitResponse.consultation_id == consultation.id)
+        ).unique()
+    )
+    responses.sort(key=lambda r: r.unit.name)
+    comments = list(
+        db.session.scalars(
+            select(Comment)
+            .join(Comment.response)
+            .options(
+                contains_eager(Comment.response),
+                joinedload(Comment.unit),
+                joinedload(Comment.disposition).joinedload(Disposition.decided_by),
+                joinedload(Comment.change_links)
+                .joinedload(ChangeLink.clause)
+                .joinedload(Clause.version),
+            )
+            .where(Comment.consultation_id == consultation.id, consolidated_criterion())
+            .order_by(Comment.id)
+        ).unique()
+    )
+    roots = load_version_tree(consultation.version)
+    groups, citations = group_comments(roots, comments)
+    return Consolidation(
+        consultation=consultation,
+        responses=responses,
+        groups=groups,
+        citations=citations,
+        changes=_linked_changes(comments),
+        shared=_answered_together(comments),
+    )
+
+
+def _answered_together(comments: Iterable[Comment]) -> dict[int, list[int]]:
+    shared: dict[int, list[int]] = {}
+    for comment in comments:
+        if comment.disposition_id is not None:
+            shared.setdefault(comment.disposition_id, []).append(comment.id)
+    return shared
+
+
+def group_comments(
+    roots: Sequence[TreeNode], comments: Iterable[Comment]
+) -> tuple[list[CommentGroup], dict[int, str]]:
+    """Group comments by article ("Ý kiến chung" first, then document order); a comment on
+    a khoản or điểm belongs to its Điều. Returns the groups and each comment's citation."""
+    nodes = list(iter_tree(roots))
+    by_id = {n.id: n for n in nodes}
+    order = {n.id: i for i, n in enumerate(nodes)}
+    groups = {GENERAL_KEY: CommentGroup(GENERAL_KEY, GENERAL_LABEL, GENERAL_LABEL)}
+    group_order: dict[str, int] = {GENERAL_KEY: -1}
+    citations: dict[int, str] = {}
+    placed: list[tuple[int, int, str, Comment]] = []
+    for comment in comments:
+        node = by_id.get(comment.clause_id) if comment.clause_id is not None else None
+        if node is None:
+            citations[comment.id] = GENERAL_LABEL
+            placed.append((-1, comment.id, GENERAL_KEY, comment))
+            continue
+        owner = group_node(node)
+        if owner.lineage not in groups:
+            groups[owner.lineage] = CommentGroup(
+                owner.lineage, provision_label(owner), sentence_start(owner.label)
+            )
+            group_order[owner.lineage] = order[owner.id]
+        citations[comment.id] = sentence_start(node.label)
+        placed.append((order[node.id], comment.id, owner.lineage, comment))
+    for _position, _id, key, comment in sorted(placed, key=lambda p: (p[0], p[1])):
+        groups[key].comments.append(comment)
+    ordered = sorted(groups.values(), key=lambda g: group_order[g.key])
+    return [g for g in ordered if g.comments], citations
+
+
+def group_node(node: TreeNode) -> TreeNode:
+    """The provision a comment is grouped under: its Điều; for criteria tables the top
+    group; otherwise (a Chương, a Mục) the provision itself."""
+    current: TreeNode | None = node
+    while current is not None:
+        if current.kind == "article":
+            return current
+        if current.parent is None and current.kind in CRITERIA_KINDS:
+            return current
+        current = current.parent
+    return node
+
+
+def provision_label(node: TreeNode) -> str:
+    """ "Điều 5. Nhiệm vụ của Cụm trưởng", "Chương II. CHẤM ĐIỂM", "Mục I. Thực hiện…"."""
+    return titled_label(sentence_start(node.label), node.title)
+
+
+def titled_label(label: str, title: str) -> str:
+    title = (title or "").strip()
+    # Bonus and deduction groups are already cited by their title ("Phần Điểm thưởng").
+    return f"{label}. {title}" if title and title not in label else label
+
+
+def _linked_changes(comments: Iterable[Comment]) -> dict[int, list[LinkedChange]]:
+    """Name each linked clause by its citation in its own version (one more query)."""
+    links = [link for c in comments for link in c.change_links]
+    if not links:
+        return {}
+    version_ids = {link.clause.version_id for link in links}
+    rows = db.session.scalars(
+        select(Clause)
+        .where(Clause.version_id.in_(version_ids))
+        .order_by(Clause.version_id, Clause.seq)
+    ).all()
+    labels = {node.id: node.label for node in iter_tree(build_tree(rows))}
+    changes: dict[int, list[LinkedChange]] = {}
+    for link in sorted(links, key=lambda lk: (lk.clause.version.number, lk.clause.seq)):
+        clause = link.clause
+        changes.setdefault(link.comment_id, []).append(
+            LinkedChange(
+                clause.id, clause.version_id, clause.version.label, labels.get(clause.id, "")
+            )
+        )
+    return changes
+
+
+def comments_for_answer(consultation: Consultation, ids: Iterable[int]) -> list[Comment]:
+    """The selected comments of this round, with their answers, in one query each."""
+    ids = set(ids)
+    if not ids:
+        return []
+    rows = list(
+        db.session.scalars(
+            select(Comment)
+            .options(
+                joinedload(Comment.unit),
+                joinedload(Comment.response),
+                selectinload(Comment.disposition).selectinload(Disposition.comments),
+            )
+            .where(Comment.consultation_id == consultation.id, Comment.id.in_(ids))
+            .order_by(Comment.id)
+        ).unique()
+    )
+    if len(rows) != len(ids):
+        raise NotFound("Không tìm thấy ý kiến góp ý được chọn trong lần lấy ý kiến này.")
+    return rows
+
+
+# --------------------------------------------------------------------------- across versions
+
+
+def earlier_comments_by_lineage(draft: Draft, version: Version) -> dict[str, list[Comment]]:
+    """Consolidated comments made on earlier versions of the draft, keyed by the lineage of
+    the clause they were made on, so a page showing `version` can put them beside the
+    matching clause ("Ý kiến ở dự thảo lần n"). One query.
+
+    Each comment comes with its unit, response, answer and round (`comment.consultation`,
+    whose `version.number` is n). Callers decide who may see them (Comment.can_view).
+    """
+    rows = db.session.scalars(
+        select(Comment)
+        .join(Comment.response)
+        .join(Comment.consultation)
+        .join(Consultation.version)
+        .options(
+            contains_eager(Comment.response),
+            contains_eager(Comment.consultation).contains_eager(Consultation.version),
+            joinedload(Comment.unit),
+            joinedload(Comment.disposition),
+        )
+        .where(
+            Comment.draft_id == draft.id,
+            Comment.lineage.is_not(None),
+            Version.number < version.number,
+            consolidated_criterion(),
+        )
+        .order_by(Version.number, Comment.id)
+    ).unique()
+    found: dict[str, list[Comment]] = {}
+    for comment in rows:
+        found.setdefault(comment.lineage or "", []).append(comment)
+    return found
+
+
+def earlier_label(comment: Comment) -> str:
+    """ "Ý kiến ở dự thảo lần 1"."""
+    return f"Ý kiến ở dự thảo lần {comment.consultation.version.number}"
+
+
+@dataclass(slots=True)
+class DiffRow:
+    """One clause of the diff, with the comments its change answers."""
+
+    entry: DiffEntry
+    links: list[ChangeLink] = field(default_factory=list)
+
+    @property
+    def lineage(self) -> str:
+        return self.entry.lineage
+
+    @property
+    def changes(self) -> list[str]:
+        return [c for c in CHANGE_NOTES if c in self.entry.changes]
+
+    @property
+    def change_labels(self) -> list[str]:
+        return [CHANGE_NOTES[c] for c in self.changes]
+
+    @property
+    def label(self) -> str:
+        return sentence_start(self.entry.clause.label)
+
+    @property
+    def old_label(self) -> str | None:
+        """The former citation, when the clause was renumbered or moved."""
+        old, new = self.entry.old, self.entry.new
+        if old is None or new is None or old.label == new.label:
+            return None
+        return sentence_start(old.label)
+
+    @property
+    def heading(self) -> str:
+        clause = self.entry.clause
+        return heading(clause.kind, clause.number)
+
+    @property
+    def old_heading(self) -> str:
+        old = self.entry.old
+        return heading(old.kind, old.number) if old is not None else ""
+
+    @property
+    def title_html(self) -> Markup:
+        return self._html(self.entry.title_diff, "title")
+
+    @property
+    def text_html(self) -> Markup:
+        return self._html(self.entry.word_diff, "text")
+
+    def _html(self, segments: list[Segment], attr: str) -> Markup:
+        old, new = self.entry.old, self.entry.new
+        if segments:
+            return render_word_diff_html(segments)
+        if new is None:
+            text = getattr(old, attr)
+            return Markup("<del>{}</del>").format(text) if text else Markup("")
+        text = getattr(new, attr)
+        if old is None:
+            return Markup("<ins>{}</ins>").format(text) if text else Markup("")
+        return escape(text)
+
+
+@dataclass(slots=True)
+class VersionDiff:
+    draft: Draft
+    old: Version
+    new: Version
+    rows: list[DiffRow]
+    new_clause_ids: dict[str, int]  # lineage → the clause's id in the newer version
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return summarise(row.entry for row in self.rows)
+
+    @property
+    def changed_rows(self) -> list[DiffRow]:
+        return [row for row in self.rows if row.entry.changes]
+
+
+def version_diff(old: Version, new: Version) -> VersionDiff:
+    """Two versions aligned by lineage, each change with the comments it answers.
+
+    Two statements whatever the size: both versions' clauses, and the change links made
+    on clauses of the versions after `old` up to `new` (with their comments and units).
+    """
+    if old.draft_id != new.draft_id:
+        raise Invalid("Chỉ so sánh được hai phiên bản của cùng một dự thảo.")
+    rows = db.session.scalars(
+        select(Clause)
+        .where(Clause.version_id.in_({old.id, new.id}))
+        .order_by(Clause.version_id, Clause.seq)
+    ).all()
+    old_rows = [c for c in rows if c.version_id == old.id]
+    new_rows = [c for c in rows if c.version_id == new.id]
+    entries = diff_versions(to_diff_clauses(old_rows), to_diff_clauses(new_rows))
+    links = _links_between(old, new)
+    return VersionDiff(
+        draft=new.draft,
+        old=old,
+        new=new,
+        rows=[DiffRow(entry, links.get(entry.lineage, [])) for entry in entries],
+        new_clause_ids={c.lineage: c.id for c in new_rows},
+    )
+
+
+def _links_between(old: Version, new: Version) -> dict[str, list[ChangeLink]]:
+    low, high = sorted((old.number, new.number))
+    links = db.session.scalars(
+        select(ChangeLink)
+        .join(ChangeLink.clause)
+        .join(Clause.version)
+        .options(
+            contains_eager(ChangeLink.clause).contains_eager(Clause.version),
+            joinedload(ChangeLink.comment).joinedload(Comment.unit),
+            joinedload(ChangeLink.comment).joinedload(Comment.disposition),
+            joinedload(ChangeLink.comment).joinedload(Comment.response),
+            joinedload(ChangeLink.comment).joinedload(Comment.consultation),
+        )
+        .where(Version.draft_id == old.draft_id, Version.number > low, Version.number <= high)
+        .order_by(ChangeLink.comment_id)
+    ).unique()
+    by_lineage: dict[str, list[ChangeLink]] = {}
+    seen: set[tuple[str, int]] = set()
+    for link in links:
+        key = (link.clause.lineage, link.comment_id)
+        if key not in seen:
+            seen.add(key)
+            by_lineage.setdefault(link.clause.lineage, []).append(link)
+    return by_lineage
+
+
+# --------------------------------------------------------------------------- rounds history
+
+
+@dataclass(slots=True)
+class RoundSummary:
+    consultation: Consultation
+    units_invited: int = 0
+    units_answered: int = 0
+    units_agreed: int = 0
+    comments_total: int = 0
+    comments_answered: int = 0
+
+
+def rounds_history(draft: Draft) -> list[RoundSummary]:
+    """Every round of the draft with its figures: three aggregate queries in all."""
+    consultations = db.session.scalars(
+        select(Consultation)
+        .options(joinedload(Consultation.version))
+        .where(Consultation.draft_id == draft.id)
+        .order_by(Consultation.round_number)
+    ).all()
+    summaries = {c.id: RoundSummary(c) for c in consultations}
+    if not summaries:
+        return []
+    submitted = UnitResponse.status == ResponseStatus.SUBMITTED
+    agreed = and_(submitted, UnitResponse.agrees_without_comments.is_(True))
+    spoke_at_conference = (
+        select(Comment.id)
+        .where(Comment.response_id == UnitResponse.id, Comment.source == CommentSource.CONFERENCE)
+        .exists()
+    )
+    for cid, invited, answered, agreed_count in db.session.execute(
+        select(
+            UnitResponse.consultation_id,
+            func.count(UnitResponse.id),
+            func.count(case((or_(submitted, spoke_at_conference), 1))),
+            func.count(case((agreed, 1))),
+        )
+        .where(UnitResponse.consultation_id.in_(summaries))
+        .group_by(UnitResponse.consultation_id)
+    ):
+        row = summaries[cid]
+        row.units_invited, row.units_answered, row.units_agreed = invited, answered, agreed_count
+    for cid, total, answered in db.session.execute(
+        select(
+            Comment.consultation_id,
+            func.count(Comment.id),
+            func.count(Comment.disposition_id),
+        )
+        .join(Comment.response)
+        .where(Comment.consultation_id.in_(summaries), consolidated_criterion())
+        .group_by(Comment.consultation_id)
+    ):
+        summaries[cid].comments_total, summaries[cid].comments_answered = total, answered
+    return list(summaries.values())
+
+
+# --------------------------------------------------------------------------- linking a change
+
+
+@dataclass(slots=True)
+class LinkCandidate:
+    """An earlier comment the drafter may link to a clause of a later version."""
+
+    comment: Comment
+    citation: str  # where it was made, in its own version: "Khoản 2 Điều 5" / "Ý kiến chung"
+    related: bool  # made on this clause, one of its parents or children, or general
+    linked: bool
+
+    @property
+    def round_label(self) -> str:
+        return earlier_label(self.comment)
+
+
+@dataclass(slots=True)
+class LinkChoices:
+    label: str  # the clause's citation: "Khoản 2 Điều 6"
+    candidates: list[LinkCandidate]
+
+
+def link_candidates(clause: Clause, *, related_only: bool = True) -> LinkChoices:
+    """Consolidated comments on earlier versions, those about this clause first; with
+    `related_only`, only those (and whatever is already linked).
+
+    Four statements whatever the size: this version's clauses, the comments, the clauses
+    of the versions they were made on (for their citations), and the current links.
+    """
+    version = clause.version
+    roots = load_version_tree(version)
+    target = next((n for n in iter_tree(roots) if n.id == clause.id), None)
+    if target is None:
+        raise NotFound("Không tìm thấy điều khoản.")
+    family = _family_lineages(target)
+    comments = list(
+        db.session.scalars(
+            select(Comment)
+            .join(Comment.response)
+            .join(Comment.consultation)
+            .join(Consultation.version)
+            .options(
+                contains_eager(Comment.response),
+                contains_eager(Comment.consultation).contains_eager(Consultation.version),
+                joinedload(Comment.unit),
+                joinedload(Comment.disposition),
+            )
+            .where(
+                Comment.draft_id == version.draft_id,
+                Version.number < version.number,
+                consolidated_criterion(),
+            )
+        ).unique()
+    )
+    linked = set(
+        db.session.scalars(select(ChangeLink.comment_id).where(ChangeLink.clause_id == clause.id))
+    )
+    version_ids = {c.consultation.version_id for c in comments}
+    earlier = db.session.scalars(
+        select(Clause).where(Clause.version_id.in_(version_ids)).order_by(Clause.seq)
+    ).all()
+    nodes = {n.id: n for n in iter_tree(build_tree(earlier))}
+    order = {clause_id: i for i, clause_id in enumerate(nodes)}
+    candidates = []
+    for comment in comments:
+        node = nodes.get(comment.clause_id) if comment.clause_id is not None else None
+        related = comment.lineage is None or comment.lineage in family
+        if related_only and not related and comment.id not in linked:
+            continue
+        candidates.append(
+            LinkCandidate(
+                comment=comment,
+                citation=sentence_start(node.label) if node is not None else GENERAL_LABEL,
+                related=related,
+                linked=comment.id in linked,
+            )
+        )
+    candidates.sort(
+        key=lambda c: (
+            not c.related,
+            c.comment.consultation.round_number,
+            order.get(c.comment.clause_id, -1) if c.comment.clause_id else -1,
+            c.comment.id,
+        )
+    )
+    return LinkChoices(sentence_start(target.label), candidates)
+
+
+def _family_lineages(node: TreeNode) -> set[str]:
+    """The clause's lineage with those of its ancestors and descendants."""
+    family = {n.lineage for n in iter_tree([node])}
+    parent = node.parent
+    while parent is not None:
+        family.add(parent.lineage)
+        parent = parent.parent
+    return family
+
+
+def comparable_versions(draft: Draft, user: User) -> list[Version]:
+    """Versions this user may compare: drafters see work in progress too."""
+    return [v for v in draft.versions if v.can_view(user)]
+
+
+def visible_links(diff: VersionDiff, user: User) -> dict[str, list[ChangeLink]]:
+    """The diff's linked comments this user may read (other units' comments follow the
+    round's visibility)."""
+    return {
+        row.lineage: [link for link in row.links if link.comment.can_view(user)]
+        for row in diff.rows
+    }

@@ -1,0 +1,375 @@
+"""The official documents of a consultation, built from the database.
+
+Each function reads what it needs through the read models of `comments.consolidation`
+(a fixed number of queries whatever the size), fills the pure dataclasses of
+`comments.reports` and returns a `Download`, which `send_download` serves as an attachment.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from flask import Response, current_app, send_file
+from sqlalchemy import select
+from unidecode import unidecode
+
+from accounts.clock import local_today, to_local
+from accounts.errors import Conflict
+from accounts.models import Role, Unit, UnitKind, User, UserRole
+from app import db
+from comments.consolidation import (
+    CommentGroup,
+    Consolidation,
+    VersionDiff,
+    load_consolidation,
+    titled_label,
+    version_diff,
+)
+from comments.models import Comment, Consultation, Decision, UnitResponse
+from comments.queries import unit_written_comments
+from comments.reports import (
+    CommentLetter,
+    CommentLetterItem,
+    ComparisonRow,
+    ComparisonTable,
+    ConsolidationReport,
+    ReportCounts,
+    ReportRow,
+    build_comment_letter_docx,
+    build_comparison_docx,
+    build_consolidation_docx,
+    build_consolidation_xlsx,
+)
+from drafts.diffing import DiffClause
+from drafts.models import Clause, Version
+from drafts.tree import citation_labels, heading
+
+DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# Who signs for a unit, by the kind of unit.
+SIGNER_TITLES = {
+    UnitKind.OFFICE: "CHÁNH VĂN PHÒNG",
+    UnitKind.DEPARTMENT: "TRƯỞNG PHÒNG",
+    UnitKind.INSPECTION: "CHÁNH THANH TRA",
+    UnitKind.REGIONAL: "VIỆN TRƯỞNG",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    data: bytes
+    filename: str
+    mimetype: str
+
+
+def send_download(download: Download) -> Response:
+    return send_file(
+        io.BytesIO(download.data),
+        mimetype=download.mimetype,
+        as_attachment=True,
+        download_name=download.filename,
+    )
+
+
+def _slug(text: str, limit: int = 60) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", unidecode(text).lower()).strip("-")[:limit].rstrip("-")
+
+
+# --------------------------------------------------------------------------- the agency
+
+
+def agency_name() -> str:
+    """ "VIỆN KIỂM SÁT NHÂN DÂN TỈNH BẮC GIANG", from AGENCY_NAME and AGENCY_PLACE."""
+    name, place = current_app.config["AGENCY_NAME"].strip(), current_app.config["AGENCY_PLACE"]
+    return name if name.upper().endswith(place.upper()) else f"{name} {place.upper()}"
+
+
+def agency_in_sentence() -> str:
+    """ "Viện kiểm sát nhân dân tỉnh Bắc Giang"."""
+    name, place = current_app.config["AGENCY_NAME"].strip(), current_app.config["AGENCY_PLACE"]
+    if name.upper().endswith(place.upper()):
+        name = name[: -len(place)].strip()
+    return f"{name.capitalize() if name.isupper() else name} {place}"
+
+
+def signer_title(unit: Unit) -> str:
+    return SIGNER_TITLES.get(unit.kind, "THỦ TRƯỞNG ĐƠN VỊ")
+
+
+def unit_head(unit: Unit) -> User | None:
+    return db.session.scalars(
+        select(User)
+        .join(UserRole)
+        .where(User.unit_id == unit.id, User.active, UserRole.role == Role.UNIT_HEAD)
+        .order_by(User.id)
+        .limit(1)
+    ).first()
+
+
+# --------------------------------------------------------------------------- consolidation
+
+
+def consolidation_report(data: Consolidation) -> ConsolidationReport:
+    consultation = data.consultation
+    draft = consultation.draft
+    counts = data.counts
+    head = unit_head(draft.drafting_unit)
+    return ConsolidationReport(
+        agency_name=agency_name(),
+        drafting_unit=draft.drafting_unit.name.upper(),
+        draft_title=draft.title,
+        version_label=consultation.version.label,
+        place=current_app.config["AGENCY_PLACE"],
+        date=local_today(),
+        counts=ReportCounts(
+            units_invited=counts.units_invited,
+            units_answered=counts.units_answered,
+            units_agreed_without_comments=counts.units_agreed,
+            comments_total=counts.comments_total,
+            accepted=counts.decisions[Decision.ACCEPTED],
+            partly_accepted=counts.decisions[Decision.PARTLY],
+            not_accepted=counts.decisions[Decision.REJECTED],
+            explained=counts.decisions[Decision.EXPLAINED],
+            unanswered=counts.unanswered,
+        ),
+        rows=report_rows(data),
+        signer_title=signer_title(draft.drafting_unit),
+        signer_name=head.full_name if head is not None else "",
+    )
+
+
+def report_rows(data: Consolidation, *, exact_labels: bool = False) -> list[ReportRow]:
+    """One row per answer within each article group; comments sharing an answer share a row.
+
+    In the .docx the article's cell is merged over its rows, so a comment on a khoản or
+    điểm starts with its exact citation; with `exact_labels` (the .xlsx, one row per line)
+    the citation is the row's label instead.
+    """
+    rows: list[ReportRow] = []
+    for group in data.groups:
+        answers: dict[object, list[Comment]] = {}
+        for comment in group.comments:
+            answers.setdefault(comment.disposition_id or ("comment", comment.id), []).append(
+                comment
+            )
+        for comments in answers.values():
+            citations = _unique(data.citations[c.id] for c in comments)
+            if exact_labels:
+                label = "; ".join(citations)
+                texts = _unique(c.text for c in comments)
+            else:
+                label = group.label
+                texts = _unique(_cited(data.citations[c.id], group, c.text) for c in comments)
+            disposition = comments[0].disposition
+            rows.append(
+                ReportRow(
+                    group_key=group.key,
+                    group_label=label,
+                    units=_unique(data.unit_label(c) for c in comments),
+                    comment_text="\n".join(texts),
+                    decision=disposition.decision.value if disposition else None,
+                    response=_response(data, comments),
+                    comment_ids=[c.id for c in comments],
+                )
+            )
+    return rows
+
+
+def _cited(citation: str, group: CommentGroup, text: str) -> str:
+    if citation == group.citation:
+        return text
+    return f"{citation}: {text}"
+
+
+def _response(data: Consolidation, comments: list[Comment]) -> str:
+    disposition = comments[0].disposition
+    lines = [disposition.explanation] if disposition and disposition.explanation else []
+    changes = _unique(change.text for c in comments for change in data.changes.get(c.id, []))
+    if changes:
+        lines.append(f"Đã chỉnh lý tại {'; '.join(changes)}.")
+    return "\n".join(lines)
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def consolidation_docx(consultation: Consultation) -> Download:
+    report = consolidation_report(load_consolidation(consultation))
+    return Download(
+        build_consolidation_docx(report), _report_filename(consultation, "docx"), DOCX_MIMETYPE
+    )
+
+
+def consolidation_xlsx(consultation: Consultation) -> Download:
+    data = load_consolidation(consultation)
+    report = consolidation_report(data)
+    report.rows = report_rows(data, exact_labels=True)
+    return Download(
+        build_consolidation_xlsx(report), _report_filename(consultation, "xlsx"), XLSX_MIMETYPE
+    )
+
+
+def _report_filename(consultation: Consultation, extension: str) -> str:
+    title = _slug(consultation.draft.title)
+    return f"tong-hop-y-kien-{title}-lan-{consultation.round_number}.{extension}"
+
+
+# --------------------------------------------------------------------------- the unit's letter
+
+
+def comment_letter(response: UnitResponse) -> CommentLetter:
+    """The unit's official letter, from its SUBMITTED position (written comments only)."""
+    if not response.is_submitted:
+        raise Conflict("Đơn vị chưa gửi ý kiến chính thức nên chưa có công văn góp ý.")
+    consultation = response.consultation
+    draft = consultation.draft
+    comments = [] if response.agrees_without_comments else unit_written_comments(response)
+    clauses = db.session.scalars(
+        select(Clause).where(Clause.version_id == consultation.version_id).order_by(Clause.seq)
+    ).all()
+    labels = citation_labels(clauses)
+    position = {c.id: i for i, c in enumerate(clauses)}
+    comments.sort(key=lambda c: (position.get(c.clause_id, -1) if c.clause_id else -1, c.id))
+    signer = response.submitted_by
+    submitted = to_local(response.submitted_at).date() if response.submitted_at else local_today()
+    return CommentLetter(
+        agency_name=agency_name(),
+        unit_name=response.unit.name.upper(),
+        document_number="…/…",
+        draft_title=draft.title,
+        version_label=consultation.version.label,
+        recipient=f"{draft.drafting_unit.name} {agency_in_sentence()}",
+        place=current_app.config["AGENCY_PLACE"],
+        date=submitted,
+        signer_title=signer_title(response.unit),
+        signer_name=signer.full_name if signer is not None else "",
+        items=[
+            CommentLetterItem(labels.get(c.clause_id) if c.clause_id else None, c.text)
+            for c in comments
+        ],
+    )
+
+
+def comment_letter_docx(response: UnitResponse) -> Download:
+    letter = comment_letter(response)
+    consultation = response.consultation
+    filename = (
+        f"cong-van-gop-y-{_slug(response.unit.short_name, 20)}-"
+        f"{_slug(consultation.draft.title, 40)}-lan-{consultation.round_number}.docx"
+    )
+    return Download(build_comment_letter_docx(letter), filename, DOCX_MIMETYPE)
+
+
+# --------------------------------------------------------------------------- comparison table
+
+
+def comparison_table(diff: VersionDiff) -> ComparisonTable:
+    draft = diff.draft
+    return ComparisonTable(
+        agency_name=agency_name(),
+        drafting_unit=draft.drafting_unit.name.upper(),
+        draft_title=draft.title,
+        old_version_label=diff.old.label,
+        new_version_label=diff.new.label,
+        rows=comparison_rows(diff),
+    )
+
+
+@dataclass(slots=True)
+class _Article:
+    """One row of the comparison table being assembled: an article with its khoản and điểm."""
+
+    old: DiffClause | None = None
+    new: DiffClause | None = None
+    old_lines: list[tuple[int, str]] = field(default_factory=list)  # (old position, line)
+    new_lines: list[str] = field(default_factory=list)
+    changes: set[str] = field(default_factory=set)
+    comments: dict[int, str] = field(default_factory=dict)  # comment id → "Unit: text"
+
+
+def comparison_rows(diff: VersionDiff) -> list[ComparisonRow]:
+    """Article by article (a khoản or điểm counts within its Điều); only changed articles.
+
+    Provisions outside any article (a Chương, a criterion) are rows of their own.
+    """
+    old_by = {r.entry.old.lineage: r.entry.old for r in diff.rows if r.entry.old}
+    new_by = {r.entry.new.lineage: r.entry.new for r in diff.rows if r.entry.new}
+    articles: dict[str, _Article] = {}
+    for row in diff.rows:
+        entry = row.entry
+        if entry.new is not None:
+            owner_key = _article_of(entry.new, new_by)
+            owner = articles.setdefault(owner_key, _Article())
+            own = owner_key == entry.lineage
+            if own:
+                owner.new = entry.new
+            owner.new_lines.append(_line(entry.new, own))
+            for link in row.links:
+                owner.comments[link.comment_id] = f"{link.comment.unit.name}: {link.comment.text}"
+            _note_change(owner, entry.changes, own)
+        if entry.old is not None:
+            owner_key = _article_of(entry.old, old_by)
+            owner = articles.setdefault(owner_key, _Article())
+            own = owner_key == entry.lineage
+            if own:
+                owner.old = entry.old
+            owner.old_lines.append((entry.old.position, _line(entry.old, own)))
+            _note_change(owner, entry.changes, own)
+    return [_comparison_row(a) for a in articles.values() if a.changes]
+
+
+def _note_change(owner: _Article, changes: set[str], own: bool) -> None:
+    # A khoản added, removed, moved or edited is a change to the article that holds it.
+    if own:
+        owner.changes |= set(changes)
+    elif changes:
+        owner.changes.add("changed")
+
+
+def _article_of(clause: DiffClause, by: dict[str, DiffClause]) -> str:
+    current: DiffClause | None = clause
+    while current is not None:
+        if current.kind == "article":
+            return current.lineage
+        current = by.get(current.parent_lineage) if current.parent_lineage else None
+    return clause.lineage
+
+
+def _line(clause: DiffClause, own: bool) -> str:
+    """The article's own text, or a khoản/điểm as written: "1. …", "a) …"."""
+    if own:
+        return clause.text
+    parts = (heading(clause.kind, clause.number), clause.title, clause.text)
+    return " ".join(part for part in parts if part)
+
+
+def _provision(clause: DiffClause) -> str:
+    return titled_label(clause.label[:1].upper() + clause.label[1:], clause.title)
+
+
+def _comparison_row(a: _Article) -> ComparisonRow:
+    current = a.new or a.old
+    assert current is not None
+    label = _provision(current)
+    old_label = _provision(a.old) if a.old is not None else None
+    return ComparisonRow(
+        label=label,
+        old_label=old_label if old_label != label else None,
+        old_text="\n".join(line for _pos, line in sorted(a.old_lines) if line),
+        new_text="\n".join(line for line in a.new_lines if line),
+        comments=list(a.comments.values()),
+        changes=frozenset(a.changes),
+    )
+
+
+def comparison_docx(old: Version, new: Version) -> Download:
+    table = comparison_table(version_diff(old, new))
+    filename = (
+        f"bang-so-sanh-{_slug(new.draft.title, 50)}-lan-{old.number}-va-lan-{new.number}.docx"
+    )
+    return Download(build_comparison_docx(table), filename, DOCX_MIMETYPE)

@@ -1,0 +1,52 @@
+"""LibreOffice in tests: convert generated documents to PDF to prove they open and lay out."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+def soffice_binary() -> str:
+    for name in ("soffice", "libreoffice"):
+        found = shutil.which(name) or shutil.which(name, path="/usr/bin")
+        if found:
+            return found
+    pytest.fail(
+        "LibreOffice (soffice) is not installed: cannot check that the documents convert to PDF."
+    )
+
+
+def convert_to_pdf(documents: dict[str, bytes], workdir: Path) -> dict[str, Path]:
+    """Write each document under `workdir`, convert them all in one headless run with a
+    private profile (so parallel tests do not share one), and return the PDFs by name.
+    Fails the test unless every PDF exists and starts like a PDF."""
+    binary = soffice_binary()
+    for name, data in documents.items():
+        (workdir / name).write_bytes(data)
+    profile = workdir / "profile"
+    out = workdir / "pdf"
+    result = subprocess.run(
+        [
+            binary,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(out),
+            *(str(workdir / name) for name in documents),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    pdfs = {name: out / (Path(name).stem + ".pdf") for name in documents}
+    for pdf in pdfs.values():
+        assert pdf.exists(), result.stdout + result.stderr
+        assert pdf.read_bytes().startswith(b"%PDF")
+    return pdfs
