@@ -1,3 +1,988 @@
-from flask import Blueprint
+"""JSON twins of the scoring pages; they call the same operations as the HTML routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from io import BytesIO
+from typing import Any
+
+from flask import Blueprint, request, send_file
+from sqlalchemy import select
+
+from accounts.apispec import DATETIME, ID, NULLABLE_STRING, api_route, current_api_user, list_of
+from accounts.clock import end_of_local_day, parse_date
+from accounts.errors import Invalid, NotFound, ensure
+from accounts.models import Group, Unit, active_units
+from app import db
+from drafts.models import Draft
+from workflow import exports, operations, queries, scoring
+from workflow.models import (
+    Evidence,
+    LineKind,
+    ReviewerRule,
+    ScoreSheet,
+    ScoreStage,
+    ScoringPeriod,
+    SheetLine,
+    can_open_period,
+)
+from workflow.scoring import format_points
 
 bp = Blueprint("workflow_api", __name__, url_prefix="/api/v1")
+TAGS = ["scoring"]
+
+POINTS = {"type": "string", "nullable": True, "description": "Điểm, dấu phẩy thập phân: “2,5”"}
+STEP_IN = {
+    "oneOf": [
+        {"type": "string", "enum": ["self", "cluster", "office", "council"]},
+        {
+            "type": "object",
+            "required": ["key", "title", "action", "action_label", "done_state", "done_label"],
+            "properties": {
+                name: {"type": "string", "minLength": 1}
+                for name in (
+                    "key",
+                    "title",
+                    "action",
+                    "action_label",
+                    "done_state",
+                    "done_label",
+                    "who",
+                )
+            },
+            "additionalProperties": False,
+        },
+    ]
+}
+BAND_IN = {
+    "type": "object",
+    "required": ["key", "label", "min_fraction"],
+    "additionalProperties": False,
+    "properties": {
+        "key": {"type": "string", "minLength": 1},
+        "label": {"type": "string", "minLength": 1},
+        "min_fraction": {"type": "string", "description": "Ngưỡng, phần của tổng điểm: “0,9”"},
+        "first_in_group_only": {"type": "boolean"},
+    },
+}
+PERIOD_IN = {
+    "type": "object",
+    "required": ["draft_id", "name", "deadlines"],
+    "additionalProperties": False,
+    "properties": {
+        "draft_id": ID,
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "year": {"type": "integer", "minimum": 2000, "maximum": 2100},
+        "unit_ids": {
+            "type": "array",
+            "items": ID,
+            "uniqueItems": True,
+            "description": "Bỏ trống: mọi đơn vị đang hoạt động",
+        },
+        "steps": {"type": "array", "items": STEP_IN, "minItems": 2},
+        "reviewers": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "string",
+                "enum": [rule.value for rule in ReviewerRule],
+            },
+        },
+        "deadlines": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "Mã bước → ngày (dd/mm/yyyy hoặc yyyy-mm-dd) hoặc ISO 8601",
+        },
+        "bands": {"type": "array", "items": BAND_IN, "minItems": 1},
+        "disqualified_cap": {"type": "string"},
+        "disqualifiers": {"type": "array", "items": {"type": "string"}},
+        "bonus_cap": POINTS,
+    },
+}
+PERIOD = {
+    "type": "object",
+    "required": ["id", "name", "year", "draft_id", "steps", "deadlines"],
+    "properties": {
+        "id": ID,
+        "name": {"type": "string"},
+        "year": {"type": "integer"},
+        "draft_id": ID,
+        "version_id": ID,
+        "steps": {"type": "array", "items": {"type": "object"}},
+        "deadlines": {"type": "object", "additionalProperties": DATETIME},
+        "stages": {"type": "array", "items": {"type": "string"}},
+        "disqualifiers": {"type": "array", "items": {"type": "string"}},
+        "bonus_cap": POINTS,
+        "bands": {"type": "object"},
+    },
+}
+SHEET_SUMMARY = {
+    "type": "object",
+    "required": ["id", "period_id", "unit_id", "state", "state_label"],
+    "properties": {
+        "id": ID,
+        "period_id": ID,
+        "unit_id": ID,
+        "unit": {"type": "string"},
+        "group_id": {"type": "integer", "nullable": True},
+        "state": {"type": "string"},
+        "state_label": {"type": "string"},
+        "returned": {"type": "boolean"},
+        "current_step": NULLABLE_STRING,
+        "due_at": {**DATETIME, "nullable": True},
+        "overdue": {"type": "boolean"},
+        "disqualifier": NULLABLE_STRING,
+    },
+}
+TOTALS = {
+    "type": "object",
+    "properties": {
+        "base": {"type": "string"},
+        "bonus": {"type": "string"},
+        "deductions": {"type": "string"},
+        "final": {"type": "string"},
+        "groups": {"type": "object", "additionalProperties": {"type": "string"}},
+        "missing": {"type": "array", "items": {"type": "string"}},
+    },
+}
+SCORE_CELL = {
+    "type": "object",
+    "properties": {
+        "value": POINTS,
+        "note": {"type": "string"},
+        "lock_version": {"type": "integer"},
+    },
+}
+SHEET = {
+    "type": "object",
+    "required": ["sheet", "criteria", "totals"],
+    "properties": {
+        "sheet": SHEET_SUMMARY,
+        "editable_stage": NULLABLE_STRING,
+        "actions": {"type": "array", "items": {"type": "object"}},
+        "criteria": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "lineage": {"type": "string"},
+                    "code": {"type": "string"},
+                    "title": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "max_points": POINTS,
+                    "guidance": {"type": "string"},
+                    "depth": {"type": "integer"},
+                    "leaf": {"type": "boolean"},
+                    "scores": {"type": "object", "additionalProperties": SCORE_CELL},
+                },
+            },
+        },
+        "lines": {"type": "array", "items": {"type": "object"}},
+        "evidence": {"type": "array", "items": {"type": "object"}},
+        "totals": {"type": "object", "additionalProperties": TOTALS},
+    },
+}
+SCORES_IN = {
+    "type": "object",
+    "required": ["stage", "scores"],
+    "additionalProperties": False,
+    "properties": {
+        "stage": {"type": "string", "enum": [stage.value for stage in ScoreStage]},
+        "scores": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["lineage", "value", "lock_version"],
+                "additionalProperties": False,
+                "properties": {
+                    "lineage": {"type": "string"},
+                    "value": POINTS,
+                    "note": {"type": "string"},
+                    "lock_version": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "0 khi tiêu chí chưa có điểm ở cột này",
+                    },
+                },
+            },
+        },
+    },
+}
+ACTION_IN = {
+    "type": "object",
+    "required": ["action"],
+    "additionalProperties": False,
+    "properties": {
+        "action": {"type": "string", "minLength": 1},
+        "note": {"type": "string", "maxLength": 4000},
+    },
+}
+LINE_IN = {
+    "type": "object",
+    "required": ["kind", "points", "reason"],
+    "additionalProperties": False,
+    "properties": {
+        "kind": {"type": "string", "enum": [k.value for k in LineKind]},
+        "points": {"type": "string", "minLength": 1},
+        "reason": {"type": "string"},
+    },
+}
+DEADLINE_IN = {
+    "type": "object",
+    "required": ["due", "reason"],
+    "additionalProperties": False,
+    "properties": {
+        "due": {"type": "string", "description": "dd/mm/yyyy, yyyy-mm-dd hoặc ISO 8601"},
+        "reason": {"type": "string", "minLength": 1},
+    },
+}
+DISQUALIFY_IN = {
+    "type": "object",
+    "required": ["condition"],
+    "additionalProperties": False,
+    "properties": {"condition": {"type": "string"}, "note": {"type": "string"}},
+}
+NOTE_IN = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"note": {"type": "string"}},
+}
+EVIDENCE = {
+    "type": "object",
+    "required": ["id", "filename", "size"],
+    "properties": {
+        "id": ID,
+        "lineage": NULLABLE_STRING,
+        "filename": {"type": "string"},
+        "content_type": {"type": "string"},
+        "size": {"type": "integer"},
+        "uploaded_at": DATETIME,
+    },
+}
+HISTORY = {
+    "type": "object",
+    "properties": {
+        "transitions": {"type": "array", "items": {"type": "object"}},
+        "score_changes": {"type": "array", "items": {"type": "object"}},
+        "extensions": {"type": "array", "items": {"type": "object"}},
+    },
+}
+RESULTS = {
+    "type": "object",
+    "required": ["period_id", "total_max", "rows"],
+    "properties": {
+        "period_id": ID,
+        "total_max": {"type": "string"},
+        "rows": {"type": "array", "items": {"type": "object"}},
+    },
+}
+CONFIRMED = {
+    "type": "object",
+    "properties": {"filled": {"type": "integer"}, "sheet": SHEET_SUMMARY},
+}
+
+
+# --- serialisation ----------------------------------------------------------------------------
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else format_points(value)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def period_json(period: ScoringPeriod) -> dict[str, Any]:
+    return {
+        "id": period.id,
+        "name": period.name,
+        "year": period.year.year,
+        "draft_id": period.criteria_draft_id,
+        "version_id": period.criteria_version_id,
+        "steps": [
+            {
+                "key": s.key,
+                "title": s.title,
+                "action": s.action,
+                "done_state": s.done_state,
+                "reviewer": period.step_reviewers.get(s.key),
+            }
+            for s in period.steps
+        ],
+        "deadlines": {row.step_key: row.due_at.isoformat() for row in period.deadlines},
+        "stages": [stage.value for stage in period.stages],
+        "disqualifiers": list(period.disqualifiers),
+        "bonus_cap": _text(period.bonus_cap),
+        "bands": period.bands_config,
+    }
+
+
+def sheet_summary(sheet: ScoreSheet, returned: bool = False) -> dict[str, Any]:
+    step = sheet.current_step
+    return {
+        "id": sheet.id,
+        "period_id": sheet.period_id,
+        "unit_id": sheet.unit_id,
+        "unit": sheet.unit.name,
+        "group_id": sheet.group_id,
+        "state": sheet.state,
+        "state_label": sheet.state_label,
+        "returned": returned,
+        "current_step": step.key if step else None,
+        "due_at": _iso(sheet.due_at),
+        "overdue": sheet.is_overdue(),
+        "disqualifier": sheet.disqualifier,
+    }
+
+
+def totals_json(totals: scoring.Totals, table: queries.CriteriaTable) -> dict[str, Any]:
+    return {
+        "base": format_points(totals.base),
+        "bonus": format_points(totals.bonus),
+        "deductions": format_points(totals.deductions),
+        "final": format_points(totals.final),
+        "groups": {key: format_points(value) for key, value in totals.groups.items()},
+        "missing": table.codes(totals.missing),
+    }
+
+
+def evidence_json(item: Evidence) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "lineage": item.lineage,
+        "filename": item.filename,
+        "content_type": item.content_type,
+        "size": item.size,
+        "uploaded_at": item.uploaded_at.isoformat(),
+    }
+
+
+def sheet_json(sheet: ScoreSheet, user: Any) -> dict[str, Any]:
+    period = sheet.period
+    table = queries.load_criteria(period.criteria_version_id)
+    data = queries.load_sheet_data([sheet.id])[sheet.id]
+    last = queries.last_transitions([sheet.id]).get(sheet.id)
+    criteria = []
+    for row in table.rows:
+        scores = {}
+        for stage in period.stages:
+            cell = data.scores.get((stage, row.key))
+            if cell is not None:
+                scores[stage.value] = {
+                    "value": _text(cell.value),
+                    "note": cell.note,
+                    "lock_version": cell.lock_version,
+                }
+        criteria.append(
+            {
+                "lineage": row.key,
+                "code": row.code,
+                "title": row.title,
+                "kind": row.kind.value,
+                "max_points": _text(row.max_points),
+                "guidance": row.guidance,
+                "depth": row.depth,
+                "leaf": row.is_leaf,
+                "scores": scores,
+            }
+        )
+    return {
+        "sheet": sheet_summary(sheet, queries.is_returned(last)),
+        "editable_stage": sheet.editable_stage.value if sheet.editable_stage else None,
+        "actions": [
+            {"action": r.action, "label": r.label, "requires_note": r.requires_note}
+            for r in period.machine().actions_for(sheet, user)
+        ],
+        "criteria": criteria,
+        "lines": [
+            {
+                "id": line.id,
+                "kind": line.kind.value,
+                "stage": line.stage.value,
+                "points": format_points(line.points),
+                "reason": line.reason,
+            }
+            for line in data.lines
+        ],
+        "evidence": [evidence_json(item) for item in sheet.evidence],
+        "totals": {
+            stage.value: totals_json(queries.sheet_totals(table, data, stage, period), table)
+            for stage in period.stages
+        },
+    }
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def _period(period_id: int) -> ScoringPeriod:
+    period = db.session.get(ScoringPeriod, period_id)
+    if period is None:
+        raise NotFound("Không tìm thấy kỳ chấm điểm.")
+    return period
+
+
+def _sheet(sheet_id: int) -> ScoreSheet:
+    sheet = queries.load_sheet(sheet_id)
+    if sheet is None:
+        raise NotFound("Không tìm thấy phiếu chấm điểm.")
+    ensure(sheet.can_view(current_api_user()))
+    return sheet
+
+
+def _moment(text: str, what: str) -> datetime:
+    """A date means the end of that local day; a full ISO time must carry its zone."""
+    try:
+        return end_of_local_day(parse_date(text))
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Invalid(f"{what} không phải là ngày hợp lệ: “{text}”.") from None
+    if moment.tzinfo is None:
+        raise Invalid(f"{what} phải có múi giờ: “{text}”.")
+    return moment
+
+
+def _points(text: str | None, what: str) -> Decimal | None:
+    try:
+        return scoring.parse_points(text)
+    except scoring.ScoreError as exc:
+        raise Invalid(f"{what}: {exc.message}") from exc
+
+
+def _bands(body: dict[str, Any]) -> scoring.Bands | None:
+    if "bands" not in body:
+        return None
+    try:
+        return scoring.Bands(
+            tuple(
+                scoring.Band(
+                    b["key"],
+                    b["label"],
+                    _points(b["min_fraction"], "Ngưỡng") or scoring.ZERO,
+                    bool(b.get("first_in_group_only", False)),
+                )
+                for b in body["bands"]
+            ),
+            body.get("disqualified_cap") or body["bands"][-1]["key"],
+        )
+    except scoring.ScoreError as exc:
+        raise Invalid(exc.message) from exc
+
+
+# --- periods ----------------------------------------------------------------------------------
+
+
+@api_route(
+    bp,
+    "/scoring/periods",
+    methods=["GET"],
+    summary="Danh sách kỳ chấm điểm",
+    tags=TAGS,
+    response=list_of(PERIOD),
+)
+def list_periods():  # type: ignore[no-untyped-def]
+    return {"items": [period_json(p) for p in queries.periods()]}
+
+
+@api_route(
+    bp,
+    "/scoring/periods",
+    methods=["POST"],
+    summary="Mở kỳ chấm điểm",
+    tags=TAGS,
+    body=PERIOD_IN,
+    response=PERIOD,
+    status=201,
+)
+def open_period(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    user = current_api_user()
+    ensure(
+        can_open_period(user), "Chỉ Thường trực Hội đồng hoặc quản trị viên được mở kỳ chấm điểm."
+    )
+    draft = db.session.get(Draft, body["draft_id"])
+    if draft is None:
+        raise NotFound("Không tìm thấy bảng tiêu chí.")
+    if "unit_ids" in body:
+        units = list(db.session.scalars(select(Unit).where(Unit.id.in_(body["unit_ids"]))))
+        if len(units) != len(body["unit_ids"]):
+            raise NotFound("Có đơn vị không tồn tại.")
+    else:
+        units = active_units()
+    deadlines = {
+        key: _moment(value, f"Hạn của bước {key}") for key, value in body["deadlines"].items()
+    }
+    period = operations.open_period(
+        draft,
+        body["name"],
+        units,
+        body.get("steps"),
+        deadlines,
+        _bands(body),
+        body.get("disqualifiers"),
+        _points(body.get("bonus_cap"), "Điểm thưởng tối đa"),
+        user,
+        year=body.get("year"),
+        step_reviewers=body.get("reviewers"),
+    )
+    db.session.commit()
+    return period_json(period), 201
+
+
+@api_route(
+    bp,
+    "/scoring/periods/<int:period_id>/sheets",
+    methods=["GET"],
+    summary="Các phiếu chấm điểm của kỳ (những phiếu người dùng được xem)",
+    tags=TAGS,
+    response=list_of(SHEET_SUMMARY),
+    query={
+        "step": {"type": "string", "description": "Chỉ các phiếu đang chờ bước này, ví dụ office"},
+        "group_id": {"type": "integer", "minimum": 1},
+    },
+)
+def list_sheets(period_id: int, query: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    period = _period(period_id)
+    user = current_api_user()
+    query = query or {}
+    sheets = [
+        s
+        for s in queries.period_sheets(period, group_id=query.get("group_id"))
+        if s.can_view(user)
+        and ("step" not in query or (s.current_step and s.current_step.key == query["step"]))
+    ]
+    last = queries.last_transitions([s.id for s in sheets])
+    return {"items": [sheet_summary(s, queries.is_returned(last.get(s.id))) for s in sheets]}
+
+
+GROUP_COMPARISON = {
+    "type": "object",
+    "required": ["group", "units", "criteria"],
+    "properties": {
+        "group": {"type": "string"},
+        "units": {"type": "array", "items": SHEET_SUMMARY},
+        "criteria": {"type": "array", "items": {"type": "object"}},
+        "totals": {"type": "object", "additionalProperties": {"type": "object"}},
+    },
+}
+
+
+@api_route(
+    bp,
+    "/scoring/periods/<int:period_id>/groups/<int:group_id>",
+    methods=["GET"],
+    summary="Bảng so sánh của Cụm, Khối: điểm tự chấm và điểm Cụm chấm của các đơn vị",
+    tags=TAGS,
+    response=GROUP_COMPARISON,
+)
+def group_comparison(period_id: int, group_id: int):  # type: ignore[no-untyped-def]
+    period = _period(period_id)
+    group = db.session.get(Group, group_id)
+    if group is None:
+        raise NotFound("Không tìm thấy Cụm, Khối.")
+    ensure(period.can_view_group(current_api_user(), group))
+    table = queries.load_criteria(period.criteria_version_id)
+    sheets = queries.period_sheets(period, group_id=group.id)
+    data = queries.load_sheet_data([s.id for s in sheets])
+    stages = [stage for stage in (ScoreStage.SELF, ScoreStage.CLUSTER) if stage in period.stages]
+    totals = {
+        s.id: {stage: queries.sheet_totals(table, data[s.id], stage, period) for stage in stages}
+        for s in sheets
+    }
+    criteria = []
+    for row in table.rows:
+        values = {}
+        for s in sheets:
+            values[str(s.id)] = {
+                stage.value: _text(
+                    data[s.id].value(stage, row.key)
+                    if row.is_leaf
+                    else totals[s.id][stage].groups.get(row.key)
+                )
+                for stage in stages
+            }
+        criteria.append(
+            {"lineage": row.key, "code": row.code, "title": row.title,
+             "max_points": _text(row.max_points), "leaf": row.is_leaf, "sheets": values}
+        )  # fmt: skip
+    return {
+        "group": group.name,
+        "units": [sheet_summary(s) for s in sheets],
+        "criteria": criteria,
+        "totals": {
+            str(s.id): {stage.value: format_points(totals[s.id][stage].final) for stage in stages}
+            for s in sheets
+        },
+    }
+
+
+@api_route(
+    bp,
+    "/scoring/periods/<int:period_id>/results",
+    methods=["GET"],
+    summary="Kết quả, xếp hạng và xếp loại",
+    tags=TAGS,
+    response=RESULTS,
+)
+def results(period_id: int):  # type: ignore[no-untyped-def]
+    period = _period(period_id)
+    ensure(period.can_see_results(current_api_user()))
+    outcome = queries.period_results(period)
+    rows = []
+    for row in outcome.rows:
+        rows.append(
+            {
+                "sheet_id": row.sheet.id,
+                "unit_id": row.sheet.unit_id,
+                "unit": row.sheet.unit.name,
+                "group": row.sheet.group.name if row.sheet.group else None,
+                "totals": {
+                    stage.value: format_points(row.totals[stage].final) for stage in period.stages
+                },
+                "final": format_points(row.final.final) if row.complete else None,
+                "group_rank": row.ranked.group_rank if row.ranked else None,
+                "overall_rank": row.ranked.overall_rank if row.ranked else None,
+                "needs_vote": bool(row.ranked and row.ranked.needs_vote),
+                "classification": row.classified.band.label if row.classified else None,
+                "classification_key": row.classified.band.key if row.classified else None,
+                "capped": bool(row.classified and row.classified.capped),
+                "disqualifier": row.sheet.disqualifier,
+            }
+        )
+    return {
+        "period_id": period.id,
+        "total_max": format_points(outcome.table.total_max),
+        "rows": rows,
+    }
+
+
+def _file(data: bytes, name: str, mimetype: str):  # type: ignore[no-untyped-def]
+    return send_file(BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name)
+
+
+@api_route(
+    bp,
+    "/scoring/periods/<int:period_id>/results.xlsx",
+    methods=["GET"],
+    summary="Tải kết quả (.xlsx): ba cột điểm của mọi đơn vị, mọi tiêu chí",
+    tags=TAGS,
+    content_type=exports.XLSX,
+)
+def results_xlsx(period_id: int):  # type: ignore[no-untyped-def]
+    period = _period(period_id)
+    ensure(period.can_see_results(current_api_user()))
+    return _file(
+        exports.results_xlsx(queries.period_results(period)),
+        exports.results_filename(period),
+        exports.XLSX,
+    )
+
+
+# --- sheets -----------------------------------------------------------------------------------
+
+
+@api_route(
+    bp,
+    "/scoring/sheets/<int:sheet_id>",
+    methods=["GET"],
+    summary="Phiếu chấm điểm: tiêu chí, ba cột điểm, tổng điểm",
+    tags=TAGS,
+    response=SHEET,
+)
+def get_sheet(sheet_id: int):  # type: ignore[no-untyped-def]
+    return sheet_json(_sheet(sheet_id), current_api_user())
+
+
+@api_route(
+    bp,
+    "/scoring/sheets/<int:sheet_id>/scores",
+    methods=["PUT"],
+    summary="Lưu điểm một cột (kèm phiên bản khoá của từng điểm)",
+    tags=TAGS,
+    body=SCORES_IN,
+    response=SHEET,
+)
+def save_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    sheet = _sheet(sheet_id)
+    user = current_api_user()
+    stage = ScoreStage(body["stage"])
+    ensure(sheet.can_edit_stage(user, stage))
+    entries = [
+        operations.ScoreInput(
+            item["lineage"], item["value"], item["lock_version"], item.get("note")
+        )
+        for item in body["scores"]
+    ]
+    operations.save_scores(sheet, stage, entries, user)
+    db.session.commit()
+    return sheet_json(_sheet(sheet_id), user)
+
+
+@api_route(
+    bp,
+    "/scoring/sheets/<int:sheet_id>/confirm",
+    methods=["POST"],
+    summary="Thống nhất các tiêu chí còn trống với cột điểm trước (một lần bấm)",
+    tags=TAGS,
+    response=CONFIRMED,
+)
+def confirm_scores(sheet_id: int):  # type: ignore[no-untyped-def]
+    sheet = _sheet(sheet_id)
+    user = current_api_user()
+    ensure(sheet.can_edit_scores(user))
+    filled = operations.confirm_previous_scores(sheet, user)
+    db.session.commit()
+    return {"filled": filled, "sheet": sheet_summary(_sheet(sheet_id))}
+
+
+@api_route(
+    bp,
+    "/scoring/sheets/<int:sheet_id>/actions",
+    methods=["POST"],
+    summary="Chuyển bước phiếu (nộp, chấm, thẩm định, công nhận, trả lại kèm lý do)",
+    tags=TAGS,
+    body=ACTION_IN,
+    response=SHEET_SUMMARY,
+)
+def apply_action(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    sheet = _sheet(sheet_id)
+    operations.apply_sheet_action(sheet, body["action"], current_api_user(), body.get("note"))
+    db.session.commit()
+    fresh = _sheet(sheet_id)
+    last = queries.last_transitions([fresh.id]).get(fresh.id)
+    return sheet_summary(fresh, queries.is_returned(last))
+
+
+@api_route(
+    bp,
+    "/scoring/sheets/<int:sheet_id>/lines",
+    methods=["POST"],
+    summary="Thêm dòng điểm thưởng hoặc điểm trừ kèm lý do",
+    tags=TAGS,
+    body=LINE_IN,
+    response={"type": "object"},
+    status=201,
+)
+def add_line(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    sheet = _sheet(sheet_id)
+    user = current_api_user()
+    ensure(sheet.can_edit_scores(user))
+    line = operations.add_line(sheet, LineKind(body["kind"]), body["points"], body["reason"], user)
+    db.session.commit()
+    return {
+        "id": line.id,
+        "kind": line.kind.value,
+        "stage": line.stage.value,
+        "points": format_points(line.points),
+        "reason": line.reason,
+    }, 201
+
+
+@api_route(
+    bp,
+    "/scoring/lines/<int:line_id>",
+    methods=["DELETE"],
+    summary="Bỏ dòng điểm thưởng hoặc điểm trừ",
+    tags=TAGS,
+    status=204,
+)
+def delete_line(line_id: int):  # type: ignore[no-untyped-def]
+    line = db.session.get(SheetLine, line_id)
+    if line is None:
+        raise NotFound("Không tìm thấy dòng điểm.")
+    user = current_api_user()
+    ensure(line.sheet.can_view(user))
+    ensure(line.sheet.can_edit_stage(user, line.stage))
+    operations.remove_line(line, user)
+    db.session.commit()
+    return "", 204
+
+
+@api_route(
+    bp,
+    "/scoring/sheets/<int:sheet_id>/evidence",
+    methods=["POST"],
+    summary="Tải lên minh chứng (PDF, DOCX, XLSX, JPG, PNG); trường lineage tùy chọn",
+    tags=TAGS,
+    upload=True,
+    response=EVIDENCE,
+    status=201,
+)
+def upload_evidence(sheet_id: int):  # type: ignore[no-untyped-def]
+    sheet = _sheet(sheet_id)
+    user = current_api_user()
+    ensure(sheet.can_upload_evidence(user))
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid("Thiếu tệp minh chứng (trường file).")
+    evidence = operations.upload_evidence(
+        sheet, request.form.get("lineage") or None, upload.filename, upload.read(), user
+    )
+    db.session.commit()
+    return evidence_json(evidence), 201
+
+
+@api_route(
+    bp,
+    "/scoring/evidence/<int:evidence_id>",
+    methods=["GET"],
+    summary="Tải về minh chứng",
+    tags=TAGS,
+    content_type="application/octet-stream",
+)
+def download_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None:
+        raise NotFound("Không tìm thấy minh chứng.")
+    ensure(evidence.can_download(current_api_user()))
+    return exports.evidence_response(evidence)
+
+
+@api_route(
+    bp,
+    "/scoring/evidence/<int:evidence_id>",
+    methods=["DELETE"],
+    summary="Xoá minh chứng",
+    tags=TAGS,
+    status=204,
+)
+def delete_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None:
+        raise NotFound("Không tìm thấy minh chứng.")
+    user = current_api_user()
+    ensure(evidence.can_download(user))
+    ensure(evidence.can_delete(user))
+    operations.delete_evidence(evidence, user)
+    db.session.commit()
+    return "", 204
+
+
+@api_route(
+    bp,
+    "/scoring/sheets/<int:sheet_id>/deadline",
+    methods=["POST"],
+    summary="Gia hạn bước hiện tại cho một phiếu",
+    tags=TAGS,
+    body=DEADLINE_IN,
+    response=SHEET_SUMMARY,
+)
+def extend_deadline(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    sheet = _sheet(sheet_id)
+    user = current_api_user()
+    ensure(sheet.can_extend_deadline(user))
+    operations.extend_deadline(sheet, _moment(body["due"], "Hạn mới"), body["reason"], user)
+    db.session.commit()
+    return sheet_summary(_sheet(sheet_id))
+
+
+@api_route(
+    bp,
+    "/scoring/sheets/<int:sheet_id>/disqualification",
+    methods=["POST"],
+    summary="Ghi nhận điều kiện loại trừ",
+    tags=TAGS,
+    body=DISQUALIFY_IN,
+    response=SHEET_SUMMARY,
+)
+def disqualify(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    sheet = _sheet(sheet_id)
+    user = current_api_user()
+    ensure(sheet.can_disqualify(user))
+    operations.disqualify(sheet, body["condition"], body.get("note", ""), user)
+    db.session.commit()
+    return sheet_summary(_sheet(sheet_id))
+
+
+@api_route(
+    bp,
+    "/scoring/sheets/<int:sheet_id>/disqualification",
+    methods=["DELETE"],
+    summary="Bỏ điều kiện loại trừ",
+    tags=TAGS,
+    response=SHEET_SUMMARY,
+)
+def requalify(sheet_id: int):  # type: ignore[no-untyped-def]
+    sheet = _sheet(sheet_id)
+    user = current_api_user()
+    ensure(sheet.can_disqualify(user))
+    operations.clear_disqualification(sheet, "", user)
+    db.session.commit()
+    return sheet_summary(_sheet(sheet_id))
+
+
+@api_route(
+    bp,
+    "/scoring/sheets/<int:sheet_id>/history",
+    methods=["GET"],
+    summary="Lịch sử xử lý phiếu: chuyển bước, thay đổi điểm, gia hạn",
+    tags=TAGS,
+    response=HISTORY,
+)
+def history(sheet_id: int):  # type: ignore[no-untyped-def]
+    sheet = _sheet(sheet_id)
+    transitions, changes = queries.sheet_history(sheet)
+    return {
+        "transitions": [
+            {
+                "at": t.at.isoformat(),
+                "actor": t.actor.full_name if t.actor else None,
+                "action": t.action,
+                "from": t.source,
+                "to": t.target,
+                "note": t.note,
+            }
+            for t in transitions
+        ],
+        "score_changes": [
+            {
+                "at": c.at.isoformat(),
+                "actor": c.actor.full_name if c.actor else None,
+                "lineage": c.lineage,
+                "stage": c.stage.value,
+                "old": _text(c.old_value),
+                "new": _text(c.new_value),
+                "note": c.note,
+            }
+            for c in changes
+        ],
+        "extensions": [
+            {
+                "at": e.at.isoformat(),
+                "step": e.step_key,
+                "from": _iso(e.previous_due_at),
+                "to": e.due_at.isoformat(),
+                "reason": e.reason,
+            }
+            for e in sheet.extensions
+        ],
+    }
+
+
+@api_route(
+    bp,
+    "/scoring/sheets/<int:sheet_id>/export.xlsx",
+    methods=["GET"],
+    summary="Tải phiếu chấm điểm (.xlsx)",
+    tags=TAGS,
+    content_type=exports.XLSX,
+)
+def sheet_xlsx(sheet_id: int):  # type: ignore[no-untyped-def]
+    sheet = _sheet(sheet_id)
+    return _file(exports.sheet_xlsx(sheet), exports.sheet_filename(sheet, "xlsx"), exports.XLSX)
+
+
+@api_route(
+    bp,
+    "/scoring/sheets/<int:sheet_id>/export.pdf",
+    methods=["GET"],
+    summary="Tải phiếu chấm điểm (PDF)",
+    tags=TAGS,
+    content_type=exports.PDF,
+)
+def sheet_pdf(sheet_id: int):  # type: ignore[no-untyped-def]
+    sheet = _sheet(sheet_id)
+    return _file(exports.sheet_pdf(sheet), exports.sheet_filename(sheet, "pdf"), exports.PDF)

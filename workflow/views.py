@@ -1,10 +1,527 @@
-from flask import Blueprint, render_template
-from flask_login import login_required
+"""HTML routes of the scoring workflow (/scoring).
+
+Each view loads, checks a `can_*` predicate, validates and calls one operation,
+then commits. The sheet page re-renders with the user's own input when a save
+is refused (invalid points, or a conflict with someone else's save).
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from accounts.clock import end_of_local_day
+from accounts.errors import Conflict, Invalid, NotFound, UserError, ensure
+from accounts.models import EmulationYear, Group, GroupMembership, Unit, active_units
+from app import db
+from drafts.models import Draft
+from drafts.operations import adopted_criteria_drafts
+from workflow import exports, operations, queries, sheetflow
+from workflow.forms import (
+    ActionForm,
+    DisqualifyForm,
+    EvidenceForm,
+    ExtendDeadlineForm,
+    LineForm,
+    OpenPeriodForm,
+    ScoresForm,
+    score_inputs,
+    stage_from,
+)
+from workflow.models import (
+    STAGE_LABELS,
+    STAGE_NOUNS,
+    Evidence,
+    LineKind,
+    ScoreSheet,
+    ScoringPeriod,
+    SheetLine,
+    can_open_period,
+)
+from workflow.scoring import format_points
 
 bp = Blueprint("workflow", __name__, url_prefix="/scoring")
+
+
+@bp.app_template_filter("points")
+def _points_filter(value: Any) -> str:
+    return format_points(value)
+
+
+def _period_or_404(period_id: int) -> ScoringPeriod:
+    period = db.session.get(ScoringPeriod, period_id)
+    if period is None:
+        raise NotFound(_("Không tìm thấy kỳ chấm điểm."))
+    return period
+
+
+def _sheet_or_404(sheet_id: int) -> ScoreSheet:
+    sheet = queries.load_sheet(sheet_id)
+    if sheet is None:
+        raise NotFound(_("Không tìm thấy phiếu chấm điểm."))
+    return sheet
+
+
+def _back(sheet: ScoreSheet):  # type: ignore[no-untyped-def]
+    return redirect(url_for("workflow.sheet", sheet_id=sheet.id), 303)
+
+
+# --- index and periods ------------------------------------------------------------------------
 
 
 @bp.route("/")
 @login_required
 def index():  # type: ignore[no-untyped-def]
-    return render_template("workflow/index.html")
+    periods = queries.periods()
+    return render_template(
+        "workflow/index.html",
+        tasks=queries.tasks_for(current_user),
+        periods=periods,
+        counts=queries.state_counts([p.id for p in periods]),
+        can_open=can_open_period(current_user),
+    )
+
+
+def _fill_period_choices(form: OpenPeriodForm) -> None:
+    form.draft.choices = [(d.id, d.title) for d in adopted_criteria_drafts()]
+    years = list(db.session.scalars(select(EmulationYear).order_by(EmulationYear.year.desc())))
+    form.year.choices = [(y.year, y.label) for y in years]
+    groups = db.session.scalars(
+        select(Group).join(EmulationYear).order_by(EmulationYear.year.desc(), Group.name)
+    )
+    form.groups.choices = [(g.id, f"{g.name} ({g.year.year})") for g in groups]
+
+
+def _chosen_units(form: OpenPeriodForm) -> list[Unit]:
+    if form.scope.data != "groups":
+        return active_units()
+    rows = db.session.scalars(
+        select(Unit)
+        .join(GroupMembership, GroupMembership.unit_id == Unit.id)
+        .join(Group, Group.id == GroupMembership.group_id)
+        .join(EmulationYear, EmulationYear.id == Group.year_id)
+        .where(
+            Group.id.in_(form.groups.data or []), EmulationYear.year == form.year.data, Unit.active
+        )
+        .order_by(Unit.name)
+    )
+    return list(rows)
+
+
+@bp.route("/periods/new", methods=["GET", "POST"])
+@login_required
+def new_period():  # type: ignore[no-untyped-def]
+    ensure(can_open_period(current_user))
+    form = OpenPeriodForm()
+    _fill_period_choices(form)
+    status = 200
+    if form.validate_on_submit():
+        draft = db.session.get(Draft, form.draft.data)
+        dates = {
+            "self": form.due_self.data,
+            "cluster": form.due_cluster.data,
+            "office": form.due_office.data,
+            "council": form.due_council.data,
+        }
+        steps = form.step_keys()
+        deadlines = {k: end_of_local_day(dates[k]) for k in steps if dates.get(k) is not None}
+        try:
+            if draft is None:
+                raise NotFound(_("Không tìm thấy bảng tiêu chí."))
+            period = operations.open_period(
+                draft,
+                form.name.data or "",
+                _chosen_units(form),
+                steps,
+                deadlines,
+                form.parsed_bands(),
+                form.parsed_disqualifiers(),
+                form.parsed_bonus_cap(),
+                current_user,
+                year=form.year.data,
+            )
+        except UserError as exc:
+            db.session.rollback()
+            form.name.errors.append(exc.message)
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(_("Đã mở kỳ chấm điểm “%(name)s”.", name=period.name), "success")
+            return redirect(url_for("workflow.period", period_id=period.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("workflow/period_new.html", form=form), status
+
+
+@bp.route("/periods/<int:period_id>")
+@login_required
+def period(period_id: int):  # type: ignore[no-untyped-def]
+    period = _period_or_404(period_id)
+    sheets = [s for s in queries.period_sheets(period) if s.can_view(current_user)]
+    ensure(bool(sheets) or period.can_see_results(current_user))
+    groups = {s.group.id: s.group for s in sheets if s.group is not None}
+    return render_template(
+        "workflow/period.html",
+        period=period,
+        sheets=sheets,
+        last=queries.last_transitions([s.id for s in sheets]),
+        groups=[g for g in groups.values() if period.can_view_group(current_user, g)],
+    )
+
+
+@bp.route("/periods/<int:period_id>/groups/<int:group_id>")
+@login_required
+def group_view(period_id: int, group_id: int):  # type: ignore[no-untyped-def]
+    period = _period_or_404(period_id)
+    group = db.session.scalars(
+        select(Group).where(Group.id == group_id).options(selectinload(Group.memberships))
+    ).first()
+    if group is None:
+        raise NotFound(_("Không tìm thấy Cụm, Khối."))
+    ensure(period.can_view_group(current_user, group))
+    table = queries.load_criteria(period.criteria_version_id)
+    sheets = queries.period_sheets(period, group_id=group.id)
+    data = queries.load_sheet_data([s.id for s in sheets])
+    totals = {
+        s.id: {
+            stage: queries.sheet_totals(table, data[s.id], stage, period) for stage in period.stages
+        }
+        for s in sheets
+    }
+    return render_template(
+        "workflow/group.html",
+        period=period,
+        group=group,
+        table=table,
+        sheets=sheets,
+        data=data,
+        totals=totals,
+        last=queries.last_transitions([s.id for s in sheets]),
+    )
+
+
+@bp.route("/periods/<int:period_id>/verification")
+@login_required
+def verification_queue(period_id: int):  # type: ignore[no-untyped-def]
+    period = _period_or_404(period_id)
+    ensure(period.can_see_queue(current_user))
+    sheets = [
+        s
+        for s in queries.period_sheets(period)
+        if s.current_step is not None and s.current_step.key != sheetflow.SELF_STEP_KEY
+    ]
+    sheets.sort(key=lambda s: (s.due_at is None, s.due_at, s.unit.name))
+    return render_template(
+        "workflow/queue.html",
+        period=period,
+        sheets=sheets,
+        last=queries.last_transitions([s.id for s in sheets]),
+    )
+
+
+@bp.route("/periods/<int:period_id>/results")
+@login_required
+def results(period_id: int):  # type: ignore[no-untyped-def]
+    period = _period_or_404(period_id)
+    ensure(period.can_see_results(current_user))
+    return render_template(
+        "workflow/results.html",
+        period=period,
+        results=queries.period_results(period),
+        labels=STAGE_LABELS,
+        nouns=STAGE_NOUNS,
+    )
+
+
+def _download(data: bytes, name: str, mimetype: str):  # type: ignore[no-untyped-def]
+    return send_file(BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name)
+
+
+@bp.route("/periods/<int:period_id>/results.xlsx")
+@login_required
+def results_xlsx(period_id: int):  # type: ignore[no-untyped-def]
+    period = _period_or_404(period_id)
+    ensure(period.can_see_results(current_user))
+    data = exports.results_xlsx(queries.period_results(period))
+    return _download(data, exports.results_filename(period), exports.XLSX)
+
+
+# --- one sheet --------------------------------------------------------------------------------
+
+
+def _sheet_page(
+    sheet: ScoreSheet,
+    *,
+    entered: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    conflicts: list[str] | None = None,
+    status: int = 200,
+):  # type: ignore[no-untyped-def]
+    period = sheet.period
+    table = queries.load_criteria(period.criteria_version_id)
+    data = queries.load_sheet_data([sheet.id])[sheet.id]
+    totals = {stage: queries.sheet_totals(table, data, stage, period) for stage in period.stages}
+    stage = sheet.editable_stage
+    last = queries.last_transitions([sheet.id]).get(sheet.id)
+    machine = period.machine()
+    evidence_form = EvidenceForm()
+    evidence_form.lineage.choices = [("", _("Cả phiếu"))] + [
+        (row.key, row.label) for row in table.leaves
+    ]
+    disqualify_form = DisqualifyForm()
+    disqualify_form.condition.choices = [(c, c) for c in period.disqualifiers]
+    evidence: dict[str | None, list[Evidence]] = {}
+    for item in sheet.evidence:
+        evidence.setdefault(item.lineage, []).append(item)
+    return render_template(
+        "workflow/sheet.html",
+        sheet=sheet,
+        period=period,
+        table=table,
+        data=data,
+        totals=totals,
+        stage=stage,
+        can_edit=stage is not None and sheet.can_edit_stage(current_user, stage),
+        missing=table.codes(totals[stage].missing) if stage is not None else [],
+        returned=queries.is_returned(last),
+        last=last,
+        actions=machine.actions_for(sheet, current_user),
+        labels=STAGE_LABELS,
+        nouns=STAGE_NOUNS,
+        evidence=evidence,
+        scores_form=ScoresForm(),
+        action_form=ActionForm(),
+        line_form=LineForm(),
+        evidence_form=evidence_form,
+        extend_form=ExtendDeadlineForm(),
+        disqualify_form=disqualify_form,
+        entered=entered or {},
+        errors=errors or {},
+        conflicts=conflicts or [],
+        previous_stage=operations.previous_stage(sheet, stage) if stage else None,
+    ), status
+
+
+@bp.route("/sheets/<int:sheet_id>")
+@login_required
+def sheet(sheet_id: int):  # type: ignore[no-untyped-def]
+    sheet = _sheet_or_404(sheet_id)
+    ensure(sheet.can_view(current_user))
+    return _sheet_page(sheet)
+
+
+@bp.route("/sheets/<int:sheet_id>/scores", methods=["POST"])
+@login_required
+def save_scores(sheet_id: int):  # type: ignore[no-untyped-def]
+    sheet = _sheet_or_404(sheet_id)
+    ensure(sheet.can_view(current_user))
+    stage = stage_from(request.form.get("stage", ""))
+    if stage is None or stage != sheet.editable_stage:
+        raise Conflict(_("Phiếu đã chuyển sang bước khác; hãy tải lại trang."))
+    ensure(sheet.can_edit_stage(current_user, stage))
+    table = queries.load_criteria(sheet.period.criteria_version_id)
+    keys = [row.key for row in table.leaves]
+    entries = score_inputs(request.form, keys)
+    try:
+        operations.save_scores(sheet, stage, entries, current_user)
+    except (Invalid, Conflict) as exc:
+        db.session.rollback()
+        sheet = _sheet_or_404(sheet_id)
+        entered = {k: request.form.get(f"score-{k}", "") for k in keys}
+        entered.update({f"note-{k}": request.form.get(f"note-{k}", "") for k in keys})
+        details = exc.details or {}
+        flash(exc.message, "danger")
+        return _sheet_page(
+            sheet,
+            entered=entered,
+            errors=details.get("errors"),
+            conflicts=details.get("conflicts"),
+            status=exc.status,
+        )
+    db.session.commit()
+    flash(
+        _("Đã lưu %(n)d điểm.", n=len(entries)) if entries else _("Không có thay đổi."), "success"
+    )
+    return _back(sheet)
+
+
+@bp.route("/sheets/<int:sheet_id>/confirm", methods=["POST"])
+@login_required
+def confirm_scores(sheet_id: int):  # type: ignore[no-untyped-def]
+    sheet = _sheet_or_404(sheet_id)
+    ensure(sheet.can_edit_scores(current_user))
+    filled = operations.confirm_previous_scores(sheet, current_user)
+    db.session.commit()
+    flash(_("Đã điền %(n)d điểm theo cột trước.", n=filled), "success")
+    return _back(sheet)
+
+
+@bp.route("/sheets/<int:sheet_id>/actions/<action>", methods=["POST"])
+@login_required
+def apply_action(sheet_id: int, action: str):  # type: ignore[no-untyped-def]
+    sheet = _sheet_or_404(sheet_id)
+    ensure(sheet.can_view(current_user))
+    machine = sheet.period.machine()
+    if any(row.action == action for row in machine.transitions_from(sheet.state)):
+        ensure(sheet.can_apply(current_user, action))
+    # Otherwise the engine explains that the action is not possible in this state.
+    form = ActionForm()
+    label = machine.action_label(action)
+    operations.apply_sheet_action(sheet, action, current_user, form.note.data)
+    db.session.commit()
+    flash(_("Đã thực hiện: %(label)s.", label=label), "success")
+    return _back(sheet)
+
+
+@bp.route("/sheets/<int:sheet_id>/lines", methods=["POST"])
+@login_required
+def add_line(sheet_id: int):  # type: ignore[no-untyped-def]
+    sheet = _sheet_or_404(sheet_id)
+    ensure(sheet.can_edit_scores(current_user))
+    form = LineForm()
+    if not form.validate_on_submit():
+        raise Invalid(_("Cần nhập số điểm và lý do."))
+    operations.add_line(
+        sheet,
+        LineKind(form.kind.data),
+        form.points.data or "",
+        form.reason.data or "",
+        current_user,
+    )
+    db.session.commit()
+    flash(_("Đã thêm dòng điểm."), "success")
+    return _back(sheet)
+
+
+@bp.route("/lines/<int:line_id>/delete", methods=["POST"])
+@login_required
+def delete_line(line_id: int):  # type: ignore[no-untyped-def]
+    line = db.session.get(SheetLine, line_id)
+    if line is None:
+        raise NotFound(_("Không tìm thấy dòng điểm."))
+    sheet = line.sheet
+    ensure(sheet.can_edit_stage(current_user, line.stage))
+    operations.remove_line(line, current_user)
+    db.session.commit()
+    flash(_("Đã bỏ dòng điểm."), "success")
+    return _back(sheet)
+
+
+@bp.route("/sheets/<int:sheet_id>/evidence", methods=["POST"])
+@login_required
+def upload_evidence(sheet_id: int):  # type: ignore[no-untyped-def]
+    sheet = _sheet_or_404(sheet_id)
+    ensure(sheet.can_upload_evidence(current_user))
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid(_("Hãy chọn tệp minh chứng."))
+    operations.upload_evidence(
+        sheet, request.form.get("lineage") or None, upload.filename, upload.read(), current_user
+    )
+    db.session.commit()
+    flash(_("Đã tải lên minh chứng."), "success")
+    return _back(sheet)
+
+
+@bp.route("/evidence/<int:evidence_id>")
+@login_required
+def download_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None:
+        raise NotFound(_("Không tìm thấy minh chứng."))
+    ensure(evidence.can_download(current_user))
+    return exports.evidence_response(evidence)
+
+
+@bp.route("/evidence/<int:evidence_id>/delete", methods=["POST"])
+@login_required
+def delete_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
+    evidence = db.session.get(Evidence, evidence_id)
+    if evidence is None:
+        raise NotFound(_("Không tìm thấy minh chứng."))
+    ensure(evidence.can_delete(current_user))
+    sheet = evidence.sheet
+    operations.delete_evidence(evidence, current_user)
+    db.session.commit()
+    flash(_("Đã xoá minh chứng."), "success")
+    return _back(sheet)
+
+
+@bp.route("/sheets/<int:sheet_id>/deadline", methods=["POST"])
+@login_required
+def extend_deadline(sheet_id: int):  # type: ignore[no-untyped-def]
+    sheet = _sheet_or_404(sheet_id)
+    ensure(sheet.can_extend_deadline(current_user))
+    form = ExtendDeadlineForm()
+    if not form.validate_on_submit():
+        raise Invalid(_("Cần nhập hạn mới và lý do gia hạn."))
+    operations.extend_deadline(
+        sheet, end_of_local_day(form.due_date.data), form.reason.data or "", current_user
+    )
+    db.session.commit()
+    flash(_("Đã gia hạn."), "success")
+    return _back(sheet)
+
+
+@bp.route("/sheets/<int:sheet_id>/disqualify", methods=["POST"])
+@login_required
+def disqualify(sheet_id: int):  # type: ignore[no-untyped-def]
+    sheet = _sheet_or_404(sheet_id)
+    ensure(sheet.can_disqualify(current_user))
+    form = DisqualifyForm()
+    operations.disqualify(sheet, form.condition.data or "", form.note.data or "", current_user)
+    db.session.commit()
+    flash(_("Đã ghi nhận điều kiện loại trừ."), "success")
+    return _back(sheet)
+
+
+@bp.route("/sheets/<int:sheet_id>/requalify", methods=["POST"])
+@login_required
+def requalify(sheet_id: int):  # type: ignore[no-untyped-def]
+    sheet = _sheet_or_404(sheet_id)
+    ensure(sheet.can_disqualify(current_user))
+    operations.clear_disqualification(sheet, request.form.get("note", ""), current_user)
+    db.session.commit()
+    flash(_("Đã bỏ điều kiện loại trừ."), "success")
+    return _back(sheet)
+
+
+@bp.route("/sheets/<int:sheet_id>/history")
+@login_required
+def history(sheet_id: int):  # type: ignore[no-untyped-def]
+    sheet = _sheet_or_404(sheet_id)
+    ensure(sheet.can_view_history(current_user))
+    transitions, changes = queries.sheet_history(sheet)
+    table = queries.load_criteria(sheet.period.criteria_version_id)
+    return render_template(
+        "workflow/history.html",
+        sheet=sheet,
+        period=sheet.period,
+        transitions=transitions,
+        changes=changes,
+        rows=table.by_key,
+        machine=sheet.period.machine(),
+        labels=STAGE_LABELS,
+    )
+
+
+@bp.route("/sheets/<int:sheet_id>/export.xlsx")
+@login_required
+def sheet_xlsx(sheet_id: int):  # type: ignore[no-untyped-def]
+    sheet = _sheet_or_404(sheet_id)
+    ensure(sheet.can_view(current_user))
+    return _download(exports.sheet_xlsx(sheet), exports.sheet_filename(sheet, "xlsx"), exports.XLSX)
+
+
+@bp.route("/sheets/<int:sheet_id>/export.pdf")
+@login_required
+def sheet_pdf(sheet_id: int):  # type: ignore[no-untyped-def]
+    sheet = _sheet_or_404(sheet_id)
+    ensure(sheet.can_view(current_user))
+    return _download(exports.sheet_pdf(sheet), exports.sheet_filename(sheet, "pdf"), exports.PDF)

@@ -1,0 +1,429 @@
+"""Spreadsheets and PDFs of score sheets and results, and evidence downloads.
+
+Every figure comes from ``queries.sheet_totals`` (the one totals function) and
+``queries.period_results`` (the one ranking), so an export always matches the page.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, send_file
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from unidecode import unidecode
+
+from accounts.clock import format_date, format_datetime, now
+from accounts.errors import NotFound, UserError
+from workflow import queries
+from workflow.models import STAGE_LABELS, Evidence, ScoreSheet, ScoreStage, ScoringPeriod
+from workflow.operations import evidence_path
+from workflow.scoring import format_points
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = "application/pdf"
+_BOLD = Font(bold=True)
+_HEAD_FILL = PatternFill("solid", fgColor="EEF1F4")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+
+FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/TTF"),
+    Path("/usr/share/fonts/dejavu"),
+)
+
+
+class FontMissing(UserError):
+    status = 503
+    code = "font_missing"
+
+
+def _slug(text: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() else "-" for ch in unidecode(text).lower())
+    return "-".join(part for part in cleaned.split("-") if part)[:80] or "tep"
+
+
+def results_filename(period: ScoringPeriod) -> str:
+    return f"ket-qua-cham-diem-{_slug(period.name)}.xlsx"
+
+
+def sheet_filename(sheet: ScoreSheet, extension: str) -> str:
+    return f"phieu-cham-diem-{_slug(sheet.unit.short_name)}-{_slug(sheet.period.name)}.{extension}"
+
+
+def _number(value: Decimal | None) -> Decimal | None:
+    # openpyxl writes Decimal as a number cell, so the spreadsheet can add it up.
+    return value
+
+
+def _heading(ws: Worksheet, row: int, values: Sequence[Any]) -> None:
+    for column, value in enumerate(values, start=1):
+        cell = ws.cell(row=row, column=column, value=value)
+        cell.font, cell.fill, cell.alignment = _BOLD, _HEAD_FILL, _WRAP
+
+
+def _widths(ws: Worksheet, widths: Sequence[int]) -> None:
+    for column, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(column)].width = width
+
+
+def _save(workbook: Workbook) -> bytes:
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+def result_note(row: queries.ResultRow) -> str:
+    notes = []
+    if row.ranked is not None and row.ranked.needs_vote:
+        notes.append("Bằng điểm, cần Cụm bỏ phiếu")
+    if row.sheet.disqualified:
+        notes.append(f"Vi phạm điều kiện loại trừ: {row.sheet.disqualifier}")
+    if not row.complete:
+        notes.append("Chưa đủ điểm để xếp hạng")
+    return "; ".join(notes)
+
+
+def results_xlsx(results: queries.Results) -> bytes:
+    """Ranking, then every criterion with the three columns side by side per unit."""
+    period, table = results.period, results.table
+    workbook = Workbook()
+    ws = workbook.active
+    ws.title = "Xếp hạng"
+    ws.append([f"KẾT QUẢ CHẤM ĐIỂM, XẾP LOẠI THI ĐUA — {period.name.upper()}"])
+    ws["A1"].font = Font(bold=True, size=13)
+    ws.append(
+        [
+            f"Bảng tiêu chí: {period.criteria_draft.title}; tổng điểm chuẩn "
+            f"{format_points(table.total_max)}; lập ngày {format_date(now())}"
+        ]
+    )
+    stage_heads = [STAGE_LABELS[stage] for stage in period.stages]
+    _heading(
+        ws,
+        4,
+        [
+            "STT",
+            "Đơn vị",
+            "Cụm, Khối",
+            *stage_heads,
+            "Điểm thưởng",
+            "Điểm trừ",
+            "Tổng điểm",
+            "Hạng trong Cụm, Khối",
+            "Hạng chung",
+            "Xếp loại",
+            "Ghi chú",
+        ],
+    )
+    for number, row in enumerate(results.rows, start=1):
+        ranked, classified = row.ranked, row.classified
+        ws.append(
+            [
+                number,
+                row.sheet.unit.name,
+                row.sheet.group.name if row.sheet.group else "",
+                *[
+                    _number(row.totals[stage].final)
+                    if results.data[row.sheet.id].has(stage)
+                    else None
+                    for stage in period.stages
+                ],
+                _number(row.final.bonus),
+                _number(row.final.deductions),
+                _number(row.final.final) if row.complete else None,
+                ranked.group_rank if ranked else None,
+                ranked.overall_rank if ranked else None,
+                classified.band.label if classified else "",
+                result_note(row),
+            ]
+        )
+    _widths(ws, [6, 40, 26, 14, 14, 14, 12, 12, 12, 12, 10, 32, 40])
+    _detail_sheet(workbook.create_sheet("Chi tiết"), results)
+    return _save(workbook)
+
+
+def _detail_sheet(ws: Worksheet, results: queries.Results) -> None:
+    period, table = results.period, results.table
+    stages = period.stages
+    sheets = [row.sheet for row in results.rows]
+    first = 4
+    ws.cell(row=1, column=1, value="Mã")
+    ws.cell(row=1, column=2, value="Tiêu chí")
+    ws.cell(row=1, column=3, value="Điểm chuẩn")
+    for index, sheet in enumerate(sheets):
+        column = first + index * len(stages)
+        ws.cell(row=1, column=column, value=sheet.unit.name)
+        if len(stages) > 1:
+            ws.merge_cells(
+                start_row=1, start_column=column, end_row=1, end_column=column + len(stages) - 1
+            )
+        for offset, stage in enumerate(stages):
+            ws.cell(row=2, column=column + offset, value=STAGE_LABELS[stage])
+    for row_number in (1, 2):
+        for cell in ws[row_number]:
+            cell.font, cell.fill, cell.alignment = _BOLD, _HEAD_FILL, _WRAP
+    totals = {row.sheet.id: row.totals for row in results.rows}
+    line = 3
+    for criterion in table.rows:
+        ws.cell(row=line, column=1, value=criterion.code)
+        ws.cell(row=line, column=2, value=criterion.title).alignment = _WRAP
+        ws.cell(row=line, column=3, value=_number(criterion.max_points))
+        for index, sheet in enumerate(sheets):
+            data = results.data[sheet.id]
+            for offset, stage in enumerate(stages):
+                value = (
+                    data.value(stage, criterion.key)
+                    if criterion.is_leaf
+                    else totals[sheet.id][stage].groups.get(criterion.key)
+                )
+                ws.cell(row=line, column=first + index * len(stages) + offset, value=_number(value))
+        if not criterion.is_leaf:
+            for cell in ws[line]:
+                cell.font = _BOLD
+        line += 1
+    for label, attribute in (
+        ("Điểm thưởng (sau giới hạn)", "bonus"),
+        ("Điểm trừ", "deductions"),
+        ("Tổng điểm", "final"),
+    ):
+        ws.cell(row=line, column=2, value=label).font = _BOLD
+        for index, sheet in enumerate(sheets):
+            for offset, stage in enumerate(stages):
+                ws.cell(
+                    row=line,
+                    column=first + index * len(stages) + offset,
+                    value=_number(getattr(totals[sheet.id][stage], attribute)),
+                )
+        line += 1
+    _widths(ws, [8, 50, 10] + [12] * (len(sheets) * len(stages)))
+    ws.freeze_panes = ws.cell(row=3, column=first)
+
+
+# --- one sheet --------------------------------------------------------------------------------
+
+
+def _sheet_rows(sheet: ScoreSheet) -> tuple[list[list[str]], dict[ScoreStage, Any], Any]:
+    """The sheet as text rows (for the PDF) plus its totals."""
+    period = sheet.period
+    table = queries.load_criteria(period.criteria_version_id)
+    data = queries.load_sheet_data([sheet.id])[sheet.id]
+    totals = {stage: queries.sheet_totals(table, data, stage, period) for stage in period.stages}
+    evidence: dict[str | None, list[str]] = {}
+    for item in sheet.evidence:
+        evidence.setdefault(item.lineage, []).append(item.filename)
+    rows = []
+    for criterion in table.rows:
+        values = []
+        for stage in period.stages:
+            value = (
+                data.value(stage, criterion.key)
+                if criterion.is_leaf
+                else totals[stage].groups.get(criterion.key)
+            )
+            values.append(format_points(value))
+        notes = [
+            data.scores[(stage, criterion.key)].note
+            for stage in period.stages
+            if (stage, criterion.key) in data.scores and data.scores[(stage, criterion.key)].note
+        ]
+        rows.append(
+            [
+                ("  " * criterion.depth) + criterion.label,
+                format_points(criterion.max_points),
+                criterion.guidance,
+                *values,
+                ", ".join(evidence.get(criterion.key, [])),
+                "; ".join(notes),
+            ]
+        )
+    return rows, totals, data
+
+
+def _sheet_header(sheet: ScoreSheet) -> list[str]:
+    period = sheet.period
+    lines = [
+        f"Đơn vị: {sheet.unit.name}",
+        f"Kỳ chấm điểm: {period.name} — {period.criteria_draft.title}",
+        f"Trạng thái: {sheet.state_label}",
+    ]
+    if sheet.disqualified:
+        lines.append(f"Điều kiện loại trừ: {sheet.disqualifier}")
+    return lines
+
+
+def sheet_xlsx(sheet: ScoreSheet) -> bytes:
+    period = sheet.period
+    rows, totals, data = _sheet_rows(sheet)
+    workbook = Workbook()
+    ws = workbook.active
+    ws.title = "Phiếu chấm điểm"
+    ws.append(["PHIẾU CHẤM ĐIỂM THI ĐUA"])
+    ws["A1"].font = Font(bold=True, size=13)
+    for line in _sheet_header(sheet):
+        ws.append([line])
+    start = ws.max_row + 2
+    stage_heads = [STAGE_LABELS[stage] for stage in period.stages]
+    _heading(
+        ws, start, ["Tiêu chí", "Điểm chuẩn", "Cách chấm", *stage_heads, "Minh chứng", "Ghi chú"]
+    )
+    width = len(period.stages)
+    for row in rows:
+        # Points as numbers so the spreadsheet can add them up again.
+        numbers = [_parse(text) for text in [row[1], *row[3 : 3 + width]]]
+        ws.append([row[0], numbers[0], row[2], *numbers[1:], *row[3 + width :]])
+        for cell in ws[ws.max_row]:
+            cell.alignment = _WRAP
+    ws.append([])
+    for label, attribute in (
+        ("Cộng điểm tiêu chí", "base"),
+        ("Điểm thưởng (sau giới hạn)", "bonus"),
+        ("Điểm trừ", "deductions"),
+        ("Tổng điểm", "final"),
+    ):
+        ws.append(
+            [
+                label,
+                None,
+                None,
+                *[_number(getattr(totals[stage], attribute)) for stage in period.stages],
+            ]
+        )
+        ws.cell(row=ws.max_row, column=1).font = _BOLD
+    if data.lines:
+        ws.append([])
+        ws.append(["Điểm thưởng, điểm trừ kèm lý do"])
+        ws.cell(row=ws.max_row, column=1).font = _BOLD
+        for line in data.lines:
+            ws.append(
+                [
+                    f"{line.kind_label} ({STAGE_LABELS[line.stage]}): {line.reason}",
+                    _number(line.points),
+                ]
+            )
+    _widths(ws, [50, 10, 36, *[12] * width, 30, 30])
+    return _save(workbook)
+
+
+def _parse(text: str) -> Decimal | None:
+    return Decimal(text.replace(",", ".")) if text else None
+
+
+def font_path(name: str = "DejaVuSans.ttf") -> Path:
+    """A TTF with Vietnamese glyphs: Debian's DejaVu, else the copy matplotlib ships."""
+    candidates = [folder / name for folder in FONT_DIRS]
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is not None and spec.origin:
+        candidates.append(Path(spec.origin).parent / "mpl-data" / "fonts" / "ttf" / name)
+    configured = current_app.config.get("PDF_FONT_DIR")
+    if configured:
+        candidates.insert(0, Path(configured) / name)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise FontMissing(
+        "Không tìm thấy phông chữ Unicode DejaVuSans để xuất PDF tiếng Việt. "
+        "Hãy cài gói fonts-dejavu-core."
+    )
+
+
+class _SheetPDF(FPDF):
+    footer_text = ""
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("DejaVu", size=8)
+        self.cell(0, 8, f"{self.footer_text} — trang {self.page_no()}/{{nb}}", align="C")
+
+
+def sheet_pdf(sheet: ScoreSheet) -> bytes:
+    period = sheet.period
+    regular, bold = font_path("DejaVuSans.ttf"), font_path("DejaVuSans-Bold.ttf")
+    rows, totals, data = _sheet_rows(sheet)
+    pdf = _SheetPDF(orientation="L", unit="mm", format="A4")
+    pdf.footer_text = f"{sheet.unit.short_name} · {period.name} · in ngày {format_datetime(now())}"
+    pdf.add_font("DejaVu", "", str(regular))
+    pdf.add_font("DejaVu", "B", str(bold))
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 13)
+    pdf.cell(0, 8, "PHIẾU CHẤM ĐIỂM THI ĐUA", new_x="LMARGIN", new_y="NEXT", align="C")
+    pdf.set_font("DejaVu", size=10)
+    for line in _sheet_header(sheet):
+        pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    width = len(period.stages)
+    heads = [
+        "Tiêu chí",
+        "Điểm chuẩn",
+        "Cách chấm",
+        *[STAGE_LABELS[stage] for stage in period.stages],
+        "Minh chứng",
+        "Ghi chú",
+    ]
+    widths = (70, 16, 55, *[18] * width, 35, 35)
+    pdf.set_font("DejaVu", size=8)
+    with pdf.table(
+        col_widths=widths,
+        text_align="LEFT",
+        line_height=4.5,
+        headings_style=FontFace(emphasis="BOLD", fill_color=(238, 241, 244)),
+    ) as table:
+        for row in [heads, *rows]:
+            cells = table.row()
+            for text in row:
+                cells.cell(text)
+        for label, attribute in (
+            ("Điểm thưởng (sau giới hạn)", "bonus"),
+            ("Điểm trừ", "deductions"),
+            ("Tổng điểm", "final"),
+        ):
+            cells = table.row()
+            cells.cell(label, colspan=3)
+            for stage in period.stages:
+                cells.cell(format_points(getattr(totals[stage], attribute)))
+            cells.cell("", colspan=2)
+    if data.lines:
+        pdf.ln(3)
+        pdf.set_font("DejaVu", "B", 10)
+        pdf.cell(0, 6, "Điểm thưởng, điểm trừ kèm lý do", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", size=9)
+        for line in data.lines:
+            pdf.multi_cell(
+                0,
+                5,
+                f"• {line.kind_label} ({STAGE_LABELS[line.stage]}): "
+                f"{format_points(line.points)} — {line.reason}",
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
+    return bytes(pdf.output())
+
+
+# --- evidence ---------------------------------------------------------------------------------
+
+
+def evidence_response(evidence: Evidence):  # type: ignore[no-untyped-def]
+    path = evidence_path(evidence)
+    if not path.is_file():
+        raise NotFound("Tệp minh chứng không còn trên máy chủ.")
+    # Evidence is small (EVIDENCE_MAX_BYTES); reading it whole leaves no file handle open.
+    return send_file(
+        BytesIO(path.read_bytes()),
+        mimetype=evidence.content_type,
+        as_attachment=True,
+        download_name=evidence.filename,
+        max_age=0,
+    )

@@ -1,0 +1,661 @@
+"""Scoring periods, score sheets, scores, evidence and each sheet's audit trail.
+
+One ScoringPeriod applies an adopted criteria table (a Draft's adopted Version) to
+a set of units; each unit gets one ScoreSheet. A sheet moves through the period's
+steps (data, see ``workflow.sheetflow``); ``workflow.operations.apply_sheet_action``
+is the only place its ``state`` changes.
+
+Deadlines, for the reminder scan:
+
+* every step of a period has a deadline (``PeriodDeadline``);
+* the office may extend one step for one sheet (``SheetDeadlineExtension``);
+* ``ScoreSheet.due_at`` is the deadline of the step the sheet is waiting for now,
+  extension included; it is ``None`` once the last step is done. Operations keep it
+  current on every transition and extension, so a scan reads one column.
+* ``holders_of(sheet)`` are the people who must act now; ``supervisors_of(sheet)``
+  the ones to escalate to once it is overdue.
+
+Scores are kept per (sheet, criterion lineage, stage): the self-score, the
+cluster's score and the verified score are three rows, and no stage ever
+overwrites another. Every change is also kept in ``ScoreChange``.
+
+Who reviews a sheet at the cluster step: the head of the leader unit of the
+sheet's Cụm/Khối. A leader never reviews its own unit's sheet: for that sheet the
+head of the deputy unit (Cụm phó) acts. When the group has no such unit (or the
+unit is in no group) the office (Thường trực Hội đồng) does the cluster step.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from accounts.clock import UTCDateTime, now
+from accounts.models import EmulationYear, Group, Role, Unit, User, UserRole, enum_type
+from app import db
+from drafts.models import Draft, Version
+from workflow import scoring, sheetflow
+from workflow.engine import Guard, Machine
+
+
+class ScoreStage(enum.StrEnum):
+    """The three score columns users know from the paper score sheet."""
+
+    SELF = "self"  # Điểm tự chấm
+    CLUSTER = "cluster"  # Điểm Cụm chấm
+    VERIFIED = "verified"  # Điểm thẩm định
+
+
+STAGE_LABELS = {
+    ScoreStage.SELF: "Điểm tự chấm",
+    ScoreStage.CLUSTER: "Điểm Cụm chấm",
+    ScoreStage.VERIFIED: "Điểm thẩm định",
+}
+# The same inside a sentence ("Cụm" keeps its capital).
+STAGE_NOUNS = {
+    ScoreStage.SELF: "điểm tự chấm",
+    ScoreStage.CLUSTER: "điểm Cụm chấm",
+    ScoreStage.VERIFIED: "điểm thẩm định",
+}
+
+
+class ReviewerRule(enum.StrEnum):
+    """Who performs a review step; configurable per step as data."""
+
+    GROUP = "group"  # the Cụm/Khối leader (deputy for the leader's own unit)
+    OFFICE = "office"  # Thường trực Hội đồng (office verifiers)
+    COUNCIL = "council"  # Hội đồng Thi đua - Khen thưởng
+
+
+DEFAULT_REVIEWERS: Mapping[str, ReviewerRule] = {
+    "cluster": ReviewerRule.GROUP,
+    "block": ReviewerRule.GROUP,
+    "office": ReviewerRule.OFFICE,
+    "council": ReviewerRule.COUNCIL,
+}
+# The score column each kind of step fills in; the council decides, it does not score.
+STAGE_FOR_RULE: Mapping[ReviewerRule, ScoreStage | None] = {
+    ReviewerRule.GROUP: ScoreStage.CLUSTER,
+    ReviewerRule.OFFICE: ScoreStage.VERIFIED,
+    ReviewerRule.COUNCIL: None,
+}
+
+
+class LineKind(enum.StrEnum):
+    BONUS = "bonus"
+    DEDUCTION = "deduction"
+
+
+LINE_KIND_LABELS = {LineKind.BONUS: "Điểm thưởng", LineKind.DEDUCTION: "Điểm trừ"}
+
+
+def can_open_period(user: User) -> bool:
+    """Only the office (Thường trực Hội đồng) or an administrator opens a period."""
+    return user.can_verify_scores() or user.can_administer()
+
+
+# --- periods ----------------------------------------------------------------------------------
+
+
+class ScoringPeriod(db.Model):
+    """One scoring round ("Năm 2026", "6 tháng đầu năm 2026") on an adopted table."""
+
+    __tablename__ = "scoring_periods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    year_id: Mapped[int] = mapped_column(ForeignKey("emulation_years.id"), index=True)
+    criteria_draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"), index=True)
+    criteria_version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    # sheetflow.steps_from_config input: built-in keys or full StepSpec mappings.
+    steps_config: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # step key -> ReviewerRule value, for every step after self-scoring.
+    step_reviewers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # {"bands": [{"key","label","min_fraction","first_in_group_only"}], "disqualified_cap"}
+    bands_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Named disqualifying conditions, e.g. "Để xảy ra tham nhũng".
+    disqualifiers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    bonus_cap: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+    year: Mapped[EmulationYear] = relationship()
+    criteria_draft: Mapped[Draft] = relationship()
+    criteria_version: Mapped[Version] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    deadlines: Mapped[list[PeriodDeadline]] = relationship(
+        back_populates="period", cascade="all, delete-orphan", lazy="selectin"
+    )
+    sheets: Mapped[list[ScoreSheet]] = relationship(
+        back_populates="period", cascade="all, delete-orphan"
+    )
+
+    # --- configuration as objects -----------------------------------------------------
+    @property
+    def steps(self) -> tuple[sheetflow.StepSpec, ...]:
+        return sheetflow.steps_from_config(self.steps_config)
+
+    def reviewer_rule(self, step_key: str) -> ReviewerRule:
+        return ReviewerRule(self.step_reviewers[step_key])
+
+    def stage_for_step(self, step_key: str) -> ScoreStage | None:
+        if step_key == sheetflow.SELF_STEP_KEY:
+            return ScoreStage.SELF
+        return STAGE_FOR_RULE[self.reviewer_rule(step_key)]
+
+    @property
+    def stages(self) -> tuple[ScoreStage, ...]:
+        """The score columns this period uses, in step order."""
+        found = (self.stage_for_step(step.key) for step in self.steps)
+        return tuple(stage for stage in found if stage is not None)
+
+    @property
+    def final_stage(self) -> ScoreStage:
+        """The column that ranks and classifies (the verified score by default)."""
+        return self.stages[-1]
+
+    @property
+    def bands(self) -> scoring.Bands:
+        return bands_from_config(self.bands_config)
+
+    def deadline_for(self, step_key: str) -> datetime | None:
+        for row in self.deadlines:
+            if row.step_key == step_key:
+                return row.due_at
+        return None
+
+    def machine(self, guards: Mapping[str, Guard] | None = None) -> Machine:
+        """The sheet machine for this period's steps (guards: see operations)."""
+        if guards is None:
+            cached = getattr(self, "_machine", None)
+            if cached is not None:
+                return cached
+        built = sheetflow.build_sheet_machine(
+            self.steps,
+            is_unit_staff=_is_unit_staff,
+            is_unit_head=_is_unit_head,
+            is_reviewer_for_step=_is_reviewer_for_step,
+            guards=guards,
+        )
+        if guards is None:
+            self._machine = built
+        return built
+
+    # --- permissions ------------------------------------------------------------------
+    def can_see_results(self, user: User) -> bool:
+        return user.can_verify_scores() or user.can_decide_scores() or user.can_administer()
+
+    def can_view_group(self, user: User, group: Group) -> bool:
+        """The Cụm/Khối side-by-side page: its leader and deputy, the office, the council."""
+        reviewers = [unit for unit in (group.leader, group.deputy) if unit is not None]
+        leads = user.has_role(Role.UNIT_HEAD) and any(u.id == user.unit_id for u in reviewers)
+        return leads or self.can_see_results(user)
+
+    def can_see_queue(self, user: User) -> bool:
+        return user.can_verify_scores() or user.can_administer()
+
+    def can_extend_deadlines(self, user: User) -> bool:
+        return user.can_verify_scores()
+
+    def can_disqualify(self, user: User) -> bool:
+        return user.can_verify_scores() or user.can_decide_scores()
+
+
+class PeriodDeadline(db.Model):
+    """The deadline of one step of a period, for every sheet unless extended."""
+
+    __tablename__ = "scoring_period_deadlines"
+    __table_args__ = (UniqueConstraint("period_id", "step_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(
+        ForeignKey("scoring_periods.id", ondelete="CASCADE"), index=True
+    )
+    step_key: Mapped[str] = mapped_column(String(40))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    period: Mapped[ScoringPeriod] = relationship(back_populates="deadlines")
+
+
+# --- sheets -----------------------------------------------------------------------------------
+
+
+class ScoreSheet(db.Model):
+    """One unit's sheet in one period."""
+
+    __tablename__ = "score_sheets"
+    __table_args__ = (UniqueConstraint("period_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(
+        ForeignKey("scoring_periods.id", ondelete="CASCADE"), index=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    # The unit's Cụm/Khối in the period's year, fixed when the period opened.
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), index=True)
+    # A state of the period's machine; states are data, so a plain string.
+    state: Mapped[str] = mapped_column(String(40), default=sheetflow.NOT_STARTED, index=True)
+    # The current step's deadline (extension included); None when nothing is pending.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    disqualifier: Mapped[str | None] = mapped_column(String(300))
+    disqualification_note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    # Two reviewers pressing a button at once: the second gets a conflict.
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    period: Mapped[ScoringPeriod] = relationship(back_populates="sheets")
+    unit: Mapped[Unit] = relationship()
+    group: Mapped[Group | None] = relationship()
+    scores: Mapped[list[Score]] = relationship(back_populates="sheet", cascade="all, delete-orphan")
+    lines: Mapped[list[SheetLine]] = relationship(
+        back_populates="sheet", cascade="all, delete-orphan", order_by="SheetLine.id"
+    )
+    evidence: Mapped[list[Evidence]] = relationship(
+        back_populates="sheet", cascade="all, delete-orphan", order_by="Evidence.id"
+    )
+    transitions: Mapped[list[SheetTransition]] = relationship(
+        back_populates="sheet", cascade="all, delete-orphan", order_by="SheetTransition.id"
+    )
+    extensions: Mapped[list[SheetDeadlineExtension]] = relationship(
+        back_populates="sheet", cascade="all, delete-orphan", order_by="SheetDeadlineExtension.id"
+    )
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+    # --- derived ----------------------------------------------------------------------
+    @property
+    def disqualified(self) -> bool:
+        return self.disqualifier is not None
+
+    @property
+    def state_label(self) -> str:
+        return self.period.machine().state_label(self.state)
+
+    @property
+    def current_step(self) -> sheetflow.StepSpec | None:
+        """The step the sheet waits for, or None once the last step is done."""
+        return pending_step(self.period.steps, self.state)
+
+    @property
+    def editable_stage(self) -> ScoreStage | None:
+        """The score column that may be edited now (by whoever holds the sheet)."""
+        step = self.current_step
+        return None if step is None else self.period.stage_for_step(step.key)
+
+    def deadline_for(self, step_key: str) -> datetime | None:
+        """A step's deadline for this sheet: the latest extension, else the period's."""
+        extended = [row for row in self.extensions if row.step_key == step_key]
+        if extended:
+            return extended[-1].due_at
+        return self.period.deadline_for(step_key)
+
+    def is_overdue(self, moment: datetime | None = None) -> bool:
+        return self.due_at is not None and self.due_at < (moment or now())
+
+    @property
+    def cluster_reviewer_unit(self) -> Unit | None:
+        return group_reviewer_unit(self.group, self.unit_id)
+
+    # --- permissions ------------------------------------------------------------------
+    def is_unit_member(self, user: User) -> bool:
+        return user.can_work_for_unit(self.unit_id)
+
+    def is_group_reviewer(self, user: User) -> bool:
+        """The user reviews this sheet at a Cụm/Khối step (never the unit itself)."""
+        reviewer = self.cluster_reviewer_unit
+        if reviewer is None:
+            return user.can_verify_scores()
+        return (
+            reviewer.id == user.unit_id
+            and reviewer.id != self.unit_id
+            and user.has_role(Role.UNIT_HEAD)
+        )
+
+    def can_view(self, user: User) -> bool:
+        """The unit, its Cụm/Khối reviewer, the office, the council and admins."""
+        return (
+            self.is_unit_member(user)
+            or self.is_group_reviewer(user)
+            or user.can_verify_scores()
+            or user.can_decide_scores()
+            or user.can_administer()
+        )
+
+    def can_edit_stage(self, user: User, stage: ScoreStage) -> bool:
+        """Scores of ``stage`` may be changed now by ``user``."""
+        step = self.current_step
+        if step is None or self.period.stage_for_step(step.key) != stage:
+            return False
+        if stage == ScoreStage.SELF:
+            return self.is_unit_member(user)
+        return _is_reviewer_for_step(self, user, step.key)
+
+    def can_edit_scores(self, user: User) -> bool:
+        stage = self.editable_stage
+        return stage is not None and self.can_edit_stage(user, stage)
+
+    def can_upload_evidence(self, user: User) -> bool:
+        return self.can_edit_stage(user, ScoreStage.SELF)
+
+    def can_apply(self, user: User, action: str) -> bool:
+        return self.period.machine().can_apply(self, action, user)
+
+    def can_extend_deadline(self, user: User) -> bool:
+        return self.current_step is not None and self.period.can_extend_deadlines(user)
+
+    def can_disqualify(self, user: User) -> bool:
+        return self.period.can_disqualify(user)
+
+    def can_view_history(self, user: User) -> bool:
+        return self.can_view(user)
+
+
+def pending_step(steps: Sequence[sheetflow.StepSpec], state: str) -> sheetflow.StepSpec | None:
+    """The step a sheet in ``state`` waits for (self-scoring before submission)."""
+    if state in (sheetflow.NOT_STARTED, sheetflow.SELF_SCORING):
+        return steps[0]
+    for index, step in enumerate(steps[:-1]):
+        if step.done_state == state:
+            return steps[index + 1]
+    return None
+
+
+def group_reviewer_unit(group: Group | None, unit_id: int) -> Unit | None:
+    """The unit whose head reviews ``unit_id``'s sheet: the leader, or for the
+    leader's own sheet the deputy (None: the office steps in)."""
+    if group is None:
+        return None
+    leader = group.leader
+    if leader is not None and leader.id != unit_id:
+        return leader
+    deputy = group.deputy
+    if deputy is not None and deputy.id != unit_id:
+        return deputy
+    return None
+
+
+# Predicates given to the engine; (sheet, actor) as sheetflow expects.
+def _is_unit_staff(sheet: ScoreSheet, actor: User | None) -> bool:
+    return actor is not None and actor.can_work_for_unit(sheet.unit_id)
+
+
+def _is_unit_head(sheet: ScoreSheet, actor: User | None) -> bool:
+    return actor is not None and actor.can_sign_for_unit(sheet.unit_id)
+
+
+def _is_reviewer_for_step(sheet: ScoreSheet, actor: User | None, step_key: str) -> bool:
+    if actor is None:
+        return False
+    rule = sheet.period.reviewer_rule(step_key)
+    if rule == ReviewerRule.GROUP:
+        return sheet.is_group_reviewer(actor)
+    if rule == ReviewerRule.OFFICE:
+        return actor.can_verify_scores()
+    return actor.can_decide_scores()
+
+
+# --- who holds a sheet (for notifications and reminders) --------------------------------------
+
+
+def _users_with_role(role: Role) -> list[User]:
+    query = (
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == role, User.active)
+        .order_by(User.id)
+    )
+    return list(db.session.scalars(query).unique())
+
+
+def _unit_users(unit_id: int, roles: Sequence[Role]) -> list[User]:
+    query = (
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.unit_id == unit_id, UserRole.role.in_(roles), User.active)
+        .order_by(User.id)
+    )
+    return list(db.session.scalars(query).unique())
+
+
+def reviewers_for_step(sheet: ScoreSheet, step_key: str) -> list[User]:
+    rule = sheet.period.reviewer_rule(step_key)
+    if rule == ReviewerRule.GROUP:
+        unit = sheet.cluster_reviewer_unit
+        if unit is None:
+            return _users_with_role(Role.OFFICE_VERIFIER)
+        return _unit_users(unit.id, [Role.UNIT_HEAD])
+    if rule == ReviewerRule.OFFICE:
+        return _users_with_role(Role.OFFICE_VERIFIER)
+    return _users_with_role(Role.COUNCIL_MEMBER)
+
+
+def holders_of(sheet: ScoreSheet) -> list[User]:
+    """Who must act on the sheet now (empty once the last step is done)."""
+    step = sheet.current_step
+    if step is None:
+        return []
+    if step.key == sheetflow.SELF_STEP_KEY:
+        return _unit_users(sheet.unit_id, [Role.UNIT_HEAD, Role.UNIT_STAFF])
+    return reviewers_for_step(sheet, step.key)
+
+
+def supervisors_of(sheet: ScoreSheet) -> list[User]:
+    """Whom to escalate to once the current step is overdue:
+    the unit head and the Cụm leader for self-scoring, the office for a Cụm step,
+    the council for the office's step, and the office for the council's."""
+    step = sheet.current_step
+    if step is None:
+        return []
+    if step.key == sheetflow.SELF_STEP_KEY:
+        heads = _unit_users(sheet.unit_id, [Role.UNIT_HEAD])
+        reviewer = sheet.cluster_reviewer_unit
+        leaders = _unit_users(reviewer.id, [Role.UNIT_HEAD]) if reviewer else []
+        return list({user.id: user for user in heads + leaders}.values())
+    rule = sheet.period.reviewer_rule(step.key)
+    if rule == ReviewerRule.OFFICE:
+        return _users_with_role(Role.COUNCIL_MEMBER)
+    return _users_with_role(Role.OFFICE_VERIFIER)
+
+
+# --- scores, lines, evidence ------------------------------------------------------------------
+
+
+class Score(db.Model):
+    """One criterion's points in one column of one sheet."""
+
+    __tablename__ = "scores"
+    __table_args__ = (UniqueConstraint("sheet_id", "lineage", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(
+        ForeignKey("score_sheets.id", ondelete="CASCADE"), index=True
+    )
+    lineage: Mapped[str] = mapped_column(String(32))  # the criterion clause's lineage
+    stage: Mapped[ScoreStage] = mapped_column(enum_type(ScoreStage))
+    value: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    note: Mapped[str] = mapped_column(Text, default="")
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    sheet: Mapped[ScoreSheet] = relationship(back_populates="scores")
+    updated_by: Mapped[User | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class ScoreChange(db.Model):
+    """Append-only history of every score change (who, when, old → new)."""
+
+    __tablename__ = "score_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(
+        ForeignKey("score_sheets.id", ondelete="CASCADE"), index=True
+    )
+    lineage: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[ScoreStage] = mapped_column(enum_type(ScoreStage))
+    old_value: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    new_value: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class SheetLine(db.Model):
+    """A bonus or deduction line with its reason, entered at one stage."""
+
+    __tablename__ = "score_sheet_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(
+        ForeignKey("score_sheets.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[LineKind] = mapped_column(enum_type(LineKind))
+    stage: Mapped[ScoreStage] = mapped_column(enum_type(ScoreStage))
+    points: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    reason: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+    sheet: Mapped[ScoreSheet] = relationship(back_populates="lines")
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def kind_label(self) -> str:
+        return LINE_KIND_LABELS[self.kind]
+
+
+class Evidence(db.Model):
+    """An evidence file (minh chứng) for a criterion of a sheet."""
+
+    __tablename__ = "score_evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(
+        ForeignKey("score_sheets.id", ondelete="CASCADE"), index=True
+    )
+    lineage: Mapped[str | None] = mapped_column(String(32))  # None: the whole sheet
+    filename: Mapped[str] = mapped_column(String(255))  # display name, sanitised
+    stored_name: Mapped[str] = mapped_column(String(255), unique=True)
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+    sheet: Mapped[ScoreSheet] = relationship(back_populates="evidence")
+    uploaded_by: Mapped[User | None] = relationship()
+
+    def can_download(self, user: User) -> bool:
+        return self.sheet.can_view(user)
+
+    def can_delete(self, user: User) -> bool:
+        return self.sheet.can_upload_evidence(user)
+
+
+# --- the audit trail --------------------------------------------------------------------------
+
+
+class SheetTransition(db.Model):
+    """Append-only: every state change of a sheet (who, when, from, to, note)."""
+
+    __tablename__ = "score_sheet_transitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(
+        ForeignKey("score_sheets.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    source: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    sheet: Mapped[ScoreSheet] = relationship(back_populates="transitions")
+    actor: Mapped[User | None] = relationship()
+
+    @property
+    def is_return(self) -> bool:
+        return sheetflow.is_return_action(self.action)
+
+
+class SheetDeadlineExtension(db.Model):
+    """The office extended one step's deadline for one sheet."""
+
+    __tablename__ = "score_sheet_extensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(
+        ForeignKey("score_sheets.id", ondelete="CASCADE"), index=True
+    )
+    step_key: Mapped[str] = mapped_column(String(40))
+    previous_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+    sheet: Mapped[ScoreSheet] = relationship(back_populates="extensions")
+    actor: Mapped[User | None] = relationship()
+
+
+@event.listens_for(SheetTransition, "before_update")
+@event.listens_for(SheetTransition, "before_delete")
+@event.listens_for(ScoreChange, "before_update")
+@event.listens_for(ScoreChange, "before_delete")
+def _append_only(mapper: Any, connection: Any, target: Any) -> None:
+    raise RuntimeError("sheet history is append-only")
+
+
+# --- classification bands as data -------------------------------------------------------------
+
+
+def bands_to_config(bands: scoring.Bands) -> dict[str, Any]:
+    return {
+        "bands": [
+            {
+                "key": band.key,
+                "label": band.label,
+                "min_fraction": str(band.min_fraction),
+                "first_in_group_only": band.first_in_group_only,
+            }
+            for band in bands.bands
+        ],
+        "disqualified_cap": bands.disqualified_cap,
+    }
+
+
+def bands_from_config(config: Mapping[str, Any]) -> scoring.Bands:
+    if not config:
+        return scoring.DEFAULT_BANDS
+    return scoring.Bands(
+        bands=tuple(
+            scoring.Band(
+                str(item["key"]),
+                str(item["label"]),
+                Decimal(str(item["min_fraction"])),
+                bool(item.get("first_in_group_only", False)),
+            )
+            for item in config["bands"]
+        ),
+        disqualified_cap=str(config["disqualified_cap"]),
+    )

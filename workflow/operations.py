@@ -1,0 +1,850 @@
+"""Verb-named operations on scoring periods and score sheets.
+
+They change models, write the audit row and queue notifications; the caller
+commits once. :func:`apply_sheet_action` is the only place a sheet's state
+changes: every move goes through the period's transition table, writes a
+``SheetTransition`` row and an audit entry, refreshes the sheet's deadline and
+tells whoever holds the sheet next.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from accounts import audit
+from accounts.clock import format_datetime, now, to_local
+from accounts.errors import Conflict, Forbidden, Invalid, NotFound
+from accounts.models import EmulationYear, GroupMembership, Role, Unit, User
+from accounts.operations import ensure_year, year_for_date
+from app import db
+from drafts.models import Draft, DraftKind, DraftState
+from drafts.operations import display_filename
+from drafts.parsing import ParseError, sniff_office_file
+from tasks.notify import notify
+from workflow import scoring, sheetflow
+from workflow.engine import Guard, TableError, TransitionRecord
+from workflow.models import (
+    DEFAULT_REVIEWERS,
+    LINE_KIND_LABELS,
+    STAGE_NOUNS,
+    Evidence,
+    LineKind,
+    PeriodDeadline,
+    ReviewerRule,
+    Score,
+    ScoreChange,
+    ScoreSheet,
+    ScoreStage,
+    ScoringPeriod,
+    SheetDeadlineExtension,
+    SheetLine,
+    SheetTransition,
+    bands_to_config,
+    can_open_period,
+    holders_of,
+)
+from workflow.queries import CriteriaTable, SheetData, load_criteria, load_sheet_data, sheet_totals
+
+DEFAULT_STEP_KEYS: tuple[str, ...] = tuple(step.key for step in sheetflow.DEFAULT_STEPS)
+DEFAULT_DISQUALIFIERS: tuple[str, ...] = (
+    "Có cán bộ bị kỷ luật từ hình thức cảnh cáo trở lên",
+    "Để xảy ra tham nhũng, lãng phí trong đơn vị",
+    "Có vụ án bị hủy để điều tra, xét xử lại do lỗi chủ quan của Kiểm sát viên",
+)
+
+
+def sheet_url(sheet: ScoreSheet) -> str:
+    return f"/scoring/sheets/{sheet.id}"
+
+
+# --- periods ----------------------------------------------------------------------------------
+
+
+def open_period(
+    criteria_draft: Draft,
+    name: str,
+    units: Sequence[Unit],
+    steps: Sequence[str | Mapping[str, str]] | None,
+    deadlines: Mapping[str, datetime],
+    bands: scoring.Bands | None,
+    disqualifiers: Sequence[str] | None,
+    bonus_cap: Decimal | None,
+    actor: User,
+    *,
+    year: int | None = None,
+    step_reviewers: Mapping[str, str] | None = None,
+) -> ScoringPeriod:
+    """Open a period on an adopted criteria table: one sheet per unit.
+
+    ``steps`` is stored as data (``sheetflow.steps_from_config`` input; default
+    self → cluster → office → council); ``deadlines`` maps every step key to an
+    aware datetime. ``year`` is the emulation year whose Cụm/Khối group the
+    units; by default the one containing the self-scoring deadline.
+    """
+    if not can_open_period(actor):
+        raise Forbidden("Chỉ Thường trực Hội đồng hoặc quản trị viên được mở kỳ chấm điểm.")
+    version = _adopted_version(criteria_draft)
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("Cần nhập tên kỳ chấm điểm, ví dụ “Năm 2026”.")
+    steps_config = list(steps) if steps else list(DEFAULT_STEP_KEYS)
+    step_specs = _validated_steps(steps_config)
+    reviewers = _validated_reviewers(step_specs, step_reviewers)
+    due = _validated_deadlines(step_specs, deadlines)
+    table = load_criteria(version.id)
+    if not table.leaves:
+        raise Invalid("Bảng tiêu chí chưa có tiêu chí nào để chấm.")
+    _ensure_table_max(table)
+    cap = _validated_bonus_cap(bonus_cap)
+    chosen = _validated_units(units)
+    emulation_year = _emulation_year(year, due[step_specs[0].key])
+    clash = db.session.scalar(
+        select(ScoringPeriod.id).where(
+            ScoringPeriod.criteria_draft_id == criteria_draft.id, ScoringPeriod.name == name
+        )
+    )
+    if clash is not None:
+        raise Conflict(f"Bảng tiêu chí này đã có kỳ chấm điểm “{name}”.")
+
+    period = ScoringPeriod(
+        name=name,
+        year=emulation_year,
+        criteria_draft=criteria_draft,
+        criteria_version=version,
+        steps_config=steps_config,
+        step_reviewers={key: rule.value for key, rule in reviewers.items()},
+        bands_config=bands_to_config(bands or scoring.DEFAULT_BANDS),
+        disqualifiers=_clean_list(
+            disqualifiers if disqualifiers is not None else DEFAULT_DISQUALIFIERS
+        ),
+        bonus_cap=cap,
+        created_by_id=actor.id,
+        deadlines=[PeriodDeadline(step_key=key, due_at=value) for key, value in due.items()],
+    )
+    db.session.add(period)
+    groups = _groups_of(emulation_year, chosen)
+    first_due = due[step_specs[0].key]
+    for unit in chosen:
+        period.sheets.append(
+            ScoreSheet(
+                unit=unit,
+                group_id=groups.get(unit.id),
+                state=sheetflow.NOT_STARTED,
+                due_at=first_due,
+            )
+        )
+    db.session.flush()
+    audit.record(
+        "period.open",
+        period,
+        actor=actor,
+        summary=f"Mở kỳ chấm điểm “{name}” cho {len(chosen)} đơn vị",
+        details={
+            "draft_id": criteria_draft.id,
+            "version_id": version.id,
+            "steps": steps_config,
+            "units": [unit.id for unit in chosen],
+        },
+    )
+    members = _unit_people([unit.id for unit in chosen])
+    notify(
+        members,
+        kind="scoring.period_opened",
+        title=f"Mở kỳ chấm điểm thi đua: {name}",
+        body=f"Hạn tự chấm điểm: {format_datetime(first_due)}.",
+        url="/scoring/",
+    )
+    return period
+
+
+def _adopted_version(draft: Draft):  # type: ignore[no-untyped-def]
+    if (
+        draft.kind != DraftKind.CRITERIA
+        or draft.state != DraftState.ADOPTED
+        or draft.adopted_version is None
+    ):
+        raise Invalid("Chỉ mở kỳ chấm điểm trên bảng tiêu chí đã được ban hành.")
+    return draft.adopted_version
+
+
+def _validated_steps(config: Sequence[str | Mapping[str, str]]) -> tuple[sheetflow.StepSpec, ...]:
+    try:
+        specs = sheetflow.steps_from_config(config)
+        sheetflow.build_sheet_machine(
+            specs,
+            is_unit_staff=lambda *_: False,
+            is_unit_head=lambda *_: False,
+            is_reviewer_for_step=lambda *_: False,
+        )
+    except TableError as exc:
+        raise Invalid(str(exc)) from exc
+    return specs
+
+
+def _validated_reviewers(
+    steps: Sequence[sheetflow.StepSpec], given: Mapping[str, str] | None
+) -> dict[str, ReviewerRule]:
+    chosen = {**DEFAULT_REVIEWERS, **(given or {})}
+    reviewers: dict[str, ReviewerRule] = {}
+    for step in steps[1:]:
+        try:
+            reviewers[step.key] = ReviewerRule(chosen[step.key])
+        except (KeyError, ValueError):
+            raise Invalid(f"Bước “{step.title}” chưa có người xét duyệt hợp lệ.") from None
+    scored = [rule for rule in reviewers.values() if rule != ReviewerRule.COUNCIL]
+    if len(scored) != len(set(scored)):
+        raise Invalid("Mỗi cột điểm (Cụm chấm, thẩm định) chỉ được gắn với một bước.")
+    return reviewers
+
+
+def _validated_deadlines(
+    steps: Sequence[sheetflow.StepSpec], deadlines: Mapping[str, datetime]
+) -> dict[str, datetime]:
+    due: dict[str, datetime] = {}
+    for step in steps:
+        value = deadlines.get(step.key)
+        if value is None:
+            raise Invalid(f"Cần đặt hạn cho bước “{step.title}”.")
+        if value.tzinfo is None:
+            raise Invalid(f"Hạn của bước “{step.title}” phải có múi giờ.")
+        due[step.key] = value
+    ordered = list(due.values())
+    for (key, value), previous in zip(list(due.items())[1:], ordered, strict=False):
+        if value < previous:
+            title = next(step.title for step in steps if step.key == key)
+            raise Invalid(f"Hạn của bước “{title}” không được sớm hơn hạn của bước trước.")
+    return due
+
+
+def _ensure_table_max(table: CriteriaTable) -> None:
+    try:
+        total = table.total_max
+    except scoring.ScoreError as exc:
+        raise Invalid(exc.message) from exc
+    if total <= 0:
+        raise Invalid("Tổng điểm chuẩn của bảng tiêu chí phải lớn hơn 0.")
+
+
+def _validated_bonus_cap(cap: Decimal | None) -> Decimal | None:
+    if cap is not None and cap < 0:
+        raise Invalid("Mức điểm thưởng tối đa không được âm.")
+    return cap
+
+
+def _validated_units(units: Sequence[Unit]) -> list[Unit]:
+    chosen = list({unit.id: unit for unit in units}.values())
+    if not chosen:
+        raise Invalid("Cần chọn ít nhất một đơn vị tham gia chấm điểm.")
+    retired = [unit.short_name for unit in chosen if not unit.active]
+    if retired:
+        raise Invalid(f"Đơn vị đã ngừng hoạt động: {', '.join(retired)}.")
+    return chosen
+
+
+def _emulation_year(year: int | None, first_deadline: datetime) -> EmulationYear:
+    if year is not None:
+        return ensure_year(year)
+    found = year_for_date(to_local(first_deadline).date())
+    if found is None:
+        raise Invalid("Chưa có năm thi đua chứa hạn tự chấm điểm; hãy chọn năm thi đua.")
+    return found
+
+
+def _groups_of(year: EmulationYear, units: Sequence[Unit]) -> dict[int, int]:
+    rows = db.session.execute(
+        select(GroupMembership.unit_id, GroupMembership.group_id).where(
+            GroupMembership.year_id == year.id,
+            GroupMembership.unit_id.in_([unit.id for unit in units]),
+        )
+    )
+    return {unit_id: group_id for unit_id, group_id in rows}
+
+
+def _clean_list(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(item.strip() for item in items if item and item.strip()))
+
+
+def _unit_people(unit_ids: Sequence[int]) -> list[User]:
+    from accounts.models import UserRole
+
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(
+                User.unit_id.in_(unit_ids),
+                User.active,
+                UserRole.role.in_([Role.UNIT_HEAD, Role.UNIT_STAFF]),
+            )
+        ).unique()
+    )
+
+
+# --- the one place a sheet's state changes ----------------------------------------------------
+
+
+def sheet_guards(period: ScoringPeriod) -> dict[str, Guard]:
+    """Each step's action needs that step's column complete (the council only decides)."""
+    guards: dict[str, Guard] = {}
+    for step in period.steps:
+        stage = period.stage_for_step(step.key)
+        if stage is not None:
+            guards[step.action] = _complete_guard(stage)
+    return guards
+
+
+def _complete_guard(stage: ScoreStage) -> Guard:
+    def guard(sheet: ScoreSheet) -> str | None:
+        table = load_criteria(sheet.period.criteria_version_id)
+        data = load_sheet_data([sheet.id])[sheet.id]
+        missing = table.codes(sheet_totals(table, data, stage, sheet.period).missing)
+        if missing:
+            return (
+                f"Chưa đủ {STAGE_NOUNS[stage]}: còn thiếu "
+                f"{len(missing)} tiêu chí ({', '.join(missing)})."
+            )
+        return None
+
+    return guard
+
+
+def apply_sheet_action(
+    sheet: ScoreSheet, action: str, actor: User | None, note: str | None = None
+) -> TransitionRecord:
+    """Move the sheet along ``action`` or raise a ``workflow.engine.TransitionError``
+    and change nothing. Writes a SheetTransition row and an audit entry."""
+    period = sheet.period
+    machine = period.machine(guards=sheet_guards(period))
+
+    def record(entry: TransitionRecord) -> None:
+        db.session.add(
+            SheetTransition(
+                sheet_id=sheet.id,
+                actor_id=actor.id if actor is not None else None,
+                action=entry.action,
+                source=entry.source,
+                target=entry.target,
+                note=entry.note,
+                at=now(),
+            )
+        )
+        audit.record(
+            f"sheet.{entry.action}",
+            sheet,
+            actor=actor,
+            summary=f"{sheet.unit.short_name}: {machine.state_label(entry.source)} → "
+            f"{machine.state_label(entry.target)}",
+            details={"from": entry.source, "to": entry.target, "note": entry.note or ""},
+        )
+
+    entry = machine.apply(sheet, action, actor, note, record=record)
+    _refresh_due(sheet)
+    _notify_transition(sheet, entry, machine.action_label(action))
+    return entry
+
+
+def _refresh_due(sheet: ScoreSheet) -> None:
+    step = sheet.current_step
+    sheet.due_at = None if step is None else sheet.deadline_for(step.key)
+
+
+def _notify_transition(sheet: ScoreSheet, entry: TransitionRecord, label: str) -> None:
+    unit = sheet.unit.name
+    if sheetflow.is_return_action(entry.action):
+        title = f"Phiếu chấm điểm của {unit} bị trả lại để chỉnh sửa"
+    elif sheet.current_step is None:
+        title = f"Phiếu chấm điểm của {unit} đã được công nhận"
+    else:
+        title = f"Phiếu chấm điểm của {unit}: {label}"
+    recipients = holders_of(sheet) or _unit_people([sheet.unit_id])
+    if entry.action == sheetflow.START or not recipients:
+        return
+    deadline = f"Hạn xử lý: {format_datetime(sheet.due_at)}." if sheet.due_at else ""
+    body = "\n".join(part for part in (entry.note and f"Lý do: {entry.note}", deadline) if part)
+    notify(recipients, kind=f"scoring.{entry.action}", title=title, body=body, url=sheet_url(sheet))
+
+
+# --- scores -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoreInput:
+    """One criterion's entry from a form or the API.
+
+    ``lock_version`` is the version of the stored score the user edited (0: there
+    was none). ``note`` None leaves the note as it is.
+    """
+
+    lineage: str
+    value: str | Decimal | int | float | None
+    lock_version: int = 0
+    note: str | None = None
+
+
+def _require_stage(sheet: ScoreSheet, stage: ScoreStage, actor: User) -> None:
+    if not sheet.can_edit_stage(actor, stage):
+        raise Forbidden(f"Bạn không thể sửa {STAGE_NOUNS[stage]} của phiếu này ở bước hiện tại.")
+
+
+def _auto_start(sheet: ScoreSheet, actor: User) -> None:
+    # The first save of a self-score starts self-scoring, through the table like any move.
+    if sheet.state == sheetflow.NOT_STARTED:
+        apply_sheet_action(sheet, sheetflow.START, actor)
+
+
+def save_scores(
+    sheet: ScoreSheet, stage: ScoreStage, entries: Sequence[ScoreInput], actor: User
+) -> list[Score]:
+    """Save the changed scores of one column, all or nothing.
+
+    Raises ``Invalid`` (details: {"errors": {lineage: message}}) for bad values
+    and ``Conflict`` (details: {"conflicts": [lineage, ...]}) when someone saved
+    a criterion since the user loaded it.
+    """
+    _require_stage(sheet, stage, actor)
+    table = load_criteria(sheet.period.criteria_version_id)
+    data = load_sheet_data([sheet.id])[sheet.id]
+    parsed = _parse_entries(table, entries)
+    changes = _stale_entries(data, stage, entries, parsed)
+    _auto_start(sheet, actor)
+    saved: list[Score] = []
+    for entry in entries:
+        row = data.scores.get((stage, entry.lineage))
+        value = parsed[entry.lineage]
+        note = entry.note.strip() if entry.note is not None else None
+        if row is not None and row.value == value and (note is None or note == row.note):
+            continue
+        saved.append(_write_score(sheet, data, stage, entry.lineage, value, note, actor))
+    if saved:
+        audit.record(
+            "sheet.scores",
+            sheet,
+            actor=actor,
+            summary=f"{sheet.unit.short_name}: lưu {len(saved)} {STAGE_NOUNS[stage]}",
+            details={"stage": stage.value, "changes": changes},
+        )
+    return saved
+
+
+def _parse_entries(
+    table: CriteriaTable, entries: Sequence[ScoreInput]
+) -> dict[str, Decimal | None]:
+    leaves = table.leaf_keys
+    parsed: dict[str, Decimal | None] = {}
+    errors: dict[str, str] = {}
+    for entry in entries:
+        if entry.lineage not in leaves:
+            raise NotFound("Không có tiêu chí này trong bảng tiêu chí của kỳ chấm điểm.")
+        try:
+            value = scoring.parse_points(entry.value)
+            scoring.validate_score(table.criterion(entry.lineage), value)
+        except scoring.ScoreError as exc:
+            errors[entry.lineage] = exc.message
+            continue
+        parsed[entry.lineage] = value
+    if errors:
+        raise Invalid(
+            "Có điểm không hợp lệ: " + " ".join(errors.values()), details={"errors": errors}
+        )
+    return parsed
+
+
+def _stale_entries(
+    data: SheetData,
+    stage: ScoreStage,
+    entries: Sequence[ScoreInput],
+    parsed: Mapping[str, Decimal | None],
+) -> dict[str, list[str | None]]:
+    conflicts: list[str] = []
+    changes: dict[str, list[str | None]] = {}
+    for entry in entries:
+        row = data.scores.get((stage, entry.lineage))
+        current_version = row.lock_version if row is not None else 0
+        current_value = row.value if row is not None else None
+        value = parsed[entry.lineage]
+        if entry.lock_version != current_version and value != current_value:
+            conflicts.append(entry.lineage)
+        changes[entry.lineage] = [_text(current_value), _text(value)]
+    if conflicts:
+        raise Conflict(
+            "Điểm của một số tiêu chí vừa được người khác cập nhật. Điểm bạn nhập vẫn được giữ "
+            "trên trang; hãy xem lại giá trị hiện tại rồi lưu lại.",
+            details={"conflicts": conflicts},
+        )
+    return changes
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else scoring.format_points(value)
+
+
+def _write_score(
+    sheet: ScoreSheet,
+    data: SheetData,
+    stage: ScoreStage,
+    lineage: str,
+    value: Decimal | None,
+    note: str | None,
+    actor: User | None,
+) -> Score:
+    row = data.scores.get((stage, lineage))
+    old = row.value if row is not None else None
+    if row is None:
+        row = Score(sheet_id=sheet.id, lineage=lineage, stage=stage, note="")
+        db.session.add(row)
+        data.scores[(stage, lineage)] = row
+    row.value = value
+    if note is not None:
+        row.note = note
+    row.updated_by_id = actor.id if actor is not None else None
+    row.updated_at = now()
+    db.session.add(
+        ScoreChange(
+            sheet_id=sheet.id,
+            lineage=lineage,
+            stage=stage,
+            old_value=old,
+            new_value=value,
+            note=note or "",
+            actor_id=actor.id if actor is not None else None,
+            at=now(),
+        )
+    )
+    return row
+
+
+def previous_stage(sheet: ScoreSheet, stage: ScoreStage) -> ScoreStage | None:
+    stages = sheet.period.stages
+    index = stages.index(stage)
+    return stages[index - 1] if index > 0 else None
+
+
+def confirm_previous_scores(sheet: ScoreSheet, actor: User) -> int:
+    """One click: every criterion still empty in the current column takes the
+    previous column's score (the office confirms the cluster's scores); bonus
+    and deduction lines are carried over when the column has none. Returns how
+    many scores were filled."""
+    stage = sheet.editable_stage
+    if stage is None or stage == ScoreStage.SELF:
+        raise Conflict("Phiếu không ở bước xét duyệt có chấm điểm.")
+    _require_stage(sheet, stage, actor)
+    source = previous_stage(sheet, stage)
+    assert source is not None  # a review stage always follows the self-score
+    table = load_criteria(sheet.period.criteria_version_id)
+    data = load_sheet_data([sheet.id])[sheet.id]
+    filled = 0
+    for leaf in table.leaves:
+        value = data.value(source, leaf.key)
+        if value is None or data.value(stage, leaf.key) is not None:
+            continue
+        _write_score(
+            sheet,
+            data,
+            stage,
+            leaf.key,
+            value,
+            f"Thống nhất với {STAGE_NOUNS[source]}",
+            actor,
+        )
+        filled += 1
+    copied = 0
+    if not data.lines_for(stage):
+        for line in data.lines_for(source):
+            db.session.add(
+                SheetLine(
+                    sheet_id=sheet.id,
+                    kind=line.kind,
+                    stage=stage,
+                    points=line.points,
+                    reason=line.reason,
+                    created_by_id=actor.id,
+                )
+            )
+            copied += 1
+    audit.record(
+        "sheet.confirm_scores",
+        sheet,
+        actor=actor,
+        summary=f"{sheet.unit.short_name}: thống nhất {filled} điểm theo {STAGE_NOUNS[source]}",
+        details={"stage": stage.value, "from": source.value, "filled": filled, "lines": copied},
+    )
+    return filled
+
+
+# --- bonus and deduction lines ----------------------------------------------------------------
+
+
+def add_line(
+    sheet: ScoreSheet, kind: LineKind, points: str | Decimal, reason: str, actor: User
+) -> SheetLine:
+    stage = sheet.editable_stage
+    if stage is None:
+        raise Conflict("Phiếu đã hoàn tất, không thể thêm điểm thưởng hoặc điểm trừ.")
+    _require_stage(sheet, stage, actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(f"Cần ghi lý do cho {LINE_KIND_LABELS[kind].lower()}.")
+    try:
+        value = scoring.parse_points(points)
+    except scoring.ScoreError as exc:
+        raise Invalid(exc.message) from exc
+    if value is None or value <= 0:
+        raise Invalid(f"Số {LINE_KIND_LABELS[kind].lower()} phải lớn hơn 0.")
+    _auto_start(sheet, actor)
+    line = SheetLine(
+        sheet_id=sheet.id,
+        kind=kind,
+        stage=stage,
+        points=value,
+        reason=reason,
+        created_by_id=actor.id,
+    )
+    db.session.add(line)
+    db.session.flush()
+    audit.record(
+        f"sheet.add_{kind.value}",
+        sheet,
+        actor=actor,
+        summary=f"{sheet.unit.short_name}: {LINE_KIND_LABELS[kind]} {scoring.format_points(value)}"
+        f" ({STAGE_NOUNS[stage]})",
+        details={"line_id": line.id, "stage": stage.value, "points": str(value), "reason": reason},
+    )
+    return line
+
+
+def remove_line(line: SheetLine, actor: User) -> None:
+    sheet = line.sheet
+    _require_stage(sheet, line.stage, actor)
+    audit.record(
+        f"sheet.remove_{line.kind.value}",
+        sheet,
+        actor=actor,
+        summary=f"{sheet.unit.short_name}: bỏ {LINE_KIND_LABELS[line.kind].lower()} "
+        f"{scoring.format_points(line.points)}",
+        details={
+            "line_id": line.id,
+            "stage": line.stage.value,
+            "points": str(line.points),
+            "reason": line.reason,
+        },
+    )
+    db.session.delete(line)
+
+
+# --- evidence ---------------------------------------------------------------------------------
+
+EVIDENCE_TYPES: Mapping[str, str] = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "jpg": "image/jpeg",
+    "png": "image/png",
+}
+_EXTENSIONS = {
+    "pdf": "pdf",
+    "docx": "docx",
+    "xlsx": "xlsx",
+    "jpg": "jpg",
+    "jpeg": "jpg",
+    "png": "png",
+}
+_TYPE_MESSAGE = "Chỉ nhận minh chứng dạng PDF, DOCX, XLSX, JPG hoặc PNG."
+
+
+def sniff_evidence(data: bytes, filename: str) -> str:
+    """The file's type from its content, which must agree with its extension."""
+    extension = _EXTENSIONS.get(filename.rsplit(".", 1)[-1].lower() if "." in filename else "")
+    if extension is None:
+        raise Invalid(_TYPE_MESSAGE)
+    if data.startswith(b"%PDF-"):
+        kind = "pdf"
+    elif data.startswith(b"\x89PNG\r\n\x1a\n"):
+        kind = "png"
+    elif data.startswith(b"\xff\xd8\xff"):
+        kind = "jpg"
+    elif data.startswith(b"PK"):
+        try:
+            kind = sniff_office_file(data)
+        except ParseError as exc:
+            raise Invalid(str(exc)) from exc
+    else:
+        raise Invalid(_TYPE_MESSAGE)
+    if kind != extension:
+        raise Invalid(
+            f"Nội dung tệp là {kind.upper()} nhưng tên tệp có đuôi .{extension}; "
+            "hãy kiểm tra lại tệp."
+        )
+    return kind
+
+
+def _evidence_dir() -> Path:
+    path = Path(current_app.config["UPLOAD_DIR"]) / "evidence"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def evidence_path(evidence: Evidence) -> Path:
+    return _evidence_dir() / evidence.stored_name
+
+
+def upload_evidence(
+    sheet: ScoreSheet, lineage: str | None, filename: str, data: bytes, actor: User
+) -> Evidence:
+    if not sheet.can_upload_evidence(actor):
+        raise Forbidden("Chỉ đơn vị được tải minh chứng lên khi đang tự chấm điểm.")
+    limit = int(current_app.config["EVIDENCE_MAX_BYTES"])
+    if len(data) > limit:
+        raise Invalid(f"Tệp minh chứng vượt quá {limit // (1024 * 1024)} MB.")
+    if not data:
+        raise Invalid("Tệp minh chứng rỗng.")
+    name = display_filename(filename)
+    kind = sniff_evidence(data, name)
+    if lineage is not None:
+        table = load_criteria(sheet.period.criteria_version_id)
+        if lineage not in table.by_key:
+            raise NotFound("Không có tiêu chí này trong bảng tiêu chí của kỳ chấm điểm.")
+    _auto_start(sheet, actor)
+    stored = f"{secrets.token_hex(16)}.{kind}"
+    (_evidence_dir() / stored).write_bytes(data)
+    evidence = Evidence(
+        sheet_id=sheet.id,
+        lineage=lineage,
+        filename=name,
+        stored_name=stored,
+        content_type=EVIDENCE_TYPES[kind],
+        size=len(data),
+        uploaded_by_id=actor.id,
+        uploaded_at=now(),
+    )
+    db.session.add(evidence)
+    db.session.flush()
+    audit.record(
+        "sheet.evidence_upload",
+        sheet,
+        actor=actor,
+        summary=f"{sheet.unit.short_name}: tải lên minh chứng “{name}”",
+        details={"evidence_id": evidence.id, "lineage": lineage, "size": len(data)},
+    )
+    return evidence
+
+
+def delete_evidence(evidence: Evidence, actor: User) -> None:
+    if not evidence.can_delete(actor):
+        raise Forbidden("Bạn không thể xoá minh chứng này ở bước hiện tại.")
+    sheet = evidence.sheet
+    audit.record(
+        "sheet.evidence_delete",
+        sheet,
+        actor=actor,
+        summary=f"{sheet.unit.short_name}: xoá minh chứng “{evidence.filename}”",
+        details={"evidence_id": evidence.id, "lineage": evidence.lineage},
+    )
+    path = evidence_path(evidence)
+    db.session.delete(evidence)
+    # The file goes only after a successful commit, so a rollback keeps it.
+    _unlink_after_commit(path)
+
+
+def _unlink_after_commit(path: Path) -> None:
+    from sqlalchemy import event
+
+    def unlink(_session: Any) -> None:
+        path.unlink(missing_ok=True)
+
+    event.listen(db.session(), "after_commit", unlink, once=True)
+
+
+# --- deadlines and disqualification -----------------------------------------------------------
+
+
+def extend_deadline(sheet: ScoreSheet, due_at: datetime, reason: str, actor: User) -> None:
+    """Give one sheet more time for its current step."""
+    if not sheet.can_extend_deadline(actor):
+        raise Forbidden(
+            "Chỉ Thường trực Hội đồng được gia hạn, và chỉ khi phiếu còn bước chờ xử lý."
+        )
+    step = sheet.current_step
+    assert step is not None  # can_extend_deadline checked it
+    if due_at.tzinfo is None:
+        raise Invalid("Hạn mới phải có múi giờ.")
+    previous = sheet.deadline_for(step.key)
+    if previous is not None and due_at <= previous:
+        raise Invalid(f"Hạn mới phải sau hạn hiện tại ({format_datetime(previous)}).")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Cần ghi lý do gia hạn.")
+    sheet.extensions.append(
+        SheetDeadlineExtension(
+            step_key=step.key,
+            previous_due_at=previous,
+            due_at=due_at,
+            reason=reason,
+            actor_id=actor.id,
+            at=now(),
+        )
+    )
+    sheet.due_at = due_at
+    audit.record(
+        "sheet.extend_deadline",
+        sheet,
+        actor=actor,
+        summary=f"{sheet.unit.short_name}: gia hạn bước “{step.title}” "
+        f"đến {format_datetime(due_at)}",
+        details={
+            "step": step.key,
+            "from": previous.isoformat() if previous else None,
+            "to": due_at.isoformat(),
+            "reason": reason,
+        },
+    )
+    notify(
+        holders_of(sheet),
+        kind="scoring.deadline_extended",
+        title=f"Gia hạn bước “{step.title}” cho {sheet.unit.name}",
+        body=f"Hạn mới: {format_datetime(due_at)}. Lý do: {reason}",
+        url=sheet_url(sheet),
+    )
+
+
+def disqualify(sheet: ScoreSheet, condition: str, note: str, actor: User) -> None:
+    """Mark a disqualifying condition: the unit's classification is capped."""
+    if not sheet.can_disqualify(actor):
+        raise Forbidden("Chỉ Thường trực Hội đồng hoặc Hội đồng được xác định điều kiện loại trừ.")
+    condition = (condition or "").strip()
+    if condition not in sheet.period.disqualifiers:
+        raise Invalid("Điều kiện loại trừ không có trong danh sách của kỳ chấm điểm.")
+    sheet.disqualifier = condition
+    sheet.disqualification_note = (note or "").strip()
+    audit.record(
+        "sheet.disqualify",
+        sheet,
+        actor=actor,
+        summary=f"{sheet.unit.short_name}: {condition}",
+        details={"condition": condition, "note": sheet.disqualification_note},
+    )
+
+
+def clear_disqualification(sheet: ScoreSheet, note: str, actor: User) -> None:
+    if not sheet.can_disqualify(actor):
+        raise Forbidden("Chỉ Thường trực Hội đồng hoặc Hội đồng được bỏ điều kiện loại trừ.")
+    if not sheet.disqualified:
+        raise Conflict("Phiếu này không có điều kiện loại trừ.")
+    previous = sheet.disqualifier
+    sheet.disqualifier = None
+    sheet.disqualification_note = ""
+    audit.record(
+        "sheet.clear_disqualification",
+        sheet,
+        actor=actor,
+        summary=f"{sheet.unit.short_name}: bỏ điều kiện loại trừ “{previous}”",
+        details={"condition": previous, "note": (note or "").strip()},
+    )
