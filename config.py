@@ -47,6 +47,14 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "REMINDER_SCAN_MINUTES": 5,
         "REMINDER_CONSULTATION_OFFSETS_DAYS": [3, 1],
         "REMINDER_SCORE_GAP_POINTS": 5,
+        # Seconds between scans, overriding REMINDER_SCAN_MINUTES (tests use a few seconds).
+        "REMINDER_SCAN_SECONDS": None,
+        "REMINDER_SHEET_OFFSETS_DAYS": [3, 1],
+        # How long after a deadline a missed notice is still worth sending.
+        "REMINDER_CATCH_UP_DAYS": 7,
+        "REMINDER_DIGEST_HOUR": 7,
+        "REMINDER_DIGEST_MINUTE": 30,
+        "REMINDER_RUN_LOG_DAYS": 30,
         "MAIL_SERVER": "",
         "MAIL_PORT": 25,
         "MAIL_USE_TLS": False,
@@ -56,6 +64,12 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "MAIL_DEFAULT_SENDER": "Draftflow <no-reply@draftflow.local>",
         "MAIL_OUTBOX_DIR": str(instance_path / "outbox"),
         "MAIL_MAX_ATTEMPTS": 5,
+        "MAIL_TIMEOUT": 30,
+        "MAIL_RETRY_BASE_SECONDS": 60,
+        "MAIL_RETRY_MAX_SECONDS": 3600,
+        "MAIL_RETRY_SWEEP_SECONDS": 60,
+        # Longer than any SMTP conversation can take (MAIL_TIMEOUT per command).
+        "MAIL_SEND_LEASE_SECONDS": 300,
         "UPLOAD_DIR": str(instance_path / "uploads"),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
@@ -71,10 +85,10 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_MINUTES": 15,
-        # Emulation year: 01/12 of the previous year to 30/11 (DOMAIN §6); agencies may differ.
+        # Emulation year: 01/12 of the previous year to 30/11; agencies may differ.
         "EMULATION_YEAR_START_MONTH": 12,
         "EMULATION_YEAR_START_DAY": 1,
-        # "A unit that was ineligible last year cannot lead" (DOMAIN §1) is a rule some agencies drop.
+        # A unit that was ineligible last year cannot lead its Cụm/Khối; some agencies drop this.
         "RULE_INELIGIBLE_CANNOT_LEAD": True,
         "AGENCY_NAME": "VIỆN KIỂM SÁT NHÂN DÂN TỈNH",
         "AGENCY_PLACE": "Bắc Giang",
@@ -87,6 +101,12 @@ _ENV: dict[str, tuple[str, Any]] = {
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "CELERY_BROKER_URL": ("CELERY_BROKER_URL", str),
     "REMINDER_SCAN_MINUTES": ("REMINDER_SCAN_MINUTES", int),
+    "REMINDER_SCAN_SECONDS": ("REMINDER_SCAN_SECONDS", float),
+    "MAIL_MAX_ATTEMPTS": ("MAIL_MAX_ATTEMPTS", int),
+    "MAIL_TIMEOUT": ("MAIL_TIMEOUT", float),
+    "MAIL_RETRY_BASE_SECONDS": ("MAIL_RETRY_BASE_SECONDS", float),
+    "MAIL_RETRY_SWEEP_SECONDS": ("MAIL_RETRY_SWEEP_SECONDS", float),
+    "MAIL_SEND_LEASE_SECONDS": ("MAIL_SEND_LEASE_SECONDS", float),
     "MAIL_SERVER": ("MAIL_SERVER", str),
     "MAIL_PORT": ("MAIL_PORT", int),
     "MAIL_USE_TLS": ("MAIL_USE_TLS", _bool),

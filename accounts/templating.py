@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, url_for
+from flask import Flask, current_app, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -27,7 +27,11 @@ def navigation(user: Any) -> list[NavItem]:
     items.append(NavItem(_("Dự thảo"), url_for("drafts.index"), "drafts."))
     if user.can_work_for_unit(user.unit_id) or user.can_verify_scores() or user.can_decide_scores():
         items.append(NavItem(_("Chấm điểm thi đua"), url_for("workflow.index"), "workflow."))
-    items.append(NavItem(_("Thông báo"), url_for("tasks.notifications"), "tasks.notifications"))
+    notices = _("Thông báo")
+    count_unread = current_app.extensions.get("unread_notifications")
+    if count_unread is not None and (unread := count_unread(user)):
+        notices = f"{notices} ({unread})"
+    items.append(NavItem(notices, url_for("tasks.notifications"), "tasks.notifications"))
     if user.can_administer():
         items.append(NavItem(_("Đơn vị"), url_for("accounts.units"), "accounts.unit"))
         items.append(NavItem(_("Cụm, Khối"), url_for("accounts.years"), "accounts.year"))

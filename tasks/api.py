@@ -1,0 +1,312 @@
+"""JSON twins of the notification centre and the reminder log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from accounts.apispec import DATETIME, ID, api_route, current_api_user, list_of
+from accounts.errors import Invalid, NotFound, ensure
+from app import db
+from tasks import jobs, notify
+from tasks.models import (
+    MailStatus,
+    Notification,
+    OutgoingMail,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+    SubjectType,
+)
+
+bp = Blueprint("tasks_api", __name__, url_prefix="/api/v1")
+
+NULLABLE_DATETIME = {**DATETIME, "nullable": True}
+NOTIFICATION = {
+    "type": "object",
+    "required": ["id", "kind", "title", "created_at", "read"],
+    "properties": {
+        "id": ID,
+        "kind": {"type": "string"},
+        "title": {"type": "string"},
+        "body": {"type": "string"},
+        "url": {"type": "string"},
+        "escalation": {"type": "boolean"},
+        "created_at": DATETIME,
+        "read": {"type": "boolean"},
+        "read_at": NULLABLE_DATETIME,
+    },
+}
+NOTIFICATIONS = {
+    "type": "object",
+    "required": ["items", "unread"],
+    "properties": {
+        "items": {"type": "array", "items": NOTIFICATION},
+        "unread": {"type": "integer"},
+    },
+}
+MARKED = {"type": "object", "required": ["marked"], "properties": {"marked": {"type": "integer"}}}
+REMINDER = {
+    "type": "object",
+    "required": ["id", "user_id", "subject_type", "subject_id", "deadline", "kind", "status"],
+    "properties": {
+        "id": ID,
+        "user_id": ID,
+        "username": {"type": "string"},
+        "subject_type": {"type": "string", "enum": [t.value for t in SubjectType]},
+        "subject_id": ID,
+        "deadline": DATETIME,
+        "kind": {"type": "string", "enum": [k.value for k in ReminderKind]},
+        "offset_days": {"type": "integer"},
+        "escalation": {"type": "boolean"},
+        "status": {"type": "string", "enum": [s.value for s in ReminderStatus]},
+        "by_email": {"type": "boolean"},
+        "attempts": {"type": "integer"},
+        "last_error": {"type": "string"},
+        "next_attempt_at": NULLABLE_DATETIME,
+        "mail_id": {"type": "integer", "nullable": True},
+        "created_at": DATETIME,
+        "sent_at": NULLABLE_DATETIME,
+    },
+}
+MAIL = {
+    "type": "object",
+    "required": ["id", "user_id", "to", "status", "attempts"],
+    "properties": {
+        "id": ID,
+        "user_id": ID,
+        "to": {"type": "string"},
+        "kind": {"type": "string"},
+        "subject": {"type": "string"},
+        "message_id": {"type": "string"},
+        "status": {"type": "string", "enum": [s.value for s in MailStatus]},
+        "attempts": {"type": "integer"},
+        "last_error": {"type": "string"},
+        "next_attempt_at": NULLABLE_DATETIME,
+        "created_at": DATETIME,
+        "sent_at": NULLABLE_DATETIME,
+    },
+}
+SEND_NOW_IN = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "maxProperties": 1,
+    "properties": {"consultation_id": ID, "sheet_id": ID},
+}
+QUEUED = {
+    "type": "object",
+    "required": ["queued", "subject_type", "subject_id"],
+    "properties": {
+        "queued": {"type": "boolean"},
+        "subject_type": {"type": "string"},
+        "subject_id": ID,
+    },
+}
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def notification_json(n: Notification) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "kind": n.kind,
+        "title": n.title,
+        "body": n.body,
+        "url": n.url,
+        "escalation": n.escalation,
+        "created_at": n.created_at.isoformat(),
+        "read": n.read_at is not None,
+        "read_at": _iso(n.read_at),
+    }
+
+
+def reminder_json(r: Reminder) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "user_id": r.user_id,
+        "username": r.user.username,
+        "subject_type": r.subject_type.value,
+        "subject_id": r.subject_id,
+        "deadline": r.deadline.isoformat(),
+        "kind": r.kind.value,
+        "offset_days": r.offset_days,
+        "escalation": r.escalation,
+        "status": r.status.value,
+        "by_email": r.by_email,
+        "attempts": r.attempts,
+        "last_error": r.last_error,
+        "next_attempt_at": _iso(r.next_attempt_at),
+        "mail_id": r.mail_id,
+        "created_at": r.created_at.isoformat(),
+        "sent_at": _iso(r.sent_at),
+    }
+
+
+def mail_json(m: OutgoingMail) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "user_id": m.user_id,
+        "to": m.to_address,
+        "kind": m.kind,
+        "subject": m.subject,
+        "message_id": m.message_id,
+        "status": m.status.value,
+        "attempts": m.attempts,
+        "last_error": m.last_error,
+        "next_attempt_at": _iso(m.next_attempt_at),
+        "created_at": m.created_at.isoformat(),
+        "sent_at": _iso(m.sent_at),
+    }
+
+
+@api_route(
+    bp,
+    "/notifications",
+    methods=["GET"],
+    summary="Thông báo của tôi",
+    tags=["notifications"],
+    response=NOTIFICATIONS,
+    query={
+        "unread": {"type": "string", "enum": ["0", "1"]},
+        "limit": {"type": "integer", "minimum": 1},
+    },
+)
+def list_notifications(query: dict[str, Any]):  # type: ignore[no-untyped-def]
+    user = current_api_user()
+    stmt = select(Notification).where(Notification.user_id == user.id)
+    if query.get("unread") == "1":
+        stmt = stmt.where(Notification.read_at.is_(None))
+    stmt = stmt.order_by(Notification.created_at.desc(), Notification.id.desc())
+    rows = db.session.scalars(stmt.limit(min(query.get("limit", 100), 500)))
+    return {"items": [notification_json(n) for n in rows], "unread": notify.unread_count(user)}
+
+
+@api_route(
+    bp,
+    "/notifications/<int:notification_id>/read",
+    methods=["POST"],
+    summary="Đánh dấu một thông báo đã đọc",
+    tags=["notifications"],
+    response=NOTIFICATION,
+)
+def read_notification(notification_id: int):  # type: ignore[no-untyped-def]
+    notification = db.session.get(Notification, notification_id)
+    if notification is None:
+        raise NotFound("Không tìm thấy thông báo.")
+    ensure(notification.can_view(current_api_user()))
+    notify.mark_read(notification, actor=current_api_user())
+    db.session.commit()
+    return notification_json(notification)
+
+
+@api_route(
+    bp,
+    "/notifications/read-all",
+    methods=["POST"],
+    summary="Đánh dấu tất cả thông báo đã đọc",
+    tags=["notifications"],
+    response=MARKED,
+)
+def read_all_notifications():  # type: ignore[no-untyped-def]
+    marked = notify.mark_all_read(current_api_user())
+    db.session.commit()
+    return {"marked": marked}
+
+
+@api_route(
+    bp,
+    "/reminders",
+    methods=["GET"],
+    summary="Nhật ký nhắc việc",
+    tags=["reminders"],
+    response=list_of(REMINDER),
+    query={
+        "status": {"type": "string", "enum": [s.value for s in ReminderStatus]},
+        "kind": {"type": "string", "enum": [k.value for k in ReminderKind]},
+        "subject_type": {"type": "string", "enum": [t.value for t in SubjectType]},
+        "subject_id": {"type": "integer", "minimum": 1},
+        "limit": {"type": "integer", "minimum": 1},
+    },
+)
+def list_reminders(query: dict[str, Any]):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    stmt = select(Reminder).options(joinedload(Reminder.user))
+    if "status" in query:
+        stmt = stmt.where(Reminder.status == ReminderStatus(query["status"]))
+    if "kind" in query:
+        stmt = stmt.where(Reminder.kind == ReminderKind(query["kind"]))
+    if "subject_type" in query:
+        stmt = stmt.where(Reminder.subject_type == SubjectType(query["subject_type"]))
+    if "subject_id" in query:
+        stmt = stmt.where(Reminder.subject_id == query["subject_id"])
+    stmt = stmt.order_by(Reminder.id.desc()).limit(min(query.get("limit", 100), 1000))
+    return {"items": [reminder_json(r) for r in db.session.scalars(stmt)]}
+
+
+@api_route(
+    bp,
+    "/reminders/send-now",
+    methods=["POST"],
+    summary="Gửi ngay nhắc việc cho một đợt lấy ý kiến hoặc một phiếu chấm điểm",
+    tags=["reminders"],
+    body=SEND_NOW_IN,
+    response=QUEUED,
+    status=202,
+)
+def send_reminders_now(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    if "consultation_id" in body:
+        kind, subject_id = SubjectType.CONSULTATION, body["consultation_id"]
+    elif "sheet_id" in body:
+        kind, subject_id = SubjectType.SCORE_SHEET, body["sheet_id"]
+    else:  # pragma: no cover - the schema allows exactly one of the two
+        raise Invalid("Cần consultation_id hoặc sheet_id.")
+    jobs.request_send_now(kind, subject_id, actor=current_api_user())
+    db.session.commit()
+    return {"queued": True, "subject_type": kind.value, "subject_id": subject_id}, 202
+
+
+@api_route(
+    bp,
+    "/mails",
+    methods=["GET"],
+    summary="Thư đi (trạng thái gửi)",
+    tags=["reminders"],
+    response=list_of(MAIL),
+    query={
+        "status": {"type": "string", "enum": [s.value for s in MailStatus]},
+        "limit": {"type": "integer", "minimum": 1},
+    },
+)
+def list_mails(query: dict[str, Any]):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    stmt = select(OutgoingMail)
+    if "status" in query:
+        stmt = stmt.where(OutgoingMail.status == MailStatus(query["status"]))
+    stmt = stmt.order_by(OutgoingMail.id.desc()).limit(min(query.get("limit", 100), 1000))
+    return {"items": [mail_json(m) for m in db.session.scalars(stmt)]}
+
+
+@api_route(
+    bp,
+    "/mails/<int:mail_id>/retry",
+    methods=["POST"],
+    summary="Gửi lại thư đã thất bại",
+    tags=["reminders"],
+    response=MAIL,
+)
+def retry_mail(mail_id: int):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    outgoing = db.session.get(OutgoingMail, mail_id)
+    if outgoing is None:
+        raise NotFound("Không tìm thấy thư.")
+    jobs.retry_failed_mail(outgoing, actor=current_api_user())
+    db.session.commit()
+    db.session.refresh(outgoing)
+    return mail_json(outgoing)

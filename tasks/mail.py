@@ -1,0 +1,307 @@
+"""E-mail: rendering from templates/emails, MIME building, and the two backends.
+
+Every mail has a plain-text and an HTML part, rendered from
+``templates/emails/<kind>.txt`` and ``.html`` in Vietnamese, with absolute links
+built from PUBLIC_URL. The backend is SMTP when MAIL_SERVER is set, otherwise an
+outbox directory of .eml files that administrators read in the app.
+
+Nothing here logs a mail's body or the SMTP password.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import formataddr, formatdate
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from flask import current_app
+from flask_babel import force_locale
+from jinja2 import TemplateNotFound
+from werkzeug.routing import BuildError
+
+log = logging.getLogger(__name__)
+
+MAIL_LOCALE = "vi"
+
+
+@dataclass(frozen=True)
+class MailItem:
+    """One line of a mail: a reminder or a notice, with its absolute link."""
+
+    title: str
+    lines: tuple[str, ...] = ()
+    url: str = ""
+    escalation: bool = False
+    deadline: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str
+
+
+class MailError(Exception):
+    """A send failed. `permanent` errors are not retried (the server refused for good)."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+class Backend(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+# --- links ------------------------------------------------------------------------
+def absolute_url(path_or_url: str) -> str:
+    """Make a link absolute with PUBLIC_URL: mails are read outside the app."""
+    if not path_or_url:
+        return ""
+    if urlsplit(path_or_url).scheme:
+        return path_or_url
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    return f"{base}/{path_or_url.lstrip('/')}"
+
+
+def endpoint_url(endpoint: str, fallback: str = "accounts.index", **values: Any) -> str:
+    """An absolute link to an endpoint, built without a request (the worker has none).
+
+    Falls back to `fallback` when the endpoint does not exist (yet), so a reminder
+    always carries a working link.
+    """
+    parts = urlsplit(current_app.config["PUBLIC_URL"])
+    adapter = current_app.url_map.bind(
+        parts.netloc or "localhost",
+        script_name=parts.path or "/",
+        url_scheme=parts.scheme or "http",
+    )
+    try:
+        return adapter.build(endpoint, values, force_external=True)
+    except BuildError:
+        return adapter.build(fallback, {}, force_external=True)
+
+
+def new_message_id() -> str:
+    host = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "draftflow.local"
+    return f"<{uuid.uuid4().hex}@{host}>"
+
+
+# --- rendering --------------------------------------------------------------------
+def render_mail(kind: str, subject: str, context: Mapping[str, Any]) -> RenderedMail:
+    """Render emails/<kind>.txt and .html (falling back to the generic notice)."""
+    env = current_app.jinja_env
+    context = {
+        **context,
+        "subject": subject,
+        "preferences_url": endpoint_url("accounts.preferences"),
+        "notifications_url": endpoint_url("tasks.notifications"),
+        "agency_name": current_app.config["AGENCY_NAME"],
+        "agency_place": current_app.config["AGENCY_PLACE"],
+    }
+    # No request in a worker: fix the locale rather than asking the request for it.
+    with force_locale(MAIL_LOCALE):
+        parts = []
+        for ext in ("txt", "html"):
+            try:
+                template = env.select_template([f"emails/{kind}.{ext}", f"emails/notice.{ext}"])
+            except TemplateNotFound as exc:  # pragma: no cover - the notice templates ship
+                raise MailError(f"Thiếu mẫu thư {kind}.{ext}", permanent=True) from exc
+            parts.append(template.render(**context))
+    return RenderedMail(subject=subject, text=parts[0], html=parts[1])
+
+
+def build_message(
+    *,
+    to_address: str,
+    to_name: str,
+    message_id: str,
+    rendered: RenderedMail,
+    mail_id: int | None = None,
+) -> EmailMessage:
+    message = EmailMessage(policy=policy.SMTP)
+    message["Subject"] = rendered.subject
+    message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    message["To"] = formataddr((to_name, to_address))
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = message_id
+    if mail_id is not None:
+        message["X-Draftflow-Mail"] = str(mail_id)
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    return message
+
+
+# --- backends ---------------------------------------------------------------------
+class SmtpBackend:
+    """smtplib with optional STARTTLS (MAIL_USE_TLS) or implicit TLS (MAIL_USE_SSL)."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.server = config["MAIL_SERVER"]
+        self.port = int(config["MAIL_PORT"])
+        self.use_tls = bool(config["MAIL_USE_TLS"])
+        self.use_ssl = bool(config["MAIL_USE_SSL"])
+        self.username = config["MAIL_USERNAME"]
+        self.password = config["MAIL_PASSWORD"]
+        self.timeout = float(config["MAIL_TIMEOUT"])
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.use_ssl:
+            return smtplib.SMTP_SSL(
+                self.server, self.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
+        return smtplib.SMTP(self.server, self.port, timeout=self.timeout)
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            with self._connect() as smtp:
+                if self.use_tls and not self.use_ssl:
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.username:
+                    smtp.login(self.username, self.password)
+                smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _msg in exc.recipients.values()]
+            raise MailError(
+                _smtp_text(codes[0] if codes else 0, "người nhận bị từ chối"),
+                permanent=all(code >= 500 for code in codes),
+            ) from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            # A configuration problem: retry, so mails survive until it is fixed.
+            raise MailError(_smtp_text(exc.smtp_code, "đăng nhập máy chủ thư thất bại")) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise MailError(
+                _smtp_text(exc.smtp_code, _decode(exc.smtp_error)), permanent=exc.smtp_code >= 500
+            ) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise MailError(f"Không kết nối được máy chủ thư: {exc.__class__.__name__}") from exc
+
+
+class OutboxBackend:
+    """Writes each mail as an .eml file; the file name follows the Message-ID, so
+    a resend of the same mail replaces its file instead of adding a second one."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+
+    def send(self, message: EmailMessage) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        target = self.directory / outbox_name(str(message["Message-ID"]))
+        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(message.as_bytes(policy=policy.SMTP))
+            os.replace(tmp, target)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise MailError(f"Không ghi được thư vào hộp thư đi: {exc.strerror}") from exc
+
+
+def backend_for(config: Mapping[str, Any]) -> Backend:
+    if config["MAIL_SERVER"]:
+        return SmtpBackend(config)
+    return OutboxBackend(config["MAIL_OUTBOX_DIR"])
+
+
+def current_backend() -> Backend:
+    return backend_for(current_app.config)
+
+
+def _decode(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _smtp_text(code: int, text: str) -> str:
+    return f"SMTP {code}: {text}"[:500]
+
+
+# --- the outbox, as administrators see it ---------------------------------------------
+_OUTBOX_NAME = re.compile(r"^[0-9a-f]{32}\.eml$")
+
+
+def outbox_name(message_id: str) -> str:
+    return hashlib.sha256(message_id.encode()).hexdigest()[:32] + ".eml"
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    name: str
+    subject: str
+    to: str
+    date: str
+    modified: float
+
+
+def _parse(path: Path) -> EmailMessage:
+    with path.open("rb") as fh:
+        return BytesParser(policy=policy.default).parse(fh)  # type: ignore[return-value]
+
+
+def outbox_entries(directory: str, *, limit: int = 200) -> list[OutboxEntry]:
+    folder = Path(directory)
+    if not folder.is_dir():
+        return []
+    files = sorted(
+        (p for p in folder.iterdir() if _OUTBOX_NAME.match(p.name)),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )[:limit]
+    entries = []
+    for path in files:
+        message = _parse(path)
+        entries.append(
+            OutboxEntry(
+                path.name,
+                str(message["Subject"] or ""),
+                str(message["To"] or ""),
+                str(message["Date"] or ""),
+                path.stat().st_mtime,
+            )
+        )
+    return entries
+
+
+def outbox_message(directory: str, name: str) -> EmailMessage | None:
+    """The parsed mail, or None for an unknown or malformed name (no path tricks)."""
+    if not _OUTBOX_NAME.match(name):
+        return None
+    path = Path(directory) / name
+    if not path.is_file():
+        return None
+    return _parse(path)
+
+
+def message_parts(message: EmailMessage) -> tuple[str, str]:
+    """(text, html) bodies of a mail."""
+    text_part = message.get_body(preferencelist=("plain",))
+    html_part = message.get_body(preferencelist=("html",))
+    text = text_part.get_content() if text_part is not None else ""
+    html = html_part.get_content() if html_part is not None else ""
+    return text, html
+
+
+def items_summary(items: Sequence[MailItem]) -> str:
+    """A short subject line for a digest."""
+    escalations = sum(1 for item in items if item.escalation)
+    if escalations:
+        return f"[Draftflow] Đôn đốc: {len(items)} việc cần xử lý, {escalations} việc đã quá hạn"
+    if len(items) == 1:
+        return f"[Draftflow] Nhắc việc: {items[0].title}"[:300]
+    return f"[Draftflow] Nhắc việc: {len(items)} việc cần xử lý"
