@@ -1,0 +1,393 @@
+"""Floors: bare Flask endpoints that show what a page shows, as cheaply as possible.
+
+Each floor reads the same visible content as its page straight from the same database
+with the fewest raw SQL statements (`text()`), and renders every clause, comment and
+name in one flat Jinja loop: no layout, no permissions, no ORM, no session. A page's
+time divided by its floor's time is the price of the framework around the data.
+
+Fields the page must also show verbatim are wrapped in ``<span class=k>``; the bench
+checks that a sample of them appears in the page, so a floor cannot be an empty page.
+
+`bare_insert` is the floor of comment submission: one raw INSERT per request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, jsonify, request
+from markupsafe import Markup
+from sqlalchemy import Engine, create_engine, text
+
+from drafts.diffing import diff_versions, render_word_diff_html
+from drafts.tree import citation_labels, heading, to_diff_clauses
+
+bp = Blueprint("floor", __name__)
+
+# One flat loop: every row is (css class, fields); a field is (text, is_key).
+FLAT = """<!doctype html><title>floor</title>
+{%- for cls, fields in rows %}
+<p class="{{ cls }}">{% for value, key in fields %}{% if key %}<span class=k>{{ value }}</span>
+{%- else %}<span>{{ value }}</span>{% endif %} {% endfor %}</p>
+{%- endfor %}"""
+
+Row = tuple[str, Sequence[tuple[Any, bool]]]
+
+
+def engine() -> Engine:
+    return current_app.extensions["floor_engine"]
+
+
+def render(rows: Iterable[Row]) -> str:
+    return current_app.extensions["floor_template"].render(rows=rows)
+
+
+def _rows(sql: str, **params: Any) -> list[Any]:
+    with engine().connect() as conn:
+        return list(conn.execute(text(sql), params))
+
+
+def _local(moment: Any) -> str:
+    """Times as the pages show them (dd/mm/yyyy hh:mm, Asia/Ho_Chi_Minh)."""
+    from accounts.clock import format_datetime
+
+    if moment is None:
+        return "—"
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return format_datetime(moment)
+
+
+# --- the drafter's view: every clause with its comments inline ----------------------------
+@dataclass
+class _Clause:
+    """A raw clause row shaped for drafts.tree (pure helpers; no ORM)."""
+
+    id: int
+    parent_id: int | None
+    seq: int
+    kind: str
+    number: str
+    title: str
+    text: str
+    max_points: Decimal | None
+    guidance: str
+    lineage: str
+
+
+CLAUSES_OF_VERSION = """
+SELECT id, parent_id, seq, kind, number, title, text, max_points, guidance, lineage
+FROM clauses WHERE version_id = :v ORDER BY seq"""
+
+
+def _clauses(version_id: int) -> list[_Clause]:
+    return [_Clause(*row) for row in _rows(CLAUSES_OF_VERSION, v=version_id)]
+
+
+# Submitted positions' comments and conference opinions (what a drafter may see).
+VISIBLE_COMMENTS = """
+SELECT m.id, m.clause_id, m.text, m.updated_at, u.name AS unit, a.full_name AS author
+FROM comments m
+JOIN unit_responses r ON r.id = m.response_id
+JOIN units u ON u.id = m.unit_id
+JOIN users a ON a.id = m.author_id
+WHERE m.consultation_id = :c AND (r.status = 'submitted' OR m.source = 'conference')
+ORDER BY m.created_at, m.id"""
+
+
+@bp.route("/draft/<int:consultation_id>")
+def draft(consultation_id: int) -> str:
+    version_id = _rows("SELECT version_id FROM consultations WHERE id = :c", c=consultation_id)[0][
+        0
+    ]
+    clauses = _clauses(version_id)
+    by_clause: dict[int | None, list[Any]] = defaultdict(list)
+    for comment in _rows(VISIBLE_COMMENTS, c=consultation_id):
+        by_clause[comment.clause_id].append(comment)
+
+    def comment_rows(items: Sequence[Any]) -> list[Row]:
+        return [
+            (
+                "comment",
+                ((c.unit, True), (c.author, True), (_local(c.updated_at), False), (c.text, True)),
+            )
+            for c in items
+        ]
+
+    rows: list[Row] = [("clause", (("Ý kiến chung", False),)), *comment_rows(by_clause[None])]
+    for clause in clauses:
+        rows.append(
+            (
+                "clause",
+                (
+                    (heading(clause.kind, clause.number), False),
+                    (clause.title, False),
+                    (clause.text, True),
+                ),
+            )
+        )
+        rows.extend(comment_rows(by_clause[clause.id]))
+    return render(rows)
+
+
+# --- the tracker: every invited unit with its state and comment count ---------------------
+TRACKER = """
+SELECT u.name AS unit, r.status, r.agrees_without_comments, r.submitted_at,
+       COALESCE(r.deadline_override, k.closes_at) AS deadline, s.full_name AS signer,
+       (SELECT COUNT(*) FROM comments m WHERE m.response_id = r.id) AS comments
+FROM unit_responses r
+JOIN consultations k ON k.id = r.consultation_id
+JOIN units u ON u.id = r.unit_id
+LEFT JOIN users s ON s.id = r.submitted_by_id
+WHERE r.consultation_id = :c
+ORDER BY u.name"""
+
+
+@bp.route("/tracker/<int:consultation_id>")
+def tracker(consultation_id: int) -> str:
+    rows: list[Row] = [
+        (
+            "unit",
+            (
+                (r.unit, True),
+                (r.status, False),
+                (_local(r.deadline), False),
+                (_local(r.submitted_at), False),
+                (r.signer or "", bool(r.signer)),
+                (r.comments, False),
+            ),
+        )
+        for r in _rows(TRACKER, c=consultation_id)
+    ]
+    return render(rows)
+
+
+# --- consolidation: every comment with its citation, unit and answer ----------------------
+DECISION_LABELS = {
+    "tiep_thu": "Tiếp thu",
+    "tiep_thu_mot_phan": "Tiếp thu một phần",
+    "khong_tiep_thu": "Không tiếp thu",
+    "giai_trinh": "Giải trình",
+}
+CONSOLIDATED = """
+SELECT m.id, m.clause_id, m.text, u.name AS unit, d.decision, d.explanation
+FROM comments m
+JOIN unit_responses r ON r.id = m.response_id
+JOIN units u ON u.id = m.unit_id
+LEFT JOIN dispositions d ON d.id = m.disposition_id
+WHERE m.consultation_id = :c AND (r.status = 'submitted' OR m.source = 'conference')
+ORDER BY m.id"""
+
+
+@bp.route("/consolidation/<int:consultation_id>")
+def consolidation(consultation_id: int) -> str:
+    version_id = _rows("SELECT version_id FROM consultations WHERE id = :c", c=consultation_id)[0][
+        0
+    ]
+    clauses = _clauses(version_id)
+    labels = citation_labels(clauses)
+    order = {c.id: c.seq for c in clauses}
+    comments = sorted(
+        _rows(CONSOLIDATED, c=consultation_id),
+        key=lambda m: (order.get(m.clause_id, -1) if m.clause_id else -1, m.id),
+    )
+    rows: list[Row] = [
+        (
+            "comment",
+            (
+                (labels.get(m.clause_id, "Ý kiến chung") if m.clause_id else "Ý kiến chung", False),
+                (m.unit, True),
+                (m.text, True),
+                (DECISION_LABELS.get(m.decision, "Chưa xử lý"), True),
+                (m.explanation or "", bool(m.explanation)),
+            ),
+        )
+        for m in comments
+    ]
+    return render(rows)
+
+
+# --- the diff between two versions, with the comments behind each change ------------------
+LINKED = """
+SELECT c.lineage, m.text, u.name AS unit, d.decision
+FROM change_links l
+JOIN clauses c ON c.id = l.clause_id
+JOIN versions v ON v.id = c.version_id
+JOIN comments m ON m.id = l.comment_id
+JOIN units u ON u.id = m.unit_id
+LEFT JOIN dispositions d ON d.id = m.disposition_id
+WHERE v.draft_id = :d AND v.number > :low AND v.number <= :high
+ORDER BY l.comment_id"""
+EARLIER = """
+SELECT m.lineage, m.text, u.name AS unit, v.number, d.decision, d.explanation
+FROM comments m
+JOIN unit_responses r ON r.id = m.response_id
+JOIN consultations k ON k.id = m.consultation_id
+JOIN versions v ON v.id = k.version_id
+JOIN units u ON u.id = m.unit_id
+LEFT JOIN dispositions d ON d.id = m.disposition_id
+WHERE m.draft_id = :d AND m.lineage IS NOT NULL AND v.number < :high
+  AND (r.status = 'submitted' OR m.source = 'conference')
+ORDER BY v.number, m.id"""
+
+
+@bp.route("/diff/<int:old_id>/<int:new_id>")
+def diff(old_id: int, new_id: int) -> str:
+    versions = {
+        row.id: row
+        for row in _rows(
+            "SELECT id, draft_id, number FROM versions WHERE id IN (:a, :b)", a=old_id, b=new_id
+        )
+    }
+    old, new = versions[old_id], versions[new_id]
+    entries = diff_versions(to_diff_clauses(_clauses(old_id)), to_diff_clauses(_clauses(new_id)))
+    low, high = sorted((old.number, new.number))
+    linked: dict[str, list[Any]] = defaultdict(list)
+    for row in _rows(LINKED, d=new.draft_id, low=low, high=high):
+        linked[row.lineage].append(row)
+    earlier: dict[str, list[Any]] = defaultdict(list)
+    for row in _rows(EARLIER, d=new.draft_id, high=new.number):
+        earlier[row.lineage].append(row)
+    rows: list[Row] = []
+    for entry in entries:
+        clause = entry.new or entry.old
+        assert clause is not None
+        body = (
+            render_word_diff_html(entry.word_diff)
+            if entry.word_diff
+            else Markup.escape(clause.text)
+        )
+        rows.append(
+            (
+                "clause",
+                (
+                    (clause.label, False),
+                    (", ".join(sorted(entry.changes)), False),
+                    (heading(clause.kind, clause.number), False),
+                    (body, not entry.changes and bool(clause.text)),
+                ),
+            )
+        )
+        for link in linked.get(entry.lineage, []):
+            rows.append(("linked", ((link.unit, True), (link.text, True))))
+        if entry.new is not None:
+            for c in earlier.get(entry.lineage, []):
+                rows.append(
+                    (
+                        "earlier",
+                        (
+                            (f"Ý kiến ở dự thảo lần {c.number}", False),
+                            (c.unit, True),
+                            (c.text, True),
+                            (DECISION_LABELS.get(c.decision, ""), False),
+                            (c.explanation or "", False),
+                        ),
+                    )
+                )
+    return render(rows)
+
+
+# --- scoring results: every unit's totals per column, rank within its group ---------------
+RESULT_TOTALS = """
+SELECT s.id, u.name AS unit, g.name AS grp, sc.stage, SUM(sc.value) AS total
+FROM score_sheets s
+JOIN units u ON u.id = s.unit_id
+LEFT JOIN groups g ON g.id = s.group_id
+LEFT JOIN scores sc ON sc.sheet_id = s.id
+WHERE s.period_id = :p
+GROUP BY s.id, u.name, g.name, sc.stage"""
+RESULT_LINES = """
+SELECT l.sheet_id, l.stage, l.kind, SUM(l.points) AS points
+FROM score_sheet_lines l JOIN score_sheets s ON s.id = l.sheet_id
+WHERE s.period_id = :p
+GROUP BY l.sheet_id, l.stage, l.kind"""
+
+
+@bp.route("/results/<int:period_id>")
+def results(period_id: int) -> str:
+    from workflow.scoring import format_points
+
+    sheets: dict[int, dict[str, Any]] = {}
+    for row in _rows(RESULT_TOTALS, p=period_id):
+        sheet = sheets.setdefault(row.id, {"unit": row.unit, "group": row.grp or "", "totals": {}})
+        if row.stage:
+            sheet["totals"][row.stage] = Decimal(str(row.total or 0))
+    for row in _rows(RESULT_LINES, p=period_id):
+        sign = 1 if row.kind == "bonus" else -1
+        totals = sheets[row.sheet_id]["totals"]
+        totals[row.stage] = totals.get(row.stage, Decimal(0)) + sign * Decimal(str(row.points))
+    stages = [
+        s for s in ("self", "cluster", "verified") if any(s in v["totals"] for v in sheets.values())
+    ]
+    final = stages[-1] if stages else "self"
+    by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for sheet in sheets.values():
+        by_group[sheet["group"]].append(sheet)
+    rows: list[Row] = []
+    for group in sorted(by_group):
+        rows.append(("group", ((group, bool(group)),)))
+        ranked = sorted(by_group[group], key=lambda s: -s["totals"].get(final, 0))
+        for rank, sheet in enumerate(ranked, start=1):
+            cells = [(sheet["unit"], True)]
+            cells += [(format_points(sheet["totals"].get(stage)), False) for stage in stages]
+            rows.append(("unit", (*cells, (rank, False))))
+    return render(rows)
+
+
+# --- submission floor: one raw INSERT per request -----------------------------------------
+INSERT_COMMENT = """
+INSERT INTO comments (consultation_id, draft_id, response_id, unit_id, clause_id, lineage,
+                      author_id, text, search_text, source, meeting_form, created_at,
+                      updated_at, lock_version)
+VALUES (:consultation_id, :draft_id, :response_id, :unit_id, :clause_id, NULL, :author_id,
+        :text, :text, 'written', '', :at, :at, 1)
+RETURNING id"""
+
+
+@bp.route("/comments", methods=["POST"])
+def bare_insert():  # type: ignore[no-untyped-def]
+    body = request.get_json(force=True)
+    at = datetime.now(UTC)
+    if engine().dialect.name == "sqlite":
+        at = at.replace(tzinfo=None)
+    with engine().begin() as conn:
+        new_id = conn.execute(text(INSERT_COMMENT), {**body, "at": at}).scalar_one()
+    return jsonify({"id": new_id}), 201
+
+
+@bp.route("/ping")
+def ping() -> str:
+    return "ok"
+
+
+# --- the app ------------------------------------------------------------------------------
+def register(app: Flask, database_url: str, prefix: str = "/__floor") -> None:
+    from config import normalise_database_url
+
+    app.extensions["floor_engine"] = create_engine(normalise_database_url(database_url))
+    app.extensions["floor_template"] = app.jinja_env.from_string(FLAT)
+    app.register_blueprint(bp, url_prefix=prefix)
+
+
+def create_floor_app(database_url: str | None = None) -> Flask:
+    """A minimal Flask app with only the floors (gunicorn: ``bench.floors:create_floor_app()``)."""
+    import app as _app_module  # noqa: F401  (the SQLite pragmas: WAL, busy timeout)
+
+    app = Flask("floor")
+    register(app, database_url or os.environ["DATABASE_URL"])
+    return app
+
+
+def keys(html: str) -> list[str]:
+    """The verbatim fields of a floor page (still HTML-escaped, as the page has them)."""
+    import re
+
+    return re.findall(r"<span class=k>(.*?)</span>", html, flags=re.S)
