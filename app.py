@@ -119,7 +119,13 @@ def _load_models() -> None:
         importlib.import_module(name)
 
 
-MODEL_MODULES = ["accounts.models", "drafts.models", "comments.models"]
+MODEL_MODULES = [
+    "accounts.models",
+    "drafts.models",
+    "comments.models",
+    "workflow.models",
+    "tasks.models",
+]
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -131,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     from comments import views as comments_views
     from drafts import api as drafts_api
     from drafts import views as drafts_views
+    from tasks import api as tasks_api
     from tasks import views as tasks_views
     from workflow import api as workflow_api
     from workflow import views as workflow_views
@@ -145,7 +152,14 @@ def _register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(module.bp)
     # The API authenticates with tokens, not cookies, so CSRF does not apply to it.
-    for module in (accounts_api, drafts_api, comments_api, consolidation_api, workflow_api):
+    for module in (
+        accounts_api,
+        drafts_api,
+        comments_api,
+        consolidation_api,
+        workflow_api,
+        tasks_api,
+    ):
         csrf.exempt(module.bp)
         app.register_blueprint(module.bp)
     register_error_handlers(app)

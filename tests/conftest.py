@@ -22,6 +22,10 @@ pytest_plugins = [
     "tests.fixtures.accounts",
     "tests.fixtures.drafts",
     "tests.fixtures.browser",
+    "tests.fixtures.comments",
+    "tests.fixtures.workflow",
+    "tests.fixtures.consolidation",
+    "tests.fixtures.tasks",
 ]
 
 
