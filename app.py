@@ -99,6 +99,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.session_protection = "strong"
 
     _allow_internal_mail_domains()
+    _bound_integer_urls(app)
     _load_models()
     _register_blueprints(app)
     _register_cli(app)
@@ -222,6 +223,18 @@ def _install_request_hooks(app: Flask) -> None:
         if request.path.startswith("/api/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def _bound_integer_urls(app: Flask) -> None:
+    """Ids in URLs are 32-bit database keys: a larger number is simply not found,
+    rather than an overflow inside the database driver."""
+    from werkzeug.exceptions import NotFound
+
+    @app.url_value_preprocessor
+    def _check_ids(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        for value in (values or {}).values():
+            if isinstance(value, int) and not 0 < value < 2**31:
+                raise NotFound()
 
 
 def _allow_internal_mail_domains() -> None:

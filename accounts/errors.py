@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, Response, flash, jsonify, make_response, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -143,6 +143,14 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(
             409, "conflict", _("Dữ liệu đã được người khác cập nhật. Vui lòng tải lại trang.")
         )
+
+    @app.errorhandler(DataError)
+    def _bad_value(exc: DataError):  # type: ignore[no-untyped-def]
+        # A value the database cannot hold (an out-of-range number); the input is wrong.
+        from app import db
+
+        db.session.rollback()
+        return error_response(422, *http_message(422))
 
     @app.errorhandler(OperationalError)
     def _db_busy(exc: OperationalError):  # type: ignore[no-untyped-def]
