@@ -317,14 +317,14 @@ def consultation_json(c: Consultation, user: User) -> dict[str, Any]:
     }
 
 
-def comment_json(c: Comment, text: queries.DraftText) -> dict[str, Any]:
+def comment_json(c: Comment, label: str) -> dict[str, Any]:
     return {
         "id": c.id,
         "consultation_id": c.consultation_id,
         "unit_id": c.unit_id,
         "unit_name": c.unit.name,
         "clause_id": c.clause_id,
-        "clause_label": text.label(c.clause_id),
+        "clause_label": label,
         "text": c.text,
         "source": c.source.value,
         "meeting_date": c.meeting_date.isoformat() if c.meeting_date else None,
@@ -356,7 +356,7 @@ def position_json(response: UnitResponse, user: User) -> dict[str, Any]:
     visible = [c for c in comments if c.can_view(user)]
     return {
         **response_json(response),
-        "comments": [comment_json(c, text) for c in visible],
+        "comments": [comment_json(c, text.label(c.clause_id)) for c in visible],
         "fingerprint": operations.position_fingerprint(comments) if own else None,
         "history": [_submission_json(s) for s in response.submissions],
     }
@@ -545,7 +545,7 @@ def list_comments(consultation_id: int, query: dict[str, Any]):  # type: ignore[
         q=query.get("q", ""),
     )
     comments = queries.list_comments(consultation, current_api_user(), filters, text)
-    return {"items": [comment_json(c, text) for c in comments]}
+    return {"items": [comment_json(c, text.label(c.clause_id)) for c in comments]}
 
 
 @api_route(
@@ -568,7 +568,7 @@ def create_comment(consultation_id: int, body: dict[str, Any]):  # type: ignore[
         response, clause=_clause(body.get("clause_id")), text=body["text"], actor=user
     )
     db.session.commit()
-    return comment_json(comment, queries.load_draft_text(consultation.version)), 201
+    return comment_json(comment, queries.clause_label(comment.clause_id)), 201
 
 
 @api_route(
@@ -580,8 +580,8 @@ def create_comment(consultation_id: int, body: dict[str, Any]):  # type: ignore[
     response=COMMENT,
 )
 def get_comment(comment_id: int):  # type: ignore[no-untyped-def]
-    comment, consultation = _comment(comment_id)
-    return comment_json(comment, queries.load_draft_text(consultation.version))
+    comment, _consultation = _comment(comment_id)
+    return comment_json(comment, queries.clause_label(comment.clause_id))
 
 
 @api_route(
@@ -594,12 +594,12 @@ def get_comment(comment_id: int):  # type: ignore[no-untyped-def]
     response=COMMENT,
 )
 def edit_comment(comment_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    comment, consultation = _comment(comment_id)
+    comment, _consultation = _comment(comment_id)
     operations.edit_comment(
         comment, text=body["text"], lock_version=body["lock_version"], actor=current_api_user()
     )
     db.session.commit()
-    return comment_json(comment, queries.load_draft_text(consultation.version))
+    return comment_json(comment, queries.clause_label(comment.clause_id))
 
 
 @api_route(
@@ -657,7 +657,7 @@ def record_conference(consultation_id: int, body: dict[str, Any]):  # type: igno
     )
     db.session.commit()
     text = queries.load_draft_text(consultation.version)
-    return {"items": [comment_json(c, text) for c in created]}, 201
+    return {"items": [comment_json(c, text.label(c.clause_id)) for c in created]}, 201
 
 
 # --- positions -----------------------------------------------------------------------------

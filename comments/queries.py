@@ -30,8 +30,8 @@ from comments.models import (
     UnitResponse,
     fold_text,
 )
-from drafts.models import Draft, DraftDrafter, Version
-from drafts.tree import TreeNode, iter_tree, load_version_tree
+from drafts.models import Clause, Draft, DraftDrafter, Version
+from drafts.tree import TreeNode, citation_labels, iter_tree, load_version_tree
 
 GENERAL_LABEL = "Ý kiến chung"
 
@@ -134,6 +134,22 @@ def load_draft_text(version: Version) -> DraftText:
         by_id={n.id: n for n in nodes},
         order={n.id: i for i, n in enumerate(nodes)},
     )
+
+
+def clause_label(clause_id: int | None) -> str:
+    """Citation label of one clause, built from its few ancestors.
+
+    Answers about a single comment need one label; loading the whole version's tree
+    for it made every comment submission cost a 2,000-clause query.
+    """
+    if clause_id is None:
+        return GENERAL_LABEL
+    chain: list[Clause] = []
+    current = db.session.get(Clause, clause_id)
+    while current is not None:
+        chain.append(current)
+        current = current.parent
+    return citation_labels(list(reversed(chain))).get(clause_id, "")
 
 
 # --- comments ------------------------------------------------------------------------------
@@ -360,6 +376,7 @@ __all__ = [
     "DraftText",
     "Tracker",
     "TrackerRow",
+    "clause_label",
     "consulted_version_ids",
     "counted_comments",
     "get_round",
