@@ -25,7 +25,8 @@ from bench import data as bench_data
 from bench import load, measure
 
 HERE = Path(__file__).resolve().parent
-WORK = HERE / "work"
+# BENCH_WORK lets two runs on one machine keep their files apart.
+WORK = Path(os.environ.get("BENCH_WORK") or HERE / "work")
 RESULTS = HERE / "results.json"
 
 TARGETS = {
