@@ -17,6 +17,8 @@ from workflow.scoring import (
     Kind,
     RankEntry,
     ScoreError,
+    Scorer,
+    Totals,
     classify,
     compute_totals,
     format_points,
@@ -276,6 +278,84 @@ def test_totals_stay_within_max_plus_bonus_cap(tree: tuple[Criterion, ...], data
         for leaf in node.leaves()
         if leaf.key not in scores
     }
+
+
+def reference_totals(tree, scores, bonus_lines, deduction_lines, bonus_cap):  # type: ignore[no-untyped-def]
+    """The rules written as plainly as possible: a recursive sum over the tree."""
+    leaves = {leaf.key: leaf for node in tree for leaf in node.leaves()}
+    unknown = [key for key in scores if key not in leaves]
+    if unknown:
+        raise ScoreError(f"Không có tiêu chí để chấm với mã: {', '.join(unknown)}.")
+    for key, value in scores.items():
+        validate_score(leaves[key], value)
+    groups: dict[str, Decimal] = {}
+
+    def total(node: Criterion) -> Decimal:
+        if node.is_leaf:
+            return scores.get(node.key) or D(0)
+        value = sum((total(child) for child in node.children), D(0))
+        if node.max_points is not None:
+            value = min(value, node.max_points)
+        groups[node.key] = value
+        return value
+
+    by_kind = {kind: D(0) for kind in Kind}
+    for node in tree:
+        by_kind[node.kind] += total(node)
+    for line in bonus_lines:
+        if line < 0:
+            raise ScoreError(f"Điểm thưởng không được âm; đã nhập {format_points(line)}.")
+    bonus = by_kind[Kind.BONUS] + sum(bonus_lines, D(0))
+    caps = [bonus_cap] if bonus_cap is not None else []
+    rows = tuple(node for node in tree if node.kind is Kind.BONUS)
+    if rows and Criterion("", "", "", Kind.BONUS, children=rows).effective_max() is not None:
+        caps.append(Criterion("", "", "", Kind.BONUS, children=rows).effective_max())
+    if caps:
+        bonus = min(bonus, min(caps))
+    deductions = by_kind[Kind.DEDUCTION] + sum((abs(line) for line in deduction_lines), D(0))
+    base = by_kind[Kind.CRITERION]
+    missing = tuple(
+        leaf.key
+        for node in tree
+        if node.kind is Kind.CRITERION
+        for leaf in node.leaves()
+        if scores.get(leaf.key) is None
+    )
+    return Totals(groups, base, bonus, deductions, base + bonus - deductions, missing)
+
+
+POINTS = st.one_of(
+    st.none(),
+    st.decimals(min_value=-1, max_value=60, places=0),
+    st.decimals(min_value=-1, max_value=60, places=2),
+    st.sampled_from([D(0), D("0.00"), D("2.50"), D("2.5")]),
+)
+
+
+@settings(deadline=None)
+@given(tree=trees(), data=st.data())
+def test_a_prepared_scorer_adds_up_as_the_plain_rules_do(
+    tree: tuple[Criterion, ...], data: st.DataObject
+) -> None:
+    """One Scorer adds up many columns (a period's results) exactly as the rules read:
+    the same figures with the same digits, the groups in the same order, the same error."""
+    scorer = Scorer(tree)
+    keys = [leaf.key for node in tree for leaf in node.leaves()]
+    for _column in range(3):
+        scores = {key: data.draw(POINTS) for key in keys if data.draw(st.booleans())}
+        bonus_lines = data.draw(st.lists(POINTS.filter(lambda p: p is not None), max_size=2))
+        deduction_lines = data.draw(st.lists(POINTS.filter(lambda p: p is not None), max_size=2))
+        bonus_cap = data.draw(st.one_of(st.none(), MAXIMA))
+        try:
+            expected = reference_totals(tree, scores, bonus_lines, deduction_lines, bonus_cap)
+        except ScoreError as error:
+            with pytest.raises(ScoreError) as caught:
+                scorer.totals(scores, bonus_lines, deduction_lines, bonus_cap=bonus_cap)
+            assert caught.value.message == error.message
+            continue
+        got = scorer.totals(scores, bonus_lines, deduction_lines, bonus_cap=bonus_cap)
+        assert repr(got) == repr(expected)
+        assert list(got.groups) == list(expected.groups)
 
 
 # -- ranking ------------------------------------------------------------------------------------

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from accounts.errors import Conflict, Forbidden, Invalid
 from accounts.models import AuditEntry, Role
 from app import db
-from drafts.models import DraftState
+from drafts.models import Clause, DraftState
 from tests.fixtures.workflow import (
     DEADLINES,
     codes_to_keys,
@@ -30,7 +30,13 @@ from workflow.models import (
     ScoreStage,
     SheetDeadlineExtension,
 )
-from workflow.queries import load_criteria, load_sheet_data, period_results, sheet_totals
+from workflow.queries import (
+    load_criteria,
+    load_sheet_data,
+    load_sheet_points,
+    period_results,
+    sheet_totals,
+)
 
 SELF, CLUSTER, VERIFIED = ScoreStage.SELF, ScoreStage.CLUSTER, ScoreStage.VERIFIED
 
@@ -263,6 +269,57 @@ def test_units_without_a_complete_final_column_are_not_ranked(org, open_period):
     rows = {row.sheet.unit.short_name: row for row in period_results(period).rows}
     assert rows["KV1"].ranked.overall_rank == 1
     assert rows["KV2"].ranked is None and not rows["KV2"].complete
+
+
+def _points_read_two_ways(period) -> None:  # type: ignore[no-untyped-def]
+    """The lean reader used by results against the ORM rows: same values, same totals."""
+    table = load_criteria(period.criteria_version_id)
+    ids = [sheet.id for sheet in period.sheets]
+    rows, points = load_sheet_data(ids), load_sheet_points(ids)
+    for sheet_id in ids:
+        for stage in (SELF, CLUSTER, VERIFIED):
+            entered = {k: v for k, v in rows[sheet_id].values(stage).items() if v is not None}
+            lean = points[sheet_id].values(stage)
+            # repr: the same Decimal digits (2,50 stays 2.50), not merely equal numbers
+            assert sorted(map(repr, lean.items())) == sorted(map(repr, entered.items()))
+            assert points[sheet_id].has(stage) == rows[sheet_id].has(stage)
+            assert points[sheet_id].line_points(stage) == rows[sheet_id].line_points(stage)
+            assert repr(sheet_totals(table, points[sheet_id], stage, period)) == repr(
+                sheet_totals(table, rows[sheet_id], stage, period)
+            )
+
+
+def test_results_read_the_same_points_as_the_sheet_rows(org, open_period):
+    period = open_period()
+    put_scores(sheet_of(period, org.r1), SELF, {"1.1": "9,5", "1.2": "15", "2": "0", "II": None})
+    put_scores(sheet_of(period, org.r1), CLUSTER, {"1.1": "9,25", "II": "40", "Điểm thưởng": "3"})
+    put_scores(sheet_of(period, org.r2), VERIFIED, {"1.1": "10", "1.2": "12,5", "2": "35"})
+    put_scores(sheet_of(period, org.r2), VERIFIED, {"II": "39,75", "Điểm trừ": "1"})
+    sheet = sheet_of(period, org.r3)
+    operations.add_line(sheet, LineKind.BONUS, "2,5", "Sáng kiến", org.staff3)
+    operations.add_line(sheet, LineKind.DEDUCTION, "0,5", "Chậm báo cáo", org.staff3)
+    db.session.commit()
+
+    _points_read_two_ways(period)
+    points = load_sheet_points([sheet.id for sheet in period.sheets])
+    assert not points[sheet_of(period, org.r1).id].has(VERIFIED)
+    assert points[sheet.id].has(SELF) and not points[sheet.id].values(SELF)
+
+
+def test_a_lineage_holding_a_comma_is_still_read_exactly(org, open_period):
+    period = open_period()
+    put_scores(sheet_of(period, org.r1), VERIFIED, {"1.1": "9,5", "1.2": "15", "2": "35"})
+    put_scores(sheet_of(period, org.r2), VERIFIED)
+    key = codes_to_keys(period)["1.1"]
+    # Lineages are uuid hex, but a draft's editor may send any text back.
+    for model in (Clause, Score):
+        db.session.execute(update(model).where(model.lineage == key).values(lineage="1,1,x,2"))
+    db.session.commit()
+
+    _points_read_two_ways(period)
+    rows = {row.sheet.unit.short_name: row for row in period_results(period).rows}
+    assert rows["KV1"].totals[VERIFIED].final == Decimal("59.5")
+    assert rows["KV2"].final.final == Decimal("100")
 
 
 def test_disqualification_needs_a_listed_condition_and_the_right_people(org, open_period):

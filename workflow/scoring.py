@@ -1,7 +1,8 @@
 """Points, totals, ranking and classification for criteria tables (pure).
 
 :func:`compute_totals` is the one function that adds up a score sheet; pages,
-exports and ranking all call it, so a total is the same everywhere.
+exports and ranking all call it (or :meth:`Scorer.totals`, the same code with the
+tree prepared once for many sheets), so a total is the same everywhere.
 
 Decisions worth knowing:
 
@@ -29,6 +30,7 @@ from itertools import pairwise
 from typing import Any
 
 ZERO = Decimal(0)
+_UNCAPPED = Decimal("Infinity")
 
 
 class ScoreError(ValueError):
@@ -197,46 +199,103 @@ def compute_totals(
     bonus rows' maximum and ``bonus_cap``. Deductions are the deduction rows plus
     ``deduction_lines``, uncapped; a deduction written as "-0,5" or "0,5" subtracts
     0,5 either way. Leaf scores are validated (:class:`ScoreError`).
+
+    To add up many columns over one tree, build a :class:`Scorer` once and call
+    :meth:`Scorer.totals`: this function does exactly that.
     """
-    leaves = {leaf.key: leaf for node in criteria_tree for leaf in node.leaves()}
-    unknown = [key for key in scores if key not in leaves]
-    if unknown:
-        raise ScoreError(f"Không có tiêu chí để chấm với mã: {', '.join(map(str, unknown))}.")
-    for key, value in scores.items():
-        validate_score(leaves[key], value)
-
-    groups: dict[str, Decimal] = {}
-    by_kind = {kind: ZERO for kind in Kind}
-    for node in criteria_tree:
-        by_kind[node.kind] += _node_total(node, scores, groups)
-
-    bonus_extra = sum((_non_negative(line, "Điểm thưởng") for line in bonus_lines), ZERO)
-    bonus = by_kind[Kind.BONUS] + bonus_extra
-    cap = _bonus_cap(criteria_tree, bonus_cap)
-    if cap is not None:
-        bonus = min(bonus, cap)
-    deductions = by_kind[Kind.DEDUCTION] + sum((abs(line) for line in deduction_lines), ZERO)
-    base = by_kind[Kind.CRITERION]
-    missing = tuple(
-        leaf.key
-        for node in criteria_tree
-        if node.kind is Kind.CRITERION
-        for leaf in node.leaves()
-        if scores.get(leaf.key) is None
-    )
-    return Totals(groups, base, bonus, deductions, base + bonus - deductions, missing)
+    return Scorer(criteria_tree).totals(scores, bonus_lines, deduction_lines, bonus_cap=bonus_cap)
 
 
-def _node_total(
-    node: Criterion, scores: Mapping[str, Decimal | None], groups: dict[str, Decimal]
-) -> Decimal:
-    if node.is_leaf:
-        return scores.get(node.key) or ZERO
-    total = sum((_node_total(child, scores, groups) for child in node.children), ZERO)
-    if node.max_points is not None:
-        total = min(total, node.max_points)
-    groups[node.key] = total
-    return total
+class Scorer:
+    """A criteria tree prepared once, so that adding up many columns (a period's
+    results: every sheet times every stage) does not walk the tree each time.
+
+    :meth:`totals` is the only implementation of the rules :func:`compute_totals`
+    documents.
+    """
+
+    def __init__(self, criteria_tree: Sequence[Criterion]) -> None:
+        self.tree = tuple(criteria_tree)
+        self._leaves = {leaf.key: leaf for node in self.tree for leaf in node.leaves()}
+        self._upper = {
+            key: _UNCAPPED if leaf.max_points is None else leaf.max_points
+            for key, leaf in self._leaves.items()
+        }
+        self._criterion_leaves = tuple(
+            leaf.key for node in self.tree if node.kind is Kind.CRITERION for leaf in node.leaves()
+        )
+        # Groups in post-order (children before their parent), each as
+        # (key, its leaf children's keys, its group children's keys, stated cap).
+        groups: list[tuple[str, tuple[str, ...], tuple[str, ...], Decimal | None]] = []
+
+        def visit(node: Criterion) -> None:
+            for child in node.children:
+                if not child.is_leaf:
+                    visit(child)
+            leaves = tuple(child.key for child in node.children if child.is_leaf)
+            subgroups = tuple(child.key for child in node.children if not child.is_leaf)
+            groups.append((node.key, leaves, subgroups, node.max_points))
+
+        for node in self.tree:
+            if not node.is_leaf:
+                visit(node)
+        self._groups = tuple(groups)
+        self._top = tuple(
+            (
+                kind,
+                tuple(node.key for node in self.tree if node.kind is kind and node.is_leaf),
+                tuple(node.key for node in self.tree if node.kind is kind and not node.is_leaf),
+            )
+            for kind in Kind
+        )
+        self._rows_cap = _bonus_cap(self.tree, None)
+
+    def totals(
+        self,
+        scores: Mapping[str, Decimal | None],
+        bonus_lines: Sequence[Decimal] = (),
+        deduction_lines: Sequence[Decimal] = (),
+        *,
+        bonus_cap: Decimal | None = None,
+    ) -> Totals:
+        """Totals for one column; see :func:`compute_totals`."""
+        leaves = self._leaves
+        if not leaves.keys() >= scores.keys():
+            unknown = [key for key in scores if key not in leaves]
+            raise ScoreError(f"Không có tiêu chí để chấm với mã: {', '.join(map(str, unknown))}.")
+        upper = self._upper
+        for key, value in scores.items():
+            if value is not None and not ZERO <= value <= upper[key]:
+                validate_score(leaves[key], value)  # raises, naming the criterion
+
+        # Sums of points (a few digits each) are exact: the order of the terms does
+        # not matter. filter(None, …) skips unscored leaves and zeros, which add nothing.
+        get = scores.get
+        groups: dict[str, Decimal] = {}
+        for key, leaf_keys, subgroups, cap in self._groups:
+            total = sum(filter(None, map(get, leaf_keys)), ZERO)
+            for child in subgroups:
+                total += groups[child]
+            if cap is not None:
+                total = min(total, cap)
+            groups[key] = total
+        by_kind: dict[Kind, Decimal] = {}
+        for kind, leaf_keys, subgroups in self._top:
+            by_kind[kind] = sum(filter(None, map(get, leaf_keys)), ZERO) + sum(
+                map(groups.__getitem__, subgroups), ZERO
+            )
+
+        bonus_extra = sum((_non_negative(line, "Điểm thưởng") for line in bonus_lines), ZERO)
+        bonus = by_kind[Kind.BONUS] + bonus_extra
+        cap = self._rows_cap
+        if bonus_cap is not None:
+            cap = bonus_cap if cap is None else min(bonus_cap, cap)
+        if cap is not None:
+            bonus = min(bonus, cap)
+        deductions = by_kind[Kind.DEDUCTION] + sum((abs(line) for line in deduction_lines), ZERO)
+        base = by_kind[Kind.CRITERION]
+        missing = tuple(key for key in self._criterion_leaves if get(key) is None)
+        return Totals(groups, base, bonus, deductions, base + bonus - deductions, missing)
 
 
 def _bonus_cap(tree: Sequence[Criterion], bonus_cap: Decimal | None) -> Decimal | None:

@@ -228,7 +228,9 @@ def verification_queue(period_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/periods/<int:period_id>/results")
 @login_required
 def results(period_id: int):  # type: ignore[no-untyped-def]
-    period = _period_or_404(period_id)
+    period = queries.period_for_results(period_id)
+    if period is None:
+        raise NotFound(_("Không tìm thấy kỳ chấm điểm."))
     ensure(period.can_see_results(current_user))
     return render_template(
         "workflow/results.html",
