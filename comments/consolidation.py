@@ -13,11 +13,13 @@ Every read here loads a whole round, or a pair of versions, with a fixed number 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -25,7 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from accounts import audit
 from accounts.clock import format_date, now
 from accounts.errors import Conflict, Forbidden, Invalid, NotFound
-from accounts.models import User
+from accounts.models import Unit, User
 from app import db
 from comments.models import (
     DECISION_LABELS,
@@ -52,10 +54,14 @@ from drafts.lifecycle import apply_draft_action, can_apply
 from drafts.models import Clause, Draft, DraftState, Version
 from drafts.tree import (
     CRITERIA_KINDS,
+    ClauseLike,
+    FlatClause,
     TreeNode,
     build_tree,
+    citation_labels,
     heading,
     iter_tree,
+    load_flat_clauses,
     load_version_tree,
     to_diff_clauses,
 )
@@ -391,7 +397,7 @@ class CommentGroup:
     key: str  # the article's lineage, or GENERAL_KEY
     label: str  # "Ý kiến chung", "Điều 5. Nhiệm vụ của Cụm trưởng"
     citation: str  # "Ý kiến chung", "Điều 5"
-    comments: list[Comment] = field(default_factory=list)
+    comments: list[Any] = field(default_factory=list)  # Comment or ConsolidatedComment
 
     @property
     def total(self) -> int:
@@ -433,37 +439,63 @@ class Consolidation:
 
     @property
     def counts(self) -> RoundCounts:
-        comments = self.comments
-        conference_units = {c.unit_id for c in comments if c.is_conference}
-        decisions = Counter(c.disposition.decision for c in comments if c.disposition)
-        return RoundCounts(
-            units_invited=len(self.responses),
-            units_answered=sum(
-                1 for r in self.responses if r.is_submitted or r.unit_id in conference_units
+        return round_counts(
+            self.responses,
+            (
+                (c.unit_id, c.is_conference, c.disposition.decision if c.disposition else None)
+                for c in self.comments
             ),
-            units_agreed=sum(
-                1 for r in self.responses if r.is_submitted and r.agrees_without_comments
-            ),
-            comments_total=len(comments),
-            comments_answered=sum(decisions.values()),
-            decisions={d: decisions.get(d, 0) for d in Decision},
         )
 
     def unit_label(self, comment: Comment) -> str:
         """The commenting unit, with the meeting for a conference opinion."""
-        if not comment.is_conference:
-            return comment.unit.name
-        when = format_date(comment.meeting_date) if comment.meeting_date else ""
-        where = " ".join(part for part in (comment.meeting_form or "hội nghị", when) if part)
-        return f"{comment.unit.name} (ý kiến tại {where})"
+        return unit_label(
+            comment.unit.name, comment.is_conference, comment.meeting_date, comment.meeting_form
+        )
+
+
+def round_counts(
+    responses: Sequence[UnitResponse],
+    comments: Iterable[tuple[int, bool, Decision | None]],
+) -> RoundCounts:
+    """The round's figures from its responses and, per consolidated comment, (unit id,
+    is a conference opinion, decision or None)."""
+    conference_units: set[int] = set()
+    decisions: Counter[Decision] = Counter()
+    total = 0
+    for unit_id, is_conference, decision in comments:
+        total += 1
+        if is_conference:
+            conference_units.add(unit_id)
+        if decision is not None:
+            decisions[decision] += 1
+    return RoundCounts(
+        units_invited=len(responses),
+        units_answered=sum(1 for r in responses if r.is_submitted or r.unit_id in conference_units),
+        units_agreed=sum(1 for r in responses if r.is_submitted and r.agrees_without_comments),
+        comments_total=total,
+        comments_answered=sum(decisions.values()),
+        decisions={d: decisions.get(d, 0) for d in Decision},
+    )
+
+
+def unit_label(
+    unit_name: str, is_conference: bool, meeting_date: date | None, meeting_form: str | None
+) -> str:
+    """The commenting unit, with the meeting for a conference opinion."""
+    if not is_conference:
+        return unit_name
+    when = format_date(meeting_date) if meeting_date else ""
+    where = " ".join(part for part in (meeting_form or "hội nghị", when) if part)
+    return f"{unit_name} (ý kiến tại {where})"
 
 
 def load_consolidation(consultation: Consultation) -> Consolidation:
     """The round's consolidated comments grouped by article, in document order.
 
     A fixed number of statements: responses with units, comments with their answers,
-    change links with their clauses and versions, the version's clauses, and the later
-    versions' clauses that name the linked changes.
+    change links with their clauses and versions, the version's clauses, and the linked
+    clauses with their ancestors (for their citations).
     """
     responses = list(
         db.session.scalars(
@@ -489,8 +521,7 @@ def load_consolidation(consultation: Consultation) -> Consolidation:
             .order_by(Comment.id)
         ).unique()
     )
-    roots = load_version_tree(consultation.version)
-    groups, citations = group_comments(roots, comments)
+    groups, citations = group_comments(_outline(consultation.version_id), comments)
     return Consolidation(
         consultation=consultation,
         responses=responses,
@@ -501,7 +532,184 @@ def load_consolidation(consultation: Consultation) -> Consolidation:
     )
 
 
-def _answered_together(comments: Iterable[Comment]) -> dict[int, list[int]]:
+@dataclass(slots=True)
+class ConsolidatedComment:
+    """A consolidated comment as the consolidation page lists it: plain values read in one
+    statement, named like `Comment`'s attributes. A round has thousands, and building
+    them as ORM objects (with their unit, answer and links) took most of the page's time.
+    """
+
+    id: int
+    clause_id: int | None
+    unit_id: int
+    unit_name: str
+    text: str
+    is_conference: bool
+    disposition_id: int | None
+    decision: Decision | None
+    explanation: str
+    unit_label: str  # `unit_label()`: the unit, with the meeting for a conference opinion
+    citation: str = ""  # "Điểm đ khoản 4 Điều 7" / "Ý kiến chung"
+    changes: tuple[str, ...] = ()  # `LinkedChange.text` of each
+    shared: int = 1  # how many comments its answer covers (itself included)
+    # The answer form's query selecting this comment, or all those sharing its answer.
+    answer_query: str = ""
+
+    @property
+    def decision_label(self) -> str:
+        return DECISION_LABELS[self.decision] if self.decision is not None else ""
+
+
+@dataclass(slots=True)
+class ConsolidationPage:
+    """The consolidation page of a round: what `Consolidation` holds, as plain rows, with
+    the same groups, citations, counts and linked changes (see `consolidation_page`)."""
+
+    consultation: Consultation
+    responses: list[UnitResponse]
+    groups: list[CommentGroup]  # of ConsolidatedComment
+    counts: RoundCounts
+    unit_names: dict[int, str]  # the units that commented, by id
+    change_texts: set[str]  # every linked change's text, once
+
+
+def consolidation_page(consultation: Consultation) -> ConsolidationPage:
+    """`load_consolidation` for the page: the same grouping, citations, counts and
+    linked changes (`group_comments`, `round_counts`, `unit_label`, `_name_changes`), read
+    as plain columns. A fixed number of statements: responses with units, the comments
+    with their unit and answer, their change links, the draft's versions, the version's
+    clauses and (when there are links) the linked clauses with their ancestors.
+    """
+    responses = list(
+        db.session.scalars(
+            select(UnitResponse)
+            .options(joinedload(UnitResponse.unit))
+            .where(UnitResponse.consultation_id == consultation.id)
+        ).unique()
+    )
+    responses.sort(key=lambda r: r.unit.name)
+    conference = CommentSource.CONFERENCE
+    comments = [
+        ConsolidatedComment(
+            id=cid,
+            clause_id=clause_id,
+            unit_id=unit_id,
+            unit_name=unit_name,
+            text=text,
+            is_conference=source == conference,
+            disposition_id=disposition_id,
+            decision=decision,
+            explanation=explanation or "",
+            unit_label=unit_label(unit_name, source == conference, meeting_date, meeting_form),
+        )
+        for (
+            cid,
+            clause_id,
+            unit_id,
+            unit_name,
+            text,
+            source,
+            meeting_date,
+            meeting_form,
+            disposition_id,
+            decision,
+            explanation,
+        ) in _read(
+            select(
+                Comment.id,
+                Comment.clause_id,
+                Comment.unit_id,
+                Unit.name,
+                Comment.text,
+                # The stored value (CommentSource is a str enum): no conversion per row.
+                type_coerce(Comment.source, String),
+                Comment.meeting_date,
+                Comment.meeting_form,
+                Comment.disposition_id,
+                Disposition.decision,
+                Disposition.explanation,
+            )
+            .select_from(Comment)
+            .join(UnitResponse, UnitResponse.id == Comment.response_id)
+            .join(Unit, Unit.id == Comment.unit_id)
+            .outerjoin(Disposition, Disposition.id == Comment.disposition_id)
+            .where(Comment.consultation_id == consultation.id, consolidated_criterion())
+            .order_by(Comment.id)
+        )
+    ]
+    by_id = {c.id: c for c in comments}
+    links = _read(
+        select(ChangeLink.comment_id, Clause.id, Clause.seq, Clause.version_id)
+        .join(Clause, Clause.id == ChangeLink.clause_id)
+        .join(Comment, Comment.id == ChangeLink.comment_id)
+        .where(Comment.consultation_id == consultation.id)
+    )
+    # A handful of versions: read once, rather than with each link.
+    versions = {v.id: v for v in consultation.draft.versions}
+    changes = _name_changes(
+        (comment_id, clause_id, seq, versions[version_id])
+        for comment_id, clause_id, seq, version_id in links
+        if comment_id in by_id
+    )
+    groups, citations = group_comments(_outline(consultation.version_id), comments)
+
+    # Most answers are one comment's: only those shared by several need their list.
+    sizes = Counter(c.disposition_id for c in comments if c.disposition_id is not None)
+    shared = _answered_together(c for c in comments if sizes[c.disposition_id] > 1)
+    queries: dict[int, str] = {}
+    change_texts: set[str] = set()
+    for comment in comments:
+        comment.citation = citations[comment.id]
+        if comment.id in changes:
+            comment.changes = tuple(change.text for change in changes[comment.id])
+            change_texts.update(comment.changes)
+        together = shared.get(comment.disposition_id) if comment.disposition_id else None
+        if together is None:
+            comment.answer_query = _selection_query([comment.id])
+            continue
+        comment.shared = len(together)
+        if comment.disposition_id not in queries:
+            queries[comment.disposition_id] = _selection_query(together)
+        comment.answer_query = queries[comment.disposition_id]
+    return ConsolidationPage(
+        consultation=consultation,
+        responses=responses,
+        groups=groups,
+        counts=round_counts(
+            responses, ((c.unit_id, c.is_conference, c.decision) for c in comments)
+        ),
+        unit_names={c.unit_id: c.unit_name for c in comments},
+        change_texts=change_texts,
+    )
+
+
+def _read(statement: Select[Any]) -> Iterator[Any]:
+    """The rows of a plain-columns statement, one at a time (after the autoflush that
+    `Session.execute` would do).
+
+    `Session.execute` builds every row of the result before the first one is read; here
+    rows come from the cursor as they are used, so a page turning thousands of rows into
+    its own objects never holds both at once (which kept the garbage collector busy).
+    """
+    if db.session.autoflush:
+        db.session.flush()
+    return iter(db.session.connection().execute(statement))
+
+
+def _outline(version_id: int) -> list[FlatClause]:
+    """A version's clauses without their text, in document order: enough for grouping
+    and citations."""
+    return load_flat_clauses([version_id], with_text=False)[version_id]
+
+
+def _selection_query(comment_ids: Iterable[int]) -> str:
+    """ "comment=3&comment=7", as `url_for(..., comment=ids)` writes it (ids need no quoting)."""
+    return "&".join(f"comment={int(i)}" for i in comment_ids)
+
+
+def _answered_together(
+    comments: Iterable[Comment] | Iterable[ConsolidatedComment],
+) -> dict[int, list[int]]:
     shared: dict[int, list[int]] = {}
     for comment in comments:
         if comment.disposition_id is not None:
@@ -510,53 +718,54 @@ def _answered_together(comments: Iterable[Comment]) -> dict[int, list[int]]:
 
 
 def group_comments(
-    roots: Sequence[TreeNode], comments: Iterable[Comment]
+    clauses: Sequence[ClauseLike],
+    comments: Iterable[Comment] | Iterable[ConsolidatedComment],
 ) -> tuple[list[CommentGroup], dict[int, str]]:
     """Group comments by article ("Ý kiến chung" first, then document order); a comment on
-    a khoản or điểm belongs to its Điều. Returns the groups and each comment's citation."""
-    nodes = list(iter_tree(roots))
-    by_id = {n.id: n for n in nodes}
-    order = {n.id: i for i, n in enumerate(nodes)}
+    a khoản or điểm belongs to its Điều. `clauses` are the version's, in document order
+    (`seq`). Returns the groups and each comment's citation."""
+    labels = citation_labels(clauses)
+    by_id = {c.id: c for c in clauses}
+    order = {c.id: i for i, c in enumerate(clauses)}
     groups = {GENERAL_KEY: CommentGroup(GENERAL_KEY, GENERAL_LABEL, GENERAL_LABEL)}
     group_order: dict[str, int] = {GENERAL_KEY: -1}
     citations: dict[int, str] = {}
-    placed: list[tuple[int, int, str, Comment]] = []
+    placed: list[tuple[int, int, str, Any]] = []
     for comment in comments:
-        node = by_id.get(comment.clause_id) if comment.clause_id is not None else None
-        if node is None:
+        clause = by_id.get(comment.clause_id) if comment.clause_id is not None else None
+        if clause is None:
             citations[comment.id] = GENERAL_LABEL
             placed.append((-1, comment.id, GENERAL_KEY, comment))
             continue
-        owner = group_node(node)
+        owner = group_clause(clause, by_id)
         if owner.lineage not in groups:
+            citation = sentence_start(labels[owner.id])
             groups[owner.lineage] = CommentGroup(
-                owner.lineage, provision_label(owner), sentence_start(owner.label)
+                owner.lineage, titled_label(citation, owner.title), citation
             )
             group_order[owner.lineage] = order[owner.id]
-        citations[comment.id] = sentence_start(node.label)
-        placed.append((order[node.id], comment.id, owner.lineage, comment))
-    for _position, _id, key, comment in sorted(placed, key=lambda p: (p[0], p[1])):
+        citations[comment.id] = sentence_start(labels[clause.id])
+        placed.append((order[clause.id], comment.id, owner.lineage, comment))
+    # By position, then id: each (position, id) is unique, so the rest is never compared.
+    placed.sort()
+    for _position, _id, key, comment in placed:
         groups[key].comments.append(comment)
     ordered = sorted(groups.values(), key=lambda g: group_order[g.key])
     return [g for g in ordered if g.comments], citations
 
 
-def group_node(node: TreeNode) -> TreeNode:
+def group_clause(clause: ClauseLike, by_id: Mapping[int, ClauseLike]) -> ClauseLike:
     """The provision a comment is grouped under: its Điều; for criteria tables the top
-    group; otherwise (a Chương, a Mục) the provision itself."""
-    current: TreeNode | None = node
+    group; otherwise (a Chương, a Mục) the provision itself. `by_id`: the version's
+    clauses."""
+    current: ClauseLike | None = clause
     while current is not None:
-        if current.kind == "article":
+        kind = str(current.kind)
+        parent = by_id.get(current.parent_id) if current.parent_id is not None else None
+        if kind == "article" or (parent is None and kind in CRITERIA_KINDS):
             return current
-        if current.parent is None and current.kind in CRITERIA_KINDS:
-            return current
-        current = current.parent
-    return node
-
-
-def provision_label(node: TreeNode) -> str:
-    """ "Điều 5. Nhiệm vụ của Cụm trưởng", "Chương II. CHẤM ĐIỂM", "Mục I. Thực hiện…"."""
-    return titled_label(sentence_start(node.label), node.title)
+        current = parent
+    return clause
 
 
 def titled_label(label: str, title: str) -> str:
@@ -567,25 +776,56 @@ def titled_label(label: str, title: str) -> str:
 
 def _linked_changes(comments: Iterable[Comment]) -> dict[int, list[LinkedChange]]:
     """Name each linked clause by its citation in its own version (one more query)."""
-    links = [link for c in comments for link in c.change_links]
-    if not links:
+    return _name_changes(
+        (link.comment_id, link.clause.id, link.clause.seq, link.clause.version)
+        for c in comments
+        for link in c.change_links
+    )
+
+
+def _name_changes(
+    links: Iterable[tuple[int, int, int, Version]],
+) -> dict[int, list[LinkedChange]]:
+    """Each comment's linked clauses, from (comment id, clause id, clause seq, its version),
+    in document order and named by their citation in their own version (one query, for
+    those clauses and their ancestors, when there are links)."""
+    ordered = sorted(links, key=lambda lk: (lk[3].number, lk[2]))
+    if not ordered:
         return {}
-    version_ids = {link.clause.version_id for link in links}
-    rows = db.session.scalars(
-        select(Clause)
-        .where(Clause.version_id.in_(version_ids))
-        .order_by(Clause.version_id, Clause.seq)
-    ).all()
-    labels = {node.id: node.label for node in iter_tree(build_tree(rows))}
+    labels = _citation_labels_of({clause_id for _comment, clause_id, *_rest in ordered})
     changes: dict[int, list[LinkedChange]] = {}
-    for link in sorted(links, key=lambda lk: (lk.clause.version.number, lk.clause.seq)):
-        clause = link.clause
-        changes.setdefault(link.comment_id, []).append(
-            LinkedChange(
-                clause.id, clause.version_id, clause.version.label, labels.get(clause.id, "")
-            )
+    for comment_id, clause_id, _seq, version in ordered:
+        changes.setdefault(comment_id, []).append(
+            LinkedChange(clause_id, version.id, version.label, labels.get(clause_id, ""))
         )
     return changes
+
+
+def _citation_labels_of(clause_ids: Iterable[int]) -> dict[int, str]:
+    """`citation_labels` of these clauses, each in its own version, from one query that
+    reads them with their ancestors (all a citation is made of) rather than their whole
+    versions."""
+    chain = (
+        select(Clause.id, Clause.parent_id)
+        .where(Clause.id.in_(set(clause_ids)))
+        .cte("chain", recursive=True)
+    )
+    chain = chain.union(
+        select(Clause.id, Clause.parent_id).join(chain, Clause.id == chain.c.parent_id)
+    )
+    clauses = [
+        FlatClause(clause_id, parent_id, 0, kind, number, title)
+        for clause_id, parent_id, kind, number, title in _read(
+            select(
+                Clause.id,
+                Clause.parent_id,
+                type_coerce(Clause.kind, String),
+                Clause.number,
+                Clause.title,
+            ).where(Clause.id.in_(select(chain.c.id)))
+        )
+    ]
+    return citation_labels(clauses)
 
 
 def comments_for_answer(consultation: Consultation, ids: Iterable[int]) -> list[Comment]:
@@ -656,7 +896,7 @@ class DiffRow:
     """One clause of the diff, with the comments its change answers."""
 
     entry: DiffEntry
-    links: list[ChangeLink] = field(default_factory=list)
+    links: Sequence[ChangeLink] = ()
 
     @property
     def lineage(self) -> str:
@@ -730,34 +970,37 @@ class VersionDiff:
         return [row for row in self.rows if row.entry.changes]
 
 
-def version_diff(old: Version, new: Version) -> VersionDiff:
+def version_diff(old: Version, new: Version, *, with_links: bool = True) -> VersionDiff:
     """Two versions aligned by lineage, each change with the comments it answers.
 
     Two statements whatever the size: both versions' clauses, and the change links made
     on clauses of the versions after `old` up to `new` (with their comments and units).
+    Without `with_links`, the rows' `links` stay empty and the second statement is not
+    made (the diff page reads the links as plain rows: `diff_page`).
     """
     if old.draft_id != new.draft_id:
         raise Invalid("Chỉ so sánh được hai phiên bản của cùng một dự thảo.")
-    rows = db.session.scalars(
-        select(Clause)
-        .where(Clause.version_id.in_({old.id, new.id}))
-        .order_by(Clause.version_id, Clause.seq)
-    ).all()
-    old_rows = [c for c in rows if c.version_id == old.id]
-    new_rows = [c for c in rows if c.version_id == new.id]
+    clauses = load_flat_clauses([old.id, new.id])
+    old_rows, new_rows = clauses[old.id], clauses[new.id]
     entries = diff_versions(to_diff_clauses(old_rows), to_diff_clauses(new_rows))
-    links = _links_between(old, new)
+    links = _links_between(old, new) if with_links else {}
     return VersionDiff(
         draft=new.draft,
         old=old,
         new=new,
-        rows=[DiffRow(entry, links.get(entry.lineage, [])) for entry in entries],
+        rows=[DiffRow(entry, links.get(entry.lineage, ())) for entry in entries],
         new_clause_ids={c.lineage: c.id for c in new_rows},
     )
 
 
-def _links_between(old: Version, new: Version) -> dict[str, list[ChangeLink]]:
+def _between(old: Version, new: Version) -> ColumnElement[bool]:
+    """Versions after the older of the two, up to the newer: where the changes from one
+    to the other were made (SQL condition on Version)."""
     low, high = sorted((old.number, new.number))
+    return and_(Version.draft_id == old.draft_id, Version.number > low, Version.number <= high)
+
+
+def _links_between(old: Version, new: Version) -> dict[str, list[ChangeLink]]:
     links = db.session.scalars(
         select(ChangeLink)
         .join(ChangeLink.clause)
@@ -769,7 +1012,7 @@ def _links_between(old: Version, new: Version) -> dict[str, list[ChangeLink]]:
             joinedload(ChangeLink.comment).joinedload(Comment.response),
             joinedload(ChangeLink.comment).joinedload(Comment.consultation),
         )
-        .where(Version.draft_id == old.draft_id, Version.number > low, Version.number <= high)
+        .where(_between(old, new))
         .order_by(ChangeLink.comment_id)
     ).unique()
     by_lineage: dict[str, list[ChangeLink]] = {}
@@ -780,6 +1023,138 @@ def _links_between(old: Version, new: Version) -> dict[str, list[ChangeLink]]:
             seen.add(key)
             by_lineage.setdefault(link.clause.lineage, []).append(link)
     return by_lineage
+
+
+@dataclass(frozen=True, slots=True)
+class DiffComment:
+    """A comment beside a clause of the diff page, as plain values: one the change
+    answers (`DiffPage.linked`) or one made on an earlier version (`DiffPage.earlier`)."""
+
+    id: int
+    unit_name: str
+    text: str
+    decision_label: str  # "" when not answered
+    explanation: str
+    round: int  # the number of the version it was made on: "Ý kiến ở dự thảo lần n"
+
+
+@dataclass(slots=True)
+class DiffPage:
+    """The diff page: the diff (its rows' `links` empty) and, per lineage, the comments
+    this user may read beside each clause."""
+
+    diff: VersionDiff
+    linked: dict[str, list[DiffComment]]  # what `visible_links` gives, as plain rows
+    # What `earlier_comments_by_lineage` gives that the user may read, less the comments
+    # the same clause's change is linked to (shown as linked already).
+    earlier: dict[str, list[DiffComment]]
+    rounds: set[int]  # the version numbers in `earlier`
+
+
+def diff_page(old: Version, new: Version, user: User) -> DiffPage:
+    """`version_diff`, `visible_links` and `earlier_comments_by_lineage` filtered by
+    `Comment.can_view`, for the page: the same rows, read as plain columns (a draft's
+    earlier rounds hold thousands of comments). Four statements whatever the size (the
+    clauses, the links, the earlier comments, the draft's rounds for who may see what),
+    and for a user who is not a drafter one more per round with comments shown: its
+    invited units.
+    """
+    diff = version_diff(old, new, with_links=False)
+    can_view = comment_viewer(
+        user,
+        db.session.scalars(select(Consultation).where(Consultation.draft_id == new.draft_id)),
+    )
+    sent = or_(
+        Comment.source == CommentSource.CONFERENCE,
+        UnitResponse.status == ResponseStatus.SUBMITTED,
+    )
+    linked: dict[str, list[DiffComment]] = {}
+    seen: set[tuple[str, int]] = set()
+    for lineage, cid, unit_id, unit, text, consultation_id, is_sent, decision in _read(
+        select(
+            Clause.lineage,
+            Comment.id,
+            Comment.unit_id,
+            Unit.name,
+            Comment.text,
+            Comment.consultation_id,
+            sent,
+            Disposition.decision,
+        )
+        .select_from(ChangeLink)
+        .join(Clause, Clause.id == ChangeLink.clause_id)
+        .join(Version, Version.id == Clause.version_id)
+        .join(Comment, Comment.id == ChangeLink.comment_id)
+        .join(UnitResponse, UnitResponse.id == Comment.response_id)
+        .join(Unit, Unit.id == Comment.unit_id)
+        .outerjoin(Disposition, Disposition.id == Comment.disposition_id)
+        .where(_between(old, new))
+        .order_by(ChangeLink.comment_id)
+    ):
+        if (lineage, cid) in seen:
+            continue
+        seen.add((lineage, cid))
+        if can_view(unit_id, consultation_id, sent=bool(is_sent)):
+            label = DECISION_LABELS[decision] if decision is not None else ""
+            linked.setdefault(lineage, []).append(DiffComment(cid, unit, text, label, "", 0))
+    earlier: dict[str, list[DiffComment]] = {}
+    rounds: set[int] = set()
+    for lineage, cid, unit_id, unit, text, consultation_id, number, decision, explanation in _read(
+        select(
+            Comment.lineage,
+            Comment.id,
+            Comment.unit_id,
+            Unit.name,
+            Comment.text,
+            Comment.consultation_id,
+            Version.number,
+            Disposition.decision,
+            Disposition.explanation,
+        )
+        .select_from(Comment)
+        .join(UnitResponse, UnitResponse.id == Comment.response_id)
+        .join(Consultation, Consultation.id == Comment.consultation_id)
+        .join(Version, Version.id == Consultation.version_id)
+        .join(Unit, Unit.id == Comment.unit_id)
+        .outerjoin(Disposition, Disposition.id == Comment.disposition_id)
+        .where(
+            Comment.draft_id == new.draft_id,
+            Comment.lineage.is_not(None),
+            Version.number < new.number,
+            consolidated_criterion(),
+        )
+        .order_by(Version.number, Comment.id)
+    ):
+        if (lineage, cid) in seen or not can_view(unit_id, consultation_id, sent=True):
+            continue
+        label = DECISION_LABELS[decision] if decision is not None else ""
+        earlier.setdefault(lineage, []).append(
+            DiffComment(cid, unit, text, label, explanation or "", number)
+        )
+        rounds.add(number)
+    return DiffPage(diff, linked, earlier, rounds)
+
+
+def comment_viewer(user: User, consultations: Iterable[Consultation]) -> Callable[..., bool]:
+    """`Comment.can_view(user)` for comments read as plain columns (of these rounds):
+    `can_view(unit_id, consultation_id, sent=...)`, where `sent` is "a conference opinion
+    or the unit's submitted position". The unit and round checks are made once each."""
+    rounds = {c.id: c for c in consultations}
+    own_unit: dict[int, bool] = {}
+    see_others: dict[int, bool] = {}
+
+    def can_view(unit_id: int, consultation_id: int, *, sent: bool) -> bool:
+        if unit_id not in own_unit:
+            own_unit[unit_id] = user.can_work_for_unit(unit_id)
+        if own_unit[unit_id]:
+            return True
+        if not sent:
+            return False
+        if consultation_id not in see_others:
+            see_others[consultation_id] = rounds[consultation_id].can_see_other_units(user)
+        return see_others[consultation_id]
+
+    return can_view
 
 
 # --------------------------------------------------------------------------- rounds history

@@ -48,7 +48,7 @@ def consultation(consultation_id: int):  # type: ignore[no-untyped-def]
     ensure(consultation.can_track(current_user))
     return render_template(
         "consolidation/consultation.html",
-        data=ops.load_consolidation(consultation),
+        data=ops.consolidation_page(consultation),
         consultation=consultation,
         can_consolidate=ops.can_consolidate(consultation, current_user),
         blocked=ops.why_not_consolidate(consultation),
@@ -197,19 +197,17 @@ def diff(draft_id: int):  # type: ignore[no-untyped-def]
     picked = _picked_versions(draft, form)
     if picked is None:
         return render_template("consolidation/diff.html", draft=draft, form=form, diff=None)
-    result = ops.version_diff(*picked)
-    earlier = ops.earlier_comments_by_lineage(draft, result.new)
+    page = ops.diff_page(*picked, current_user)
+    result = page.diff
     return render_template(
         "consolidation/diff.html",
         draft=draft,
         form=form,
         diff=result,
         rows=result.changed_rows if form.changed.data else result.rows,
-        links=ops.visible_links(result, current_user),
-        earlier={
-            lineage: [c for c in comments if c.can_view(current_user)]
-            for lineage, comments in earlier.items()
-        },
+        links=page.linked,
+        earlier=page.earlier,
+        rounds=page.rounds,
         can_link=ops.can_link_changes(draft, current_user) and result.new.number > 1,
         change_labels=CHANGE_NOTES,
     )
