@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Table, func, select, text
 from werkzeug.security import generate_password_hash
 
 from app import db
+from workflow.models import review_flags_update
 
 PASSWORD = "bench-mat-khau-2026"
 # Few iterations: the bench logs in a handful of times and must not spend its time hashing.
@@ -719,6 +720,7 @@ def _build_round(
                 "status": "submitted" if submitted else ("drafting" if live else "not_started"),
                 "agrees_without_comments": short in agreeing,
                 "deadline_override": None,
+                "due_at": closes,
                 "submitted_at": at if submitted else None,
                 "submitted_by_id": org.user_ids[org.head(short)] if submitted else None,
                 "lock_version": 1,
@@ -1010,6 +1012,7 @@ def build_period(
     for row, row_id in zip(scores, w.ids("scores", len(scores)), strict=True):
         row["id"] = row_id
     w.insert("scores", scores)
+    w.conn.execute(review_flags_update(sheet_ids))
     lines = []
     for sid in sheet_ids[::3]:
         lines.append(
@@ -1261,6 +1264,7 @@ def _open_rounds(
             "unit_id": org.unit_ids[short],
             "status": "not_started",
             "agrees_without_comments": False,
+            "due_at": closes,
             "lock_version": 1,
         }
         for cid in ids

@@ -37,6 +37,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -207,20 +208,27 @@ def _decision_columns(
 
 
 # --- consultations -------------------------------------------------------------------------
-def _response_deadline() -> Any:
-    return func.coalesce(UnitResponse.deadline_override, Consultation.closes_at)
-
-
 def _plan_consultation_due(moment: datetime, consultation_id: int | None) -> int:
-    """T−k reminders to every active user of each unit that has not submitted."""
-    deadline = _response_deadline()
+    """T−k reminders to every active user of each unit that has not submitted.
+
+    The stored deadline (`due_at`, extension included) is an index range, so only
+    the responses due in the window are read, however many rounds are open. A row
+    written without it (raw SQL) is still found, through the same index."""
+    computed = func.coalesce(UnitResponse.deadline_override, Consultation.closes_at)
     created = 0
     for window in offset_windows(moment, _cfg_offsets("REMINDER_CONSULTATION_OFFSETS_DAYS")):
+
+        def due(deadline: Any, window: Window = window) -> Any:
+            bounds = [deadline > moment, deadline < window.upper]
+            if window.lower is not None:
+                bounds.append(deadline >= window.lower)
+            return and_(*bounds)
+
         columns = _decision_columns(
             User.id,
             SubjectType.UNIT_RESPONSE,
             UnitResponse.id,
-            deadline,
+            func.coalesce(UnitResponse.due_at, computed),
             ReminderKind.CONSULTATION_DUE,
             window.offset,
             False,
@@ -232,16 +240,16 @@ def _plan_consultation_due(moment: datetime, consultation_id: int | None) -> int
             .join(Consultation, Consultation.id == UnitResponse.consultation_id)
             .join(User, User.unit_id == UnitResponse.unit_id)
             .where(
+                or_(
+                    due(UnitResponse.due_at),
+                    and_(UnitResponse.due_at.is_(None), due(computed)),
+                ),
                 UnitResponse.status != ResponseStatus.SUBMITTED,
                 Consultation.closed_at.is_(None),
                 Consultation.opens_at <= moment,
                 User.active.is_(True),
-                deadline > moment,
-                deadline < window.upper,
             )
         )
-        if window.lower is not None:
-            query = query.where(deadline >= window.lower)
         if consultation_id is not None:
             query = query.where(Consultation.id == consultation_id)
         created += _plan_from_select(query)
@@ -565,14 +573,23 @@ def _plan_sheets(moment: datetime, sheet_id: int | None) -> int:
     else:
         horizon = max(_cfg_offsets("REMINDER_SHEET_OFFSETS_DAYS") or [0]) + 1
         upper = local_datetime_to_utc(to_local(moment).date() + timedelta(days=horizon))
-        condition = and_(ScoreSheet.due_at > _catch_up(moment), ScoreSheet.due_at < upper)
+        due = select(ScoreSheet.id).where(
+            ScoreSheet.due_at > _catch_up(moment), ScoreSheet.due_at < upper
+        )
         # Sheets further ahead still matter for evidence and gap flags once submitted.
-        condition = or_(
-            condition,
-            and_(
-                ScoreSheet.due_at >= upper,
-                ScoreSheet.state.not_in([sheetflow.NOT_STARTED, sheetflow.SELF_SCORING]),
-            ),
+        # Only the flagged ones are read, through the indexed summaries the flags are
+        # derived from (`_add_score_flags` then checks them exactly).
+        later = and_(
+            ScoreSheet.due_at >= upper,
+            ScoreSheet.state.not_in([sheetflow.NOT_STARTED, sheetflow.SELF_SCORING]),
+        )
+        gap_limit = Decimal(str(current_app.config["REMINDER_SCORE_GAP_POINTS"]))
+        condition = ScoreSheet.id.in_(
+            union_all(
+                due,
+                select(ScoreSheet.id).where(later, ScoreSheet.evidence_missing.is_(True)),
+                select(ScoreSheet.id).where(later, ScoreSheet.score_gap > gap_limit),
+            )
         )
     facts = load_sheet_facts(condition, moment=moment)
     return _plan_rows(_sheet_rows(facts, moment, force=sheet_id is not None))

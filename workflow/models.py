@@ -12,6 +12,10 @@ Deadlines, for the reminder scan:
 * ``ScoreSheet.due_at`` is the deadline of the step the sheet is waiting for now,
   extension included; it is ``None`` once the last step is done. Operations keep it
   current on every transition and extension, so a scan reads one column.
+* ``ScoreSheet.evidence_missing`` and ``ScoreSheet.score_gap`` summarise the
+  sheet's scores and evidence, so the scan finds the sheets to flag (missing
+  evidence, a large gap) without reading every sheet's scores; every flush that
+  writes a score or an evidence row refreshes them (``_refresh_review_flags``).
 * ``holders_of(sheet)`` are the people who must act now; ``supervisors_of(sheet)``
   the ones to escalate to once it is overdue.
 
@@ -28,23 +32,31 @@ unit is in no group) the office (Thường trực Hội đồng) does the cluste
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
     Text,
     UniqueConstraint,
+    Update,
+    and_,
     event,
+    false,
+    func,
+    or_,
     select,
+    update,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from accounts.clock import UTCDateTime, now
 from accounts.models import EmulationYear, Group, Role, Unit, User, UserRole, enum_type
@@ -240,7 +252,14 @@ class ScoreSheet(db.Model):
     """One unit's sheet in one period."""
 
     __tablename__ = "score_sheets"
-    __table_args__ = (UniqueConstraint("period_id", "unit_id"),)
+    __table_args__ = (
+        UniqueConstraint("period_id", "unit_id"),
+        # The reminder scan's way to the sheets to flag. They hold every column it
+        # filters on, so no planner prefers ix_score_sheets_due_at, which would read
+        # every sheet due later.
+        Index("ix_score_sheets_flag_evidence", "evidence_missing", "due_at", "state"),
+        Index("ix_score_sheets_flag_gap", "score_gap", "due_at", "state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     period_id: Mapped[int] = mapped_column(
@@ -253,6 +272,11 @@ class ScoreSheet(db.Model):
     state: Mapped[str] = mapped_column(String(40), default=sheetflow.NOT_STARTED, index=True)
     # The current step's deadline (extension included); None when nothing is pending.
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # Derived from the scores and evidence (see `review_flags_update`), for the scan:
+    # a self-score with no evidence for its criterion nor for the whole sheet, and
+    # the largest |self − review| over the criteria scored at both (None: none are).
+    evidence_missing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    score_gap: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     disqualifier: Mapped[str | None] = mapped_column(String(300))
     disqualification_note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
@@ -616,6 +640,60 @@ class SheetDeadlineExtension(db.Model):
 
     sheet: Mapped[ScoreSheet] = relationship(back_populates="extensions")
     actor: Mapped[User | None] = relationship()
+
+
+def review_flags_update(sheet_ids: Collection[int] | None = None) -> Update:
+    """Recompute `evidence_missing` and `score_gap` of these sheets (None: all) from
+    their scores and evidence; the same rules as the reminder scan's flags."""
+    sheets = ScoreSheet.__table__
+    own = Score.__table__.alias("own")
+    review = Score.__table__.alias("review")
+    evidence = Evidence.__table__
+    has_evidence = (
+        select(evidence.c.id)
+        .where(
+            evidence.c.sheet_id == own.c.sheet_id,
+            or_(evidence.c.lineage.is_(None), evidence.c.lineage == own.c.lineage),
+        )
+        .exists()
+    )
+    own_scores = and_(
+        own.c.sheet_id == sheets.c.id,
+        own.c.stage == ScoreStage.SELF.value,
+        own.c.value.is_not(None),
+    )
+    missing = select(own.c.id).where(own_scores, ~has_evidence).exists()
+    gap = (
+        select(func.max(func.abs(own.c.value - review.c.value)))
+        .select_from(
+            own.join(
+                review,
+                and_(review.c.sheet_id == own.c.sheet_id, review.c.lineage == own.c.lineage),
+            )
+        )
+        .where(
+            own_scores,
+            review.c.stage.in_([ScoreStage.CLUSTER.value, ScoreStage.VERIFIED.value]),
+            review.c.value.is_not(None),
+        )
+        .scalar_subquery()
+    )
+    stmt = update(sheets).values(evidence_missing=missing, score_gap=gap)
+    if sheet_ids is not None:
+        stmt = stmt.where(sheets.c.id.in_(sorted(sheet_ids)))
+    return stmt
+
+
+@event.listens_for(Session, "after_flush")
+def _refresh_review_flags(session: Session, flush_context: Any) -> None:
+    # `new`, `dirty` and `deleted` still list what this flush wrote.
+    touched = {
+        row.sheet_id
+        for row in (*session.new, *session.dirty, *session.deleted)
+        if isinstance(row, Score | Evidence) and row.sheet_id is not None
+    }
+    if touched:
+        session.connection().execute(review_flags_update(touched))
 
 
 @event.listens_for(SheetTransition, "before_update")
