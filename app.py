@@ -208,7 +208,10 @@ def _install_request_hooks(app: Flask) -> None:
     @app.before_request
     def _session_expiry() -> None:
         # A sliding session: it lasts PERMANENT_SESSION_LIFETIME after the last request.
-        session.permanent = True
+        # The API authenticates with tokens and has no session to slide; marking one
+        # would sign and send a cookie with every answer.
+        if not request.path.startswith("/api/"):
+            session.permanent = True
 
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
+
 from accounts.models import AuditEntry, User
 from app import db
 
@@ -34,3 +36,34 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+_INSERT = insert(AuditEntry.__table__)
+
+
+def record_row(
+    action: str,
+    *,
+    actor: User | None,
+    object_type: str,
+    object_id: int | None,
+    summary: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """`record` as one plain INSERT, sent at once, in the same transaction.
+
+    For the busiest writes (a comment through the API), which add no ORM objects: an
+    added `AuditEntry` would cost them a unit-of-work flush at commit, and on SQLite
+    that flush runs while the write lock is held.
+    """
+    db.session.execute(
+        _INSERT,
+        {
+            "actor_id": actor.id if actor is not None else None,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "summary": summary,
+            "details": details or {},
+        },
+    )

@@ -318,23 +318,51 @@ def consultation_json(c: Consultation, user: User) -> dict[str, Any]:
 
 
 def comment_json(c: Comment, label: str) -> dict[str, Any]:
+    return _comment_fields(
+        c,
+        unit_name=c.unit.name,
+        clause_label=label,
+        author_name=c.author.full_name,
+        submitted=c.is_conference or c.response.is_submitted,
+    )
+
+
+def added_comment_json(c: operations.AddedComment) -> dict[str, Any]:
+    """The answer to a new comment, from the values just inserted (nothing is re-read)."""
+    return _comment_fields(
+        c,
+        unit_name=c.unit_name,
+        clause_label=c.clause_label,
+        author_name=c.author_name,
+        submitted=c.submitted,
+    )
+
+
+def _comment_fields(
+    c: Comment | operations.AddedComment,
+    *,
+    unit_name: str,
+    clause_label: str,
+    author_name: str,
+    submitted: bool,
+) -> dict[str, Any]:
     return {
         "id": c.id,
         "consultation_id": c.consultation_id,
         "unit_id": c.unit_id,
-        "unit_name": c.unit.name,
+        "unit_name": unit_name,
         "clause_id": c.clause_id,
-        "clause_label": label,
+        "clause_label": clause_label,
         "text": c.text,
         "source": c.source.value,
         "meeting_date": c.meeting_date.isoformat() if c.meeting_date else None,
         "meeting_form": c.meeting_form,
         "author_id": c.author_id,
-        "author_name": c.author.full_name,
+        "author_name": author_name,
         "created_at": _iso(c.created_at),
         "updated_at": _iso(c.updated_at),
         "lock_version": c.lock_version,
-        "submitted": c.is_conference or c.response.is_submitted,
+        "submitted": submitted,
     }
 
 
@@ -491,13 +519,14 @@ def tracker(consultation_id: int):  # type: ignore[no-untyped-def]
     consultation = queries.get_round(consultation_id)
     ensure(consultation.can_track(current_api_user()))
     board = queries.tracker(consultation)
+    responses = {r.id: r for r in consultation.responses}
     return {
         "consultation_id": consultation.id,
         "counts": {s.value: n for s, n in board.counts.items()},
         "agreed": board.agreed,
         "items": [
             {
-                **response_json(row.response),
+                **response_json(responses[row.response_id]),
                 "comment_count": row.written,
                 "conference_count": row.conference,
             }
@@ -559,16 +588,17 @@ def list_comments(consultation_id: int, query: dict[str, Any]):  # type: ignore[
     status=201,
 )
 def create_comment(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    # The busiest write of the API: plain columns in, plain INSERTs out (see
+    # `operations.insert_comment`); the checks and their order are `add_comment`'s.
     user = current_api_user()
-    consultation = queries.get_round(consultation_id)
-    response = consultation.response_for(user.unit_id)
-    ensure(response is not None, "Đơn vị của bạn không được mời góp ý trong đợt này.")
-    assert response is not None
-    comment = operations.add_comment(
-        response, clause=_clause(body.get("clause_id")), text=body["text"], actor=user
-    )
+    clause_id = body.get("clause_id")
+    target = queries.comment_target(consultation_id, user.unit_id, clause_id)
+    ensure(target.response_id is not None, "Đơn vị của bạn không được mời góp ý trong đợt này.")
+    if clause_id is not None and target.clause is None:
+        raise NotFound("Không tìm thấy điều khoản.")
+    comment = operations.insert_comment(target, text=body["text"], actor=user)
     db.session.commit()
-    return comment_json(comment, queries.clause_label(comment.clause_id)), 201
+    return added_comment_json(comment), 201
 
 
 @api_route(

@@ -19,7 +19,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm.exc import StaleDataError
 
 from accounts import audit
 from accounts.clock import format_datetime, local_today, now
@@ -36,8 +37,15 @@ from comments.models import (
     ResponseStatus,
     UnitResponse,
     Visibility,
+    fold_text,
 )
-from comments.queries import consulted_version_ids, load_draft_text, unit_written_comments
+from comments.queries import (
+    GENERAL_LABEL,
+    CommentTarget,
+    consulted_version_ids,
+    load_draft_text,
+    unit_written_comments,
+)
 from drafts.lifecycle import DRAFT_MACHINE, apply_draft_action
 from drafts.models import Clause, Draft, Version
 from drafts.parsing import ParseError, sniff_office_file
@@ -105,7 +113,7 @@ def _clean_text(text: str, *, what: str = "Nội dung góp ý") -> str:
     return text
 
 
-def _ensure_not_closed(consultation: Consultation) -> None:
+def _ensure_not_closed(consultation: Consultation | CommentTarget) -> None:
     if consultation.closed_at is not None:
         raise Conflict(
             f"{consultation.label} đã kết thúc lúc {format_datetime(consultation.closed_at)}; "
@@ -113,7 +121,7 @@ def _ensure_not_closed(consultation: Consultation) -> None:
         )
 
 
-def _ensure_accepting(consultation: Consultation) -> None:
+def _ensure_accepting(consultation: Consultation | CommentTarget) -> None:
     """The round takes comments and positions: started, and not closed."""
     _ensure_not_closed(consultation)
     if not consultation.is_open():
@@ -124,10 +132,16 @@ def _ensure_accepting(consultation: Consultation) -> None:
 
 
 def ensure_can_comment(response: UnitResponse, actor: User) -> None:
-    if not actor.can_work_for_unit(response.unit_id):
+    _ensure_can_comment(response.unit_id, response.consultation, response.is_submitted, actor)
+
+
+def _ensure_can_comment(
+    unit_id: int, consultation: Consultation | CommentTarget, submitted: bool, actor: User
+) -> None:
+    if not actor.can_work_for_unit(unit_id):
         raise Forbidden("Chỉ cán bộ và Thủ trưởng của đơn vị được mời mới góp ý cho đơn vị đó.")
-    _ensure_accepting(response.consultation)
-    if response.is_submitted:
+    _ensure_accepting(consultation)
+    if submitted:
         raise Conflict(
             "Đơn vị đã gửi ý kiến chính thức; Thủ trưởng đơn vị cần mở lại ý kiến "
             "đã gửi trước khi thêm, sửa hoặc xóa góp ý."
@@ -154,10 +168,14 @@ def _ensure_lock(comment: Comment, lock_version: int | None) -> None:
 
 def check_clause(consultation: Consultation, clause: Clause | None) -> None:
     if clause is not None and clause.version_id != consultation.version_id:
-        raise Invalid(
-            f"Điều khoản được chọn không thuộc {consultation.version.label} đang được lấy ý "
-            f"kiến ở {consultation.label.lower()}; chỉ góp ý trên các điều khoản của phiên bản này."
-        )
+        raise _foreign_clause(consultation.version, consultation)
+
+
+def _foreign_clause(version: Version, consultation: Consultation | CommentTarget) -> Invalid:
+    return Invalid(
+        f"Điều khoản được chọn không thuộc {version.label} đang được lấy ý "
+        f"kiến ở {consultation.label.lower()}; chỉ góp ý trên các điều khoản của phiên bản này."
+    )
 
 
 def _ensure_manager(consultation: Consultation, actor: User) -> None:
@@ -401,6 +419,110 @@ def add_comment(
         details={"consultation_id": consultation.id, "clause_id": comment.clause_id},
     )
     return comment
+
+
+@dataclass(frozen=True, slots=True)
+class AddedComment:
+    """A comment `insert_comment` has just written: the values it inserted, named as on
+    `Comment`, with what its answer shows beside them."""
+
+    id: int
+    consultation_id: int
+    unit_id: int
+    unit_name: str
+    clause_id: int | None
+    clause_label: str
+    text: str
+    author_id: int
+    author_name: str
+    created_at: datetime
+    updated_at: datetime
+    lock_version: int
+    source: CommentSource = CommentSource.WRITTEN
+    meeting_date: date | None = None
+    meeting_form: str = ""
+    submitted: bool = False  # a unit's comment goes out only with its submitted position
+
+
+# Built once and run with each comment's values (a statement costs more to build than to run).
+_INSERT_COMMENT = insert(Comment.__table__)
+
+
+def insert_comment(target: CommentTarget, *, text: str, actor: User) -> AddedComment:
+    """`add_comment` for the API, where it is the busiest write: the same checks on the
+    columns `queries.comment_target` read (its clause is the one commented on), then the
+    comment and its audit row as plain INSERTs. No object is loaded, flushed or read
+    back after the commit."""
+    if target.response_id is None or target.unit_id is None:
+        raise Forbidden("Đơn vị của bạn không được mời góp ý trong đợt này.")
+    _ensure_can_comment(target.unit_id, target, target.is_submitted, actor)
+    clause = target.clause
+    if clause is not None and clause.version_id != target.version_id:
+        raise _foreign_clause(db.session.get_one(Version, target.version_id), target)
+    text = _clean_text(text)
+    moment = now()
+    values = {
+        "consultation_id": target.consultation_id,
+        "draft_id": target.draft_id,
+        "response_id": target.response_id,
+        "unit_id": target.unit_id,
+        "clause_id": clause.id if clause is not None else None,
+        "lineage": clause.lineage if clause is not None else None,
+        "author_id": actor.id,
+        "text": text,
+        "search_text": fold_text(text),
+        "source": CommentSource.WRITTEN,
+        "created_at": moment,
+        "updated_at": moment,
+        "lock_version": 1,
+    }
+    # The author works for the response's unit (checked above), so `actor.unit` is it.
+    unit = actor.unit
+    # Everything is computed before the first write: on SQLite the write lock is held
+    # from the first INSERT to the COMMIT, and other workers wait for it.
+    comment_id = db.session.execute(_INSERT_COMMENT, values).inserted_primary_key[0]
+    audit.record_row(
+        "comment.create",
+        actor=actor,
+        object_type=Comment.__tablename__,
+        object_id=comment_id,
+        summary=f"{unit.short_name}: {text[:80]}",
+        details={"consultation_id": target.consultation_id, "clause_id": values["clause_id"]},
+    )
+    if target.response_status == ResponseStatus.NOT_STARTED:
+        _start_drafting(target)
+    return AddedComment(
+        id=comment_id,
+        consultation_id=target.consultation_id,
+        unit_id=target.unit_id,
+        unit_name=unit.name,
+        clause_id=values["clause_id"],
+        clause_label=clause.label if clause is not None else GENERAL_LABEL,
+        text=text,
+        author_id=actor.id,
+        author_name=actor.full_name,
+        created_at=moment,
+        updated_at=moment,
+        lock_version=1,
+    )
+
+
+def _start_drafting(target: CommentTarget) -> None:
+    """The unit's first comment moves its response from "not started" to "drafting",
+    version-checked as the ORM checks it (`UnitResponse.lock_version`)."""
+    table = UnitResponse.__table__
+    seen = target.response_lock_version
+    changed = db.session.execute(
+        update(table)
+        .where(table.c.id == target.response_id, table.c.lock_version == seen)
+        .values(status=ResponseStatus.DRAFTING, lock_version=(seen or 0) + 1)
+    ).rowcount
+    if changed != 1:
+        # The same error, and so the same 409, as a stale ORM flush of the response.
+        raise StaleDataError(
+            f"UPDATE statement on table 'unit_responses' expected to update 1 row(s); "
+            f"{changed} were matched."
+        )
 
 
 def edit_comment(comment: Comment, *, text: str, lock_version: int | None, actor: User) -> Comment:
