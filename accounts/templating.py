@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, url_for
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from accounts import clock
 
@@ -43,15 +48,64 @@ def navigation(user: Any) -> list[NavItem]:
     return items
 
 
+# A value no id takes in practice, below 2**31 so the int converter accepts it.
+_SLOT = 1_987_654_321
+
+
+def url_pattern(endpoint: str, slot: str, **values: Any) -> Callable[[Any], str]:
+    """`url_for` for the rows of a table: the URL is built once, with a placeholder for
+    `slot`, and each row puts its id in. One `url_for` per link was a third of the
+    time of a 30-row page."""
+    prefix, _sep, suffix = url_for(endpoint, **values, **{slot: _SLOT}).partition(str(_SLOT))
+    return lambda value: f"{prefix}{int(value)}{suffix}"
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["date"] = clock.format_date
     app.jinja_env.filters["datetime"] = clock.format_datetime
     app.jinja_env.filters["days_left"] = clock.days_left
     app.jinja_env.globals["navigation"] = navigation
+    app.jinja_env.globals["url_pattern"] = url_pattern
     app.jinja_env.add_extension("jinja2.ext.do")
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
         from app import select_locale
 
-        return {"current_locale": select_locale(), "now": clock.now, "current_user": current_user}
+        translations = get_translations()
+        return {
+            "current_locale": select_locale(),
+            "now": clock.now,
+            # The object itself, not the proxy: every attribute read through
+            # `current_user` would otherwise go through Flask-Login's lookup again.
+            "current_user": current_user._get_current_object(),
+            "gettext": _bound_gettext(translations.ugettext),
+            "ngettext": _bound_ngettext(translations.ungettext),
+        }
+
+
+# Jinja's `_()` resolves `gettext` from the template context, so these per-render
+# versions take over from Flask-Babel's, which finds the catalogue again on every call:
+# a long table calls `_()` hundreds of times. Same semantics as jinja2.ext's newstyle
+# gettext: autoescaped result, always used as a %-format string when it could matter.
+def _bound_gettext(gettext: Any) -> Any:
+    @pass_context
+    def bound(context: Context, string: str, **variables: Any) -> str:
+        text = gettext(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables if variables or "%" in text else text
+
+    return bound
+
+
+def _bound_ngettext(ngettext: Any) -> Any:
+    @pass_context
+    def bound(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+        variables.setdefault("num", num)
+        text = ngettext(singular, plural, num)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)
+        return text % variables
+
+    return bound

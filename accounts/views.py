@@ -19,7 +19,8 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from accounts import operations
 from accounts.errors import UserError, ensure
@@ -59,8 +60,12 @@ AUDIT_PAGE_SIZE = 50
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id))
+    user = db.session.execute(_USER, {"id": int(user_id)}).unique().scalar_one_or_none()
     return user if user is not None and user.active else None
+
+
+# Every request starts here: one statement (unit and roles joined), built once.
+_USER = select(User).where(User.id == bindparam("id")).options(joinedload(User.role_rows))
 
 
 def _safe_next(target: str | None) -> str:

@@ -22,6 +22,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
+    select,
+    update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from unidecode import unidecode
@@ -116,7 +120,7 @@ class Consultation(db.Model):
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
     round_number: Mapped[int] = mapped_column(Integer, default=1)
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     visibility: Mapped[Visibility] = mapped_column(enum_type(Visibility), default=Visibility.BLIND)
     letter_number: Mapped[str] = mapped_column(String(120), default="")
     letter_text: Mapped[str] = mapped_column(Text, default="")
@@ -201,6 +205,29 @@ class ConsultationAttachment(db.Model):
     consultation: Mapped[Consultation] = relationship(back_populates="attachments")
 
 
+def tracker_status(
+    status: ResponseStatus,
+    *,
+    agrees: bool,
+    submitted_at: datetime | None,
+    deadline: datetime,
+    moment: datetime,
+) -> TrackerStatus:
+    """A unit's state in the tracker; the tracker computes it from plain columns, a
+    `UnitResponse` through `tracker_status()`."""
+    if status == ResponseStatus.SUBMITTED:
+        if submitted_at is not None and submitted_at > deadline:
+            return TrackerStatus.LATE
+        if agrees:
+            return TrackerStatus.AGREED
+        return TrackerStatus.SUBMITTED
+    if moment > deadline:
+        return TrackerStatus.OVERDUE
+    if status == ResponseStatus.DRAFTING:
+        return TrackerStatus.DRAFTING
+    return TrackerStatus.NOT_STARTED
+
+
 class UnitResponse(db.Model):
     """An invited unit's official position in one round."""
 
@@ -218,6 +245,10 @@ class UnitResponse(db.Model):
     agrees_without_comments: Mapped[bool] = mapped_column(Boolean, default=False)
     # A per-unit extension of the round's deadline.
     deadline_override: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # `deadline` stored, so the reminder scan finds the responses due soon through an
+    # index; kept equal to it by `_store_due_at` and `_move_due_at` below. (Nullable
+    # only so that SQLite can add it without rebuilding the table.)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -244,18 +275,13 @@ class UnitResponse(db.Model):
         return self.submitted_at is not None and self.submitted_at > self.deadline
 
     def tracker_status(self, moment: datetime | None = None) -> TrackerStatus:
-        moment = moment or now()
-        if self.status == ResponseStatus.SUBMITTED:
-            if self.is_late:
-                return TrackerStatus.LATE
-            if self.agrees_without_comments:
-                return TrackerStatus.AGREED
-            return TrackerStatus.SUBMITTED
-        if moment > self.deadline:
-            return TrackerStatus.OVERDUE
-        if self.status == ResponseStatus.DRAFTING:
-            return TrackerStatus.DRAFTING
-        return TrackerStatus.NOT_STARTED
+        return tracker_status(
+            self.status,
+            agrees=self.agrees_without_comments,
+            submitted_at=self.submitted_at,
+            deadline=self.deadline,
+            moment=moment or now(),
+        )
 
     # --- permissions -------------------------------------------------------------------
     def can_comment(self, user: User) -> bool:
@@ -283,6 +309,38 @@ class UnitResponse(db.Model):
 
     def can_extend(self, user: User) -> bool:
         return self.consultation.can_manage(user) and self.consultation.closed_at is None
+
+
+@event.listens_for(UnitResponse, "before_insert")
+@event.listens_for(UnitResponse, "before_update")
+def _store_due_at(mapper: Any, connection: Any, target: UnitResponse) -> None:
+    """Whoever writes a response (operations, factories), `due_at` is its deadline."""
+    state = inspect(target)
+    if state.has_identity and not state.attrs.deadline_override.history.has_changes():
+        return
+    if target.deadline_override is not None:
+        target.due_at = target.deadline_override
+        return
+    # Read the round without lazy loading, which a flush must not do.
+    consultation = target.__dict__.get("consultation")
+    target.due_at = (
+        consultation.closes_at
+        if consultation is not None
+        else connection.scalar(
+            select(Consultation.closes_at).where(Consultation.id == target.consultation_id)
+        )
+    )
+
+
+@event.listens_for(Consultation, "after_update")
+def _move_due_at(mapper: Any, connection: Any, target: Consultation) -> None:
+    if inspect(target).attrs.closes_at.history.has_changes():
+        table = UnitResponse.__table__
+        connection.execute(
+            update(table)
+            .where(table.c.consultation_id == target.id, table.c.deadline_override.is_(None))
+            .values(due_at=target.closes_at)
+        )
 
 
 class PositionSubmission(db.Model):
@@ -337,14 +395,15 @@ class Comment(db.Model):
     __table_args__ = (
         Index("ix_comments_consultation_clause", "consultation_id", "clause_id"),
         Index("ix_comments_lineage", "draft_id", "lineage"),
+        # The tracker counts each unit's comments by source from this index alone.
+        Index("ix_comments_response_source", "response_id", "source"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
     draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"))
-    response_id: Mapped[int] = mapped_column(
-        ForeignKey("unit_responses.id", ondelete="CASCADE"), index=True
-    )
+    # Indexed by ix_comments_response_source, whose first column it is.
+    response_id: Mapped[int] = mapped_column(ForeignKey("unit_responses.id", ondelete="CASCADE"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     clause_id: Mapped[int | None] = mapped_column(ForeignKey("clauses.id"))
     # The clause's lineage: comments follow "their" clause into later versions.
@@ -387,6 +446,19 @@ class Comment(db.Model):
     @property
     def is_conference(self) -> bool:
         return self.source == CommentSource.CONFERENCE
+
+    # What a comment card shows; `comments.queries.CommentLine` has the same names.
+    @property
+    def unit_name(self) -> str:
+        return self.unit.name
+
+    @property
+    def author_name(self) -> str:
+        return self.author.full_name
+
+    @property
+    def is_sent(self) -> bool:
+        return self.response.is_submitted
 
     # --- permissions -------------------------------------------------------------------
     def can_edit(self, user: User) -> bool:

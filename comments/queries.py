@@ -8,17 +8,19 @@ look-ups that the identity map already answers (a comment's unit, response and r
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import TypeVar
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select, true
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from accounts.clock import days_left, now
 from accounts.errors import NotFound
-from accounts.models import User
+from accounts.models import Unit, User
 from app import db
 from comments.models import (
     TRACKER_LABELS,
@@ -29,31 +31,49 @@ from comments.models import (
     TrackerStatus,
     UnitResponse,
     fold_text,
+    tracker_status,
 )
 from drafts.models import Clause, Draft, DraftDrafter, Version
-from drafts.tree import TreeNode, citation_labels, iter_tree, load_version_tree
+from drafts.tree import TreeNode, build_tree, citation_labels, iter_tree
 
 GENERAL_LABEL = "Ý kiến chung"
 
 
 # --- rounds ------------------------------------------------------------------------------
+def _responses_option():  # type: ignore[no-untyped-def]
+    return selectinload(Consultation.responses).options(
+        joinedload(UnitResponse.unit),
+        joinedload(UnitResponse.submitted_by).lazyload(User.role_rows),
+    )
+
+
 def _round_options() -> list:  # type: ignore[type-arg]
     return [
         joinedload(Consultation.draft).selectinload(Draft.drafters),
         joinedload(Consultation.version),
-        selectinload(Consultation.responses).options(
-            joinedload(UnitResponse.unit),
-            joinedload(UnitResponse.submitted_by).lazyload(User.role_rows),
-        ),
         selectinload(Consultation.attachments),
+        _responses_option(),
     ]
 
 
-def get_round(consultation_id: int) -> Consultation:
-    """One round with its draft, version, drafters, invited units and attachments."""
-    consultation = db.session.scalars(
-        select(Consultation).where(Consultation.id == consultation_id).options(*_round_options())
-    ).first()
+def get_round(consultation_id: int, *, responses: bool = True) -> Consultation:
+    """One round with its draft, version, drafters, attachments and (unless the page
+    reads them otherwise, as the tracker does) its invited units."""
+    # A single round: its few drafters and attachments come joined, in one statement.
+    options = [
+        joinedload(Consultation.draft).joinedload(Draft.drafters),
+        joinedload(Consultation.version),
+        joinedload(Consultation.attachments),
+    ]
+    if responses:
+        options.append(_responses_option())
+    consultation = (
+        db.session.scalars(
+            select(Consultation).where(Consultation.id == consultation_id).options(*options)
+        )
+        .unique()
+        .first()
+    )
     if consultation is None:
         raise NotFound("Không tìm thấy đợt lấy ý kiến.")
     return consultation
@@ -125,8 +145,28 @@ class DraftText:
         return {n.id for n in iter_tree([node])} if node is not None else set()
 
 
+# The columns a clause shows; rows of these read like `Clause` to drafts.tree.
+_CLAUSE_COLUMNS = (
+    Clause.id,
+    Clause.parent_id,
+    Clause.seq,
+    Clause.kind,
+    Clause.number,
+    Clause.title,
+    Clause.text,
+    Clause.max_points,
+    Clause.guidance,
+    Clause.lineage,
+)
+
+
 def load_draft_text(version: Version) -> DraftText:
-    roots = load_version_tree(version)
+    """The version's text for reading: plain rows, not ORM objects (a regulation has
+    thousands of clauses and nothing here edits them)."""
+    rows = db.session.execute(
+        select(*_CLAUSE_COLUMNS).where(Clause.version_id == version.id).order_by(Clause.seq)
+    ).all()
+    roots = build_tree(rows)
     nodes = list(iter_tree(roots))
     return DraftText(
         roots=roots,
@@ -222,13 +262,10 @@ def list_comments(
 ) -> list[Comment]:
     """The round's comments this user may see, filtered, in document order of their
     clause (general comments first), then oldest first. One statement."""
-    conditions = [Comment.consultation_id == consultation.id, visible_comments(consultation, user)]
-    if filters is not None:
-        conditions += _filter_conditions(consultation, filters, text)
     rows = list(
         db.session.scalars(
             select(Comment)
-            .where(and_(*conditions))
+            .where(_list_conditions(consultation, user, filters, text))
             .options(joinedload(Comment.author).lazyload(User.role_rows))
             .order_by(Comment.created_at, Comment.id)
         )
@@ -236,6 +273,80 @@ def list_comments(
     if text is not None:
         rows.sort(key=lambda c: text.position(c.clause_id))
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class CommentLine:
+    """A comment as a read-only list shows it. The drafter's view lists thousands, so
+    they are loaded as plain columns; the names match `Comment`'s, so the same card
+    template shows either."""
+
+    id: int
+    clause_id: int | None
+    unit_id: int
+    unit_name: str
+    author_name: str
+    text: str
+    source: CommentSource
+    meeting_form: str
+    meeting_date: date | None
+    updated_at: datetime
+    is_sent: bool
+
+    @property
+    def is_conference(self) -> bool:
+        return self.source == CommentSource.CONFERENCE
+
+
+def list_comment_lines(
+    consultation: Consultation,
+    user: User,
+    filters: CommentFilters | None = None,
+    text: DraftText | None = None,
+) -> list[CommentLine]:
+    """`list_comments` for reading only: same rows, same order, one statement."""
+    query = (
+        select(
+            Comment.id,
+            Comment.clause_id,
+            Comment.unit_id,
+            Unit.name,
+            User.full_name,
+            Comment.text,
+            Comment.source,
+            Comment.meeting_form,
+            Comment.meeting_date,
+            Comment.updated_at,
+            UnitResponse.status,
+        )
+        .join(Unit, Unit.id == Comment.unit_id)
+        .join(User, User.id == Comment.author_id)
+        .join(UnitResponse, UnitResponse.id == Comment.response_id)
+        .where(_list_conditions(consultation, user, filters, text))
+        .order_by(Comment.created_at, Comment.id)
+    )
+    submitted = ResponseStatus.SUBMITTED
+    lines = [
+        CommentLine(*row[:-1], is_sent=row[-1] == submitted) for row in db.session.execute(query)
+    ]
+    if text is not None:
+        lines.sort(key=lambda c: text.position(c.clause_id))
+    return lines
+
+
+_Shown = TypeVar("_Shown", Comment, CommentLine)
+
+
+def _list_conditions(
+    consultation: Consultation,
+    user: User,
+    filters: CommentFilters | None,
+    text: DraftText | None,
+) -> ColumnElement[bool]:
+    conditions = [Comment.consultation_id == consultation.id, visible_comments(consultation, user)]
+    if filters is not None:
+        conditions += _filter_conditions(consultation, filters, text)
+    return and_(*conditions)
 
 
 def unit_written_comments(response: UnitResponse) -> list[Comment]:
@@ -268,8 +379,8 @@ def counted_comments(consultation: Consultation) -> list[Comment]:
     )
 
 
-def group_by_clause(comments: Iterable[Comment]) -> dict[int | None, list[Comment]]:
-    grouped: dict[int | None, list[Comment]] = {}
+def group_by_clause(comments: Iterable[_Shown]) -> dict[int | None, list[_Shown]]:
+    grouped: dict[int | None, list[_Shown]] = {}
     for comment in comments:
         grouped.setdefault(comment.clause_id, []).append(comment)
     return grouped
@@ -278,8 +389,19 @@ def group_by_clause(comments: Iterable[Comment]) -> dict[int | None, list[Commen
 # --- the tracker ---------------------------------------------------------------------------
 @dataclass
 class TrackerRow:
-    response: UnitResponse
+    """One invited unit in the tracker, as plain values (no ORM objects)."""
+
+    response_id: int
+    unit_id: int
+    unit_name: str
+    unit_short_name: str
     status: TrackerStatus
+    deadline: datetime
+    extended: bool  # the unit has its own, later deadline
+    submitted_at: datetime | None
+    signer: str | None  # who submitted the position
+    is_submitted: bool
+    agrees_without_comments: bool
     # Comments in the submitted position; None while the unit's drafts are private.
     written: int | None
     conference: int
@@ -290,12 +412,8 @@ class TrackerRow:
         return TRACKER_LABELS[self.status]
 
     @property
-    def deadline(self) -> datetime:
-        return self.response.deadline
-
-    @property
     def days_left(self) -> int:
-        return days_left(self.response.deadline, self.moment)
+        return days_left(self.deadline, self.moment)
 
 
 @dataclass
@@ -306,9 +424,7 @@ class Tracker:
     @property
     def agreed(self) -> int:
         """Units that answered "thống nhất với dự thảo", on time or late."""
-        return sum(
-            1 for r in self.rows if r.response.is_submitted and r.response.agrees_without_comments
-        )
+        return sum(1 for r in self.rows if r.is_submitted and r.agrees_without_comments)
 
     @property
     def comment_total(self) -> int:
@@ -316,27 +432,84 @@ class Tracker:
 
 
 def tracker(consultation: Consultation, moment: datetime | None = None) -> Tracker:
-    """Every invited unit with its state and comment counts; one grouped count query."""
+    """Every invited unit with its state and comment counts, in one statement of plain
+    columns (the tracker is opened all day long during a round)."""
     moment = moment or now()
-    counts: Counter[tuple[int, CommentSource]] = Counter()
-    for response_id, source, n in db.session.execute(
-        select(Comment.response_id, Comment.source, func.count(Comment.id))
-        .where(Comment.consultation_id == consultation.id)
-        .group_by(Comment.response_id, Comment.source)
-    ):
-        counts[(response_id, CommentSource(source))] = n
-    rows = [
-        TrackerRow(
-            response=r,
-            status=r.tracker_status(moment),
-            written=counts[(r.id, CommentSource.WRITTEN)] if r.is_submitted else None,
-            conference=counts[(r.id, CommentSource.CONFERENCE)],
+    rows = []
+    for (
+        response_id,
+        unit_id,
+        unit_name,
+        short_name,
+        kind,
+        status,
+        agrees,
+        deadline_override,
+        submitted_at,
+        signer,
+        written,
+        conference,
+    ) in db.session.execute(_TRACKER, {"consultation_id": consultation.id}):
+        deadline = deadline_override or consultation.closes_at
+        submitted = status == ResponseStatus.SUBMITTED
+        row = TrackerRow(
+            response_id=response_id,
+            unit_id=unit_id,
+            unit_name=unit_name,
+            unit_short_name=short_name,
+            status=tracker_status(
+                status,
+                agrees=agrees,
+                submitted_at=submitted_at,
+                deadline=deadline,
+                moment=moment,
+            ),
+            deadline=deadline,
+            extended=deadline_override is not None,
+            submitted_at=submitted_at,
+            signer=signer,
+            is_submitted=submitted,
+            agrees_without_comments=agrees,
+            written=written if submitted else None,
+            conference=conference,
             moment=moment,
         )
-        for r in sorted_responses(consultation)
-    ]
-    per_state = Counter(row.status for row in rows)
-    return Tracker(rows=rows, counts={s: per_state[s] for s in TrackerStatus})
+        rows.append(((kind.value != "regional", unit_name), row))  # as `sorted_responses`
+    ordered = [row for _key, row in sorted(rows, key=lambda pair: pair[0])]
+    per_state = Counter(row.status for row in ordered)
+    return Tracker(rows=ordered, counts={s: per_state[s] for s in TrackerStatus})
+
+
+def _count_of(source: CommentSource):  # type: ignore[no-untyped-def]
+    """A unit's comments of one source: index-only on (response_id, source)."""
+    return (
+        select(func.count())
+        .where(Comment.response_id == UnitResponse.id, Comment.source == source)
+        .scalar_subquery()
+    )
+
+
+_SIGNER = aliased(User, name="signer")
+# Built once: the statement is the same for every round, only the parameter changes.
+_TRACKER = (
+    select(
+        UnitResponse.id,
+        UnitResponse.unit_id,
+        Unit.name,
+        Unit.short_name,
+        Unit.kind,
+        UnitResponse.status,
+        UnitResponse.agrees_without_comments,
+        UnitResponse.deadline_override,
+        UnitResponse.submitted_at,
+        _SIGNER.full_name,
+        _count_of(CommentSource.WRITTEN),
+        _count_of(CommentSource.CONFERENCE),
+    )
+    .join(Unit, Unit.id == UnitResponse.unit_id)
+    .outerjoin(_SIGNER, _SIGNER.id == UnitResponse.submitted_by_id)
+    .where(UnitResponse.consultation_id == bindparam("consultation_id"))
+)
 
 
 # --- for reminders and consolidation ----------------------------------------------------
@@ -373,6 +546,7 @@ def open_rounds() -> Sequence[Consultation]:
 __all__ = [
     "GENERAL_LABEL",
     "CommentFilters",
+    "CommentLine",
     "DraftText",
     "Tracker",
     "TrackerRow",
@@ -381,6 +555,7 @@ __all__ = [
     "counted_comments",
     "get_round",
     "group_by_clause",
+    "list_comment_lines",
     "list_comments",
     "load_draft_text",
     "open_rounds",
@@ -393,3 +568,127 @@ __all__ = [
     "unit_written_comments",
     "visible_comments",
 ]
+
+
+# --- adding one comment (the API's busiest write) ------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ClauseRef:
+    """The clause a comment is about: what the checks and the answer need of it."""
+
+    id: int
+    version_id: int
+    lineage: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class _ChainClause:
+    """A clause on the way up the tree, as `citation_labels` reads it."""
+
+    id: int
+    parent_id: int | None
+    version_id: int
+    kind: str
+    number: str
+    title: str
+    lineage: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommentTarget:
+    """The round, the author's unit response and the clause commented on, as the columns
+    that adding a comment checks. Loading the round with every response, drafter and
+    attachment, then the clause's ancestors one by one, cost more than the rest of the
+    request together."""
+
+    consultation_id: int
+    draft_id: int
+    version_id: int
+    round_number: int
+    opens_at: datetime
+    closed_at: datetime | None
+    # None when the unit is not invited to the round.
+    response_id: int | None
+    unit_id: int | None
+    response_status: ResponseStatus | None
+    response_lock_version: int | None
+    # None when no clause was asked for, or when it does not exist.
+    clause: ClauseRef | None
+
+    # The round's own rules, read from these columns, so the messages cannot drift.
+    label = Consultation.label
+    is_open = Consultation.is_open
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.response_status == ResponseStatus.SUBMITTED
+
+
+@functools.cache
+def _comment_target_query():  # type: ignore[no-untyped-def]
+    """Built once and run with bound values (building a statement and its cache key cost
+    more than running it), from table columns (a plain Core statement runs at a third of
+    the cost of one over mapped attributes).
+
+    One row per clause on the way from the clause up to the top of the tree (a recursive
+    query; a few levels), each with the round's columns; a single row with empty clause
+    columns when there is no clause.
+    """
+    rounds, responses, clauses = Consultation.__table__, UnitResponse.__table__, Clause.__table__
+    columns = [
+        clauses.c[name]
+        for name in ("id", "parent_id", "version_id", "kind", "number", "title", "lineage")
+    ]
+    chain = select(*columns).where(clauses.c.id == bindparam("clause_id"))
+    chain = chain.cte("chain", recursive=True)
+    chain = chain.union_all(select(*columns).join(chain, clauses.c.id == chain.c.parent_id))
+    return (
+        select(
+            rounds.c.id,
+            rounds.c.draft_id,
+            rounds.c.version_id,
+            rounds.c.round_number,
+            rounds.c.opens_at,
+            rounds.c.closed_at,
+            responses.c.id,
+            responses.c.unit_id,
+            responses.c.status,
+            responses.c.lock_version,
+            *chain.c,
+        )
+        .select_from(
+            rounds.outerjoin(
+                responses,
+                and_(
+                    responses.c.consultation_id == rounds.c.id,
+                    responses.c.unit_id == bindparam("unit_id"),
+                ),
+            ).outerjoin(chain, true())
+        )
+        .where(rounds.c.id == bindparam("consultation_id"))
+    )
+
+
+# The query's first columns: CommentTarget's, up to its clause.
+_ROUND_COLUMNS = 10
+
+
+def comment_target(consultation_id: int, unit_id: int, clause_id: int | None) -> CommentTarget:
+    """The round (404 when missing), the unit's response if it is invited, and the
+    clause with its citation label if it exists; one statement."""
+    rows = db.session.execute(
+        _comment_target_query(),
+        {"consultation_id": consultation_id, "unit_id": unit_id, "clause_id": clause_id},
+    ).all()
+    if not rows:
+        raise NotFound("Không tìm thấy đợt lấy ý kiến.")
+    chain = [_ChainClause(*r[_ROUND_COLUMNS:]) for r in rows if r[_ROUND_COLUMNS] is not None]
+    found = next((c for c in chain if c.id == clause_id), None)
+    clause = None
+    if found is not None:
+        label = citation_labels(chain).get(found.id, "")
+        clause = ClauseRef(found.id, found.version_id, found.lineage, label)
+    return CommentTarget(*rows[0][:_ROUND_COLUMNS], clause=clause)
+
+
+__all__ += ["ClauseRef", "CommentTarget", "comment_target"]

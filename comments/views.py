@@ -124,10 +124,11 @@ def consultation_panel(draft: Draft, version: Version | None = None) -> DraftPan
 
 
 def _round_context(consultation: Consultation, **extra: Any) -> dict[str, Any]:
+    if "my_response" not in extra:  # the tracker knows it without loading every response
+        extra["my_response"] = consultation.response_for(current_user.unit_id)
     return {
         "c": consultation,
         "visibility_label": VISIBILITY_LABELS[consultation.visibility],
-        "my_response": consultation.response_for(current_user.unit_id),
         "source_labels": SOURCE_LABELS,
         **extra,
     }
@@ -254,13 +255,14 @@ def round_home(consultation_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/rounds/<int:consultation_id>/tracker")
 @login_required
 def tracker(consultation_id: int):  # type: ignore[no-untyped-def]
-    consultation = queries.get_round(consultation_id)
+    consultation = queries.get_round(consultation_id, responses=False)
     ensure(consultation.can_track(current_user))
     board = queries.tracker(consultation)
+    mine = any(row.unit_id == current_user.unit_id for row in board.rows)
     return render_template(
         "comments/tracker.html",
-        **_round_context(consultation, board=board, labels=TRACKER_LABELS),
-        attachment_form=AttachmentForm(),
+        **_round_context(consultation, board=board, labels=TRACKER_LABELS, my_response=mine),
+        attachment_form=AttachmentForm() if consultation.can_manage(current_user) else None,
     )
 
 
@@ -316,7 +318,7 @@ def consolidated(consultation_id: int):  # type: ignore[no-untyped-def]
     text = queries.load_draft_text(consultation.version)
     form = _filter_form(consultation, text)
     filters = _filters_from(form)
-    comments = queries.list_comments(consultation, current_user, filters, text)
+    comments = queries.list_comment_lines(consultation, current_user, filters, text)
     grouped = queries.group_by_clause(comments)
     nodes = text.nodes
     if filters.clause_id is not None:
@@ -688,7 +690,8 @@ def _opinions_from(
             node = text.by_id.get(int(clause_value)) if clause_value.isdigit() else None
             if node is None:
                 raise _RowError(_("Dòng %(n)d: điều khoản không hợp lệ.", n=index))
-            clause = node.clause
+            # The text's nodes are read-only rows; the operation needs the clause itself.
+            clause = db.session.get(Clause, node.id)
         opinions.append(operations.ConferenceOpinion(unit=unit, clause=clause, text=body))
     return opinions
 

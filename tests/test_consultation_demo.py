@@ -49,7 +49,7 @@ def test_demo_round_is_realistic_and_idempotent(create_unit, create_user, create
         "TT",
     }
     assert to_local(consultation.closes_at).date() == local_today() + timedelta(days=5)
-    states = {row.response.unit.short_name: row.status for row in tracker(consultation).rows}
+    states = {row.unit_short_name: row.status for row in tracker(consultation).rows}
     assert states["KV1"] == TrackerStatus.SUBMITTED
     assert states["KV2"] == TrackerStatus.DRAFTING
     assert states["KV3"] == TrackerStatus.AGREED
