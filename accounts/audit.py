@@ -44,7 +44,7 @@ _INSERT = insert(AuditEntry.__table__)
 def record_row(
     action: str,
     *,
-    actor: User | None,
+    actor_id: int | None,
     object_type: str,
     object_id: int | None,
     summary: str = "",
@@ -59,7 +59,7 @@ def record_row(
     db.session.execute(
         _INSERT,
         {
-            "actor_id": actor.id if actor is not None else None,
+            "actor_id": actor_id,
             "action": action,
             "object_type": object_type,
             "object_id": object_id,

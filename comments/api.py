@@ -9,7 +9,15 @@ from typing import Any
 from flask import Blueprint, request
 from sqlalchemy import select
 
-from accounts.apispec import DATETIME, ID, NULLABLE_STRING, api_route, current_api_user, list_of
+from accounts.apispec import (
+    DATETIME,
+    ID,
+    NULLABLE_STRING,
+    api_route,
+    current_api_caller,
+    current_api_user,
+    list_of,
+)
 from accounts.clock import LOCAL_TZ, end_of_local_day, now, parse_date
 from accounts.errors import Conflict, Invalid, NotFound, ensure
 from accounts.models import Group, Unit, User
@@ -586,17 +594,19 @@ def list_comments(consultation_id: int, query: dict[str, Any]):  # type: ignore[
     body=COMMENT_IN,
     response=COMMENT,
     status=201,
+    caller_only=True,
 )
 def create_comment(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     # The busiest write of the API: plain columns in, plain INSERTs out (see
-    # `operations.insert_comment`); the checks and their order are `add_comment`'s.
-    user = current_api_user()
+    # `operations.insert_comment`), and no `User` loaded (`caller_only`); the checks
+    # and their order are `add_comment`'s.
+    caller = current_api_caller()
     clause_id = body.get("clause_id")
-    target = queries.comment_target(consultation_id, user.unit_id, clause_id)
+    target = queries.comment_target(consultation_id, caller.unit_id, clause_id)
     ensure(target.response_id is not None, "Đơn vị của bạn không được mời góp ý trong đợt này.")
     if clause_id is not None and target.clause is None:
         raise NotFound("Không tìm thấy điều khoản.")
-    comment = operations.insert_comment(target, text=body["text"], actor=user)
+    comment = operations.insert_comment(target, text=body["text"], actor=caller)
     db.session.commit()
     return added_comment_json(comment), 201
 

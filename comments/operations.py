@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Protocol
 
 from flask import current_app
 from sqlalchemy import func, insert, select, update
@@ -136,7 +137,10 @@ def ensure_can_comment(response: UnitResponse, actor: User) -> None:
 
 
 def _ensure_can_comment(
-    unit_id: int, consultation: Consultation | CommentTarget, submitted: bool, actor: User
+    unit_id: int,
+    consultation: Consultation | CommentTarget,
+    submitted: bool,
+    actor: User | Author,
 ) -> None:
     if not actor.can_work_for_unit(unit_id):
         raise Forbidden("Chỉ cán bộ và Thủ trưởng của đơn vị được mời mới góp ý cho đơn vị đó.")
@@ -448,13 +452,24 @@ class AddedComment:
 _INSERT_COMMENT = insert(Comment.__table__)
 
 
-def insert_comment(target: CommentTarget, *, text: str, actor: User) -> AddedComment:
+class Author(Protocol):
+    """Who writes a comment through `insert_comment`: a `User`, or the API's caller
+    (`accounts.apispec.ApiCaller`, the same predicates without the loaded user)."""
+
+    id: int
+    full_name: str
+
+    def can_work_for_unit(self, unit_id: int) -> bool: ...
+
+
+def insert_comment(target: CommentTarget, *, text: str, actor: Author) -> AddedComment:
     """`add_comment` for the API, where it is the busiest write: the same checks on the
     columns `queries.comment_target` read (its clause is the one commented on), then the
     comment and its audit row as plain INSERTs. No object is loaded, flushed or read
     back after the commit."""
     if target.response_id is None or target.unit_id is None:
         raise Forbidden("Đơn vị của bạn không được mời góp ý trong đợt này.")
+    unit_name, unit_short_name = target.unit_name or "", target.unit_short_name or ""
     _ensure_can_comment(target.unit_id, target, target.is_submitted, actor)
     clause = target.clause
     if clause is not None and clause.version_id != target.version_id:
@@ -476,17 +491,15 @@ def insert_comment(target: CommentTarget, *, text: str, actor: User) -> AddedCom
         "updated_at": moment,
         "lock_version": 1,
     }
-    # The author works for the response's unit (checked above), so `actor.unit` is it.
-    unit = actor.unit
     # Everything is computed before the first write: on SQLite the write lock is held
     # from the first INSERT to the COMMIT, and other workers wait for it.
     comment_id = db.session.execute(_INSERT_COMMENT, values).inserted_primary_key[0]
     audit.record_row(
         "comment.create",
-        actor=actor,
+        actor_id=actor.id,
         object_type=Comment.__tablename__,
         object_id=comment_id,
-        summary=f"{unit.short_name}: {text[:80]}",
+        summary=f"{unit_short_name}: {text[:80]}",
         details={"consultation_id": target.consultation_id, "clause_id": values["clause_id"]},
     )
     if target.response_status == ResponseStatus.NOT_STARTED:
@@ -495,7 +508,7 @@ def insert_comment(target: CommentTarget, *, text: str, actor: User) -> AddedCom
         id=comment_id,
         consultation_id=target.consultation_id,
         unit_id=target.unit_id,
-        unit_name=unit.name,
+        unit_name=unit_name,
         clause_id=values["clause_id"],
         clause_label=clause.label if clause is not None else GENERAL_LABEL,
         text=text,

@@ -610,6 +610,8 @@ class CommentTarget:
     # None when the unit is not invited to the round.
     response_id: int | None
     unit_id: int | None
+    unit_name: str | None
+    unit_short_name: str | None
     response_status: ResponseStatus | None
     response_lock_version: int | None
     # None when no clause was asked for, or when it does not exist.
@@ -634,7 +636,8 @@ def _comment_target_query():  # type: ignore[no-untyped-def]
     query; a few levels), each with the round's columns; a single row with empty clause
     columns when there is no clause.
     """
-    rounds, responses, clauses = Consultation.__table__, UnitResponse.__table__, Clause.__table__
+    rounds, responses, units = Consultation.__table__, UnitResponse.__table__, Unit.__table__
+    clauses = Clause.__table__
     columns = [
         clauses.c[name]
         for name in ("id", "parent_id", "version_id", "kind", "number", "title", "lineage")
@@ -652,6 +655,8 @@ def _comment_target_query():  # type: ignore[no-untyped-def]
             rounds.c.closed_at,
             responses.c.id,
             responses.c.unit_id,
+            units.c.name,
+            units.c.short_name,
             responses.c.status,
             responses.c.lock_version,
             *chain.c,
@@ -663,14 +668,16 @@ def _comment_target_query():  # type: ignore[no-untyped-def]
                     responses.c.consultation_id == rounds.c.id,
                     responses.c.unit_id == bindparam("unit_id"),
                 ),
-            ).outerjoin(chain, true())
+            )
+            .outerjoin(units, units.c.id == responses.c.unit_id)
+            .outerjoin(chain, true())
         )
         .where(rounds.c.id == bindparam("consultation_id"))
     )
 
 
 # The query's first columns: CommentTarget's, up to its clause.
-_ROUND_COLUMNS = 10
+_ROUND_COLUMNS = 12
 
 
 def comment_target(consultation_id: int, unit_id: int, clause_id: int | None) -> CommentTarget:

@@ -9,9 +9,10 @@ from datetime import timedelta
 
 from sqlalchemy import event, func, select
 
+from accounts import apispec
 from accounts import operations as account_operations
 from accounts.clock import now
-from accounts.models import ApiToken, AuditEntry, Role
+from accounts.models import ApiToken, AuditEntry, Role, UserRole
 from app import db
 from comments import queries
 from comments.models import Comment, ResponseStatus, UnitResponse
@@ -195,3 +196,28 @@ def test_api_answers_set_no_session_cookie(org, blind_round, api):
     answer = api(org.staff1).post(_url(blind_round), json={"text": "Một."})
     assert answer.status_code == 201
     assert not [c for c in answer.headers.getlist("Set-Cookie") if c.startswith("session=")]
+
+
+def test_the_api_caller_answers_as_the_user_does(app, org, api, create_user):
+    # Every role, and a user with two: the caller read from the token's plain row gives
+    # the same answers as the loaded `User`.
+    both = create_user(Role.UNIT_STAFF, unit=org.r2)
+    both.role_rows.append(UserRole(role=Role.UNIT_HEAD))
+    db.session.commit()
+    users = [org.admin, org.drafter, org.verifier, org.council, org.head1, org.staff1, both]
+    units = [org.office, org.r1, org.r2, org.r3]
+    for user in users:
+        # Each request has an app context (and `g`) of its own, as in production.
+        headers = api(user).headers
+        with app.app_context(), app.test_request_context(headers=headers):
+            apispec._authenticate(caller_only=True)
+            caller = apispec.current_api_caller()
+            assert caller.roles == frozenset(user.roles)
+            for unit in units:
+                assert caller.can_work_for_unit(unit.id) == user.can_work_for_unit(unit.id)
+                assert caller.can_sign_for_unit(unit.id) == user.can_sign_for_unit(unit.id)
+            # A `caller_only` view may still ask for the whole user.
+            assert apispec.current_api_user().id == user.id
+        with app.app_context(), app.test_request_context(headers=headers):
+            apispec._authenticate()
+            assert apispec.current_api_caller().roles == frozenset(user.roles)
