@@ -490,13 +490,8 @@ def unit_label(
     return f"{unit_name} (ý kiến tại {where})"
 
 
-def load_consolidation(consultation: Consultation) -> Consolidation:
-    """The round's consolidated comments grouped by article, in document order.
-
-    A fixed number of statements: responses with units, comments with their answers,
-    change links with their clauses and versions, the version's clauses, and the linked
-    clauses with their ancestors (for their citations).
-    """
+def _responses_by_unit_name(consultation: Consultation) -> list[UnitResponse]:
+    """The round's invited units, with their units, by name: one statement."""
     responses = list(
         db.session.scalars(
             select(UnitResponse)
@@ -505,6 +500,17 @@ def load_consolidation(consultation: Consultation) -> Consolidation:
         ).unique()
     )
     responses.sort(key=lambda r: r.unit.name)
+    return responses
+
+
+def load_consolidation(consultation: Consultation) -> Consolidation:
+    """The round's consolidated comments grouped by article, in document order.
+
+    A fixed number of statements: responses with units, comments with their answers,
+    change links with their clauses and versions, the version's clauses, and the linked
+    clauses with their ancestors (for their citations).
+    """
+    responses = _responses_by_unit_name(consultation)
     comments = list(
         db.session.scalars(
             select(Comment)
@@ -580,14 +586,7 @@ def consolidation_page(consultation: Consultation) -> ConsolidationPage:
     with their unit and answer, their change links, the draft's versions, the version's
     clauses and (when there are links) the linked clauses with their ancestors.
     """
-    responses = list(
-        db.session.scalars(
-            select(UnitResponse)
-            .options(joinedload(UnitResponse.unit))
-            .where(UnitResponse.consultation_id == consultation.id)
-        ).unique()
-    )
-    responses.sort(key=lambda r: r.unit.name)
+    responses = _responses_by_unit_name(consultation)
     conference = CommentSource.CONFERENCE
     comments = [
         ConsolidatedComment(

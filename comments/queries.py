@@ -34,7 +34,7 @@ from comments.models import (
     tracker_status,
 )
 from drafts.models import Clause, Draft, DraftDrafter, Version
-from drafts.tree import TreeNode, build_tree, citation_labels, iter_tree
+from drafts.tree import TreeNode, build_tree, citation_labels, iter_tree, load_flat_clauses
 
 GENERAL_LABEL = "Ý kiến chung"
 
@@ -145,27 +145,10 @@ class DraftText:
         return {n.id for n in iter_tree([node])} if node is not None else set()
 
 
-# The columns a clause shows; rows of these read like `Clause` to drafts.tree.
-_CLAUSE_COLUMNS = (
-    Clause.id,
-    Clause.parent_id,
-    Clause.seq,
-    Clause.kind,
-    Clause.number,
-    Clause.title,
-    Clause.text,
-    Clause.max_points,
-    Clause.guidance,
-    Clause.lineage,
-)
-
-
 def load_draft_text(version: Version) -> DraftText:
     """The version's text for reading: plain rows, not ORM objects (a regulation has
     thousands of clauses and nothing here edits them)."""
-    rows = db.session.execute(
-        select(*_CLAUSE_COLUMNS).where(Clause.version_id == version.id).order_by(Clause.seq)
-    ).all()
+    rows = load_flat_clauses([version.id])[version.id]
     roots = build_tree(rows)
     nodes = list(iter_tree(roots))
     return DraftText(
