@@ -124,7 +124,7 @@ def _authenticate(*, caller_only: bool = False) -> None:
 # Both statements are built once and run with the token's hash: building a statement
 # and its cache key cost more than running it. Each is one statement per request.
 def _valid_token(tokens: Table, users: Table) -> tuple[ColumnElement[bool], ...]:
-    """`accounts.operations.user_for_token`'s rule: a token not revoked, of an active user."""
+    """A usable token: its hash matches, it is not revoked, and its user is active."""
     return (
         tokens.c.token_hash == bindparam("token_hash"),
         tokens.c.revoked_at.is_(None),

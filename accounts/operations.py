@@ -525,15 +525,6 @@ def revoke_api_token(token: ApiToken, *, actor: User | None) -> ApiToken:
     return token
 
 
-def user_for_token(secret: str) -> User | None:
-    token = db.session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(secret))
-    ).first()
-    if token is None or not token.is_valid or not token.user.active:
-        return None
-    return token.user
-
-
 def get_or_404(model: type, ident: int, message: str = "Không tìm thấy đối tượng yêu cầu."):  # type: ignore[no-untyped-def]
     # An id beyond 32 bits cannot exist; asking the database would overflow its integer.
     obj = db.session.get(model, ident) if 0 < ident < 2**31 else None
