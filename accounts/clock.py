@@ -7,6 +7,7 @@ only clock the code reads.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,6 +48,8 @@ def format_date(value: date | datetime | None) -> str:
     return value.strftime("%d/%m/%Y")
 
 
+# Tables repeat the same moments (a round's deadline on every row); formatting is pure.
+@lru_cache(maxsize=4096)
 def format_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
