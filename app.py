@@ -6,6 +6,7 @@ Start it with `flask --app app run`; every command goes through `flask --app app
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,9 @@ def select_timezone() -> str:
 
 
 # Packages that add their own demo content after the organisation exists.
+# How often an active session cookie is re-signed (see _session_expiry).
+SESSION_SLIDE_SECONDS = 60
+
 DEMO_MODULES = ["drafts.demo", "comments.demo", "workflow.demo"]
 
 
@@ -210,8 +214,16 @@ def _install_request_hooks(app: Flask) -> None:
         # A sliding session: it lasts PERMANENT_SESSION_LIFETIME after the last request.
         # The API authenticates with tokens and has no session to slide; marking one
         # would sign and send a cookie with every answer.
-        if not request.path.startswith("/api/"):
+        if request.path.startswith("/api/"):
+            return
+        if not session.permanent:
             session.permanent = True
+        # Re-signing the cookie on every page cost as much as a query; once a minute
+        # keeps the expiry sliding to within that minute (SESSION_REFRESH_EACH_REQUEST
+        # is off, so an unchanged session sends no cookie).
+        minute = int(time.time()) // SESSION_SLIDE_SECONDS
+        if session.get("_slid") != minute:
+            session["_slid"] = minute
 
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]

@@ -78,6 +78,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "LANGUAGES": ["vi", "en"],
         "BABEL_TRANSLATION_DIRECTORIES": str(BASE_DIR / "translations"),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        # app._session_expiry slides the session once a minute instead.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,

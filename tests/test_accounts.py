@@ -105,6 +105,31 @@ def test_session_expires(app, client, auth, create_user):
         assert client.get("/").status_code == 302
 
 
+def test_session_slides_with_activity(app, client, auth, create_user):
+    user = create_user(Role.UNIT_STAFF)
+    lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
+    start = now()
+    with time_machine.travel(start, tick=False):
+        auth.login(user)
+    # Still in use after most of a lifetime: the cookie is signed again...
+    with time_machine.travel(start + lifetime - timedelta(minutes=5), tick=False):
+        assert client.get("/").status_code == 200
+    # ...so it outlives the first lifetime, counted from the last request.
+    with time_machine.travel(start + lifetime + timedelta(hours=1), tick=False):
+        assert client.get("/").status_code == 200
+
+
+def test_session_cookie_not_resent_within_a_minute(app, client, auth, create_user):
+    user = create_user(Role.UNIT_STAFF)
+    start = now().replace(second=0, microsecond=0)
+    with time_machine.travel(start, tick=False):
+        auth.login(user)
+        client.get("/")  # the first page after login adds its CSRF token to the session
+        assert "Set-Cookie" not in client.get("/").headers
+    with time_machine.travel(start + timedelta(seconds=61), tick=False):
+        assert "session=" in client.get("/").headers.get("Set-Cookie", "")
+
+
 def test_switch_to_english(client, auth, create_user):
     user = create_user(Role.ADMIN)
     auth.login(user)
