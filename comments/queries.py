@@ -59,24 +59,27 @@ def _round_options() -> list:  # type: ignore[type-arg]
 def get_round(consultation_id: int, *, responses: bool = True) -> Consultation:
     """One round with its draft, version, drafters, attachments and (unless the page
     reads them otherwise, as the tracker does) its invited units."""
-    # A single round: its few drafters and attachments come joined, in one statement.
-    options = [
-        joinedload(Consultation.draft).joinedload(Draft.drafters),
-        joinedload(Consultation.version),
-        joinedload(Consultation.attachments),
-    ]
-    if responses:
-        options.append(_responses_option())
+    statement = _ROUND_WITH_RESPONSES if responses else _ROUND
     consultation = (
-        db.session.scalars(
-            select(Consultation).where(Consultation.id == consultation_id).options(*options)
-        )
-        .unique()
-        .first()
+        db.session.scalars(statement, {"consultation_id": consultation_id}).unique().first()
     )
     if consultation is None:
         raise NotFound("Không tìm thấy đợt lấy ý kiến.")
     return consultation
+
+
+# Built once: making the statement and its loader options cost as much as running it.
+# A single round's few drafters and attachments come joined, in one statement.
+_ROUND = (
+    select(Consultation)
+    .where(Consultation.id == bindparam("consultation_id"))
+    .options(
+        joinedload(Consultation.draft).joinedload(Draft.drafters),
+        joinedload(Consultation.version),
+        joinedload(Consultation.attachments),
+    )
+)
+_ROUND_WITH_RESPONSES = _ROUND.options(_responses_option())
 
 
 def rounds_of_draft(draft: Draft) -> list[Consultation]:
@@ -432,7 +435,7 @@ def tracker(consultation: Consultation, moment: datetime | None = None) -> Track
         signer,
         written,
         conference,
-    ) in db.session.execute(_TRACKER, {"consultation_id": consultation.id}):
+    ) in db.session.connection().execute(_TRACKER, {"consultation_id": consultation.id}):
         deadline = deadline_override or consultation.closes_at
         submitted = status == ResponseStatus.SUBMITTED
         row = TrackerRow(
