@@ -138,35 +138,116 @@ def draft(consultation_id: int) -> str:
     return render(rows)
 
 
-# --- the tracker: every invited unit with its state and comment count ---------------------
+# --- the tracker: the round's header, then every invited unit with its state and counts --
+# The round as its header shows it, one row per attachment (the drafter's tabs and forms
+# are links and fields, not text).
+TRACKER_HEADER = """
+SELECT d.title, k.round_number, v.number AS version_number, k.letter_number, k.letter_text,
+       k.opens_at, k.closes_at, k.closed_at, k.visibility, a.filename, a.size
+FROM consultations k
+JOIN drafts d ON d.id = k.draft_id
+JOIN versions v ON v.id = k.version_id
+LEFT JOIN consultation_attachments a ON a.consultation_id = k.id
+WHERE k.id = :c
+ORDER BY a.id"""
 TRACKER = """
-SELECT u.name AS unit, r.status, r.agrees_without_comments, r.submitted_at,
-       COALESCE(r.deadline_override, k.closes_at) AS deadline, s.full_name AS signer,
-       (SELECT COUNT(*) FROM comments m WHERE m.response_id = r.id) AS comments
+SELECT u.name AS unit, u.short_name, r.status, r.agrees_without_comments, r.submitted_at,
+       COALESCE(r.deadline_override, k.closes_at) AS deadline,
+       r.deadline_override IS NOT NULL AS extended, s.full_name AS signer,
+       (SELECT COUNT(*) FROM comments m
+        WHERE m.response_id = r.id AND m.source = 'written') AS written,
+       (SELECT COUNT(*) FROM comments m
+        WHERE m.response_id = r.id AND m.source = 'conference') AS conference
 FROM unit_responses r
 JOIN consultations k ON k.id = r.consultation_id
 JOIN units u ON u.id = r.unit_id
 LEFT JOIN users s ON s.id = r.submitted_by_id
 WHERE r.consultation_id = :c
-ORDER BY u.name"""
+ORDER BY u.kind <> 'regional', u.name"""
+
+
+def _utc(moment: Any) -> datetime:
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @bp.route("/tracker/<int:consultation_id>")
 def tracker(consultation_id: int) -> str:
+    from accounts.clock import days_left
+    from comments.models import (
+        TRACKER_LABELS,
+        VISIBILITY_LABELS,
+        ResponseStatus,
+        TrackerStatus,
+        Visibility,
+        tracker_status,
+    )
+
+    header = _rows(TRACKER_HEADER, c=consultation_id)
+    k = header[0]
+    moment = datetime.now(UTC)
+    is_open = k.closed_at is None
     rows: list[Row] = [
         (
-            "unit",
+            "round",
             (
-                (r.unit, True),
-                (r.status, False),
-                (_local(r.deadline), False),
-                (_local(r.submitted_at), False),
-                (r.signer or "", bool(r.signer)),
-                (r.comments, False),
+                (f"Lần lấy ý kiến thứ {k.round_number} · Dự thảo lần {k.version_number}", False),
+                (k.title, True),
+                (f"Số {k.letter_number}", False),
+                (f"{_local(k.opens_at)} – {_local(k.closes_at)}", False),
+                (VISIBILITY_LABELS[Visibility(k.visibility)], False),
+                (f"Đã kết thúc lúc {_local(k.closed_at)}" if k.closed_at else "", False),
+                (k.letter_text or "", False),
             ),
-        )
-        for r in _rows(TRACKER, c=consultation_id)
+        ),
+        *(
+            ("attachment", ((a.filename, True), (f"{-(-a.size // 1024)} KB", False)))
+            for a in header
+            if a.filename
+        ),
     ]
+    units: list[Row] = []
+    per_state = dict.fromkeys(TrackerStatus, 0)
+    agreed = total = 0
+    for r in _rows(TRACKER, c=consultation_id):
+        deadline = _utc(r.deadline)
+        submitted_at = _utc(r.submitted_at) if r.submitted_at else None
+        submitted = r.status == ResponseStatus.SUBMITTED
+        state = tracker_status(
+            ResponseStatus(r.status),
+            agrees=bool(r.agrees_without_comments),
+            submitted_at=submitted_at,
+            deadline=deadline,
+            moment=moment,
+        )
+        per_state[state] += 1
+        agreed += submitted and bool(r.agrees_without_comments)
+        total += (r.written if submitted else 0) + r.conference
+        due = ""
+        if is_open and not submitted:
+            days = days_left(deadline, moment)
+            due = f"còn {days} ngày" if moment <= deadline else f"quá hạn {-days} ngày"
+        units.append(
+            (
+                "unit",
+                (
+                    (r.unit, True),
+                    (TRACKER_LABELS[state], True),
+                    (_local(deadline), False),
+                    ("(đã gia hạn)" if r.extended else "", False),
+                    (due, False),
+                    (_local(submitted_at) if submitted_at else "—", False),
+                    (r.signer or "", bool(r.signer)),
+                    (r.written if submitted else "—", False),
+                    (r.conference, False),
+                    (r.short_name, True),
+                ),
+            )
+        )
+    rows.extend(("state", ((n, False), (TRACKER_LABELS[s], False))) for s, n in per_state.items())
+    rows.append(("totals", ((agreed, False), (total, False))))
+    rows.extend(units)
     return render(rows)
 
 
