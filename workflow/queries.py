@@ -111,21 +111,7 @@ class CriteriaTable:
 
 def load_criteria(version_id: int) -> CriteriaTable:
     """The criteria rows of a version as a scoring tree (one query)."""
-    clauses = db.session.execute(
-        select(
-            Clause.id,
-            Clause.parent_id,
-            Clause.kind,
-            Clause.number,
-            Clause.title,
-            Clause.text,
-            Clause.max_points,
-            Clause.guidance,
-            Clause.lineage,
-        )
-        .where(Clause.version_id == version_id, Clause.kind.in_(list(_KINDS)))
-        .order_by(Clause.seq)
-    ).all()
+    clauses = db.session.execute(_CRITERIA_ROWS, {"version_id": version_id}).all()
     ids = {row.id for row in clauses}
     children: dict[int | None, list] = defaultdict(list)
     for row in clauses:
@@ -161,6 +147,25 @@ def load_criteria(version_id: int) -> CriteriaTable:
 
     tree = tuple(build(row, None, 0) for row in children[None])
     return CriteriaTable(tree, tuple(flat))
+
+
+# Built once, as the other statements every results page runs: building a statement and
+# finding it in the compiled cache cost a good part of running it.
+_CRITERIA_ROWS = (
+    select(
+        Clause.id,
+        Clause.parent_id,
+        Clause.kind,
+        Clause.number,
+        Clause.title,
+        Clause.text,
+        Clause.max_points,
+        Clause.guidance,
+        Clause.lineage,
+    )
+    .where(Clause.version_id == bindparam("version_id"), Clause.kind.in_(list(_KINDS)))
+    .order_by(Clause.seq)
+)
 
 
 # --- scores and lines -------------------------------------------------------------------------
@@ -296,11 +301,7 @@ def load_sheet_points(sheet_ids: Sequence[int]) -> dict[int, SheetPoints]:
         }
     if unsplit:
         _load_points_by_row(unsplit, points)
-    lines = db.session.execute(
-        select(SheetLine.sheet_id, SheetLine.stage, SheetLine.kind, SheetLine.points)
-        .where(SheetLine.sheet_id.in_(sheet_ids))
-        .order_by(SheetLine.id)
-    )
+    lines = db.session.execute(_LINE_POINTS, {"sheet_ids": list(sheet_ids)})
     for sheet_id, stage, kind, line_points in lines:
         bonus, deductions = points[sheet_id].lines.setdefault(stage, ([], []))
         if kind == LineKind.BONUS:
@@ -308,6 +309,13 @@ def load_sheet_points(sheet_ids: Sequence[int]) -> dict[int, SheetPoints]:
         elif kind == LineKind.DEDUCTION:
             deductions.append(line_points)
     return points
+
+
+_LINE_POINTS = (
+    select(SheetLine.sheet_id, SheetLine.stage, SheetLine.kind, SheetLine.points)
+    .where(SheetLine.sheet_id.in_(bindparam("sheet_ids", expanding=True)))
+    .order_by(SheetLine.id)
+)
 
 
 @cache  # built once: a new statement costs more to look up in the compiled cache
@@ -392,13 +400,16 @@ def _by_group_and_unit(sheet: ScoreSheet) -> tuple[str, str]:
 
 def result_sheets(period: ScoringPeriod) -> list[ScoreSheet]:
     """The period's sheets with only what results show of them (unit, Cụm/Khối)."""
-    query = (
-        select(ScoreSheet)
-        .where(ScoreSheet.period_id == period.id)
-        .options(joinedload(ScoreSheet.unit), joinedload(ScoreSheet.group))
-        .order_by(ScoreSheet.id)
-    )
-    return sorted(db.session.scalars(query), key=_by_group_and_unit)
+    sheets = db.session.scalars(_RESULT_SHEETS, {"period_id": period.id})
+    return sorted(sheets, key=_by_group_and_unit)
+
+
+_RESULT_SHEETS = (
+    select(ScoreSheet)
+    .where(ScoreSheet.period_id == bindparam("period_id"))
+    .options(joinedload(ScoreSheet.unit), joinedload(ScoreSheet.group))
+    .order_by(ScoreSheet.id)
+)
 
 
 def last_transitions(sheet_ids: Sequence[int]) -> dict[int, SheetTransition]:
@@ -547,11 +558,14 @@ class Results:
 
 def period_for_results(period_id: int) -> ScoringPeriod | None:
     """A period with what its results show (the criteria draft), without its deadlines."""
-    return db.session.scalars(
-        select(ScoringPeriod)
-        .where(ScoringPeriod.id == period_id)
-        .options(joinedload(ScoringPeriod.criteria_draft), lazyload(ScoringPeriod.deadlines))
-    ).first()
+    return db.session.scalars(_RESULT_PERIOD, {"period_id": period_id}).first()
+
+
+_RESULT_PERIOD = (
+    select(ScoringPeriod)
+    .where(ScoringPeriod.id == bindparam("period_id"))
+    .options(joinedload(ScoringPeriod.criteria_draft), lazyload(ScoringPeriod.deadlines))
+)
 
 
 def period_results(period: ScoringPeriod) -> Results:
