@@ -13,6 +13,7 @@ checks that a sample of them appears in the page, so a floor cannot be an empty 
 
 from __future__ import annotations
 
+import json
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -376,15 +377,22 @@ def diff(old_id: int, new_id: int) -> str:
     return render(rows)
 
 
-# --- scoring results: every unit's totals per column, rank within its group ---------------
+# --- scoring results: every unit's totals per column, ranks and classification ----------
+RESULT_PERIOD = """
+SELECT p.name, p.bands_config, d.title,
+       (SELECT SUM(c.max_points) FROM clauses c
+        WHERE c.version_id = p.criteria_version_id AND c.parent_id IS NULL
+          AND c.kind = 'criterion') AS total_max
+FROM scoring_periods p JOIN drafts d ON d.id = p.criteria_draft_id
+WHERE p.id = :p"""
 RESULT_TOTALS = """
-SELECT s.id, u.name AS unit, g.name AS grp, sc.stage, SUM(sc.value) AS total
+SELECT s.id, u.name AS unit, g.name AS grp, s.disqualifier, sc.stage, SUM(sc.value) AS total
 FROM score_sheets s
 JOIN units u ON u.id = s.unit_id
 LEFT JOIN groups g ON g.id = s.group_id
 LEFT JOIN scores sc ON sc.sheet_id = s.id
 WHERE s.period_id = :p
-GROUP BY s.id, u.name, g.name, sc.stage"""
+GROUP BY s.id, u.name, g.name, s.disqualifier, sc.stage"""
 RESULT_LINES = """
 SELECT l.sheet_id, l.stage, l.kind, SUM(l.points) AS points
 FROM score_sheet_lines l JOIN score_sheets s ON s.id = l.sheet_id
@@ -394,11 +402,18 @@ GROUP BY l.sheet_id, l.stage, l.kind"""
 
 @bp.route("/results/<int:period_id>")
 def results(period_id: int) -> str:
+    from workflow import scoring
+    from workflow.models import bands_from_config
     from workflow.scoring import format_points
 
+    period = _rows(RESULT_PERIOD, p=period_id)[0]
+    total_max = Decimal(str(period.total_max))
     sheets: dict[int, dict[str, Any]] = {}
     for row in _rows(RESULT_TOTALS, p=period_id):
-        sheet = sheets.setdefault(row.id, {"unit": row.unit, "group": row.grp or "", "totals": {}})
+        sheet = sheets.setdefault(
+            row.id,
+            {"unit": row.unit, "group": row.grp or "", "out": row.disqualifier, "totals": {}},
+        )
         if row.stage:
             sheet["totals"][row.stage] = Decimal(str(row.total or 0))
     for row in _rows(RESULT_LINES, p=period_id):
@@ -409,17 +424,41 @@ def results(period_id: int) -> str:
         s for s in ("self", "cluster", "verified") if any(s in v["totals"] for v in sheets.values())
     ]
     final = stages[-1] if stages else "self"
-    by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for sheet in sheets.values():
-        by_group[sheet["group"]].append(sheet)
-    rows: list[Row] = []
+    # Ranks and bands by the same pure rules as the page (group I ties aside).
+    ranked = scoring.rank(
+        [
+            scoring.RankEntry(
+                unit_id=sheet_id,
+                group_id=sheet["group"],
+                final_total=sheet["totals"].get(final, Decimal(0)),
+                group_one_total=Decimal(0),
+                disqualified=sheet["out"] is not None,
+            )
+            for sheet_id, sheet in sheets.items()
+        ]
+    )
+    bands = period.bands_config
+    bands = json.loads(bands) if isinstance(bands, str) else bands  # SQLite: JSON as text
+    classified = scoring.classify(ranked, bands_from_config(bands), total_max)
+    by_group: dict[str, list[scoring.Classified]] = defaultdict(list)
+    for item in classified:
+        by_group[item.ranked.entry.group_id].append(item)
+    rows: list[Row] = [
+        ("period", ((period.name, True), (period.title, True), (format_points(total_max), False)))
+    ]
     for group in sorted(by_group):
         rows.append(("group", ((group, bool(group)),)))
-        ranked = sorted(by_group[group], key=lambda s: -s["totals"].get(final, 0))
-        for rank, sheet in enumerate(ranked, start=1):
+        for item in by_group[group]:
+            sheet = sheets[item.ranked.entry.unit_id]
             cells = [(sheet["unit"], True)]
             cells += [(format_points(sheet["totals"].get(stage)), False) for stage in stages]
-            rows.append(("unit", (*cells, (rank, False))))
+            cells += [
+                (item.ranked.group_rank, False),
+                (item.ranked.overall_rank, False),
+                (item.band.label, True),
+                (sheet["out"] or "", bool(sheet["out"])),
+            ]
+            rows.append(("unit", cells))
     return render(rows)
 
 
