@@ -111,37 +111,39 @@ class CriteriaTable:
 
 def load_criteria(version_id: int) -> CriteriaTable:
     """The criteria rows of a version as a scoring tree (one query)."""
-    clauses = db.session.execute(_CRITERIA_ROWS, {"version_id": version_id}).all()
-    ids = {row.id for row in clauses}
+    # Plain tuples: a period's results read the table on every page.
+    clauses = [tuple(row) for row in db.session.execute(_CRITERIA_ROWS, {"version_id": version_id})]
+    ids = {row[0] for row in clauses}
     children: dict[int | None, list] = defaultdict(list)
     for row in clauses:
-        children[row.parent_id if row.parent_id in ids else None].append(row)
+        children[row[1] if row[1] in ids else None].append(row)
 
     flat: list[CriterionRow] = []
 
     def build(row, kind: scoring.Kind | None, depth: int) -> scoring.Criterion:  # type: ignore[no-untyped-def]
+        row_id, _parent, row_kind, number, title, text, max_points, guidance, lineage = row
         # Descendants inherit the top-level row's kind (as scoring documents).
-        own_kind = kind or _KINDS[ClauseKind(row.kind)]
+        own_kind = kind or _KINDS[row_kind]
         position = len(flat)
         flat.append(None)  # type: ignore[arg-type]
-        built = tuple(build(child, own_kind, depth + 1) for child in children[row.id])
+        built = tuple(build(child, own_kind, depth + 1) for child in children[row_id])
         node = scoring.Criterion(
-            key=row.lineage,
-            code=row.number or "",
-            title=(row.title or row.text or "").strip(),
+            key=lineage,
+            code=number or "",
+            title=(title or text or "").strip(),
             kind=own_kind,
-            max_points=row.max_points,
+            max_points=max_points,
             children=built,
         )
         flat[position] = CriterionRow(
-            key=node.key,
+            key=lineage,
             code=node.code,
             title=node.title,
             kind=own_kind,
-            max_points=node.effective_max(),
-            guidance=row.guidance or "",
+            max_points=max_points if max_points is not None else node.effective_max(),
+            guidance=guidance or "",
             depth=depth,
-            is_leaf=node.is_leaf,
+            is_leaf=not built,
         )
         return node
 
