@@ -238,6 +238,22 @@ def test_comparison_table_goes_article_by_article(client, auth, org, first_round
     assert renumbered[2] == "- Viện kiểm sát nhân dân khu vực 1: " + comment.text
 
 
+def test_the_drafter_links_each_changed_clause_to_the_comments_behind_it(
+    client, auth, org, first_round
+):
+    new = next_version(first_round.draft, org.drafter, insert_article_5)
+    auth.login(org.drafter)
+    page = client.get(
+        f"/consolidation/drafts/{first_round.draft.id}/diff",
+        query_string={"old": first_round.version.id, "new": new.id, "changed": "y"},
+    ).get_data(as_text=True)
+    changed = db.session.scalars(
+        select(Clause).where(Clause.version_id == new.id, Clause.number == "5")
+    ).first()
+    assert changed is not None
+    assert f'href="/consolidation/clauses/{changed.id}/links"' in page
+
+
 def test_version_picker_and_json_diff(client, auth, api, org, first_round):
     new = next_version(first_round.draft, org.drafter, insert_article_5)
     auth.login(org.verifier)  # may read the draft, was not asked for comments
