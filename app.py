@@ -102,6 +102,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.login_message_category = "warning"
     login_manager.session_protection = "strong"
 
+    _trust_proxies(app)
     _allow_internal_mail_domains()
     _bound_integer_urls(app)
     _load_models()
@@ -238,6 +239,16 @@ def _install_request_hooks(app: Flask) -> None:
         if request.path.startswith("/api/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind nginx, the client's address (kept with each login attempt) and the https
+    scheme come in X-Forwarded-* headers; believe only as many hops as are configured."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
 def _bound_integer_urls(app: Flask) -> None:

@@ -95,6 +95,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "AGENCY_NAME": "VIỆN KIỂM SÁT NHÂN DÂN TỈNH",
         "AGENCY_PLACE": "Bắc Giang",
         "PUBLIC_URL": "http://127.0.0.1:5000",
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to believe
+        # (nginx alone: 1). Left at 0, such headers are ignored: anyone can send them.
+        "TRUSTED_PROXIES": 0,
     }
 
 
@@ -123,6 +126,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "AGENCY_NAME": ("AGENCY_NAME", str),
     "AGENCY_PLACE": ("AGENCY_PLACE", str),
     "PUBLIC_URL": ("PUBLIC_URL", str),
+    "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
 }
 
 

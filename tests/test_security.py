@@ -348,6 +348,32 @@ def test_session_cookie_secure_comes_from_the_environment(monkeypatch, tmp_path)
     assert config.build_config(tmp_path, {"SECRET_KEY": "k"})["SESSION_COOKIE_SECURE"] is False
 
 
+def _failed_login_ip(application, org, headers: dict[str, str]) -> str:
+    from accounts.models import LoginAttempt
+
+    application.test_client().post(
+        "/login",
+        data={"username": org.staff1.username, "password": "sai-mat-khau"},
+        headers=headers,
+    )
+    db.session.expire_all()
+    attempt = db.session.scalars(select(LoginAttempt).order_by(LoginAttempt.id.desc())).first()
+    assert attempt is not None and not attempt.success
+    return attempt.ip
+
+
+def test_forwarded_addresses_are_believed_only_from_trusted_proxies(app, org):
+    from app import create_app
+
+    forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    # Directly exposed (the default): a client could claim any address.
+    assert _failed_login_ip(app, org, forwarded) == "127.0.0.1"
+    keys = ("TESTING", "SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "WTF_CSRF_ENABLED")
+    keys += ("CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER", "UPLOAD_DIR", "MAIL_OUTBOX_DIR")
+    behind_nginx = create_app({**{k: app.config[k] for k in keys}, "TRUSTED_PROXIES": 1})
+    assert _failed_login_ip(behind_nginx, org, forwarded) == "203.0.113.7"
+
+
 # --- no secrets in the logs ---------------------------------------------------------------
 SMTP_PASSWORD = "mat-khau-may-chu-thu-Qz7"
 
