@@ -2,8 +2,10 @@
 
 Each floor reads the same visible content as its page straight from the same database
 with the fewest raw SQL statements (`text()`), and renders every clause, comment and
-name in one flat Jinja loop: no layout, no permissions, no ORM, no session. A page's
-time divided by its floor's time is the price of the framework around the data.
+name in one flat Jinja loop: no layout, no permissions, no ORM, no session. "The same
+content" includes the page's headings, state labels, counts, ranks and classes, not only
+its rows. A page's time divided by its floor's time is the price of the framework around
+the data.
 
 Fields the page must also show verbatim are wrapped in ``<span class=k>``; the bench
 checks that a sample of them appears in the page, so a floor cannot be an empty page.
