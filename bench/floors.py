@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -108,10 +108,8 @@ ORDER BY m.created_at, m.id"""
 
 @bp.route("/draft/<int:consultation_id>")
 def draft(consultation_id: int) -> str:
-    version_id = _rows("SELECT version_id FROM consultations WHERE id = :c", c=consultation_id)[0][
-        0
-    ]
-    clauses = _clauses(version_id)
+    k, header = _round_header(consultation_id)
+    clauses = _clauses(k.version_id)
     by_clause: dict[int | None, list[Any]] = defaultdict(list)
     for comment in _rows(VISIBLE_COMMENTS, c=consultation_id):
         by_clause[comment.clause_id].append(comment)
@@ -125,7 +123,11 @@ def draft(consultation_id: int) -> str:
             for c in items
         ]
 
-    rows: list[Row] = [("clause", (("Ý kiến chung", False),)), *comment_rows(by_clause[None])]
+    rows: list[Row] = [
+        *header,
+        ("clause", (("Ý kiến chung", False),)),
+        *comment_rows(by_clause[None]),
+    ]
     for clause in clauses:
         rows.append(
             (
@@ -141,19 +143,20 @@ def draft(consultation_id: int) -> str:
     return render(rows)
 
 
-# --- the tracker: the round's header, then every invited unit with its state and counts --
+# --- a round's header and its invited units (tracker; header also on the other pages) -----
 # The round as its header shows it, one row per attachment (the drafter's tabs and forms
 # are links and fields, not text).
-TRACKER_HEADER = """
-SELECT d.title, k.round_number, v.number AS version_number, k.letter_number, k.letter_text,
-       k.opens_at, k.closes_at, k.closed_at, k.visibility, a.filename, a.size
+ROUND_HEADER = """
+SELECT k.version_id, d.title, d.state AS draft_state, k.round_number,
+       v.number AS version_number, k.letter_number, k.letter_text, k.opens_at, k.closes_at,
+       k.closed_at, k.visibility, a.filename, a.size
 FROM consultations k
 JOIN drafts d ON d.id = k.draft_id
 JOIN versions v ON v.id = k.version_id
 LEFT JOIN consultation_attachments a ON a.consultation_id = k.id
 WHERE k.id = :c
 ORDER BY a.id"""
-TRACKER = """
+INVITED_UNITS = """
 SELECT u.name AS unit, u.short_name, r.status, r.agrees_without_comments, r.submitted_at,
        COALESCE(r.deadline_override, k.closes_at) AS deadline,
        r.deadline_override IS NOT NULL AS extended, s.full_name AS signer,
@@ -175,22 +178,12 @@ def _utc(moment: Any) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@bp.route("/tracker/<int:consultation_id>")
-def tracker(consultation_id: int) -> str:
-    from accounts.clock import days_left
-    from comments.models import (
-        TRACKER_LABELS,
-        VISIBILITY_LABELS,
-        ResponseStatus,
-        TrackerStatus,
-        Visibility,
-        tracker_status,
-    )
+def _round_header(consultation_id: int) -> tuple[Any, list[Row]]:
+    """The round's first row (its version id, draft, dates) and the header it shows."""
+    from comments.models import VISIBILITY_LABELS, Visibility
 
-    header = _rows(TRACKER_HEADER, c=consultation_id)
+    header = _rows(ROUND_HEADER, c=consultation_id)
     k = header[0]
-    moment = datetime.now(UTC)
-    is_open = k.closed_at is None
     rows: list[Row] = [
         (
             "round",
@@ -210,37 +203,68 @@ def tracker(consultation_id: int) -> str:
             if a.filename
         ),
     ]
-    units: list[Row] = []
-    per_state = dict.fromkeys(TrackerStatus, 0)
-    agreed = total = 0
-    for r in _rows(TRACKER, c=consultation_id):
+    return k, rows
+
+
+@dataclass
+class _Invited:
+    units: list[Any]  # (row, state, submitted, due) per invited unit
+    per_state: dict[Any, int]
+    answered: int = 0
+    agreed: int = 0
+    comments: int = 0
+
+
+def _invited_units(consultation_id: int, *, is_open: bool) -> _Invited:
+    """Every invited unit with its state as the tracker shows it, and the counts."""
+    from accounts.clock import days_left
+    from comments.models import ResponseStatus, TrackerStatus, tracker_status
+
+    moment = datetime.now(UTC)
+    invited = _Invited(units=[], per_state=dict.fromkeys(TrackerStatus, 0))
+    for r in _rows(INVITED_UNITS, c=consultation_id):
         deadline = _utc(r.deadline)
-        submitted_at = _utc(r.submitted_at) if r.submitted_at else None
         submitted = r.status == ResponseStatus.SUBMITTED
         state = tracker_status(
             ResponseStatus(r.status),
             agrees=bool(r.agrees_without_comments),
-            submitted_at=submitted_at,
+            submitted_at=_utc(r.submitted_at) if r.submitted_at else None,
             deadline=deadline,
             moment=moment,
         )
-        per_state[state] += 1
-        agreed += submitted and bool(r.agrees_without_comments)
-        total += (r.written if submitted else 0) + r.conference
+        invited.per_state[state] += 1
+        invited.answered += submitted
+        invited.agreed += submitted and bool(r.agrees_without_comments)
+        invited.comments += (r.written if submitted else 0) + r.conference
         due = ""
         if is_open and not submitted:
             days = days_left(deadline, moment)
             due = f"còn {days} ngày" if moment <= deadline else f"quá hạn {-days} ngày"
-        units.append(
+        invited.units.append((r, state, submitted, due))
+    return invited
+
+
+@bp.route("/tracker/<int:consultation_id>")
+def tracker(consultation_id: int) -> str:
+    from comments.models import TRACKER_LABELS
+
+    k, rows = _round_header(consultation_id)
+    invited = _invited_units(consultation_id, is_open=k.closed_at is None)
+    rows.extend(
+        ("state", ((n, False), (TRACKER_LABELS[s], False))) for s, n in invited.per_state.items()
+    )
+    rows.append(("totals", ((invited.agreed, False), (invited.comments, False))))
+    for r, state, submitted, due in invited.units:
+        rows.append(
             (
                 "unit",
                 (
                     (r.unit, True),
                     (TRACKER_LABELS[state], True),
-                    (_local(deadline), False),
+                    (_local(r.deadline), False),
                     ("(đã gia hạn)" if r.extended else "", False),
                     (due, False),
-                    (_local(submitted_at) if submitted_at else "—", False),
+                    (_local(r.submitted_at), False),
                     (r.signer or "", bool(r.signer)),
                     (r.written if submitted else "—", False),
                     (r.conference, False),
@@ -248,9 +272,6 @@ def tracker(consultation_id: int) -> str:
                 ),
             )
         )
-    rows.extend(("state", ((n, False), (TRACKER_LABELS[s], False))) for s, n in per_state.items())
-    rows.append(("totals", ((agreed, False), (total, False))))
-    rows.extend(units)
     return render(rows)
 
 
@@ -273,10 +294,11 @@ ORDER BY m.id"""
 
 @bp.route("/consolidation/<int:consultation_id>")
 def consolidation(consultation_id: int) -> str:
-    version_id = _rows("SELECT version_id FROM consultations WHERE id = :c", c=consultation_id)[0][
-        0
-    ]
-    clauses = _clauses(version_id)
+    from comments.models import TRACKER_LABELS
+    from drafts.models import DRAFT_STATE_LABELS, DraftState
+
+    k = _rows(ROUND_HEADER, c=consultation_id)[0]
+    clauses = _clauses(k.version_id)
     labels = citation_labels(clauses)
     order = {c.id: c.seq for c in clauses}
     comments = sorted(
@@ -296,7 +318,35 @@ def consolidation(consultation_id: int) -> str:
         )
         for m in comments
     ]
-    return render(rows)
+    invited = _invited_units(consultation_id, is_open=k.closed_at is None)
+    decided = Counter(m.decision for m in comments)
+    head: list[Row] = [
+        (
+            "round",
+            (
+                (k.title, True),
+                (f"Dự thảo lần {k.version_number} · Lần lấy ý kiến thứ {k.round_number}", False),
+                (DRAFT_STATE_LABELS[DraftState(k.draft_state)], True),
+            ),
+        ),
+        (
+            "figures",
+            (
+                (len(invited.units), False),
+                (invited.answered, False),
+                (invited.agreed, False),
+                (len(comments), False),
+                *((f"{label} {decided[key]}", False) for key, label in DECISION_LABELS.items()),
+                (f"Chưa xử lý {decided[None]}", False),
+                (f"Đã xử lý {len(comments) - decided[None]}/{len(comments)} ý kiến", False),
+            ),
+        ),
+    ]
+    units: list[Row] = [
+        ("unit", ((r.unit, True), (TRACKER_LABELS[state], True)))
+        for r, state, _submitted, _due in invited.units
+    ]
+    return render([*head, *rows, *units])
 
 
 # --- the diff between two versions, with the comments behind each change ------------------
