@@ -84,7 +84,7 @@ bench: install-dev
 	$(BIN)/python -m bench
 
 i18n-extract: install-dev
-	$(BIN)/pybabel extract --ignore-dirs=".venv tests instance bench" -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
+	$(BIN)/pybabel extract --ignore-dirs=".venv tests instance bench" -F babel.cfg -k _l -k lazy_gettext -k N_ -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations
 
 clean:

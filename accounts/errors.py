@@ -17,6 +17,8 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from accounts.i18n import N_
+
 log = logging.getLogger(__name__)
 
 
@@ -69,22 +71,22 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
 
 
 _HTTP_MESSAGES = {
-    400: ("bad_request", "Yêu cầu không hợp lệ."),
-    401: ("unauthorized", "Bạn cần đăng nhập."),
-    403: ("forbidden", "Bạn không có quyền thực hiện thao tác này."),
-    404: ("not_found", "Không tìm thấy trang hoặc đối tượng yêu cầu."),
-    405: ("method_not_allowed", "Phương thức không được hỗ trợ."),
-    409: ("conflict", "Dữ liệu đã thay đổi, vui lòng tải lại."),
-    413: ("too_large", "Tệp tải lên quá lớn."),
-    415: ("unsupported_media_type", "Định dạng nội dung không được hỗ trợ."),
-    422: ("invalid", "Dữ liệu không hợp lệ."),
-    429: ("too_many_requests", "Quá nhiều yêu cầu, vui lòng thử lại sau."),
-    503: ("unavailable", "Hệ thống đang bận, vui lòng thử lại sau giây lát."),
+    400: ("bad_request", N_("Yêu cầu không hợp lệ.")),
+    401: ("unauthorized", N_("Bạn cần đăng nhập.")),
+    403: ("forbidden", N_("Bạn không có quyền thực hiện thao tác này.")),
+    404: ("not_found", N_("Không tìm thấy trang hoặc đối tượng yêu cầu.")),
+    405: ("method_not_allowed", N_("Phương thức không được hỗ trợ.")),
+    409: ("conflict", N_("Dữ liệu đã thay đổi, vui lòng tải lại.")),
+    413: ("too_large", N_("Tệp tải lên quá lớn.")),
+    415: ("unsupported_media_type", N_("Định dạng nội dung không được hỗ trợ.")),
+    422: ("invalid", N_("Dữ liệu không hợp lệ.")),
+    429: ("too_many_requests", N_("Quá nhiều yêu cầu, vui lòng thử lại sau.")),
+    503: ("unavailable", N_("Hệ thống đang bận, vui lòng thử lại sau giây lát.")),
 }
 
 
 def http_message(status: int) -> tuple[str, str]:
-    code, message = _HTTP_MESSAGES.get(status, ("error", "Đã xảy ra lỗi."))
+    code, message = _HTTP_MESSAGES.get(status, ("error", N_("Đã xảy ra lỗi.")))
     return code, _(message)
 
 

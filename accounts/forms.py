@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from accounts.i18n import label_choices
 from accounts.models import GROUP_KIND_LABELS, ROLE_LABELS, UNIT_KIND_LABELS, NotifyMode
 
 
@@ -53,9 +54,7 @@ class PreferencesForm(FlaskForm):
 class UnitForm(FlaskForm):
     name = StringField(_l("Tên đơn vị"), validators=[DataRequired(), Length(max=200)])
     short_name = StringField(_l("Tên viết tắt"), validators=[DataRequired(), Length(max=60)])
-    kind = SelectField(
-        _l("Loại đơn vị"), choices=[(k.value, label) for k, label in UNIT_KIND_LABELS.items()]
-    )
+    kind = SelectField(_l("Loại đơn vị"), choices=lambda: label_choices(UNIT_KIND_LABELS))
     email = StringField(_l("E-mail"), validators=[Optional(), Email(), Length(max=200)])
 
 
@@ -73,9 +72,7 @@ class YearForm(FlaskForm):
 
 class GroupForm(FlaskForm):
     name = StringField(_l("Tên Cụm/Khối"), validators=[DataRequired(), Length(max=120)])
-    kind = SelectField(
-        _l("Loại"), choices=[(k.value, label) for k, label in GROUP_KIND_LABELS.items()]
-    )
+    kind = SelectField(_l("Loại"), choices=lambda: label_choices(GROUP_KIND_LABELS))
 
 
 class GroupMembersForm(FlaskForm):
@@ -95,9 +92,7 @@ class UserForm(FlaskForm):
     full_name = StringField(_l("Họ và tên"), validators=[DataRequired(), Length(max=200)])
     email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=200)])
     unit = SelectField(_l("Đơn vị"), coerce=int)
-    roles = MultiCheckboxField(
-        _l("Vai trò"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()]
-    )
+    roles = MultiCheckboxField(_l("Vai trò"), choices=lambda: label_choices(ROLE_LABELS))
     active = BooleanField(_l("Đang hoạt động"), default=True)
     password = PasswordField(
         _l("Mật khẩu (để trống nếu không đổi)"), validators=[Optional(), Length(min=8)]

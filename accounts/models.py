@@ -11,6 +11,7 @@ import hashlib
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from accounts.clock import UTCDateTime, now
+from accounts.i18n import N_
 from app import db
 
 
@@ -52,10 +54,10 @@ class UnitKind(enum.StrEnum):
 
 
 UNIT_KIND_LABELS = {
-    UnitKind.DEPARTMENT: "Phòng nghiệp vụ",
-    UnitKind.REGIONAL: "VKSND khu vực",
-    UnitKind.OFFICE: "Văn phòng",
-    UnitKind.INSPECTION: "Thanh tra",
+    UnitKind.DEPARTMENT: N_("Phòng nghiệp vụ"),
+    UnitKind.REGIONAL: N_("VKSND khu vực"),
+    UnitKind.OFFICE: N_("Văn phòng"),
+    UnitKind.INSPECTION: N_("Thanh tra"),
 }
 
 
@@ -69,12 +71,12 @@ class Role(enum.StrEnum):
 
 
 ROLE_LABELS = {
-    Role.ADMIN: "Quản trị hệ thống",
-    Role.DRAFTER: "Cán bộ soạn thảo",
-    Role.UNIT_HEAD: "Thủ trưởng đơn vị",
-    Role.UNIT_STAFF: "Cán bộ đơn vị",
-    Role.OFFICE_VERIFIER: "Thường trực Hội đồng (thẩm định)",
-    Role.COUNCIL_MEMBER: "Thành viên Hội đồng Thi đua - Khen thưởng",
+    Role.ADMIN: N_("Quản trị hệ thống"),
+    Role.DRAFTER: N_("Cán bộ soạn thảo"),
+    Role.UNIT_HEAD: N_("Thủ trưởng đơn vị"),
+    Role.UNIT_STAFF: N_("Cán bộ đơn vị"),
+    Role.OFFICE_VERIFIER: N_("Thường trực Hội đồng (thẩm định)"),
+    Role.COUNCIL_MEMBER: N_("Thành viên Hội đồng Thi đua - Khen thưởng"),
 }
 
 
@@ -83,7 +85,9 @@ class GroupKind(enum.StrEnum):
     BLOCK = "block"
 
 
-GROUP_KIND_LABELS = {GroupKind.CLUSTER: "Cụm thi đua", GroupKind.BLOCK: "Khối thi đua"}
+GROUP_KIND_LABELS = {GroupKind.CLUSTER: N_("Cụm thi đua"), GroupKind.BLOCK: N_("Khối thi đua")}
+# "Năm 2026": `EmulationYear.label`, and in the reader's language `display_label`.
+YEAR_LABEL = N_("Năm %(n)d")
 
 
 class GroupRole(enum.StrEnum):
@@ -153,7 +157,13 @@ class EmulationYear(db.Model):
 
     @property
     def label(self) -> str:
-        return f"Năm {self.year}"
+        """As documents and the audit log write it, always in Vietnamese."""
+        return YEAR_LABEL % {"n": self.year}
+
+    @property
+    def display_label(self) -> str:
+        """As pages show it, in the reader's language."""
+        return gettext(YEAR_LABEL, n=self.year)
 
 
 class Group(db.Model):

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from markupsafe import Markup
+from markupsafe import escape
 
 from accounts import clock
 
@@ -67,6 +67,12 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["url_pattern"] = url_pattern
     app.jinja_env.add_extension("jinja2.ext.do")
+    # Where the per-render versions below are not in scope (a macro imported without
+    # context), `_()` falls back to these: the same rules, the catalogue found per call.
+    app.jinja_env.globals["gettext"] = _bound_gettext(lambda s: get_translations().ugettext(s))
+    app.jinja_env.globals["ngettext"] = _bound_ngettext(
+        lambda s, p, n: get_translations().ungettext(s, p, n)
+    )
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
@@ -86,15 +92,19 @@ def register_template_helpers(app: Flask) -> None:
 
 # Jinja's `_()` resolves `gettext` from the template context, so these per-render
 # versions take over from Flask-Babel's, which finds the catalogue again on every call:
-# a long table calls `_()` hundreds of times. Same semantics as jinja2.ext's newstyle
-# gettext: autoescaped result, always used as a %-format string when it could matter.
+# a long table calls `_()` hundreds of times. Unlike jinja2.ext's newstyle gettext, the
+# text is escaped, not trusted, and %-formatted only when given variables (as
+# Flask-Babel's Python gettext): `_()` also shows labels that are data, such as a sheet's
+# state from a period's admin-entered steps, which must show as typed, "<" or "%"
+# included. The catalogue holds no markup; formatting the escaped text escapes the
+# variables too.
 def _bound_gettext(gettext: Any) -> Any:
     @pass_context
     def bound(context: Context, string: str, **variables: Any) -> str:
         text = gettext(string)
         if context.eval_ctx.autoescape:
-            text = Markup(text)
-        return text % variables if variables or "%" in text else text
+            text = escape(text)
+        return text % variables if variables else text
 
     return bound
 
@@ -105,7 +115,7 @@ def _bound_ngettext(ngettext: Any) -> Any:
         variables.setdefault("num", num)
         text = ngettext(singular, plural, num)
         if context.eval_ctx.autoescape:
-            text = Markup(text)
+            text = escape(text)
         return text % variables
 
     return bound

@@ -1225,10 +1225,6 @@ class LinkCandidate:
     related: bool  # made on this clause, one of its parents or children, or general
     linked: bool
 
-    @property
-    def round_label(self) -> str:
-        return earlier_label(self.comment)
-
 
 @dataclass(slots=True)
 class LinkChoices:

@@ -10,6 +10,7 @@ from wtforms import BooleanField, HiddenField, RadioField, SelectField, TextArea
 from wtforms.validators import InputRequired, Length
 
 from accounts.forms import MultiCheckboxField
+from accounts.i18n import label_choices
 from comments.models import DECISION_LABELS
 
 
@@ -18,7 +19,7 @@ class DispositionForm(FlaskForm):
 
     decision = RadioField(
         _l("Quyết định"),
-        choices=[(d.value, label) for d, label in DECISION_LABELS.items()],
+        choices=lambda: label_choices(DECISION_LABELS),
         validators=[InputRequired(message=_l("Hãy chọn một quyết định."))],
     )
     explanation = TextAreaField(

@@ -180,7 +180,7 @@ def _picked_versions(draft: Draft, form: VersionPickerForm) -> tuple[Version, Ve
     versions = ops.comparable_versions(draft, current_user)
     if len(versions) < 2:
         return None
-    choices = [(v.id, v.label) for v in versions]
+    choices = [(v.id, v.display_label) for v in versions]
     form.old.choices, form.new.choices = choices, choices
     by_id = {v.id: v for v in versions}
     if form.old.data not in by_id or form.new.data not in by_id:
@@ -210,6 +210,7 @@ def diff(draft_id: int):  # type: ignore[no-untyped-def]
         rounds=page.rounds,
         can_link=ops.can_link_changes(draft, current_user) and result.new.number > 1,
         change_labels=CHANGE_NOTES,
+        decision_labels=DECISION_LABELS,
     )
 
 

@@ -20,6 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from accounts.forms import MultiCheckboxField
+from accounts.i18n import label_choices
 from comments.models import VISIBILITY_LABELS, Visibility
 from comments.operations import DEFAULT_MEETING_FORM, MAX_COMMENT_LENGTH
 
@@ -39,7 +40,7 @@ class OpenConsultationForm(FlaskForm):
     )
     visibility = RadioField(
         _l("Chế độ xem ý kiến"),
-        choices=[(v.value, label) for v, label in VISIBILITY_LABELS.items()],
+        choices=lambda: label_choices(VISIBILITY_LABELS),
         default=Visibility.BLIND.value,
     )
     letter_number = StringField(

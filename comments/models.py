@@ -12,6 +12,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from unidecode import unidecode
 
 from accounts.clock import UTCDateTime, now
+from accounts.i18n import N_
 from accounts.models import Unit, User, enum_type
 from app import db
 from drafts.models import Clause, Draft, DraftState, Version
@@ -57,8 +59,8 @@ class Visibility(enum.StrEnum):
 
 
 VISIBILITY_LABELS = {
-    Visibility.OPEN: "Công khai (các đơn vị xem được ý kiến đã gửi của nhau)",
-    Visibility.BLIND: "Kín (chỉ cơ quan soạn thảo xem ý kiến cho đến khi hết hạn)",
+    Visibility.OPEN: N_("Công khai (các đơn vị xem được ý kiến đã gửi của nhau)"),
+    Visibility.BLIND: N_("Kín (chỉ cơ quan soạn thảo xem ý kiến cho đến khi hết hạn)"),
 }
 
 
@@ -80,12 +82,12 @@ class TrackerStatus(enum.StrEnum):
 
 
 TRACKER_LABELS = {
-    TrackerStatus.NOT_STARTED: "Chưa góp ý",
-    TrackerStatus.DRAFTING: "Đang soạn ý kiến",
-    TrackerStatus.SUBMITTED: "Đã gửi ý kiến",
-    TrackerStatus.AGREED: "Thống nhất với dự thảo",
-    TrackerStatus.LATE: "Gửi muộn",
-    TrackerStatus.OVERDUE: "Quá hạn, chưa gửi",
+    TrackerStatus.NOT_STARTED: N_("Chưa góp ý"),
+    TrackerStatus.DRAFTING: N_("Đang soạn ý kiến"),
+    TrackerStatus.SUBMITTED: N_("Đã gửi ý kiến"),
+    TrackerStatus.AGREED: N_("Thống nhất với dự thảo"),
+    TrackerStatus.LATE: N_("Gửi muộn"),
+    TrackerStatus.OVERDUE: N_("Quá hạn, chưa gửi"),
 }
 
 
@@ -102,11 +104,13 @@ class Decision(enum.StrEnum):
 
 
 DECISION_LABELS = {
-    Decision.ACCEPTED: "Tiếp thu",
-    Decision.PARTLY: "Tiếp thu một phần",
-    Decision.REJECTED: "Không tiếp thu",
-    Decision.EXPLAINED: "Giải trình",
+    Decision.ACCEPTED: N_("Tiếp thu"),
+    Decision.PARTLY: N_("Tiếp thu một phần"),
+    Decision.REJECTED: N_("Không tiếp thu"),
+    Decision.EXPLAINED: N_("Giải trình"),
 }
+# "Lần lấy ý kiến thứ 2": `Consultation.label`, and in the reader's language `display_label`.
+ROUND_LABEL = N_("Lần lấy ý kiến thứ %(n)d")
 
 
 class Consultation(db.Model):
@@ -141,7 +145,13 @@ class Consultation(db.Model):
 
     @property
     def label(self) -> str:
-        return f"Lần lấy ý kiến thứ {self.round_number}"
+        """As documents and the audit log write it, always in Vietnamese."""
+        return ROUND_LABEL % {"n": self.round_number}
+
+    @property
+    def display_label(self) -> str:
+        """As pages show it, in the reader's language."""
+        return gettext(ROUND_LABEL, n=self.round_number)
 
     def is_open(self, moment: datetime | None = None) -> bool:
         """Open for comments: started, and not closed by the drafter.

@@ -25,6 +25,8 @@ from docx.table import Table, _Cell
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from accounts.i18n import N_
+
 __all__ = [
     "CHANGE_NOTES",
     "CONSOLIDATION_HEADERS",
@@ -57,12 +59,13 @@ DECISION_LABELS: dict[str, str] = {
 UNDECIDED_LABEL = "Chưa xử lý"
 
 # Diff change kinds (drafts.diffing.Change values) as the comparison table's note column says them.
+# The diff page shows them too, translated there.
 CHANGE_NOTES: dict[str, str] = {
-    "added": "Bổ sung mới",
-    "removed": "Bãi bỏ",
-    "changed": "Sửa đổi",
-    "renumbered": "Đánh số lại",
-    "moved": "Di chuyển",
+    "added": N_("Bổ sung mới"),
+    "removed": N_("Bãi bỏ"),
+    "changed": N_("Sửa đổi"),
+    "renumbered": N_("Đánh số lại"),
+    "moved": N_("Di chuyển"),
 }
 
 CONSOLIDATION_HEADERS = (

@@ -34,6 +34,7 @@ from accounts.clock import (
     to_local,
 )
 from accounts.errors import NotFound, UserError, ensure
+from accounts.i18n import N_, label_choices
 from accounts.models import Group, Unit, active_units
 from accounts.operations import get_or_404
 from app import db
@@ -65,7 +66,10 @@ from workflow.engine import TransitionError
 
 bp = Blueprint("comments", __name__, url_prefix="/comments")
 
-SOURCE_LABELS = {CommentSource.WRITTEN: "Văn bản góp ý", CommentSource.CONFERENCE: "Tại hội nghị"}
+SOURCE_LABELS = {
+    CommentSource.WRITTEN: N_("Văn bản góp ý"),
+    CommentSource.CONFERENCE: N_("Tại hội nghị"),
+}
 
 
 # --- template helpers --------------------------------------------------------------------
@@ -162,7 +166,7 @@ def _open_form(draft: Draft) -> OpenConsultationForm:
     form = OpenConsultationForm()
     consulted = queries.consulted_version_ids(draft)
     versions = [v for v in draft.versions if v.is_published and v.id not in consulted]
-    form.version.choices = [(v.id, v.label) for v in reversed(versions)]
+    form.version.choices = [(v.id, v.display_label) for v in reversed(versions)]
     units = active_units()
     form.units.choices = [(u.id, u.name) for u in units]
     year = operations.current_year()
@@ -293,12 +297,8 @@ def _filter_form(consultation: Consultation, text: queries.DraftText) -> Comment
     form.clause.choices = [("", _("Tất cả điều khoản")), ("general", _("Ý kiến chung"))] + [
         (str(n.id), _clause_option(n)) for n in text.nodes
     ]
-    form.status.choices = [("", _("Mọi trạng thái"))] + [
-        (s.value, label) for s, label in TRACKER_LABELS.items()
-    ]
-    form.source.choices = [("", _("Mọi nguồn"))] + [
-        (s.value, label) for s, label in SOURCE_LABELS.items()
-    ]
+    form.status.choices = [("", _("Mọi trạng thái")), *label_choices(TRACKER_LABELS)]
+    form.source.choices = [("", _("Mọi nguồn")), *label_choices(SOURCE_LABELS)]
     form.validate()
     return form
 
@@ -765,7 +765,7 @@ def close(consultation_id: int):  # type: ignore[no-untyped-def]
     ensure(consultation.can_manage(current_user))
     operations.close_round(consultation, actor=current_user)
     db.session.commit()
-    flash(_("Đã kết thúc %(label)s.", label=consultation.label.lower()), "success")
+    flash(_("Đã kết thúc %(label)s.", label=consultation.display_label.lower()), "success")
     return redirect(url_for("comments.tracker", consultation_id=consultation.id))
 
 

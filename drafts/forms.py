@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -21,6 +22,7 @@ from wtforms.widgets import HiddenInput
 
 from accounts.clock import parse_date
 from accounts.forms import MultiCheckboxField
+from accounts.i18n import label_choices
 from drafts.models import CLAUSE_KIND_LABELS, DRAFT_KIND_LABELS, DraftKind
 from drafts.operations import CRITERIA_KINDS, REGULATION_KINDS
 from drafts.tree import format_points, parse_points
@@ -34,9 +36,7 @@ class LockField(IntegerField):
 
 class DraftForm(FlaskForm):
     title = StringField(_l("Tên dự thảo"), validators=[DataRequired(), Length(max=500)])
-    kind = SelectField(
-        _l("Loại dự thảo"), choices=[(k.value, label) for k, label in DRAFT_KIND_LABELS.items()]
-    )
+    kind = SelectField(_l("Loại dự thảo"), choices=lambda: label_choices(DRAFT_KIND_LABELS))
     drafters = MultiCheckboxField(_l("Cán bộ cùng soạn thảo"), coerce=int, validate_choice=True)
 
 
@@ -77,7 +77,7 @@ class ClauseForm(FlaskForm):
 
     def for_draft(self, kind: DraftKind) -> ClauseForm:
         kinds = CRITERIA_KINDS if kind == DraftKind.CRITERIA else REGULATION_KINDS
-        self.kind.choices = [(k.value, CLAUSE_KIND_LABELS[k]) for k in kinds]
+        self.kind.choices = [(k.value, gettext(CLAUSE_KIND_LABELS[k])) for k in kinds]
         return self
 
 

@@ -10,6 +10,7 @@ against the table and writes an audit row.
 from __future__ import annotations
 
 from accounts import audit
+from accounts.i18n import N_
 from accounts.models import User
 from drafts.models import DRAFT_STATE_LABELS, Draft, DraftState
 from workflow.engine import Guard, Machine, Transition, TransitionRecord
@@ -27,11 +28,11 @@ def _drafter(draft: Draft, actor: User | None) -> bool:
 
 
 ACTION_LABELS = {
-    "open_consultation": "Lấy ý kiến góp ý",
-    "close_consultation": "Kết thúc lấy ý kiến",
-    "start_consolidation": "Bắt đầu tổng hợp",
-    "revise": "Hoàn thành chỉnh lý",
-    "adopt": "Thông qua, ban hành",
+    "open_consultation": N_("Lấy ý kiến góp ý"),
+    "close_consultation": N_("Kết thúc lấy ý kiến"),
+    "start_consolidation": N_("Bắt đầu tổng hợp"),
+    "revise": N_("Hoàn thành chỉnh lý"),
+    "adopt": N_("Thông qua, ban hành"),
 }
 
 
@@ -57,7 +58,7 @@ def _table(adopt_guard: Guard | None = None) -> list[Transition]:
             r.guard,
             r.requires_note,
             ACTION_LABELS[r.action],
-            "Cán bộ soạn thảo",
+            N_("Cán bộ soạn thảo"),
         )
         for r in rows
     ]

@@ -12,6 +12,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import gettext
 from sqlalchemy import (
     Date,
     ForeignKey,
@@ -25,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.clock import UTCDateTime, now
+from accounts.i18n import N_
 from accounts.models import Unit, User, enum_type
 from app import db
 
@@ -35,8 +37,8 @@ class DraftKind(enum.StrEnum):
 
 
 DRAFT_KIND_LABELS = {
-    DraftKind.REGULATION: "Quy chế, quy định",
-    DraftKind.CRITERIA: "Bảng tiêu chí chấm điểm",
+    DraftKind.REGULATION: N_("Quy chế, quy định"),
+    DraftKind.CRITERIA: N_("Bảng tiêu chí chấm điểm"),
 }
 
 
@@ -50,12 +52,12 @@ class DraftState(enum.StrEnum):
 
 
 DRAFT_STATE_LABELS = {
-    DraftState.DRAFT: "Nháp",
-    DraftState.CONSULTING: "Đang lấy ý kiến",
-    DraftState.CONSULTATION_CLOSED: "Hết hạn góp ý",
-    DraftState.CONSOLIDATING: "Đang tổng hợp",
-    DraftState.REVISED: "Đã chỉnh lý",
-    DraftState.ADOPTED: "Đã ban hành",
+    DraftState.DRAFT: N_("Nháp"),
+    DraftState.CONSULTING: N_("Đang lấy ý kiến"),
+    DraftState.CONSULTATION_CLOSED: N_("Hết hạn góp ý"),
+    DraftState.CONSOLIDATING: N_("Đang tổng hợp"),
+    DraftState.REVISED: N_("Đã chỉnh lý"),
+    DraftState.ADOPTED: N_("Đã ban hành"),
 }
 
 
@@ -73,19 +75,22 @@ class ClauseKind(enum.StrEnum):
     DEDUCTION = "deduction"
 
 
+# Also the words of a heading ("Chương I"), which stays Vietnamese: the text's own numbering.
 CLAUSE_KIND_LABELS = {
-    ClauseKind.PART: "Phần",
-    ClauseKind.CHAPTER: "Chương",
-    ClauseKind.SECTION: "Mục",
-    ClauseKind.SUBSECTION: "Tiểu mục",
-    ClauseKind.ARTICLE: "Điều",
-    ClauseKind.CLAUSE: "Khoản",
-    ClauseKind.POINT: "Điểm",
-    ClauseKind.PARAGRAPH: "Đoạn",
-    ClauseKind.CRITERION: "Tiêu chí",
-    ClauseKind.BONUS: "Điểm thưởng",
-    ClauseKind.DEDUCTION: "Điểm trừ",
+    ClauseKind.PART: N_("Phần"),
+    ClauseKind.CHAPTER: N_("Chương"),
+    ClauseKind.SECTION: N_("Mục"),
+    ClauseKind.SUBSECTION: N_("Tiểu mục"),
+    ClauseKind.ARTICLE: N_("Điều"),
+    ClauseKind.CLAUSE: N_("Khoản"),
+    ClauseKind.POINT: N_("Điểm"),
+    ClauseKind.PARAGRAPH: N_("Đoạn"),
+    ClauseKind.CRITERION: N_("Tiêu chí"),
+    ClauseKind.BONUS: N_("Điểm thưởng"),
+    ClauseKind.DEDUCTION: N_("Điểm trừ"),
 }
+# "Dự thảo lần 2": `Version.label`, and in the reader's language `display_label`.
+VERSION_LABEL = N_("Dự thảo lần %(n)d")
 
 
 class VersionStatus(enum.StrEnum):
@@ -198,7 +203,13 @@ class Version(db.Model):
 
     @property
     def label(self) -> str:
-        return f"Dự thảo lần {self.number}"
+        """As documents and the audit log write it, always in Vietnamese."""
+        return VERSION_LABEL % {"n": self.number}
+
+    @property
+    def display_label(self) -> str:
+        """As pages show it, in the reader's language."""
+        return gettext(VERSION_LABEL, n=self.number)
 
     @property
     def is_published(self) -> bool:

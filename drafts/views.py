@@ -269,7 +269,7 @@ def import_confirm(draft_id: int):  # type: ignore[no-untyped-def]
     db.session.commit()
     _forget_pending(draft)
     flash(
-        _("Đã tạo %(label)s từ tệp %(name)s.", label=version.label, name=upload.filename),
+        _("Đã tạo %(label)s từ tệp %(name)s.", label=version.display_label, name=upload.filename),
         "success",
     )
     return redirect(_draft_url(draft, version))
@@ -296,7 +296,7 @@ def new_version(draft_id: int):  # type: ignore[no-untyped-def]
         _(
             "Đã tạo %(label)s từ phiên bản đã phát hành gần nhất; hãy chỉnh sửa rồi hoàn thành "
             "chỉnh lý.",
-            label=version.label,
+            label=version.display_label,
         ),
         "success",
     )
@@ -310,7 +310,10 @@ def publish(version_id: int):  # type: ignore[no-untyped-def]
     form = LockForm()
     operations.publish_version(version, actor=current_user, lock_version=_lock(form))
     db.session.commit()
-    flash(_("Đã phát hành %(label)s; nội dung không thể sửa nữa.", label=version.label), "success")
+    flash(
+        _("Đã phát hành %(label)s; nội dung không thể sửa nữa.", label=version.display_label),
+        "success",
+    )
     return redirect(_draft_url(version.draft, version))
 
 
@@ -318,7 +321,7 @@ def publish(version_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def discard(version_id: int):  # type: ignore[no-untyped-def]
     version = _version(version_id)
-    draft, label = version.draft, version.label
+    draft, label = version.draft, version.display_label
     operations.discard_version(version, actor=current_user)
     db.session.commit()
     flash(_("Đã xóa %(label)s.", label=label), "success")
@@ -576,7 +579,9 @@ def finish_revision(draft_id: int):  # type: ignore[no-untyped-def]
     form = RevisionForm()
     version = operations.finish_revision(draft, current_user, form.note.data or None)
     db.session.commit()
-    flash(_("Đã phát hành %(label)s và hoàn thành chỉnh lý.", label=version.label), "success")
+    flash(
+        _("Đã phát hành %(label)s và hoàn thành chỉnh lý.", label=version.display_label), "success"
+    )
     return redirect(_draft_url(draft, version))
 
 
@@ -589,7 +594,7 @@ def adopt(draft_id: int):  # type: ignore[no-untyped-def]
         raise Conflict(_("Dự thảo đã được ban hành; không thể sửa đổi."))
     published = [v for v in draft.versions if v.is_published]
     form = AdoptForm()
-    form.version.choices = [(v.id, v.label) for v in reversed(published)]
+    form.version.choices = [(v.id, v.display_label) for v in reversed(published)]
     status = 200
     problems: list[str] = []
     if form.validate_on_submit():

@@ -16,6 +16,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.clock import UTCDateTime, now
+from accounts.i18n import N_
 from accounts.models import User, enum_type
 from app import db
 
@@ -30,12 +31,12 @@ class ReminderKind(enum.StrEnum):
 
 
 REMINDER_KIND_LABELS = {
-    ReminderKind.CONSULTATION_DUE: "Nhắc hạn góp ý",
-    ReminderKind.CONSULTATION_CLOSED: "Hết hạn góp ý: đơn vị chưa gửi",
-    ReminderKind.SHEET_DUE: "Nhắc hạn chấm điểm",
-    ReminderKind.SHEET_OVERDUE: "Đôn đốc: quá hạn chấm điểm",
-    ReminderKind.MISSING_EVIDENCE: "Thiếu minh chứng",
-    ReminderKind.SCORE_GAP: "Chênh lệch điểm lớn",
+    ReminderKind.CONSULTATION_DUE: N_("Nhắc hạn góp ý"),
+    ReminderKind.CONSULTATION_CLOSED: N_("Hết hạn góp ý: đơn vị chưa gửi"),
+    ReminderKind.SHEET_DUE: N_("Nhắc hạn chấm điểm"),
+    ReminderKind.SHEET_OVERDUE: N_("Đôn đốc: quá hạn chấm điểm"),
+    ReminderKind.MISSING_EVIDENCE: N_("Thiếu minh chứng"),
+    ReminderKind.SCORE_GAP: N_("Chênh lệch điểm lớn"),
 }
 
 
@@ -54,11 +55,11 @@ class ReminderStatus(enum.StrEnum):
 
 
 REMINDER_STATUS_LABELS = {
-    ReminderStatus.PLANNED: "Đã lên lịch",
-    ReminderStatus.SENDING: "Đang gửi",
-    ReminderStatus.SENT: "Đã gửi",
-    ReminderStatus.FAILED: "Gửi thất bại",
-    ReminderStatus.CANCELLED: "Đã hủy",
+    ReminderStatus.PLANNED: N_("Đã lên lịch"),
+    ReminderStatus.SENDING: N_("Đang gửi"),
+    ReminderStatus.SENT: N_("Đã gửi"),
+    ReminderStatus.FAILED: N_("Gửi thất bại"),
+    ReminderStatus.CANCELLED: N_("Đã hủy"),
 }
 
 
@@ -71,11 +72,11 @@ class MailStatus(enum.StrEnum):
 
 
 MAIL_STATUS_LABELS = {
-    MailStatus.QUEUED: "Chờ gửi",
-    MailStatus.SENDING: "Đang gửi",
-    MailStatus.SENT: "Đã gửi",
-    MailStatus.FAILED: "Gửi thất bại",
-    MailStatus.CANCELLED: "Đã hủy",
+    MailStatus.QUEUED: N_("Chờ gửi"),
+    MailStatus.SENDING: N_("Đang gửi"),
+    MailStatus.SENT: N_("Đã gửi"),
+    MailStatus.FAILED: N_("Gửi thất bại"),
+    MailStatus.CANCELLED: N_("Đã hủy"),
 }
 
 

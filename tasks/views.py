@@ -205,7 +205,7 @@ def subject_labels(reminders: Sequence[Reminder]) -> dict[tuple[str, int], str]:
             .options(joinedload(Consultation.draft))
         ):
             labels[(SubjectType.CONSULTATION.value, consultation.id)] = (
-                f"{consultation.draft.title} ({consultation.label.lower()})"
+                f"{consultation.draft.title} ({consultation.display_label.lower()})"
             )
     if ids[SubjectType.SCORE_SHEET]:
         for sheet in db.session.scalars(

@@ -279,6 +279,41 @@ def test_letter_of_a_unit_that_agrees(client, auth, org, rnd):
     assert "thống nhất với nội dung dự thảo, không có ý kiến khác" in body
 
 
+def test_documents_stay_vietnamese_for_a_reader_in_english(client, auth, org, rnd):
+    """The interface language changes the pages, never the official documents."""
+    version = next_version(
+        rnd.draft,
+        org.drafter,
+        lambda nodes: find_node(nodes, "article", "2").update(text="Khách quan, công khai."),
+    )
+    auth.login(org.drafter)
+    client.post("/lang", data={"lang": "en", "next": "/"})
+    page = client.get(f"/consolidation/{rnd.consultation.id}").get_data(as_text=True)
+    assert "Partly accepted" in page and "Tiếp thu một phần" not in page
+
+    doc = open_docx(client.get(f"/consolidation/{rnd.consultation.id}/report.docx").data)
+    table = main_table(doc)
+    answers = [physical_cells(table, i)[3].text for i in range(1, len(table.rows))]
+    texts = [p.text for p in doc.paragraphs] + answers
+    assert [c.text for c in table.rows[0].cells] == HEADERS
+    assert "Tiếp thu một phần. Bổ sung ví dụ; giữ nguyên cách trừ điểm." in answers
+    assert any("(Dự thảo lần 1)" in text for text in texts)
+    english = ("Accepted", "Partly accepted", "Explained", "Draft 1", "Consultation round")
+    assert not [word for word in english if any(word in text for text in texts)]
+
+    data = client.get(f"/consolidation/{rnd.consultation.id}/report.xlsx").data
+    rows = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    assert {r[4] for r in rows[1:]} >= {"Tiếp thu", "Tiếp thu một phần", "Không tiếp thu"}
+
+    comparison = client.get(
+        f"/consolidation/drafts/{rnd.draft.id}/comparison.docx",
+        query_string={"old": rnd.version.id, "new": version.id},
+    )
+    cells = [c.text for t in open_docx(comparison.data).tables for row in t.rows for c in row.cells]
+    assert "Dự thảo lần 1" in cells and "Dự thảo lần 2" in cells and "Sửa đổi" in cells
+    assert "Draft 2" not in cells and "Amended" not in cells
+
+
 def test_report_and_comparison_convert_to_pdf(client, auth, org, rnd, tmp_path: Path):
     version = next_version(
         rnd.draft,

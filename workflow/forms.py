@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -18,6 +19,7 @@ from wtforms import DateField, RadioField, SelectField, StringField, TextAreaFie
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from accounts.forms import MultiCheckboxField
+from accounts.i18n import label_choices
 from workflow import scoring, sheetflow
 from workflow.models import LINE_KIND_LABELS, ScoreStage, bands_to_config
 from workflow.operations import DEFAULT_DISQUALIFIERS, ScoreInput
@@ -53,7 +55,7 @@ class OpenPeriodForm(FlaskForm):
     groups = MultiCheckboxField(_l("Cụm, Khối"), coerce=int)
     review_steps = MultiCheckboxField(
         _l("Các bước xét duyệt (sau bước tự chấm)"),
-        choices=[(step.key, step.title) for step in REVIEW_STEPS],
+        choices=lambda: [(step.key, gettext(step.title)) for step in REVIEW_STEPS],
         default=[step.key for step in REVIEW_STEPS],
     )
     due_self = DateField(_l("Hạn tự chấm điểm"), validators=[DataRequired()])
@@ -134,7 +136,7 @@ class ExtendDeadlineForm(FlaskForm):
 
 
 class LineForm(FlaskForm):
-    kind = SelectField(_l("Loại"), choices=[(k.value, v) for k, v in LINE_KIND_LABELS.items()])
+    kind = SelectField(_l("Loại"), choices=lambda: label_choices(LINE_KIND_LABELS))
     points = StringField(_l("Số điểm"), validators=[DataRequired(), Length(max=20)])
     reason = StringField(_l("Lý do"), validators=[DataRequired(), Length(max=2000)])
 

@@ -59,6 +59,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from accounts.clock import UTCDateTime, now
+from accounts.i18n import N_
 from accounts.models import EmulationYear, Group, Role, Unit, User, UserRole, enum_type
 from app import db
 from drafts.models import Draft, Version
@@ -75,15 +76,15 @@ class ScoreStage(enum.StrEnum):
 
 
 STAGE_LABELS = {
-    ScoreStage.SELF: "Điểm tự chấm",
-    ScoreStage.CLUSTER: "Điểm Cụm chấm",
-    ScoreStage.VERIFIED: "Điểm thẩm định",
+    ScoreStage.SELF: N_("Điểm tự chấm"),
+    ScoreStage.CLUSTER: N_("Điểm Cụm chấm"),
+    ScoreStage.VERIFIED: N_("Điểm thẩm định"),
 }
 # The same inside a sentence ("Cụm" keeps its capital).
 STAGE_NOUNS = {
-    ScoreStage.SELF: "điểm tự chấm",
-    ScoreStage.CLUSTER: "điểm Cụm chấm",
-    ScoreStage.VERIFIED: "điểm thẩm định",
+    ScoreStage.SELF: N_("điểm tự chấm"),
+    ScoreStage.CLUSTER: N_("điểm Cụm chấm"),
+    ScoreStage.VERIFIED: N_("điểm thẩm định"),
 }
 
 
@@ -114,7 +115,7 @@ class LineKind(enum.StrEnum):
     DEDUCTION = "deduction"
 
 
-LINE_KIND_LABELS = {LineKind.BONUS: "Điểm thưởng", LineKind.DEDUCTION: "Điểm trừ"}
+LINE_KIND_LABELS = {LineKind.BONUS: N_("Điểm thưởng"), LineKind.DEDUCTION: N_("Điểm trừ")}
 
 
 def can_open_period(user: User) -> bool:

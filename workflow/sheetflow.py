@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from accounts.i18n import N_
 from workflow.engine import Guard, Machine, Predicate, TableError, Transition
 
 NOT_STARTED = "not_started"
@@ -39,8 +40,14 @@ START = "start"
 RETURN = "return"
 RETURN_TO_PREFIX = "return_to_"
 SELF_STEP_KEY = "self"
-RETURNED_LABEL = "Bị trả lại"
-RETURN_LABEL = "Trả lại để chỉnh sửa"
+# Labels are Vietnamese, as the audit log and exports write them; pages translate them
+# when they show them (a period's own steps may bring titles the catalogue lacks).
+RETURNED_LABEL = N_("Bị trả lại")
+RETURN_LABEL = N_("Trả lại để chỉnh sửa")
+RETURN_TO_LABEL = N_("Trả lại bước “%(step)s”")
+NOT_STARTED_LABEL = N_("Chưa chấm")
+SELF_SCORING_LABEL = N_("Đang tự chấm")
+START_LABEL = N_("Bắt đầu tự chấm")
 
 StepPredicate = Callable[[Any, Any, str], bool]  # (sheet, actor, step key) -> bool
 
@@ -59,34 +66,40 @@ class StepSpec:
 
 
 SELF_STEP = StepSpec(
-    SELF_STEP_KEY, "Tự chấm điểm", "submit", "Nộp", "submitted", "Đã nộp", "Lãnh đạo đơn vị"
+    SELF_STEP_KEY,
+    N_("Tự chấm điểm"),
+    "submit",
+    N_("Nộp"),
+    "submitted",
+    N_("Đã nộp"),
+    N_("Lãnh đạo đơn vị"),
 )
 CLUSTER_STEP = StepSpec(
     "cluster",
-    "Cụm chấm",
+    N_("Cụm chấm"),
     "review",
-    "Hoàn thành Cụm chấm",
+    N_("Hoàn thành Cụm chấm"),
     "cluster_scored",
-    "Cụm đã chấm",
-    "Cụm trưởng, Khối trưởng",
+    N_("Cụm đã chấm"),
+    N_("Cụm trưởng, Khối trưởng"),
 )
 OFFICE_STEP = StepSpec(
     "office",
-    "Thẩm định",
+    N_("Thẩm định"),
     "verify",
-    "Hoàn thành thẩm định",
+    N_("Hoàn thành thẩm định"),
     "verified",
-    "Đã thẩm định",
-    "Thường trực Hội đồng",
+    N_("Đã thẩm định"),
+    N_("Thường trực Hội đồng"),
 )
 COUNCIL_STEP = StepSpec(
     "council",
-    "Hội đồng xét, công nhận",
+    N_("Hội đồng xét, công nhận"),
     "approve",
-    "Công nhận",
+    N_("Công nhận"),
     "approved",
-    "Đã công nhận",
-    "Hội đồng Thi đua - Khen thưởng",
+    N_("Đã công nhận"),
+    N_("Hội đồng Thi đua - Khen thưởng"),
 )
 DEFAULT_STEPS: tuple[StepSpec, ...] = (SELF_STEP, CLUSTER_STEP, OFFICE_STEP, COUNCIL_STEP)
 BUILTIN_STEPS: Mapping[str, StepSpec] = {step.key: step for step in DEFAULT_STEPS}
@@ -106,6 +119,21 @@ def steps_from_config(items: Iterable[str | Mapping[str, str]]) -> tuple[StepSpe
             except TypeError as exc:
                 raise TableError(f"Cấu hình bước không hợp lệ: {dict(item)}.") from exc
     return tuple(steps)
+
+
+def translated_labels(steps: Sequence[StepSpec], gettext: Callable[[str], str]) -> dict[str, str]:
+    """Every label the machine of `steps` shows (states, actions, step titles), mapped to
+    its translation by `gettext`. A return to an earlier step ("Trả lại bước “Cụm chấm”")
+    is translated from its parts, which a lookup of the whole label cannot do."""
+    fixed = (NOT_STARTED_LABEL, SELF_SCORING_LABEL, START_LABEL, RETURN_LABEL, RETURNED_LABEL)
+    labels = {label: gettext(label) for label in fixed}
+    for step in steps:
+        for label in (step.title, step.action_label, step.done_label):
+            labels[label] = gettext(label)
+    return_to = gettext(RETURN_TO_LABEL)
+    for step in steps[1:]:
+        labels[RETURN_TO_LABEL % {"step": step.title}] = return_to % {"step": labels[step.title]}
+    return labels
 
 
 def is_return_action(action: str) -> bool:
@@ -150,7 +178,7 @@ def build_sheet_machine(
 
     own = steps[0]  # the unit's self-scoring step
     rows = [
-        row(NOT_STARTED, SELF_SCORING, may_start, START, "Bắt đầu tự chấm", "Đơn vị"),
+        row(NOT_STARTED, SELF_SCORING, may_start, START, START_LABEL, N_("Đơn vị")),
         row(SELF_SCORING, own.done_state, is_unit_head, own.action, own.action_label, own.who),
     ]
     for index, step in enumerate(reviews):
@@ -158,14 +186,15 @@ def build_sheet_machine(
         rows.append(row(state, step.done_state, reviewer, step.action, step.action_label, step.who))
         rows.append(row(state, SELF_SCORING, reviewer, RETURN, RETURN_LABEL, step.who, note=True))
         for earlier, earlier_state in zip(reviews[:index], pending[:index], strict=True):
-            action, label = RETURN_TO_PREFIX + earlier.key, f"Trả lại bước “{earlier.title}”"
+            action = RETURN_TO_PREFIX + earlier.key
+            label = RETURN_TO_LABEL % {"step": earlier.title}
             rows.append(row(state, earlier_state, reviewer, action, label, step.who, note=True))
 
     unknown = set(guards) - {transition.action for transition in rows}
     if unknown:
         raise TableError(f"Có điều kiện cho thao tác không tồn tại: {', '.join(sorted(unknown))}.")
 
-    labels = {NOT_STARTED: "Chưa chấm", SELF_SCORING: "Đang tự chấm"}
+    labels = {NOT_STARTED: NOT_STARTED_LABEL, SELF_SCORING: SELF_SCORING_LABEL}
     labels.update({step.done_state: step.done_label for step in steps})
     return Machine(rows, state_attr=state_attr, states=list(labels), labels=labels)
 

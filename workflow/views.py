@@ -7,6 +7,7 @@ is refused (invalid points, or a conflict with someone else's save).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from io import BytesIO
 from typing import Any
 
@@ -54,6 +55,16 @@ def _points_filter(value: Any) -> str:
     return format_points(value)
 
 
+@bp.app_template_global("sheet_labels")
+def sheet_labels(periods: Iterable[ScoringPeriod]) -> dict[str, str]:
+    """The sheet labels of these periods' steps (states, actions, step titles), each
+    translated once per page: `sheet_labels([period])[sheet.state_label]`."""
+    labels: dict[str, str] = {}
+    for period in {period.id: period for period in periods}.values():
+        labels.update(sheetflow.translated_labels(period.steps, _))
+    return labels
+
+
 def _period_or_404(period_id: int) -> ScoringPeriod:
     period = db.session.get(ScoringPeriod, period_id)
     if period is None:
@@ -91,7 +102,7 @@ def index():  # type: ignore[no-untyped-def]
 def _fill_period_choices(form: OpenPeriodForm) -> None:
     form.draft.choices = [(d.id, d.title) for d in adopted_criteria_drafts()]
     years = list(db.session.scalars(select(EmulationYear).order_by(EmulationYear.year.desc())))
-    form.year.choices = [(y.year, y.label) for y in years]
+    form.year.choices = [(y.year, y.display_label) for y in years]
     groups = db.session.scalars(
         select(Group).join(EmulationYear).order_by(EmulationYear.year.desc(), Group.name)
     )
@@ -375,6 +386,7 @@ def apply_action(sheet_id: int, action: str):  # type: ignore[no-untyped-def]
     # Otherwise the engine explains that the action is not possible in this state.
     form = ActionForm()
     label = machine.action_label(action)
+    label = sheet_labels([sheet.period]).get(label, label)
     operations.apply_sheet_action(sheet, action, current_user, form.note.data)
     db.session.commit()
     flash(_("Đã thực hiện: %(label)s.", label=label), "success")
