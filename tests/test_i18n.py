@@ -140,6 +140,10 @@ def test_results_show_stage_headers_and_states_in_english(client, auth, org, ope
     assert not present(
         text, "Điểm tự chấm", "Điểm Cụm chấm", "Điểm thẩm định", "Chưa đủ", "Cụm đã chấm"
     )
+    # r1's classification: one of the default bands, in English.
+    english_bands = ("Outstanding", "Advanced Labour Collective", "Tasks completed")
+    assert any(band in text for band in english_bands), text
+    assert not present(text, "Tập thể lao động", "Hoàn thành nhiệm vụ", "Cờ thi đua")
 
 
 def test_sheet_actions_and_states_in_english(client, auth, org, open_period, fill_all):

@@ -29,6 +29,8 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Any
 
+from accounts.i18n import N_
+
 ZERO = Decimal(0)
 _UNCAPPED = Decimal("Infinity")
 
@@ -412,13 +414,15 @@ class Bands:
         return [band.key for band in self.bands].index(key)
 
 
+# The labels are marked for the catalogue: a period keeps its own copy of its bands, and
+# pages translate the ones that are still these defaults (exports print them as stored).
 DEFAULT_BANDS = Bands(
     bands=(
-        Band("flag", "Xuất sắc, đề nghị Cờ thi đua", Decimal("0.95"), first_in_group_only=True),
-        Band("excellent", "Tập thể lao động xuất sắc", Decimal("0.90")),
-        Band("advanced", "Tập thể lao động tiên tiến", Decimal("0.80")),
-        Band("completed", "Hoàn thành nhiệm vụ", Decimal("0.50")),
-        Band("not_completed", "Không hoàn thành nhiệm vụ", ZERO),
+        Band("flag", N_("Xuất sắc, đề nghị Cờ thi đua"), Decimal("0.95"), first_in_group_only=True),
+        Band("excellent", N_("Tập thể lao động xuất sắc"), Decimal("0.90")),
+        Band("advanced", N_("Tập thể lao động tiên tiến"), Decimal("0.80")),
+        Band("completed", N_("Hoàn thành nhiệm vụ"), Decimal("0.50")),
+        Band("not_completed", N_("Không hoàn thành nhiệm vụ"), ZERO),
     ),
     disqualified_cap="completed",
 )
