@@ -104,6 +104,12 @@ class DraftPanel:
     open_version: Version | None
 
 
+# Citations stay as the legal text writes them ("khoản 2 Điều 5"); the one label of ours
+# among them, for comments on no clause, is translated where pages show it:
+# `t_general if citation == general_label else citation`.
+bp.add_app_template_global(queries.GENERAL_LABEL, "general_label")
+
+
 @bp.app_template_global("consultation_panel")
 def consultation_panel(draft: Draft, version: Version | None = None) -> DraftPanel:
     """What the draft page shows about consultation: every round so far and, for a

@@ -268,3 +268,19 @@ def test_rounds_history_counts_each_round(client, auth, api, org, rnd, make_roun
     page = client.get(f"/consolidation/drafts/{rnd.draft.id}/rounds").get_data(as_text=True)
     assert "Lần lấy ý kiến thứ 2" in page
     assert f"/consolidation/{second.consultation.id}/report.docx" in page
+
+
+def test_general_comments_are_labelled_in_english_and_citations_keep_the_legal_text(
+    client, auth, org, rnd
+):
+    auth.login(org.drafter)
+    client.post("/lang", data={"lang": "en", "next": "/"})
+
+    page = client.get(f"/consolidation/{rnd.consultation.id}").get_data(as_text=True)
+    answer = client.get(
+        f"/consolidation/{rnd.consultation.id}/answer", query_string={"comment": ids(rnd, org.r1)}
+    ).get_data(as_text=True)
+
+    assert "General comments" in page and "Ý kiến chung" not in page
+    assert "Điều 2. Nguyên tắc hoạt động" in page  # the clause as the draft writes it
+    assert "General comments" in answer and "Ý kiến chung" not in answer
