@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
 import time_machine
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, select, update
@@ -20,23 +19,14 @@ from comments import operations as comment_ops
 from comments.models import Comment, UnitResponse
 from tasks import jobs
 from tasks.models import Reminder, ReminderKind
-from tests.fixtures.tasks import DEADLINE_DAY, local, text_of
+from tests.fixtures.tasks import DEADLINE_DAY, PERIOD_OPENED, local, text_of
 from tests.fixtures.workflow import put_scores, sheet_of
 from workflow import operations as flow
 from workflow.models import Evidence, Score, ScoreSheet, ScoreStage
 
-SETUP = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 # The cluster step is due on 27/11: from here it is weeks ahead, outside every window.
 FAR_AHEAD = datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
 PDF = b"%PDF-1.4\n% bao cao\n"
-
-
-@pytest.fixture
-def period(open_period, mailer):  # type: ignore[no-untyped-def]
-    with time_machine.travel(SETUP, tick=False):
-        opened = open_period()
-    mailer.clear()
-    return opened
 
 
 def flags(sheet: ScoreSheet) -> tuple[bool, Decimal | None]:
@@ -98,7 +88,7 @@ def test_a_response_written_without_due_at_is_still_reminded(org, round_closing,
 def test_review_flags_follow_the_scores_and_the_evidence(org, period):
     sheet = sheet_of(period, org.r3)
     assert flags(sheet) == (False, None)
-    with time_machine.travel(SETUP + timedelta(days=1), tick=False):
+    with time_machine.travel(PERIOD_OPENED + timedelta(days=1), tick=False):
         flow.apply_sheet_action(sheet, "start", org.head3)
         db.session.commit()
         put_scores(sheet, ScoreStage.SELF)
@@ -123,7 +113,7 @@ def test_review_flags_follow_the_scores_and_the_evidence(org, period):
 
 def test_a_sheet_due_weeks_ahead_is_flagged_as_soon_as_its_flags_hold(org, period, mailer):
     sheet = sheet_of(period, org.r3)
-    with time_machine.travel(SETUP + timedelta(days=1), tick=False):
+    with time_machine.travel(PERIOD_OPENED + timedelta(days=1), tick=False):
         flow.apply_sheet_action(sheet, "start", org.head3)
         put_scores(sheet, ScoreStage.SELF)
         evidence = flow.upload_evidence(sheet, None, "Báo cáo.pdf", PDF, org.head3)

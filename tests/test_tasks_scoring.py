@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import time_machine
 from sqlalchemy import select
 
@@ -15,13 +14,12 @@ from app import db
 from tasks import jobs
 from tasks.models import Reminder, ReminderKind, ReminderStatus, SubjectType
 from tasks.scans import load_sheet_facts, scan_due_reminders
-from tests.fixtures.tasks import local, text_of
+from tests.fixtures.tasks import PERIOD_OPENED, local, text_of
 from tests.fixtures.workflow import DEADLINES, put_scores, sheet_of
 from workflow import operations as flow
 from workflow.models import Evidence, ScoreSheet, ScoreStage, holders_of, supervisors_of
 
 SELF_DAY = to_local(DEADLINES["self"]).date()
-SETUP = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 
 
 def at(days: int, hour: int = 8) -> datetime:
@@ -31,14 +29,6 @@ def at(days: int, hour: int = 8) -> datetime:
 def scan_at(moment, **kwargs):  # type: ignore[no-untyped-def]
     with time_machine.travel(moment, tick=False):
         return jobs.run_scan(**kwargs)
-
-
-@pytest.fixture
-def period(open_period, mailer):  # type: ignore[no-untyped-def]
-    with time_machine.travel(SETUP, tick=False):
-        opened = open_period()
-    mailer.clear()
-    return opened
 
 
 def kinds_for(user) -> list[tuple[ReminderKind, int]]:  # type: ignore[no-untyped-def]
@@ -110,7 +100,7 @@ def test_an_extended_sheet_deadline_cancels_the_old_reminder_and_moves_the_next(
 
 def _submitted(org, period):  # type: ignore[no-untyped-def]
     sheet = sheet_of(period, org.r3)
-    with time_machine.travel(SETUP + timedelta(days=1), tick=False):
+    with time_machine.travel(PERIOD_OPENED + timedelta(days=1), tick=False):
         flow.apply_sheet_action(sheet, "start", org.head3)
         db.session.commit()
         put_scores(sheet, ScoreStage.SELF)
@@ -156,7 +146,7 @@ def test_bulk_holders_and_supervisors_match_the_workflow_rules(org, period):
     _submitted(org, period)
     db.session.expire_all()
     sheets = db.session.scalars(select(ScoreSheet)).all()
-    facts = load_sheet_facts(ScoreSheet.id.in_([s.id for s in sheets]), moment=SETUP)
+    facts = load_sheet_facts(ScoreSheet.id.in_([s.id for s in sheets]), moment=PERIOD_OPENED)
     for sheet in sheets:
         assert facts[sheet.id].holders == {u.id for u in holders_of(sheet)}
         assert facts[sheet.id].supervisors == {u.id for u in supervisors_of(sheet)}
@@ -165,7 +155,7 @@ def test_bulk_holders_and_supervisors_match_the_workflow_rules(org, period):
 def test_send_now_reminds_a_sheets_holders_at_once_and_only_once_a_day(org, period, mailer, api):
     sheet = sheet_of(period, org.r2)
     client = api(org.admin)
-    with time_machine.travel(SETUP + timedelta(days=2), tick=False):
+    with time_machine.travel(PERIOD_OPENED + timedelta(days=2), tick=False):
         assert (
             client.post("/api/v1/reminders/send-now", json={"sheet_id": sheet.id}).status_code
             == 202
