@@ -56,17 +56,18 @@ def _rows(sql: str, **params: Any) -> list[Any]:
         return list(conn.execute(text(sql), params))
 
 
+def _utc(moment: Any) -> datetime:
+    """A raw column's time as an aware UTC datetime (SQLite gives text, or naive)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _local(moment: Any) -> str:
     """Times as the pages show them (dd/mm/yyyy hh:mm, Asia/Ho_Chi_Minh)."""
     from accounts.clock import format_datetime
 
-    if moment is None:
-        return "—"
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return format_datetime(moment)
+    return "—" if moment is None else format_datetime(_utc(moment))
 
 
 # --- the drafter's view: every clause with its comments inline ----------------------------
@@ -170,12 +171,6 @@ JOIN units u ON u.id = r.unit_id
 LEFT JOIN users s ON s.id = r.submitted_by_id
 WHERE r.consultation_id = :c
 ORDER BY u.kind <> 'regional', u.name"""
-
-
-def _utc(moment: Any) -> datetime:
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _round_header(consultation_id: int) -> tuple[Any, list[Row]]:

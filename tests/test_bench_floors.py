@@ -18,8 +18,7 @@ from bench.floors import create_floor_app, keys
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    pg_server = request.getfixturevalue("pg_server")
+def bench(pg_server, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     work = tmp_path_factory.mktemp("bench")
     if pg_server is None:
         url = f"sqlite:///{work / 'bench.sqlite'}"
