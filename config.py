@@ -94,6 +94,12 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "RULE_INELIGIBLE_CANNOT_LEAD": True,
         "AGENCY_NAME": "VIỆN KIỂM SÁT NHÂN DÂN TỈNH",
         "AGENCY_PLACE": "Bắc Giang",
+        # Who signs the agency's documents (report, comparison table, results), e.g.
+        # "KT. VIỆN TRƯỞNG" / "PHÓ VIỆN TRƯỞNG" / name. With no name, the drafting unit's
+        # head signs; a unit's own documents are always signed by its head.
+        "SIGNER_AUTHORITY": "",
+        "SIGNER_TITLE": "",
+        "SIGNER_NAME": "",
         "PUBLIC_URL": "http://127.0.0.1:5000",
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to believe
         # (nginx alone: 1). Left at 0, such headers are ignored: anyone can send them.
@@ -125,6 +131,9 @@ _ENV: dict[str, tuple[str, Any]] = {
     "RULE_INELIGIBLE_CANNOT_LEAD": ("RULE_INELIGIBLE_CANNOT_LEAD", _bool),
     "AGENCY_NAME": ("AGENCY_NAME", str),
     "AGENCY_PLACE": ("AGENCY_PLACE", str),
+    "SIGNER_AUTHORITY": ("SIGNER_AUTHORITY", str),
+    "SIGNER_TITLE": ("SIGNER_TITLE", str),
+    "SIGNER_NAME": ("SIGNER_NAME", str),
     "PUBLIC_URL": ("PUBLIC_URL", str),
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
 }

@@ -27,6 +27,7 @@ from tests.fixtures.consolidation import find_node, next_version
 from tests.office import convert_to_pdf
 
 HEADERS = [
+    "STT",
     "Điều, khoản (nhóm vấn đề)",
     "Chủ thể góp ý",
     "Nội dung góp ý",
@@ -89,8 +90,9 @@ def main_table(doc: DocxDocument) -> Table:
 
 
 def physical_cells(table: Table, row_index: int) -> list[_Cell]:
-    """The row's own w:tc elements, so a merged cell's text is not repeated per row."""
-    return [_Cell(tc, table) for tc in table.rows[row_index]._tr.tc_lst]
+    """The row's own w:tc elements after the STT column, so a merged cell's text is not
+    repeated per row."""
+    return [_Cell(tc, table) for tc in table.rows[row_index]._tr.tc_lst[1:]]
 
 
 def download(client, auth, user, url):  # type: ignore[no-untyped-def]
@@ -142,7 +144,7 @@ def test_table_groups_every_comment_once_under_its_article(client, auth, org, rn
 
     assert [c.text for c in table.rows[0].cells] == HEADERS
     # General comments first, then articles in document order; one row per answer.
-    assert [r.cells[0].text for r in body] == [GENERAL] * 2 + [ARTICLE_2] + [ARTICLE_7] * 3
+    assert [r.cells[1].text for r in body] == [GENERAL] * 2 + [ARTICLE_2] + [ARTICLE_7] * 3
     comment_cells = [physical_cells(table, i)[2].text for i in range(1, len(table.rows))]
     expected_group = {
         None: GENERAL,
@@ -156,7 +158,7 @@ def test_table_groups_every_comment_once_under_its_article(client, auth, org, rn
         holding = [i for i, text in enumerate(comment_cells) if comment.text in text]
         assert len(holding) == 1, comment.text
         where = labels.get(comment.clause_id) if comment.clause_id else None
-        assert body[holding[0]].cells[0].text == expected_group[where]
+        assert body[holding[0]].cells[1].text == expected_group[where]
     # A comment on a khoản or điểm names its exact provision inside its article's group.
     assert "Điểm đ khoản 4 Điều 7: Đề nghị làm rõ thế nào là “không đầy đủ”." in comment_cells
     assert "Ý kiến nháp của Phòng 1, chưa gửi." not in " ".join(comment_cells)

@@ -153,7 +153,7 @@ def test_a_sheet_exports_as_xlsx_and_as_a_pdf_with_vietnamese_text(client, auth,
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.headers["Content-Disposition"].startswith("attachment")
     data = response.data
-    assert data.startswith(b"%PDF") and b"DejaVuSans" in data
+    assert data.startswith(b"%PDF") and b"LiberationSerif" in data
     # The embedded font's ToUnicode map has the letters of "Điểm tự chấm" (Đ, ự, ấ).
     streams = [data]
     for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
@@ -175,7 +175,7 @@ def test_a_missing_font_is_a_clear_message(app, client, auth, org, open_period, 
     auth.login(org.staff2)
     response = client.get(f"/scoring/sheets/{sheet.id}/export.pdf")
     assert response.status_code == 503
-    assert "fonts-dejavu-core" in response.get_data(as_text=True)
+    assert "fonts-liberation2" in response.get_data(as_text=True)
 
 
 # --- the sheet page ---------------------------------------------------------------------------

@@ -265,6 +265,15 @@ def results_xlsx(period_id: int):  # type: ignore[no-untyped-def]
     return _download(data, exports.results_filename(period), exports.XLSX)
 
 
+@bp.route("/periods/<int:period_id>/results.pdf")
+@login_required
+def results_pdf(period_id: int):  # type: ignore[no-untyped-def]
+    period = _period_or_404(period_id)
+    ensure(period.can_see_results(current_user))
+    data = exports.results_pdf(queries.period_results(period))
+    return _download(data, exports.results_filename(period, "pdf"), exports.PDF)
+
+
 # --- one sheet --------------------------------------------------------------------------------
 
 
