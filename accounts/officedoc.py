@@ -321,7 +321,8 @@ class OfficialPDF(FPDF):
 
     def masthead(self, masthead: Masthead) -> None:
         top = self.get_y()
-        left_width = 80.0
+        # Wide enough for "VIỆN KIỂM SÁT NHÂN DÂN TỈNH BẮC GIANG" on one line in landscape.
+        left_width = 100.0 if self.w > self.h else 80.0
         right_x = self.l_margin + left_width
         right_width = self.epw - left_width
         self.set_xy(self.l_margin, top)

@@ -462,17 +462,9 @@ def results_pdf(results: queries.Results) -> bytes:
         "Xếp loại",
         "Ghi chú",
     ]
-    fixed = 12 + 50 + 35 + 18 + 18 + 38
-    widths = (
-        12,
-        50,
-        35,
-        *[18] * len(stage_heads),
-        18,
-        18,
-        38,
-        pdf.epw - fixed - 18 * len(stage_heads),
-    )
+    # Unit names fit on one line; the note column takes what is left.
+    widths = [10, 64, 38, *[17] * len(stage_heads), 17, 17, 35]
+    widths.append(max(25, pdf.epw - sum(widths)))
     pdf.set_font(pdf.FAMILY, size=10)
     with pdf.table(
         col_widths=widths,
