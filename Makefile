@@ -32,15 +32,20 @@ install-dev: $(VENV)/.dev translations
 translations: $(VENV)/.runtime
 	$(BIN)/pybabel compile --use-fuzzy -d translations 2>/dev/null
 
-# Debian packages the suite needs: Redis, PostgreSQL, Chromium, LibreOffice (for the
-# PDF checks). Installed only when missing, and only when we may (root).
-SYSTEM_PACKAGES := redis-server postgresql chromium libreoffice-writer-nogui fonts-dejavu-core
+# Debian packages the suite needs: Redis, PostgreSQL, Chromium, LibreOffice and poppler (for
+# the PDF checks), Liberation fonts (Times New Roman's metrics; version 2 has Vietnamese).
+# Installed only when missing, and only when we may (root).
+SYSTEM_PACKAGES := redis-server postgresql chromium libreoffice-writer-nogui fonts-dejavu-core \
+	poppler-utils fonts-liberation fonts-liberation2
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	{ command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; } || missing="$$missing postgresql"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v soffice >/dev/null || missing="$$missing libreoffice-writer-nogui fonts-dejavu-core"; \
+	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	[ -f /usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf ] || missing="$$missing fonts-liberation"; \
+	[ -f /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf ] || missing="$$missing fonts-liberation2"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing Debian packages:$$missing"; \
