@@ -1,9 +1,10 @@
 """Who issues and who signs an official document, from the configuration and the database.
 
 `accounts.officedoc` lays the document out; this module fills its `Signer` and agency names for
-`comments` and `workflow` alike: AGENCY_NAME and AGENCY_PLACE name the agency, SIGNER_AUTHORITY,
-SIGNER_TITLE and SIGNER_NAME name the person who signs the agency's documents (e.g. "KT. VIỆN
-TRƯỞNG" / "PHÓ VIỆN TRƯỞNG" / name). A unit's own documents are signed by its head.
+`comments` and `workflow` alike: AGENCY_NAME and AGENCY_PLACE name the agency; the person who
+signs the agency's documents (e.g. "KT. VIỆN TRƯỞNG" / "PHÓ VIỆN TRƯỞNG" / name) is the one an
+administrator set in the app, else SIGNER_AUTHORITY, SIGNER_TITLE and SIGNER_NAME. A unit's own
+documents are signed by its head.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
-from accounts.models import Role, Unit, UnitKind, User, UserRole
+from accounts.models import DocumentSigner, Role, Unit, UnitKind, User, UserRole
 from accounts.officedoc import Signer
 from app import db
 
@@ -58,7 +59,11 @@ def unit_head(unit: Unit) -> User | None:
 
 
 def agency_signer() -> Signer | None:
-    """The configured signer of the agency's documents; None when SIGNER_NAME is not set."""
+    """The signer of the agency's documents: as an administrator set it in the app, else from
+    SIGNER_*; None when neither names anyone."""
+    row = db.session.scalars(select(DocumentSigner).order_by(DocumentSigner.id).limit(1)).first()
+    if row is not None and row.name:
+        return Signer(title=row.title or AGENCY_HEAD_TITLE, name=row.name, authority=row.authority)
     config = current_app.config
     name = config["SIGNER_NAME"].strip()
     if not name:

@@ -367,6 +367,24 @@ class ApiToken(db.Model):
         return user.id == self.user_id or user.can_administer()
 
 
+class DocumentSigner(db.Model):
+    """Who signs the agency's official documents, as an administrator set it in the app; one
+    row at most. Without it (or without a name) SIGNER_* from the configuration apply."""
+
+    __tablename__ = "document_signers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    authority: Mapped[str] = mapped_column(String(80), default="")  # "KT. VIỆN TRƯỞNG"
+    title: Mapped[str] = mapped_column(String(120), default="")  # "PHÓ VIỆN TRƯỞNG"
+    name: Mapped[str] = mapped_column(String(120), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Two administrators editing at once: the second save is refused, not silently lost.
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
 class AuditEntry(db.Model):
     """Append-only: who did what to which object, and when."""
 

@@ -19,6 +19,7 @@ from accounts.clock import now
 from accounts.errors import Conflict, Invalid, NotFound
 from accounts.models import (
     ApiToken,
+    DocumentSigner,
     EmulationYear,
     Group,
     GroupKind,
@@ -428,6 +429,44 @@ def update_user(
         details={"roles": sorted(r.value for r in roles), "active": active},
     )
     return user
+
+
+def document_signer() -> DocumentSigner | None:
+    return db.session.scalars(select(DocumentSigner).order_by(DocumentSigner.id).limit(1)).first()
+
+
+def set_document_signer(
+    *, authority: str, title: str, name: str, expected_version: int | None, actor: User
+) -> DocumentSigner:
+    """Who signs the agency's documents. Capitals as printed; an empty name hands signing back
+    to the configuration (SIGNER_*) or the drafting unit's head."""
+    authority, title, name = authority.strip().upper(), title.strip().upper(), name.strip()
+    if name and not title:
+        raise Invalid("Hãy ghi chức vụ của người ký, ví dụ “PHÓ VIỆN TRƯỞNG”.")
+    if authority and not name:
+        raise Invalid("Hãy ghi họ và tên người ký.")
+    for value, limit in ((authority, 80), (title, 120), (name, 120)):
+        if len(value) > limit:
+            raise Invalid(f"Mỗi dòng của khối chữ ký dài tối đa {limit} ký tự.")
+    row = document_signer()
+    if row is None:
+        row = DocumentSigner()
+        db.session.add(row)
+    elif expected_version is not None and expected_version != row.lock_version:
+        raise Conflict(
+            "Người khác vừa sửa người ký văn bản. Hãy tải lại trang, nội dung bạn nhập vẫn "
+            "được giữ trong biểu mẫu."
+        )
+    row.authority, row.title, row.name = authority, title, name
+    row.updated_at = now()
+    row.updated_by_id = actor.id
+    audit.record(
+        "document_signer.update",
+        row,
+        actor=actor,
+        summary=" / ".join(part for part in (authority, title, name) if part),
+    )
+    return row
 
 
 def change_password(user: User, *, current: str, new: str) -> None:

@@ -27,6 +27,7 @@ from accounts.errors import UserError, ensure
 from accounts.forms import (
     AuditFilterForm,
     ChangePasswordForm,
+    DocumentSignerForm,
     EligibilityForm,
     GroupForm,
     GroupMembersForm,
@@ -302,6 +303,40 @@ def unit_merge(unit_id: int):  # type: ignore[no-untyped-def]
     db.session.commit()
     flash(_("Đã sáp nhập %(a)s vào %(b)s.", a=unit.name, b=target.name), "success")
     return redirect(url_for("accounts.units"))
+
+
+# --- who signs the agency's documents ----------------------------------------------------
+@bp.route("/admin/signer", methods=["GET", "POST"])
+@login_required
+def document_signer():  # type: ignore[no-untyped-def]
+    ensure(current_user.can_administer())
+    row = operations.document_signer()
+    if request.method == "GET":
+        form = DocumentSignerForm(obj=row)
+        form.lock_version.data = row.lock_version if row else ""
+    else:
+        form = DocumentSignerForm()
+    if form.validate_on_submit():
+        expected = form.lock_version.data
+        try:
+            operations.set_document_signer(
+                authority=form.authority.data or "",
+                title=form.title.data or "",
+                name=form.name.data or "",
+                expected_version=int(expected) if str(expected or "").isdigit() else None,
+                actor=current_user,
+            )
+        except UserError as exc:
+            db.session.rollback()
+            # The page shows the message beside the form and keeps what was typed.
+            form.name.errors.append(exc.message)
+            return render_template(
+                "accounts/signer.html", form=form, config=current_app.config
+            ), exc.status
+        db.session.commit()
+        flash(_("Đã lưu người ký văn bản."), "success")
+        return redirect(url_for("accounts.document_signer"))
+    return render_template("accounts/signer.html", form=form, config=current_app.config)
 
 
 # --- years and groups -------------------------------------------------------------------
