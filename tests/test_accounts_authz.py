@@ -37,6 +37,7 @@ MATRIX = [
     ("GET", "/admin/users/new", ADMIN, 200),
     ("GET", "/admin/users/{user}", ADMIN, 200),
     ("GET", "/admin/audit", AUDITORS, 200),
+    ("GET", "/admin/signer", ADMIN, 200),
 ]
 # Routes open to anyone (the login page itself, logging out, the language switch).
 PUBLIC = {"/login", "/logout", "/lang"}
