@@ -20,9 +20,8 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("consultations") as batch:
-        batch.add_column(sa.Column("report_symbol", sa.String(length=40), nullable=True))
-        batch.add_column(sa.Column("comparison_symbol", sa.String(length=40), nullable=True))
+    op.add_column("consultations", sa.Column("report_symbol", sa.String(length=40)))
+    op.add_column("consultations", sa.Column("comparison_symbol", sa.String(length=40)))
     op.create_table(
         "document_signers",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -39,6 +38,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table("document_signers")
-    with op.batch_alter_table("consultations") as batch:
-        batch.drop_column("comparison_symbol")
-        batch.drop_column("report_symbol")
+    # In place, not batch mode: rebuilding consultations on SQLite would cascade-delete the
+    # rounds' responses and comments. SQLite drops a column in place since 3.35.
+    op.drop_column("consultations", "comparison_symbol")
+    op.drop_column("consultations", "report_symbol")
