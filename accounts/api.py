@@ -376,6 +376,22 @@ def create_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 @api_route(
     bp,
+    "/users/<int:user_id>/sessions/end",
+    methods=["POST"],
+    summary="Đăng xuất người dùng khỏi mọi thiết bị",
+    tags=["users"],
+    response=USER,
+)
+def end_user_sessions(user_id: int):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    user = operations.get_or_404(User, user_id)
+    operations.end_sessions(user, actor=current_api_user())
+    db.session.commit()
+    return user_json(user)
+
+
+@api_route(
+    bp,
     "/audit",
     methods=["GET"],
     summary="Nhật ký thao tác",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import insert
@@ -36,6 +37,13 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def digest(text: str) -> str:
+    """What an audit row keeps of user text that has its own visibility (a comment):
+    enough to tell whether two versions are the same, nothing to read the text from.
+    The audit log is read by people who may not see the text itself."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 _INSERT = insert(AuditEntry.__table__)

@@ -413,6 +413,8 @@ def update_user(
     user.full_name = full_name.strip()
     user.email = _check_email(email) or ""
     user.unit = unit
+    if user.active and not active:
+        user.end_sessions()
     user.active = active
     current = {row.role: row for row in user.role_rows}
     for role, row in current.items():
@@ -436,7 +438,14 @@ def change_password(user: User, *, current: str, new: str) -> None:
     _check_password_strength(new)
     user.set_password(new)
     user.password_changed_at = now()
+    user.end_sessions()
     audit.record("user.password", user, actor=user, summary=user.username)
+
+
+def end_sessions(user: User, *, actor: User) -> None:
+    """Sign the user out on every device: each session cookie issued so far stops working."""
+    user.end_sessions()
+    audit.record("user.end_sessions", user, actor=actor, summary=user.username)
 
 
 def set_notify_mode(user: User, mode: NotifyMode) -> None:

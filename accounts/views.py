@@ -59,13 +59,15 @@ AUDIT_PAGE_SIZE = 50
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    user = db.session.execute(_USER, {"id": int(user_id)}).unique().scalar_one_or_none()
+def load_user(token: str) -> User | None:
+    user = db.session.execute(_USER, {"token": token}).unique().scalar_one_or_none()
     return user if user is not None and user.active else None
 
 
 # Every request starts here: one statement (unit and roles joined), built once.
-_USER = select(User).where(User.id == bindparam("id")).options(joinedload(User.role_rows))
+_USER = (
+    select(User).where(User.session_token == bindparam("token")).options(joinedload(User.role_rows))
+)
 
 
 def _safe_next(target: str | None) -> str:
@@ -115,6 +117,10 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/logout", methods=["POST"])
 def logout():  # type: ignore[no-untyped-def]
+    # A copy of this session's cookie must not outlive the logout: the token it names goes.
+    if current_user.is_authenticated:
+        current_user.end_sessions()
+        db.session.commit()
     logout_user()
     session.clear()
     flash(_("Bạn đã đăng xuất."), "info")
@@ -143,9 +149,22 @@ def change_password():  # type: ignore[no-untyped-def]
             form.current.errors.append(exc.message)
         else:
             db.session.commit()
+            # Other sessions ended with the old token; this one carries on with the new.
+            login_user(current_user._get_current_object())
             flash(_("Đã đổi mật khẩu."), "success")
             return redirect(url_for("accounts.index"))
     return render_template("accounts/password.html", form=form)
+
+
+@bp.route("/account/sessions/end", methods=["POST"])
+@login_required
+def end_my_sessions():  # type: ignore[no-untyped-def]
+    operations.end_sessions(current_user, actor=current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("Bạn đã đăng xuất khỏi mọi thiết bị."), "info")
+    return redirect(url_for("accounts.login"))
 
 
 @bp.route("/account/preferences", methods=["GET", "POST"])
@@ -481,6 +500,7 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
             )
             if form.password.data:
                 user.set_password(form.password.data)
+                user.end_sessions()
         except UserError as exc:
             form.roles.errors.append(exc.message)
         else:
@@ -488,6 +508,21 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
             flash(_("Đã lưu người dùng."), "success")
             return redirect(url_for("accounts.users"))
     return render_template("accounts/user_edit.html", form=form, user=user)
+
+
+@bp.route("/admin/users/<int:user_id>/sessions/end", methods=["POST"])
+@login_required
+def user_end_sessions(user_id: int):  # type: ignore[no-untyped-def]
+    ensure(current_user.can_administer())
+    user = operations.get_or_404(User, user_id)
+    operations.end_sessions(user, actor=current_user)
+    db.session.commit()
+    if user.id == current_user.id:
+        logout_user()
+        session.clear()
+        return redirect(url_for("accounts.login"))
+    flash(_("Đã đăng xuất %(name)s khỏi mọi thiết bị.", name=user.username), "success")
+    return redirect(url_for("accounts.user_edit", user_id=user.id))
 
 
 # --- audit log -----------------------------------------------------------------------------
