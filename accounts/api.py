@@ -401,13 +401,24 @@ def end_user_sessions(user_id: int):  # type: ignore[no-untyped-def]
         "action": {"type": "string"},
         "object_type": {"type": "string"},
         "limit": {"type": "integer", "minimum": 1},
+        "before": {"type": "integer", "minimum": 1},
     },
 )
 def audit(query: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Newest first; `before` (the last id of a page) asks for the next page."""
     ensure(current_api_user().can_view_audit())
     from sqlalchemy.orm import joinedload
 
-    stmt = select(AuditEntry).options(joinedload(AuditEntry.actor)).order_by(AuditEntry.id.desc())
+    from accounts.audit import readable_by
+
+    stmt = (
+        select(AuditEntry)
+        .options(joinedload(AuditEntry.actor))
+        .where(readable_by(current_api_user()))
+        .order_by(AuditEntry.id.desc())
+    )
+    if query.get("before"):
+        stmt = stmt.where(AuditEntry.id < query["before"])
     if query.get("action"):
         stmt = stmt.where(AuditEntry.action.contains(query["action"]))
     if query.get("object_type"):

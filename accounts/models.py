@@ -263,7 +263,7 @@ class User(UserMixin, db.Model):
     # What the session cookie names the user by (Flask-Login's alternative id): a new
     # value ends every session opened with the old one, copied cookies included.
     session_token: Mapped[str] = mapped_column(
-        String(64), unique=True, default=lambda: secrets.token_urlsafe(32)
+        String(64), unique=True, index=True, default=lambda: secrets.token_urlsafe(32)
     )
 
     unit: Mapped[Unit] = relationship(lazy="joined")

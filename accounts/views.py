@@ -22,7 +22,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from accounts import operations
+from accounts import audit, operations
 from accounts.errors import UserError, ensure
 from accounts.forms import (
     AuditFilterForm,
@@ -532,7 +532,7 @@ def audit_log():  # type: ignore[no-untyped-def]
     ensure(current_user.can_view_audit())
     form = AuditFilterForm(request.args)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    query = select(AuditEntry).where(audit.readable_by(current_user)).order_by(AuditEntry.id.desc())
     if form.action.data:
         query = query.where(AuditEntry.action.contains(form.action.data.strip()))
     if form.object_type.data:

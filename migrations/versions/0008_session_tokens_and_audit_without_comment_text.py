@@ -63,8 +63,12 @@ def scrub_comment_audit(conn: sa.Connection) -> None:
 
 
 def upgrade():
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("session_token", sa.String(length=64), nullable=True))
+    # NOT NULL with a default, then the real values: SQLite adds such a column in place,
+    # where a batch rebuild of `users` would trip over the rows that refer to it.
+    op.add_column(
+        "users",
+        sa.Column("session_token", sa.String(length=64), nullable=False, server_default=""),
+    )
     conn = op.get_bind()
     for (user_id,) in conn.execute(sa.select(users.c.id)).all():
         conn.execute(
@@ -72,14 +76,15 @@ def upgrade():
             .where(users.c.id == user_id)
             .values(session_token=secrets.token_urlsafe(32))
         )
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.alter_column("session_token", existing_type=sa.String(length=64), nullable=False)
-        batch_op.create_unique_constraint(batch_op.f("uq_users_session_token"), ["session_token"])
+    if conn.dialect.name != "sqlite":
+        op.alter_column("users", "session_token", server_default=None)
+    op.create_index("ix_users_session_token", "users", ["session_token"], unique=True)
     scrub_comment_audit(conn)
 
 
 def downgrade():
     # The scrubbed text is gone for good; only the column goes back.
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("uq_users_session_token"), type_="unique")
-        batch_op.drop_column("session_token")
+    op.drop_index("ix_users_session_token", table_name="users")
+    # Plain DROP COLUMN (SQLite 3.35+): a batch rebuild would fail on the rows that refer
+    # to `users`.
+    op.execute("ALTER TABLE users DROP COLUMN session_token")
