@@ -51,7 +51,7 @@ from accounts.models import (
     UnitKind,
     User,
 )
-from app import db, login_manager
+from app import db, limiter, login_manager
 
 bp = Blueprint("accounts", __name__)
 
@@ -89,7 +89,12 @@ def index():  # type: ignore[no-untyped-def]
     return render_template("accounts/index.html")
 
 
+def _login_rate() -> str:
+    return str(current_app.config["LOGIN_RATE_PER_ADDRESS"])
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_rate, methods=["POST"])
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(url_for("accounts.index"))
