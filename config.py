@@ -85,8 +85,15 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
+        # Wrong passwords for one user name from one address before that pair is locked;
+        # other addresses can still sign in as that user.
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_MINUTES": 15,
+        # Login attempts one address may make (Flask-Limiter syntax), whatever the names.
+        "LOGIN_RATE_PER_ADDRESS": "20 per minute; 100 per hour",
+        # Where the limiter counts: memory (one process) unless REDIS_URL or this is set.
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
         # Emulation year: 01/12 of the previous year to 30/11; agencies may differ.
         "EMULATION_YEAR_START_MONTH": 12,
         "EMULATION_YEAR_START_DAY": 1,
@@ -136,6 +143,8 @@ _ENV: dict[str, tuple[str, Any]] = {
     "SIGNER_NAME": ("SIGNER_NAME", str),
     "PUBLIC_URL": ("PUBLIC_URL", str),
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
+    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+    "LOGIN_RATE_PER_ADDRESS": ("LOGIN_RATE_PER_ADDRESS", str),
 }
 
 
@@ -155,6 +164,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
     # REDIS_URL is the short way to say "use Redis as the broker".
     if os.environ.get("REDIS_URL") and not os.environ.get("CELERY_BROKER_URL"):
         config["CELERY_BROKER_URL"] = os.environ["REDIS_URL"]
+    # Several web workers must share the login counters: Redis when there is one.
+    if os.environ.get("REDIS_URL") and not os.environ.get("RATELIMIT_STORAGE_URI"):
+        config["RATELIMIT_STORAGE_URI"] = os.environ["REDIS_URL"]
     if overrides:
         config.update(overrides)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])

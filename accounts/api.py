@@ -376,6 +376,22 @@ def create_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 @api_route(
     bp,
+    "/users/<int:user_id>/sessions/end",
+    methods=["POST"],
+    summary="Đăng xuất người dùng khỏi mọi thiết bị",
+    tags=["users"],
+    response=USER,
+)
+def end_user_sessions(user_id: int):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    user = operations.get_or_404(User, user_id)
+    operations.end_sessions(user, actor=current_api_user())
+    db.session.commit()
+    return user_json(user)
+
+
+@api_route(
+    bp,
     "/audit",
     methods=["GET"],
     summary="Nhật ký thao tác",
@@ -385,13 +401,24 @@ def create_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
         "action": {"type": "string"},
         "object_type": {"type": "string"},
         "limit": {"type": "integer", "minimum": 1},
+        "before": {"type": "integer", "minimum": 1},
     },
 )
 def audit(query: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Newest first; `before` (the last id of a page) asks for the next page."""
     ensure(current_api_user().can_view_audit())
     from sqlalchemy.orm import joinedload
 
-    stmt = select(AuditEntry).options(joinedload(AuditEntry.actor)).order_by(AuditEntry.id.desc())
+    from accounts.audit import readable_by
+
+    stmt = (
+        select(AuditEntry)
+        .options(joinedload(AuditEntry.actor))
+        .where(readable_by(current_api_user()))
+        .order_by(AuditEntry.id.desc())
+    )
+    if query.get("before"):
+        stmt = stmt.where(AuditEntry.id < query["before"])
     if query.get("action"):
         stmt = stmt.where(AuditEntry.action.contains(query["action"]))
     if query.get("object_type"):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import ColumnElement, and_, false, insert, or_, select, true
 
 from accounts.models import AuditEntry, User
 from app import db
@@ -38,6 +39,13 @@ def record(
     return entry
 
 
+def digest(text: str) -> str:
+    """What an audit row keeps of user text that has its own visibility (a comment):
+    enough to tell whether two versions are the same, nothing to read the text from.
+    The audit log is read by people who may not see the text itself."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 _INSERT = insert(AuditEntry.__table__)
 
 
@@ -66,4 +74,34 @@ def record_row(
             "summary": summary,
             "details": details or {},
         },
+    )
+
+
+def readable_by(user: User) -> ColumnElement[bool]:
+    """The audit rows `user` may read, as a WHERE clause evaluated by the database.
+
+    A row about a comment follows `Comment.can_view` (a unit's unsent drafts stay inside
+    the unit), a row about a disposition `Consultation.can_track`. Rows about a comment or
+    a disposition that no longer exists hold no text; only administrators see them.
+    """
+    from comments.models import Comment, Disposition
+    from comments.queries import trackable_consultation_ids, viewable_comment_ids
+
+    admin = true() if user.can_administer() else false()
+    comment_rows = or_(
+        AuditEntry.object_id.in_(viewable_comment_ids(user)),
+        and_(admin, AuditEntry.object_id.not_in(select(Comment.id))),
+    )
+    disposition_rows = or_(
+        AuditEntry.object_id.in_(
+            select(Disposition.id).where(
+                Disposition.consultation_id.in_(trackable_consultation_ids(user))
+            )
+        ),
+        and_(admin, AuditEntry.object_id.not_in(select(Disposition.id))),
+    )
+    return or_(
+        AuditEntry.object_type.not_in(("comments", "dispositions")),
+        and_(AuditEntry.object_type == "comments", comment_rows),
+        and_(AuditEntry.object_type == "dispositions", disposition_rows),
     )

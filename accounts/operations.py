@@ -4,6 +4,7 @@ row; the caller (a view, the CLI, the API) commits once."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import secrets
 from collections.abc import Iterable
@@ -13,6 +14,7 @@ from datetime import date, datetime, timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from accounts import audit
 from accounts.clock import now
@@ -414,6 +416,8 @@ def update_user(
     user.full_name = full_name.strip()
     user.email = _check_email(email) or ""
     user.unit = unit
+    if user.active and not active:
+        user.end_sessions()
     user.active = active
     current = {row.role: row for row in user.role_rows}
     for role, row in current.items():
@@ -475,7 +479,14 @@ def change_password(user: User, *, current: str, new: str) -> None:
     _check_password_strength(new)
     user.set_password(new)
     user.password_changed_at = now()
+    user.end_sessions()
     audit.record("user.password", user, actor=user, summary=user.username)
+
+
+def end_sessions(user: User, *, actor: User) -> None:
+    """Sign the user out on every device: each session cookie issued so far stops working."""
+    user.end_sessions()
+    audit.record("user.end_sessions", user, actor=actor, summary=user.username)
 
 
 def set_notify_mode(user: User, mode: NotifyMode) -> None:
@@ -484,17 +495,22 @@ def set_notify_mode(user: User, mode: NotifyMode) -> None:
 
 
 # --- login throttling -------------------------------------------------------------------
-def lockout_until(username: str) -> datetime | None:
-    """When the login for this user name opens again, or None if it is open now.
+def lockout_until(username: str, ip: str) -> datetime | None:
+    """When the login for this user name from this address opens again, or None if it is
+    open now.
 
-    Failures count since the last success, within the lock-out window.
+    Failures count since the last success, within the lock-out window. The lock holds one
+    (name, address) pair only: a stranger's wrong guesses must not lock the user out of
+    their own office; guessing across many names is slowed per address (the limiter).
     """
     cfg = current_app.config
     window = timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"])
     since = now() - window
     last_success = db.session.scalar(
         select(func.max(LoginAttempt.at)).where(
-            LoginAttempt.username == username, LoginAttempt.success.is_(True)
+            LoginAttempt.username == username,
+            LoginAttempt.ip == ip,
+            LoginAttempt.success.is_(True),
         )
     )
     if last_success is not None and last_success > since:
@@ -503,6 +519,7 @@ def lockout_until(username: str) -> datetime | None:
         select(LoginAttempt.at)
         .where(
             LoginAttempt.username == username,
+            LoginAttempt.ip == ip,
             LoginAttempt.success.is_(False),
             LoginAttempt.at > since,
         )
@@ -513,20 +530,32 @@ def lockout_until(username: str) -> datetime | None:
     return failures[0] + window
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
+
+
 def authenticate(username: str, password: str, *, ip: str) -> User:
     """Check credentials, recording the attempt. Raises Forbidden when locked or wrong."""
     from accounts.clock import format_datetime
 
     username = username.strip().lower()
-    locked = lockout_until(username)
+    ip = ip[:64]
+    locked = lockout_until(username, ip)
     if locked is not None:
         raise LoginLocked(
             "Bạn đã nhập sai mật khẩu quá nhiều lần. Đăng nhập bị khóa đến "
             f"{format_datetime(locked)}. Vui lòng thử lại sau."
         )
     user = db.session.scalars(select(User).where(User.username == username)).first()
-    ok = user is not None and user.active and user.check_password(password)
-    db.session.add(LoginAttempt(username=username, ip=ip[:64], success=ok))
+    if user is not None and user.active:
+        ok = user.check_password(password)
+    else:
+        # The same hashing work as for a real account: the answer time must not tell
+        # which user names exist.
+        check_password_hash(_dummy_hash(), password)
+        ok = False
+    db.session.add(LoginAttempt(username=username, ip=ip, success=ok))
     if not ok:
         raise LoginFailed("Tên đăng nhập hoặc mật khẩu không đúng.")
     assert user is not None

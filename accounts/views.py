@@ -22,7 +22,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from accounts import operations
+from accounts import audit, operations
 from accounts.errors import UserError, ensure
 from accounts.forms import (
     AuditFilterForm,
@@ -52,7 +52,7 @@ from accounts.models import (
     UnitKind,
     User,
 )
-from app import db, login_manager
+from app import db, limiter, login_manager
 
 bp = Blueprint("accounts", __name__)
 
@@ -60,13 +60,15 @@ AUDIT_PAGE_SIZE = 50
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    user = db.session.execute(_USER, {"id": int(user_id)}).unique().scalar_one_or_none()
+def load_user(token: str) -> User | None:
+    user = db.session.execute(_USER, {"token": token}).unique().scalar_one_or_none()
     return user if user is not None and user.active else None
 
 
 # Every request starts here: one statement (unit and roles joined), built once.
-_USER = select(User).where(User.id == bindparam("id")).options(joinedload(User.role_rows))
+_USER = (
+    select(User).where(User.session_token == bindparam("token")).options(joinedload(User.role_rows))
+)
 
 
 def _safe_next(target: str | None) -> str:
@@ -88,7 +90,12 @@ def index():  # type: ignore[no-untyped-def]
     return render_template("accounts/index.html")
 
 
+def _login_rate() -> str:
+    return str(current_app.config["LOGIN_RATE_PER_ADDRESS"])
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_rate, methods=["POST"])
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(url_for("accounts.index"))
@@ -116,6 +123,10 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/logout", methods=["POST"])
 def logout():  # type: ignore[no-untyped-def]
+    # A copy of this session's cookie must not outlive the logout: the token it names goes.
+    if current_user.is_authenticated:
+        current_user.end_sessions()
+        db.session.commit()
     logout_user()
     session.clear()
     flash(_("Bạn đã đăng xuất."), "info")
@@ -144,9 +155,22 @@ def change_password():  # type: ignore[no-untyped-def]
             form.current.errors.append(exc.message)
         else:
             db.session.commit()
+            # Other sessions ended with the old token; this one carries on with the new.
+            login_user(current_user._get_current_object())
             flash(_("Đã đổi mật khẩu."), "success")
             return redirect(url_for("accounts.index"))
     return render_template("accounts/password.html", form=form)
+
+
+@bp.route("/account/sessions/end", methods=["POST"])
+@login_required
+def end_my_sessions():  # type: ignore[no-untyped-def]
+    operations.end_sessions(current_user, actor=current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("Bạn đã đăng xuất khỏi mọi thiết bị."), "info")
+    return redirect(url_for("accounts.login"))
 
 
 @bp.route("/account/preferences", methods=["GET", "POST"])
@@ -516,6 +540,7 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
             )
             if form.password.data:
                 user.set_password(form.password.data)
+                user.end_sessions()
         except UserError as exc:
             form.roles.errors.append(exc.message)
         else:
@@ -525,6 +550,21 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
     return render_template("accounts/user_edit.html", form=form, user=user)
 
 
+@bp.route("/admin/users/<int:user_id>/sessions/end", methods=["POST"])
+@login_required
+def user_end_sessions(user_id: int):  # type: ignore[no-untyped-def]
+    ensure(current_user.can_administer())
+    user = operations.get_or_404(User, user_id)
+    operations.end_sessions(user, actor=current_user)
+    db.session.commit()
+    if user.id == current_user.id:
+        logout_user()
+        session.clear()
+        return redirect(url_for("accounts.login"))
+    flash(_("Đã đăng xuất %(name)s khỏi mọi thiết bị.", name=user.username), "success")
+    return redirect(url_for("accounts.user_edit", user_id=user.id))
+
+
 # --- audit log -----------------------------------------------------------------------------
 @bp.route("/admin/audit")
 @login_required
@@ -532,7 +572,7 @@ def audit_log():  # type: ignore[no-untyped-def]
     ensure(current_user.can_view_audit())
     form = AuditFilterForm(request.args)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    query = select(AuditEntry).where(audit.readable_by(current_user)).order_by(AuditEntry.id.desc())
     if form.action.data:
         query = query.where(AuditEntry.action.contains(form.action.data.strip()))
     if form.object_type.data:
