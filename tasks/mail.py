@@ -20,11 +20,11 @@ import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import formataddr, formatdate
+from email.utils import formataddr, formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -245,8 +245,20 @@ class OutboxEntry:
     name: str
     subject: str
     to: str
-    date: str
+    date: datetime | None
     modified: float
+
+
+def header_datetime(value: object) -> datetime | None:
+    """A mail's Date header as an aware datetime, or None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return None
+    # A header without a zone ("-0000") means UTC by RFC 5322.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _parse(path: Path) -> EmailMessage:
@@ -271,7 +283,7 @@ def outbox_entries(directory: str, *, limit: int = 200) -> list[OutboxEntry]:
                 path.name,
                 str(message["Subject"] or ""),
                 str(message["To"] or ""),
-                str(message["Date"] or ""),
+                header_datetime(message["Date"]),
                 path.stat().st_mtime,
             )
         )
