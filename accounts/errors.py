@@ -179,7 +179,7 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(500, "server_error", _("Đã xảy ra lỗi hệ thống. Vui lòng thử lại."))
 
 
-def ensure(allowed: bool, message: str = "Bạn không có quyền thực hiện thao tác này.") -> None:
+def ensure(allowed: bool, message: str | None = None) -> None:
     """Turn a `can_*` predicate's answer into a 403 for views and API routes."""
     if not allowed:
-        raise Forbidden(message)
+        raise Forbidden(message or http_message(403)[1])

@@ -585,35 +585,62 @@ def finish_revision(draft_id: int):  # type: ignore[no-untyped-def]
     return redirect(_draft_url(draft, version))
 
 
+_ADOPT_FIELDS = ("version", "decision_number", "decision_date", "signer_name")
+
+
+def _adopt_form(draft: Draft, published: list[Version], formdata: Any = None) -> AdoptForm:
+    form = AdoptForm(formdata=formdata) if formdata is not None else AdoptForm()
+    form.version.choices = [(v.id, v.display_label) for v in reversed(published)]
+    return form
+
+
 @bp.route("/<int:draft_id>/adopt", methods=["GET", "POST"])
 @login_required
 def adopt(draft_id: int):  # type: ignore[no-untyped-def]
+    """Adoption in two steps: this form, then a confirmation page naming what cannot be
+    undone. Only a POST carrying `confirmed` (the confirmation page's button) adopts."""
     draft = _load_draft(draft_id)
     _drafter_only(draft)
     if draft.state == DraftState.ADOPTED:
         raise Conflict(_("Dự thảo đã được ban hành; không thể sửa đổi."))
     published = [v for v in draft.versions if v.is_published]
-    form = AdoptForm()
-    form.version.choices = [(v.id, v.display_label) for v in reversed(published)]
+    # "Back" from the confirmation page brings the typed values with it.
+    form = _adopt_form(draft, published, request.args if request.method == "GET" else None)
     status = 200
     problems: list[str] = []
     if form.validate_on_submit():
         version = next(v for v in published if v.id == form.version.data)
+        confirmed = request.form.get("confirmed") == "1"
         try:
-            operations.adopt_draft(
+            operations.check_adoption(
                 draft,
                 version,
                 form.decision_number.data or "",
                 form.decision_date.data,
                 form.signer_name.data or "",
                 current_user,
+                # The older-version warning is the confirmation page's to give.
+                confirm_not_latest=not confirmed or request.form.get("confirm_not_latest") == "1",
             )
+            if confirmed:
+                operations.adopt_draft(
+                    draft,
+                    version,
+                    form.decision_number.data or "",
+                    form.decision_date.data,
+                    form.signer_name.data or "",
+                    current_user,
+                    confirm_not_latest=request.form.get("confirm_not_latest") == "1",
+                )
         except UserError as exc:
             db.session.rollback()
             problems = list(exc.details or [])
             form.form_errors.append(exc.message if not problems else _("Chưa thể ban hành:"))
             status = exc.status
         else:
+            if not confirmed:
+                values = {name: request.form.get(name, "") for name in _ADOPT_FIELDS}
+                return redirect(url_for("drafts.adopt_confirm", draft_id=draft.id, **values), 303)
             db.session.commit()
             flash(_("Đã ban hành dự thảo."), "success")
             return redirect(_draft_url(draft))
@@ -622,3 +649,40 @@ def adopt(draft_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "drafts/adopt.html", form=form, draft=draft, published=published, problems=problems
     ), status
+
+
+@bp.route("/<int:draft_id>/adopt/confirm")
+@login_required
+def adopt_confirm(draft_id: int):  # type: ignore[no-untyped-def]
+    """What adopting will do, with the button that does it (a POST back to the form)."""
+    draft = _load_draft(draft_id)
+    _drafter_only(draft)
+    if draft.state == DraftState.ADOPTED:
+        raise Conflict(_("Dự thảo đã được ban hành; không thể sửa đổi."))
+    published = [v for v in draft.versions if v.is_published]
+    form = _adopt_form(draft, published, request.args)
+    form.meta.csrf = False  # a GET carries no token; the confirming POST does
+    back = url_for(
+        "drafts.adopt", draft_id=draft.id, **{n: request.args.get(n, "") for n in _ADOPT_FIELDS}
+    )
+    if not form.validate():
+        return redirect(back, 303)
+    version = next(v for v in published if v.id == form.version.data)
+    operations.check_adoption(
+        draft,
+        version,
+        form.decision_number.data or "",
+        form.decision_date.data,
+        form.signer_name.data or "",
+        current_user,
+        confirm_not_latest=True,
+    )
+    return render_template(
+        "drafts/adopt_confirm.html",
+        draft=draft,
+        version=version,
+        latest=operations.latest_published(draft),
+        values={n: request.args.get(n, "") for n in _ADOPT_FIELDS},
+        decision_date=form.decision_date.data,
+        back=back,
+    )

@@ -100,5 +100,7 @@ def test_drafter_consolidates_revises_links_compares_and_adopts(
     page.get_by_label("Số quyết định").fill("125/QĐ-VKS")
     page.get_by_label("Ngày ký (dd/mm/yyyy)").fill("15/12/2026")
     page.get_by_label("Người ký").fill("Nguyễn Văn Viện")
-    page.get_by_role("button", name="Ban hành").click()
+    page.get_by_role("button", name="Tiếp tục").click()
+    expect(page.get_by_role("heading", name="Xác nhận ban hành")).to_be_visible()
+    page.get_by_role("button", name="Xác nhận ban hành Dự thảo lần 2").click()
     expect(page.get_by_role("heading", name="Đã ban hành")).to_be_visible()

@@ -405,7 +405,8 @@ def test_adopt_criteria_with_sum_problems_lists_all_of_them(client, auth, org, c
     response = client.post(
         f"/drafts/{draft.id}/adopt",
         data={"version": draft.versions[0].id, "decision_number": "12/QĐ-VKS",
-              "decision_date": "15/12/2026", "signer_name": "Nguyễn Văn Viện"},
+              "decision_date": "15/12/2026", "signer_name": "Nguyễn Văn Viện",
+              "confirmed": "1"},
     )  # fmt: skip
     page = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -421,7 +422,8 @@ def test_adopted_draft_shows_the_decision_and_is_read_only(client, auth, org, cr
     response = client.post(
         f"/drafts/{draft.id}/adopt",
         data={"version": draft.versions[0].id, "decision_number": "125/QĐ-VKS",
-              "decision_date": "15/12/2026", "signer_name": "Nguyễn Văn Viện"},
+              "decision_date": "15/12/2026", "signer_name": "Nguyễn Văn Viện",
+              "confirmed": "1"},
     )  # fmt: skip
     assert response.status_code == 302
     page = client.get(f"/drafts/{draft.id}").get_data(as_text=True)
