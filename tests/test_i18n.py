@@ -245,3 +245,22 @@ def test_error_page_in_english(client, auth, org):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "The page or item was not found." in response.get_data(as_text=True)
+
+
+def test_login_request_speaks_the_pages_language(client):
+    vietnamese = client.get("/drafts/", follow_redirects=True).get_data(as_text=True)
+    assert "Vui lòng đăng nhập để tiếp tục." in vietnamese
+    assert "Please log in" not in vietnamese
+    client.post("/lang", data={"lang": "en", "next": "/login"})
+    english = client.get("/drafts/", follow_redirects=True).get_data(as_text=True)
+    assert "Please log in to continue." in english
+    assert "Vui lòng đăng nhập" not in english
+
+
+def test_forbidden_page_in_english(client, auth, org):
+    in_english(client, auth, org.staff1)
+    response = client.get("/admin/users")
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert "You are not allowed to do this." in page
+    assert "Bạn không có quyền" not in page
