@@ -33,7 +33,7 @@ from accounts.clock import (
     now,
     to_local,
 )
-from accounts.errors import NotFound, UserError, ensure
+from accounts.errors import NotFound, UserError, ensure, link_back_by
 from accounts.i18n import N_, label_choices
 from accounts.models import Group, Unit, active_units
 from accounts.operations import get_or_404
@@ -65,6 +65,8 @@ from drafts.models import Clause, Draft, Version
 from workflow.engine import TransitionError
 
 bp = Blueprint("comments", __name__, url_prefix="/comments")
+# An error on a round's page offers the way back to the round.
+link_back_by("consultation_id", "comments.round_home", N_("Quay lại đợt lấy ý kiến"))
 
 SOURCE_LABELS = {
     CommentSource.WRITTEN: N_("Văn bản góp ý"),

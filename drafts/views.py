@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from accounts.errors import Conflict, NotFound, UserError, ensure, error_response
+from accounts.errors import Conflict, NotFound, UserError, about, ensure, error_response
 from accounts.operations import get_or_404
 from app import db
 from drafts import operations, tree
@@ -77,6 +77,7 @@ def _load_draft(draft_id: int) -> Draft:
     if draft is None:
         raise NotFound(_("Không tìm thấy dự thảo."))
     ensure(draft.can_view(current_user))
+    about(url_for("drafts.show", draft_id=draft.id), draft.title)
     return draft
 
 
@@ -88,6 +89,7 @@ def _drafter_only(draft: Draft) -> None:
 def _version(version_id: int) -> Version:
     version = get_or_404(Version, version_id, "Không tìm thấy phiên bản.")
     ensure(version.can_view(current_user))
+    about(_draft_url(version.draft, version), version.draft.title)
     _drafter_only(version.draft)
     return version
 
@@ -95,6 +97,7 @@ def _version(version_id: int) -> Version:
 def _clause(clause_id: int) -> Clause:
     clause = get_or_404(Clause, clause_id, "Không tìm thấy điều khoản.")
     ensure(clause.version.can_view(current_user))
+    about(_draft_url(clause.version.draft, clause.version), clause.version.draft.title)
     _drafter_only(clause.version.draft)
     return clause
 

@@ -432,3 +432,20 @@ def test_adopted_draft_shows_the_decision_and_is_read_only(client, auth, org, cr
     assert "Tạo Dự thảo lần 2" not in page and "Nhập phiên bản mới" not in page
     assert client.post(f"/drafts/{draft.id}/versions/new").status_code in (303, 409)
     assert count_rows(Version) == 1
+
+
+def test_an_error_page_offers_the_way_back_to_its_draft(client, auth, org, create_draft):
+    draft = create_draft(drafter=org.drafter)
+    draft.state = DraftState.ADOPTED
+    db.session.commit()
+    auth.login(org.drafter)
+    response = client.get(f"/drafts/{draft.id}/adopt")
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert f'<a href="/drafts/{draft.id}">Quay lại “{draft.title}”</a>' in page
+    assert "Về trang chủ" in page
+    # Not to an object the user may not see.
+    auth.logout()
+    auth.login(org.head1)
+    refused = client.get(f"/drafts/{draft.id}/adopt")
+    assert refused.status_code == 403 and "Quay lại" not in refused.get_data(as_text=True)
