@@ -102,7 +102,7 @@ def test_tracker_shows_states_round_and_version_in_english(client, auth, org, bl
     text = page_text(client.get(f"/comments/rounds/{blind_round.id}/tracker"))
 
     assert "Consultation round 1 · Draft 1" in text
-    assert "Closed (only the drafting body sees the comments until the deadline)" in text
+    assert "Closed (only the drafting body sees the comments until the round is closed)" in text
     assert "Viện kiểm sát nhân dân khu vực 1 Comments submitted" in text
     assert "Viện kiểm sát nhân dân khu vực 2 Agrees with the draft" in text
     assert "Viện kiểm sát nhân dân khu vực 3 Drafting comments" in text
