@@ -51,7 +51,7 @@ from accounts.models import (
     UnitKind,
     User,
 )
-from app import db, login_manager
+from app import db, login_manager, select_locale
 
 bp = Blueprint("accounts", __name__)
 
@@ -127,7 +127,7 @@ def set_language():  # type: ignore[no-untyped-def]
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
         if current_user.is_authenticated:
-            current_user.locale = lang
+            operations.set_locale(current_user, lang)
             db.session.commit()
     return redirect(_safe_next(request.form.get("next")))
 
@@ -151,10 +151,15 @@ def change_password():  # type: ignore[no-untyped-def]
 @bp.route("/account/preferences", methods=["GET", "POST"])
 @login_required
 def preferences():  # type: ignore[no-untyped-def]
-    form = PreferencesForm(notify_mode=current_user.notify_mode.value)
+    form = PreferencesForm(
+        notify_mode=current_user.notify_mode.value,
+        language=current_user.locale or select_locale(),
+    )
     if form.validate_on_submit():
         operations.set_notify_mode(current_user, NotifyMode(form.notify_mode.data))
+        operations.set_locale(current_user, form.language.data or "vi")
         db.session.commit()
+        session["lang"] = current_user.locale
         flash(_("Đã lưu lựa chọn nhận thông báo."), "success")
         return redirect(url_for("accounts.preferences"))
     return render_template("accounts/preferences.html", form=form)

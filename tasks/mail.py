@@ -105,8 +105,11 @@ def new_message_id() -> str:
 
 
 # --- rendering --------------------------------------------------------------------
-def render_mail(kind: str, subject: str, context: Mapping[str, Any]) -> RenderedMail:
-    """Render emails/<kind>.txt and .html (falling back to the generic notice)."""
+def render_mail(
+    kind: str, subject: str, context: Mapping[str, Any], locale: str | None = None
+) -> RenderedMail:
+    """Render emails/<kind>.txt and .html (falling back to the generic notice), in the
+    recipient's language (`locale`, Vietnamese when they have not chosen one)."""
     env = current_app.jinja_env
     context = {
         **context,
@@ -116,8 +119,10 @@ def render_mail(kind: str, subject: str, context: Mapping[str, Any]) -> Rendered
         "agency_name": current_app.config["AGENCY_NAME"],
         "agency_place": current_app.config["AGENCY_PLACE"],
     }
-    # No request in a worker: fix the locale rather than asking the request for it.
-    with force_locale(MAIL_LOCALE):
+    # No request in a worker, and a mail speaks its reader's language, not the sender's.
+    if locale not in current_app.config["LANGUAGES"]:
+        locale = MAIL_LOCALE
+    with force_locale(locale):
         parts = []
         for ext in ("txt", "html"):
             try:

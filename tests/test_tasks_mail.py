@@ -284,3 +284,39 @@ def test_inactive_people_are_not_notified(org, mailer, create_user):
     notify([gone], kind="test.notice", title="Không gửi")
     db.session.commit()
     assert mailer.sent == [] and count(Notification) == 0
+
+
+def test_a_mail_speaks_its_readers_language(org, mailer, client, auth):
+    # head1 switches to English in the header; head2 never chooses.
+    auth.login(org.head1)
+    client.post("/lang", data={"lang": "en", "next": "/"})
+    auth.logout()
+    db.session.expire_all()
+    assert db.session.get(type(org.head1), org.head1.id).locale == "en"
+    notify([org.head1, org.head2], kind="test.notice", title="Thông báo thử")
+    db.session.commit()
+    english, vietnamese = text_of(mailer.to(org.head1)[0]), text_of(mailer.to(org.head2)[0])
+    assert english.startswith(f"Dear {org.head1.full_name},")
+    assert "Kính gửi" not in english
+    assert vietnamese.startswith(f"Kính gửi {org.head2.full_name},")
+
+
+def test_the_language_is_kept_in_the_account_and_editable(org, client, auth):
+    auth.login(org.staff1)
+    page = client.get("/account/preferences").get_data(as_text=True)
+    assert 'name="language"' in page
+    saved = client.post("/account/preferences", data={"notify_mode": "immediate", "language": "en"})
+    assert saved.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(org.staff1), org.staff1.id).locale == "en"
+    # The pages follow at once, and again at the next login.
+    assert "Account" in client.get("/account/preferences").get_data(as_text=True)
+    auth.logout()
+    auth.login(org.staff1)
+    assert "Hello" in client.get("/").get_data(as_text=True)
+    refused = client.post(
+        "/account/preferences", data={"notify_mode": "immediate", "language": "fr"}
+    )
+    assert refused.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(type(org.staff1), org.staff1.id).locale == "en"
