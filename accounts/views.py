@@ -22,7 +22,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from accounts import operations
+from accounts import audit, operations
 from accounts.errors import UserError, ensure
 from accounts.forms import (
     AuditFilterForm,
@@ -517,6 +517,7 @@ def audit_log():  # type: ignore[no-untyped-def]
     return render_template(
         "accounts/audit.html",
         form=form,
+        audit_action_label=audit.action_label,
         entries=rows[:AUDIT_PAGE_SIZE],
         page=page,
         has_next=len(rows) > AUDIT_PAGE_SIZE,

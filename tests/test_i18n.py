@@ -264,3 +264,28 @@ def test_forbidden_page_in_english(client, auth, org):
     page = response.get_data(as_text=True)
     assert "You are not allowed to do this." in page
     assert "Bạn không có quyền" not in page
+
+
+def test_every_audit_action_written_has_a_label():
+    """The audit page names each action; a new code without a label would show raw."""
+    from accounts.audit import action_label
+
+    source = "\n".join(
+        path.read_text(encoding="utf-8")
+        for package in ("accounts", "drafts", "comments", "workflow", "tasks")
+        for path in (ROOT / package).glob("*.py")
+    )
+    codes = set(re.findall(r'audit\.record\(\s*"([a-z_.]+)"', source))
+    assert len(codes) > 40
+    assert not [code for code in sorted(codes) if action_label(code) is None]
+    for dynamic in ("draft.adopt", "sheet.submit", "sheet.add_bonus", "sheet.remove_deduction"):
+        assert action_label(dynamic) is not None
+
+
+def test_the_audit_log_names_actions_in_the_readers_language(client, auth, org, create_draft):
+    create_draft(drafter=org.drafter)
+    in_english(client, auth, org.admin)
+    text = page_text(client.get("/admin/audit"))
+    assert "New draft (draft.create)" in text
+    assert "Publish version" in text
+    assert "Tạo dự thảo" not in text
