@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from accounts.confirm import confirmation_page, is_confirmed
 from accounts.errors import Conflict, NotFound, UserError, about, ensure, error_response
 from accounts.operations import get_or_404
 from app import db
@@ -306,10 +307,42 @@ def new_version(draft_id: int):  # type: ignore[no-untyped-def]
     return redirect(_draft_url(draft, version))
 
 
-@bp.route("/versions/<int:version_id>/publish", methods=["POST"])
+def _editing_only(version: Version) -> None:
+    """A confirmation page asks only about what can still be done."""
+    if version.draft.state == DraftState.ADOPTED:
+        raise Conflict(_("Dự thảo đã được ban hành; không thể sửa đổi."))
+    if version.is_published:
+        raise Conflict(_("%(label)s đã được phát hành.", label=version.display_label))
+
+
+@bp.route("/versions/<int:version_id>/publish", methods=["GET", "POST"])
 @login_required
 def publish(version_id: int):  # type: ignore[no-untyped-def]
     version = _version(version_id)
+    if request.method == "POST" and not is_confirmed():
+        lock = request.form.get("lock_version", "")
+        return redirect(url_for("drafts.publish", version_id=version.id, lock_version=lock), 303)
+    if request.method == "GET":
+        _editing_only(version)
+        # The lock the user saw when pressing the button, so a change since then is caught.
+        lock = request.args.get("lock_version", type=int) or version.lock_version
+        return confirmation_page(
+            heading=_("Phát hành %(label)s?", label=version.display_label),
+            lead=_(
+                "Bạn sắp phát hành %(label)s của dự thảo “%(title)s”.",
+                label=version.display_label,
+                title=version.draft.title,
+            ),
+            consequences=[
+                _("Nội dung được cố định: không thể sửa, thêm, chuyển hay xóa điều khoản."),
+                _("Phiên bản đã phát hành không thể xóa."),
+                _("Phiên bản này có thể được gửi lấy ý kiến hoặc được ban hành."),
+            ],
+            action=url_for("drafts.publish", version_id=version.id),
+            button=_("Phát hành %(label)s", label=version.display_label),
+            back=(_draft_url(version.draft, version), version.draft.title),
+            fields={"lock_version": lock},
+        )
     form = LockForm()
     operations.publish_version(version, actor=current_user, lock_version=_lock(form))
     db.session.commit()
@@ -320,10 +353,30 @@ def publish(version_id: int):  # type: ignore[no-untyped-def]
     return redirect(_draft_url(version.draft, version))
 
 
-@bp.route("/versions/<int:version_id>/discard", methods=["POST"])
+@bp.route("/versions/<int:version_id>/discard", methods=["GET", "POST"])
 @login_required
 def discard(version_id: int):  # type: ignore[no-untyped-def]
     version = _version(version_id)
+    if request.method == "POST" and not is_confirmed():
+        return redirect(url_for("drafts.discard", version_id=version.id), 303)
+    if request.method == "GET":
+        _editing_only(version)
+        return confirmation_page(
+            heading=_("Xóa %(label)s?", label=version.display_label),
+            lead=_(
+                "Bạn sắp xóa %(label)s của dự thảo “%(title)s”.",
+                label=version.display_label,
+                title=version.draft.title,
+            ),
+            consequences=[
+                _("Toàn bộ điều khoản của phiên bản này bị xóa và không thể khôi phục."),
+                _("Các phiên bản đã phát hành không bị ảnh hưởng."),
+            ],
+            action=url_for("drafts.discard", version_id=version.id),
+            button=_("Xóa %(label)s", label=version.display_label),
+            back=(_draft_url(version.draft, version), version.draft.title),
+            danger=True,
+        )
     draft, label = version.draft, version.display_label
     operations.discard_version(version, actor=current_user)
     db.session.commit()

@@ -138,3 +138,28 @@ def test_adopt_is_not_offered_before_anything_is_published(client, auth, org, cr
         operations.adopt_draft(draft, draft.versions[0], "1/QĐ", None, "A", org.drafter)  # type: ignore[arg-type]
     published = create_draft(drafter=org.drafter)
     assert "Thông qua, ban hành" in client.get(f"/drafts/{published.id}").get_data(as_text=True)
+
+
+def test_publishing_and_deleting_a_version_ask_first(client, auth, org, create_draft):
+    draft = create_draft(drafter=org.drafter, published=False)
+    version = draft.versions[0]
+    auth.login(org.drafter)
+    for route, words in (("publish", "không thể sửa"), ("discard", "không thể khôi phục")):
+        asked = client.post(
+            f"/drafts/versions/{version.id}/{route}", data={"lock_version": version.lock_version}
+        )
+        assert asked.status_code == 303
+        page = client.get(asked.headers["Location"]).get_data(as_text=True)
+        assert words in page and 'name="confirmed" value="1"' in page
+        db.session.expire_all()
+        assert db.session.get(type(version), version.id).is_published is False
+    done = client.post(
+        f"/drafts/versions/{version.id}/publish",
+        data={"lock_version": version.lock_version, "confirmed": "1"},
+    )
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(version), version.id).is_published
+    # Nothing left to ask about: the published version can be neither published nor deleted.
+    for route in ("publish", "discard"):
+        assert client.get(f"/drafts/versions/{version.id}/{route}").status_code == 409

@@ -373,7 +373,8 @@ def test_publish_then_new_version_then_finish_revision(client, auth, org, create
     version = draft.versions[0]
     auth.login(org.drafter)
     response = client.post(
-        f"/drafts/versions/{version.id}/publish", data={"lock_version": version.lock_version}
+        f"/drafts/versions/{version.id}/publish",
+        data={"lock_version": version.lock_version, "confirmed": "1"},
     )
     assert response.status_code == 302
     draft.state = DraftState.CONSOLIDATING
