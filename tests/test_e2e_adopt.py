@@ -3,6 +3,8 @@ older version is adopted and adopts nothing until its button is pressed."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -13,6 +15,8 @@ from drafts.models import Draft, DraftState
 from tests.test_e2e_login import login
 
 pytestmark = pytest.mark.e2e
+
+SHOTS = Path(__file__).resolve().parent.parent / "test-results"
 
 
 def test_adopting_an_older_version_asks_twice(page: Page, live_server, create_user, create_draft):
@@ -34,6 +38,8 @@ def test_adopting_an_older_version_asks_twice(page: Page, live_server, create_us
 
     expect(page.get_by_role("heading", name="Xác nhận ban hành")).to_be_visible()
     expect(page.get_by_text("Dự thảo lần 1 không phải bản mới nhất.")).to_be_visible()
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "adopt-confirm.png"), full_page=True)
     # "Back" keeps what was typed.
     page.get_by_role("link", name="Quay lại sửa").click()
     expect(page.get_by_label("Số quyết định")).to_have_value("125/QĐ-VKS")
