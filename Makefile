@@ -5,6 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Links in mails point here; the environment's PUBLIC_URL wins (e.g. behind a proxy).
+ifeq ($(strip $(PUBLIC_URL)),)
+PUBLIC_URL = http://$(HOST):$(PORT)
+endif
 
 .PHONY: install install-dev system-deps translations run worker test test-sqlite test-postgres lint bench i18n-extract clean
 
@@ -57,6 +61,7 @@ system-deps:
 
 # --- running ------------------------------------------------------------------------------
 # Web server + one Celery worker with beat on the embedded SQLite broker. Ctrl-C stops all.
+run: export PUBLIC_URL := $(PUBLIC_URL)
 run: install
 	@$(BIN)/flask --app app db upgrade
 	@$(BIN)/flask --app app demo --if-empty

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request, session
-from flask_babel import Babel
+from flask_babel import Babel, gettext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -105,6 +105,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message_category = "warning"
+    from accounts.i18n import N_
+
+    # Flask-Login's own default is English; ours is translated when flashed.
+    login_manager.login_message = N_("Vui lòng đăng nhập để tiếp tục.")
+    login_manager.localize_callback = gettext
     login_manager.session_protection = "strong"
 
     _trust_proxies(app)

@@ -50,6 +50,11 @@ class PreferencesForm(FlaskForm):
             (NotifyMode.OFF.value, _l("Không nhận (trừ thư đôn đốc quá hạn)")),
         ],
     )
+    # Each language named in itself, as in the header's switch.
+    language = SelectField(
+        _l("Ngôn ngữ của giao diện và thư gửi bạn"),
+        choices=[("vi", "Tiếng Việt"), ("en", "English")],
+    )
 
 
 class UnitForm(FlaskForm):

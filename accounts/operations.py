@@ -494,6 +494,13 @@ def set_notify_mode(user: User, mode: NotifyMode) -> None:
     audit.record("user.notify_mode", user, actor=user, summary=mode.value)
 
 
+def set_locale(user: User, locale: str) -> None:
+    """The user's language: pages after login, and the e-mails sent to them."""
+    if user.locale != locale:
+        user.locale = locale
+        audit.record("user.locale", user, actor=user, summary=locale)
+
+
 # --- login throttling -------------------------------------------------------------------
 def lockout_until(username: str, ip: str) -> datetime | None:
     """When the login for this user name from this address opens again, or None if it is

@@ -52,7 +52,7 @@ from accounts.models import (
     UnitKind,
     User,
 )
-from app import db, limiter, login_manager
+from app import db, limiter, login_manager, select_locale
 
 bp = Blueprint("accounts", __name__)
 
@@ -139,7 +139,7 @@ def set_language():  # type: ignore[no-untyped-def]
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
         if current_user.is_authenticated:
-            current_user.locale = lang
+            operations.set_locale(current_user, lang)
             db.session.commit()
     return redirect(_safe_next(request.form.get("next")))
 
@@ -176,10 +176,15 @@ def end_my_sessions():  # type: ignore[no-untyped-def]
 @bp.route("/account/preferences", methods=["GET", "POST"])
 @login_required
 def preferences():  # type: ignore[no-untyped-def]
-    form = PreferencesForm(notify_mode=current_user.notify_mode.value)
+    form = PreferencesForm(
+        notify_mode=current_user.notify_mode.value,
+        language=current_user.locale or select_locale(),
+    )
     if form.validate_on_submit():
         operations.set_notify_mode(current_user, NotifyMode(form.notify_mode.data))
+        operations.set_locale(current_user, form.language.data or "vi")
         db.session.commit()
+        session["lang"] = current_user.locale
         flash(_("Đã lưu lựa chọn nhận thông báo."), "success")
         return redirect(url_for("accounts.preferences"))
     return render_template("accounts/preferences.html", form=form)
@@ -587,6 +592,7 @@ def audit_log():  # type: ignore[no-untyped-def]
     return render_template(
         "accounts/audit.html",
         form=form,
+        audit_action_label=audit.action_label,
         entries=rows[:AUDIT_PAGE_SIZE],
         page=page,
         has_next=len(rows) > AUDIT_PAGE_SIZE,

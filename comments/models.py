@@ -60,7 +60,7 @@ class Visibility(enum.StrEnum):
 
 VISIBILITY_LABELS = {
     Visibility.OPEN: N_("Công khai (các đơn vị xem được ý kiến đã gửi của nhau)"),
-    Visibility.BLIND: N_("Kín (chỉ cơ quan soạn thảo xem ý kiến cho đến khi hết hạn)"),
+    Visibility.BLIND: N_("Kín (chỉ cơ quan soạn thảo xem ý kiến cho đến khi kết thúc lấy ý kiến)"),
 }
 
 

@@ -224,6 +224,8 @@ ADOPT_IN = {
         "decision_number": {"type": "string", "minLength": 1, "maxLength": 120},
         "decision_date": {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
         "signer_name": {"type": "string", "minLength": 1, "maxLength": 200},
+        # Adopting a version older than the latest published one needs this; else 409.
+        "confirm_not_latest": {"type": "boolean", "default": False},
     },
 }
 DELETED = {
@@ -767,7 +769,13 @@ def adopt(draft_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     except ValueError as exc:
         raise Invalid("Ngày ký không hợp lệ (YYYY-MM-DD).") from exc
     operations.adopt_draft(
-        draft, version, body["decision_number"], decided, body["signer_name"], user
+        draft,
+        version,
+        body["decision_number"],
+        decided,
+        body["signer_name"],
+        user,
+        confirm_not_latest=bool(body.get("confirm_not_latest", False)),
     )
     db.session.commit()
     return jsonify(draft_json(draft, user))

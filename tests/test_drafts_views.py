@@ -373,7 +373,8 @@ def test_publish_then_new_version_then_finish_revision(client, auth, org, create
     version = draft.versions[0]
     auth.login(org.drafter)
     response = client.post(
-        f"/drafts/versions/{version.id}/publish", data={"lock_version": version.lock_version}
+        f"/drafts/versions/{version.id}/publish",
+        data={"lock_version": version.lock_version, "confirmed": "1"},
     )
     assert response.status_code == 302
     draft.state = DraftState.CONSOLIDATING
@@ -405,7 +406,8 @@ def test_adopt_criteria_with_sum_problems_lists_all_of_them(client, auth, org, c
     response = client.post(
         f"/drafts/{draft.id}/adopt",
         data={"version": draft.versions[0].id, "decision_number": "12/QĐ-VKS",
-              "decision_date": "15/12/2026", "signer_name": "Nguyễn Văn Viện"},
+              "decision_date": "15/12/2026", "signer_name": "Nguyễn Văn Viện",
+              "confirmed": "1"},
     )  # fmt: skip
     page = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -421,7 +423,8 @@ def test_adopted_draft_shows_the_decision_and_is_read_only(client, auth, org, cr
     response = client.post(
         f"/drafts/{draft.id}/adopt",
         data={"version": draft.versions[0].id, "decision_number": "125/QĐ-VKS",
-              "decision_date": "15/12/2026", "signer_name": "Nguyễn Văn Viện"},
+              "decision_date": "15/12/2026", "signer_name": "Nguyễn Văn Viện",
+              "confirmed": "1"},
     )  # fmt: skip
     assert response.status_code == 302
     page = client.get(f"/drafts/{draft.id}").get_data(as_text=True)
@@ -430,3 +433,20 @@ def test_adopted_draft_shows_the_decision_and_is_read_only(client, auth, org, cr
     assert "Tạo Dự thảo lần 2" not in page and "Nhập phiên bản mới" not in page
     assert client.post(f"/drafts/{draft.id}/versions/new").status_code in (303, 409)
     assert count_rows(Version) == 1
+
+
+def test_an_error_page_offers_the_way_back_to_its_draft(client, auth, org, create_draft):
+    draft = create_draft(drafter=org.drafter)
+    draft.state = DraftState.ADOPTED
+    db.session.commit()
+    auth.login(org.drafter)
+    response = client.get(f"/drafts/{draft.id}/adopt")
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert f'<a href="/drafts/{draft.id}">Quay lại “{draft.title}”</a>' in page
+    assert "Về trang chủ" in page
+    # Not to an object the user may not see.
+    auth.logout()
+    auth.login(org.head1)
+    refused = client.get(f"/drafts/{draft.id}/adopt")
+    assert refused.status_code == 403 and "Quay lại" not in refused.get_data(as_text=True)

@@ -536,3 +536,29 @@ def test_the_results_pdf_has_an_api_twin_and_is_refused_to_others(
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
     spec = client.get("/api/v1/openapi.json").get_json()
     assert "/api/v1/scoring/periods/{period_id}/results.pdf" in spec["paths"]
+
+
+def test_the_councils_recognition_asks_first(client, auth, org, open_period, fill_all):
+    period = open_period()
+    sheet = sheet_of(period, org.r1)
+    fill_all([sheet])
+    place(sheet, "verified")
+    auth.login(org.council)
+    url = f"/scoring/sheets/{sheet.id}/actions/approve"
+    asked = client.post(url, data={"note": "Đủ điều kiện"})
+    assert asked.status_code == 303 and "/actions/approve?note=" in asked.headers["Location"]
+    db.session.expire_all()
+    assert db.session.get(ScoreSheet, sheet.id).state == "verified"
+    page = client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert "Đây là bước cuối" in page and "Đã công nhận" in page
+    assert 'name="note" value="Đủ điều kiện"' in page and 'name="confirmed" value="1"' in page
+    done = client.post(url, data={"note": "Đủ điều kiện", "confirmed": "1"})
+    assert done.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(ScoreSheet, sheet.id).state == "approved"
+    # Steps that can be taken back go straight through, as before.
+    place(sheet, "verified")
+    back = client.post(f"/scoring/sheets/{sheet.id}/actions/return", data={"note": "Bổ sung"})
+    assert back.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(ScoreSheet, sheet.id).state == "self_scoring"
