@@ -18,6 +18,8 @@ ACTION_LABELS = {
     "user.password": N_("Đổi mật khẩu"),
     "user.notify_mode": N_("Đổi cách nhận nhắc việc"),
     "user.locale": N_("Đổi ngôn ngữ"),
+    "user.end_sessions": N_("Đăng xuất khỏi mọi thiết bị"),
+    "document_signer.update": N_("Đổi người ký văn bản"),
     "user.create": N_("Tạo người dùng"),
     "user.update": N_("Sửa người dùng"),
     "token.create": N_("Tạo mã truy cập API"),
