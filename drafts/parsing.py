@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import json
 import re
 import unicodedata
@@ -671,7 +672,8 @@ class WordBody:
                     if kind == "tbl":
                         nested.extend(self.table_rows(element))
                     else:
-                        texts.append(" ".join(ln.labelled_text for ln in self.lines(element)))
+                        for line in self.lines(element):
+                            texts += [line.labelled_text, *line.footnotes]
                 text = " ".join(t for t in texts if t)
                 if text:
                     cells.append(text)
@@ -1405,14 +1407,15 @@ def _wrap_width(items: list[_Item]) -> int | None:
     width = lengths[int(len(lengths) * 0.9)]
     if not 40 <= width <= 120:
         return None
-    full = [
-        item
-        for item in items
-        if item.line is not None
-        and len(item.line.text) >= 0.75 * width
-        and not item.line.text.endswith(_SENTENCE_END)
-    ]
-    return width if len(full) >= 0.25 * len(lengths) else None
+    # A line cut at the margin mid-sentence, and the next line goes on in lower case.
+    full = continued = 0
+    for item, following in itertools.pairwise(items):
+        line, next_line = item.line, following.line
+        if line is None or len(line.text) < 0.75 * width or line.text.endswith(_SENTENCE_END):
+            continue
+        full += 1
+        continued += next_line is not None and next_line.text[:1].islower()
+    return width if full >= 0.25 * len(lengths) and continued >= 0.5 * full else None
 
 
 def _join_wrapped(items: list[_Item], width: int) -> list[_Item]:
