@@ -9,8 +9,10 @@ the encoding: their letters would be read as other letters.
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import zipfile
@@ -104,25 +106,32 @@ def convert_to_docx(data: bytes, source: Source) -> bytes:
             str(source_path),
         ]
         try:
-            subprocess.run(
+            # Its own session, so a conversion that runs too long is stopped with every
+            # process LibreOffice started (the soffice script starts soffice.bin).
+            process = subprocess.Popen(
                 command,
-                capture_output=True,
-                timeout=CONVERT_TIMEOUT_SECONDS,
-                check=False,
                 stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
             )
-        except subprocess.TimeoutExpired as exc:
-            raise ParseError(MSG_CONVERT_TIMEOUT.format(name=name)) from exc
         except OSError as exc:
             raise ParseError(MSG_NO_CONVERTER.format(name=name)) from exc
+        try:
+            process.wait(timeout=CONVERT_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired as exc:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise ParseError(MSG_CONVERT_TIMEOUT.format(name=name)) from exc
         converted = out / "upload.docx"
         if not converted.exists() or converted.stat().st_size == 0:
             raise ParseError(MSG_CONVERT_FAILED.format(name=name))
         return converted.read_bytes()
 
 
-def pdf_lines(data: bytes) -> list[str]:
-    """The lines of a PDF's text layer in reading order; ParseError when it has none."""
+def pdf_blocks(data: bytes) -> list[list[str]]:
+    """The text layer of a PDF as blocks of lines in reading order (a block is what the
+    layout analysis groups together: usually one paragraph); ParseError when it has none."""
     from pdfminer.high_level import extract_text
     from pdfminer.layout import LAParams
 
@@ -130,10 +139,16 @@ def pdf_lines(data: bytes) -> list[str]:
         text = extract_text(io.BytesIO(data), laparams=LAParams())
     except Exception as exc:  # pdfminer raises many types for broken or encrypted files
         raise ParseError(MSG_PDF_UNREADABLE) from exc
-    lines = [line for line in text.replace("\f", "\n").splitlines() if line.strip()]
-    if sum(ch.isalpha() for line in lines for ch in line) < 20:
+    blocks: list[list[str]] = [[]]
+    for line in text.replace("\f", "\n\n").splitlines():
+        if line.strip():
+            blocks[-1].append(normalize_text(line))
+        elif blocks[-1]:
+            blocks.append([])
+    blocks = [block for block in blocks if block]
+    if sum(ch.isalpha() for block in blocks for line in block for ch in line) < 20:
         raise ParseError(MSG_PDF_SCANNED)
-    return [normalize_text(line) for line in lines]
+    return blocks
 
 
 # ---------------------------------------------------------------------------------------------

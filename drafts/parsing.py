@@ -907,7 +907,8 @@ _TITLE_WORDS = _DOCUMENT_TITLES | {
     "QUYẾT ĐỊNH", "NGHỊ ĐỊNH", "NGHỊ QUYẾT", "THÔNG TƯ", "THÔNG TƯ LIÊN TỊCH", "LUẬT",
     "BỘ LUẬT", "PHÁP LỆNH", "CHỈ THỊ", "KẾ HOẠCH", "CHƯƠNG TRÌNH", "ĐỀ ÁN", "QUY CHẾ MẪU",
 }  # fmt: skip
-_APPENDIX_TITLE_RE = re.compile(r"^phụ lục(\s+(số\s+)?[IVXLC\d]+[a-z]?)?\s*[.:]?$", re.IGNORECASE)
+# "Phụ lục I" / "PHỤ LỤC 2" as a line of its own; "phụ lục." is the end of a wrapped sentence.
+_APPENDIX_TITLE_RE = re.compile(r"^(Phụ lục|PHỤ LỤC)(\s+(số\s+)?[IVXLC\d]+[a-z]?)?\s*:?$")
 _ATTACHMENT_RE = re.compile(
     r"^(\(\s*(ban hành )?kèm theo|(?-i:Ban hành kèm theo|Kèm theo))\s+"
     r"(quyết định|qđ|nghị định|nghị quyết|thông tư|văn bản|công văn|kế hoạch)\b",
@@ -1189,8 +1190,11 @@ def _sort_head(head: list[_Item], result: ParseResult, take_title: bool) -> None
     end = start
     if start is not None:
         end = start + 1
-        while end < len(head) and end - start < 4 and _continues_name(head[end]):
+        # A bare "QUY CHẾ" is always followed by what it is about, however it is set.
+        bare = _names_document(head[start].text.upper()) and len(head[start].text.split()) <= 3
+        while end < len(head) and end - start < 4 and _continues_name(head[end], bare):
             end += 1
+            bare = False
         if take_title:
             result.title = " ".join(item.text for item in head[start:end])
     for position, item in enumerate(head):
@@ -1249,7 +1253,7 @@ _NAME_CONTINUATION_RE = re.compile(
 )
 
 
-def _continues_name(item: _Item) -> bool:
+def _continues_name(item: _Item, right_after_bare_name: bool = False) -> bool:
     line = item.line
     if line is None or item.label is not None:
         return False
@@ -1259,6 +1263,8 @@ def _continues_name(item: _Item) -> bool:
     if _SEPARATOR_RE.match(text) or _head_reason(text, caps_are_letterhead=False):
         return False
     capitals = text == text.upper() and any(ch.isalpha() for ch in text)
+    if right_after_bare_name and len(text.split()) <= 25 and not text.endswith(";"):
+        return True
     return capitals or line.emphasised or bool(_NAME_CONTINUATION_RE.match(text))
 
 
@@ -1497,12 +1503,12 @@ def parse_regulation(data: bytes, filename: str = "") -> ParseResult:
     source = formats.identify(data, filename)
     notes: list[str] = []
     if source == "pdf":
-        lines = formats.pdf_lines(data)
+        blocks = formats.pdf_blocks(data)
         notes.append(
             "Tệp PDF: bố cục (đậm, căn giữa, xuống dòng) được suy đoán từ chữ; hãy kiểm tra "
             "kỹ cây điều khoản trước khi xác nhận."
         )
-        return _build(_plain_items(lines), notes)
+        return _build(_pdf_items(blocks), notes)
     if source in formats.CONVERTED:
         data = formats.convert_to_docx(data, source)
     document = open_docx(data)
@@ -1518,19 +1524,44 @@ def parse_regulation(data: bytes, filename: str = "") -> ParseResult:
 _PAGE_NUMBER_RE = re.compile(r"^(trang\s+)?\d{1,4}(\s*/\s*\d{1,4})?$", re.IGNORECASE)
 
 
-def _plain_items(lines: list[str]) -> list[_Item]:
-    """Lines of text without Word formatting (from a PDF) as items; page numbers set aside."""
-    items = []
-    for raw in lines:
-        text = squash(raw).strip()
-        if not text:
-            continue
-        line = _Line(text, 0, False, False, False, None, True)
-        item = _Item(line=line)
-        if _PAGE_NUMBER_RE.match(text):
-            item.reason = LEFT_OUT_PAGE_NUMBER
-        items.append(item)
+def _pdf_items(blocks: list[list[str]]) -> list[_Item]:
+    """Lines of a PDF (no bold, no centring) as items: the lines of one block are one paragraph
+    unless a line starts with a label; a block goes on the one before when that one stops
+    mid-sentence and it starts in lower case (a paragraph cut by a page break, even with a
+    page number between the halves). Page numbers are set aside."""
+    items: list[_Item] = []
+    last: _Item | None = None  # the last item holding text (not a page number)
+    previous_length = 0
+    for block in blocks:
+        width = max(len(line.strip()) for line in block)
+        for number, raw in enumerate(block):
+            text = squash(raw).strip()
+            if not text:
+                continue
+            # A line that stopped well short of the block's width ended its paragraph.
+            ran_to_margin, previous_length = previous_length >= 0.6 * width, len(text)
+            if _PAGE_NUMBER_RE.match(text):
+                items.append(_Item(line=_plain_line(text), reason=LEFT_OUT_PAGE_NUMBER))
+                continue
+            goes_on = (
+                last is not None
+                and last.line is not None
+                and not last.line.text.endswith(_SENTENCE_END)
+                and (text[:1].islower() or (number > 0 and ran_to_margin))
+                and _classify(text, False) is None
+                and not _starts_document(text)
+                and not _signature_start(_Item(line=_plain_line(text)))
+            )
+            if goes_on and last is not None and last.line is not None:
+                last.line = dataclasses.replace(last.line, text=f"{last.line.text} {text}")
+                continue
+            last = _Item(line=_plain_line(text))
+            items.append(last)
     return items
+
+
+def _plain_line(text: str) -> _Line:
+    return _Line(text, 0, False, False, False, None, True)
 
 
 # The criteria parser lives in drafts.criteria_parsing, which imports this module; these names
