@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from docx.oxml.ns import qn
 
-from drafts.parsing import OLE_MAGIC, ParseError, normalize_text
+from drafts.parsing import OLE_MAGIC, ParseError, checked_zip, normalize_text
 
 Source = Literal["docx", "doc", "odt", "rtf", "pdf"]
 CONVERTED: frozenset[Source] = frozenset({"doc", "odt", "rtf"})
@@ -67,7 +67,9 @@ def identify(data: bytes, filename: str = "") -> Source:
     if data[:2] == b"PK":
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                if archive.read("mimetype").strip() == _ODT_MIMETYPE:
+                member = archive.getinfo("mimetype")
+                # Only a tiny member is read: a zip bomb must not be inflated here.
+                if member.file_size < 100 and archive.read(member).strip() == _ODT_MIMETYPE:
                     return "odt"
         except Exception:  # not an ODF package (or a broken zip the .docx checks will name)
             pass
@@ -86,6 +88,8 @@ def convert_to_docx(data: bytes, source: Source) -> bytes:
     """Convert with LibreOffice headless, in a private temporary directory and profile (so
     parallel conversions never share one), within CONVERT_TIMEOUT_SECONDS."""
     name = _FORMAT_NAMES.get(source, source)
+    if source == "odt":
+        checked_zip(data).close()  # the same limits as a .docx before LibreOffice inflates it
     binary = soffice_binary()
     if binary is None:
         raise ParseError(MSG_NO_CONVERTER.format(name=name))

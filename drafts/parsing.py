@@ -189,7 +189,7 @@ MSG_NO_STRUCTURE = (
 
 def sniff_office_file(data: bytes) -> OfficeKind:
     """Tell a .docx from an .xlsx by content, after the safety checks; else raise ParseError."""
-    with _checked_zip(data) as archive:
+    with checked_zip(data) as archive:
         try:
             content_types = SafeET.fromstring(archive.read("[Content_Types].xml"))
         except Exception as exc:  # missing part, bad XML or a forbidden DTD/entity
@@ -201,7 +201,7 @@ def sniff_office_file(data: bytes) -> OfficeKind:
     raise ParseError(MSG_NOT_OFFICE)
 
 
-def _checked_zip(data: bytes) -> zipfile.ZipFile:
+def checked_zip(data: bytes) -> zipfile.ZipFile:
     if not data:
         raise ParseError(MSG_EMPTY)
     if data[:8] == OLE_MAGIC:
