@@ -1,4 +1,4 @@
-"""Read an uploaded regulation (.docx) into a clause tree.
+"""Read an uploaded regulation into its title, preamble and clause tree.
 
 Pure module: bytes in, a tree out; no Flask, no database.
 
@@ -20,21 +20,37 @@ Written as                      kind          number
 
 Decisions worth knowing:
 
-* The title block before the first structural label (agency, "DỰ THẢO", "QUY CHẾ", subtitle,
-  "Căn cứ ..." lines) is not part of the tree.
+* Conservation of text: every non-empty paragraph of the file ends up in exactly one place,
+  the document's ``title`` (its name: "QUY CHẾ ...", "NGHỊ ĐỊNH Về ...", "Phụ lục I ..."), its
+  ``preamble`` ("Căn cứ ..." lines, and the whole Quyết định that issues an attached text), a
+  node of the tree, or ``left_out`` with a reason shown to users (letterhead, national
+  heading, signature block, another document in the file, a table before the body...).
 * A paragraph without a label continues the node before it (joined with a newline). Right after
   a ``Chương``/``Mục`` label without a title it is that heading's title; right after an ``Điều``
   without a title it is the title only if it looks like a heading (bold or a heading style).
+* A ``Phần``/``Chương``/``Mục`` heading is a short line: the label alone, with a title in
+  capitals, or a short title after a separator or set as a heading. "Phần thứ hai bao gồm ..."
+  is a sentence of the body.
+* "Điều4." (no space) is not an article: Vietnamese legal drafting always writes "Điều 4.", and
+  reading glued labels would turn citations and typos into articles. A warning names the line.
+* The articles of a Quyết định have no titles: "Điều 1. Ban hành kèm theo ..." is its text.
 * Word's automatic numbering is rendered the way Word shows it (Latin letters, no "đ") and then
   read like typed text. Counters are kept per abstract list, as Word does, so several list
   instances of one definition continue each other unless one restarts with ``startOverride``.
-* Tables in the body are not imported; each one in the middle of the tree gives a warning.
-  Tables before the first label (letterhead) or holding the signature block are ignored quietly.
-* "Nơi nhận:" starts the signature block, which is skipped. A Quyết định with an attached
-  Quy chế ("(Ban hành kèm theo Quyết định số ...)", or a new "QUY CHẾ" title) yields the
-  attached document's tree; a Quyết định alone is parsed as it is.
-* Headers, footers, footnotes, comments, text boxes, deleted revisions and hidden text are
-  not read.
+* Tables in the body are kept as rows of text ("cell | cell") on the node they follow, with a
+  warning. Tables before the first label (letterhead, forms) are left out with their reason.
+* The signature block is recognised by its shape, never by one word: a "Nơi nhận:" list, a
+  "TM./KT./TL./Q." line over the signer's title, "(Đã ký)", or a signature table, with nothing
+  after it but the end of the file or a new document. A Quyết định with an attached Quy chế
+  ("(Ban hành kèm theo Quyết định số ...)", or a new "QUY CHẾ" title) yields the attached
+  document's tree; a Quyết định alone is parsed as it is.
+* Lookalike letters (Ð U+00D0 for Đ, Cyrillic letters inside Latin words), no-break and
+  zero-width characters and decomposed Unicode are normalised before labels are read.
+* Lines hard-wrapped at a margin (text pasted from a PDF, one line per paragraph) are joined
+  unless a line starts with a structural label; a warning says so.
+* Footnotes are kept with the node of the paragraph that cites them. Headers, footers,
+  comments, text boxes, deleted revisions and hidden text are not read.
+* Other formats (.doc, .odt, .rtf, .pdf) and legacy encodings: see drafts.formats.
 """
 
 from __future__ import annotations
