@@ -198,13 +198,38 @@ RENUMBER = {
 }
 PREVIEW = {
     "type": "object",
-    "required": ["token", "filename", "kind", "clauses", "warnings", "count"],
+    "required": [
+        "token",
+        "filename",
+        "kind",
+        "clauses",
+        "warnings",
+        "count",
+        "title",
+        "preamble",
+        "left_out",
+    ],
     "properties": {
         "token": {"type": "string"},
         "filename": {"type": "string"},
         "kind": {"type": "string", "enum": [k.value for k in DraftKind]},
         "clauses": {"type": "array", "items": CLAUSE},
         "warnings": {"type": "array", "items": {"type": "string"}},
+        "title": {"type": "string", "description": "Tên văn bản đọc được (rỗng nếu không có)"},
+        "preamble": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Phần mở đầu: các dòng Căn cứ, Quyết định ban hành",
+        },
+        "left_out": {
+            "type": "array",
+            "description": "Các đoạn không nhập vào cây điều khoản, kèm lý do",
+            "items": {
+                "type": "object",
+                "required": ["text", "reason"],
+                "properties": {"text": {"type": "string"}, "reason": {"type": "string"}},
+            },
+        },
         "count": {"type": "integer"},
         "total_max_points": POINTS_OUT,
     },
@@ -509,6 +534,9 @@ def import_preview(draft_id: int):  # type: ignore[no-untyped-def]
             "clauses": [clause_json(r) for r in preview.roots],
             "warnings": preview.warnings,
             "count": preview.count,
+            "title": preview.title,
+            "preamble": preview.preamble,
+            "left_out": preview.left_out,
             "total_max_points": _number(preview.total_max_points),
         }
     )

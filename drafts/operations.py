@@ -728,6 +728,11 @@ class ImportPreview:
     nodes: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
     total_max_points: Decimal | None = None
+    # A regulation's name, its preamble, and the paragraphs kept out of the tree with the
+    # reason (a Vietnamese label, translated where shown): shown before the user confirms.
+    title: str = ""
+    preamble: list[str] = field(default_factory=list)
+    left_out: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def roots(self) -> list[tree.TreeNode]:
@@ -746,9 +751,16 @@ def read_upload(kind: DraftKind, data: bytes, filename: str = "") -> ImportPrevi
 
     try:
         if kind == DraftKind.REGULATION:
-            result = parse_regulation(data)
-            nodes = result.as_dict()["nodes"]
-            return ImportPreview(kind, nodes, list(result.warnings))
+            result = parse_regulation(data, filename=filename)
+            parsed = result.as_dict()
+            return ImportPreview(
+                kind,
+                parsed["nodes"],
+                parsed["warnings"],
+                title=parsed["title"],
+                preamble=parsed["preamble"],
+                left_out=parsed["left_out"],
+            )
         criteria = parse_criteria(data, filename)
     except ParseError as exc:
         raise Invalid(exc.message) from exc
@@ -796,7 +808,11 @@ def import_version(draft: Draft, *, actor: User, data: bytes, filename: str) -> 
         version,
         actor=actor,
         summary=f"{draft.title}: {version.label} từ tệp {display_filename(filename)}",
-        details={"clauses": preview.count, "warnings": preview.warnings},
+        details={
+            "clauses": preview.count,
+            "warnings": preview.warnings,
+            "left_out": len(preview.left_out),
+        },
     )
     return version
 

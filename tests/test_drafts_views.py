@@ -174,6 +174,9 @@ def test_import_shows_a_preview_then_confirm_creates_the_version(
     assert "Số thứ tự không liên tục: Điều 7 đứng ngay sau Điều 2." in page
     assert "đ)" in page
     assert count_rows(Version) == 0  # nothing saved yet
+    # The name, the preamble and what was left out are shown before confirming.
+    assert "Tên văn bản:" in page and "QUY CHẾ" in page
+    assert "không được nhập vào cây điều khoản" in page
 
     response = client.post(f"/drafts/{draft.id}/import/confirm")
     assert response.status_code == 302
@@ -206,7 +209,8 @@ def test_criteria_import_preview_lists_group_sum_problems(client, auth, org):
 
 
 BAD_FILES = {
-    "wrong type": (b"%PDF-1.7 day la tep PDF", "không phải là tài liệu Word"),
+    "wrong type": (b"day la tep van ban thuong", "không phải là tài liệu Word"),
+    "broken pdf": (b"%PDF-1.7 day la tep PDF", "Không đọc được tệp PDF"),
     "corrupt": (regulation_docx()[:4000], "bị hỏng"),
     "encrypted": (OLE_HEADER, "đặt mật khẩu"),
     "empty": (b"", "Tệp rỗng"),
@@ -450,3 +454,35 @@ def test_an_error_page_offers_the_way_back_to_its_draft(client, auth, org, creat
     auth.login(org.head1)
     refused = client.get(f"/drafts/{draft.id}/adopt")
     assert refused.status_code == 403 and "Quay lại" not in refused.get_data(as_text=True)
+
+
+def rtf(*paragraphs: str) -> bytes:
+    """A hand-written RTF file (Vietnamese letters as \\u escapes), as older editors save."""
+
+    def escape(text: str) -> str:
+        return "".join(ch if ord(ch) < 128 else f"\\u{ord(ch)}?" for ch in text)
+
+    body = "".join(f"{escape(p)}\\par\n" for p in paragraphs)
+    return ("{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Times New Roman;}}\\f0\n" + body + "}").encode()
+
+
+def test_import_accepts_an_rtf_file_converted_by_libreoffice(client, auth, org, create_empty_draft):
+    draft = create_empty_draft(drafter=org.drafter)
+    auth.login(org.drafter)
+    data = rtf(
+        "QUY CHẾ",
+        "Thi đua, khen thưởng",
+        "Điều 1. Phạm vi",
+        "1. Quy chế này quy định về thi đua.",
+        "Điều 2. Hiệu lực",
+        "Nơi nhận:",
+        "- Các đơn vị;",
+    )
+
+    response = client.post(f"/drafts/{draft.id}/import", data=upload(data, "quy-che.rtf"))
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 200
+    assert "Quy chế này quy định về thi đua." in page
+    assert "QUY CHẾ Thi đua, khen thưởng" in page
+    assert "Phần ký, nơi nhận" in page and "- Các đơn vị;" in page
