@@ -214,11 +214,17 @@ def xlsx_bytes(*sheets: Sheet) -> bytes:
 
 
 def zip_bytes(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    """A zip archive holding ``members`` (name → content)."""
+    """A zip archive holding ``members`` (name → content), the same bytes on every call.
+
+    A fixed timestamp keeps the archive deterministic: test ids built from it must be equal
+    in every xdist worker.
+    """
     stream = io.BytesIO()
     with zipfile.ZipFile(stream, "w", compression) as archive:
         for name, content in members.items():
-            archive.writestr(name, content)
+            archive.writestr(
+                zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), content, compression
+            )
     return stream.getvalue()
 
 
