@@ -14,9 +14,16 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 from sqlalchemy import text
 
 from app import create_app, db
+
+# Property tests: "ci" (the default) is derandomized, so `make test` runs the same examples
+# every time and stays quick; HYPOTHESIS_PROFILE=thorough runs many more, at random.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=100)
+settings.register_profile("thorough", deadline=None, max_examples=2000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 pytest_plugins = [
     "tests.fixtures.accounts",
