@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from hypothesis import settings
 from sqlalchemy import text
 
-from app import create_app, db
+from app import create_app, db, limiter
 
 # Property tests: "ci" (the default) is derandomized, so `make test` runs the same examples
 # every time and stays quick; HYPOTHESIS_PROFILE=thorough runs many more, at random.
@@ -144,6 +144,7 @@ def _app_context(request: pytest.FixtureRequest) -> Iterator[None]:
     application: Flask = request.getfixturevalue("app")
     with application.app_context():
         yield
+        limiter.reset()  # the login counters of one test must not slow the next
         db.session.rollback()
         db.session.remove()
         _wipe(application)

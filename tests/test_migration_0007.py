@@ -122,7 +122,7 @@ def test_0007_moves_every_bonus_and_deduction_into_items(fresh_database_url):
          "CELERY_BROKER_URL": "memory://"}
     )  # fmt: skip
     with fresh.app_context():
-        upgrade(revision="0004")
+        upgrade(revision="0008")
         with db.engine.begin() as conn:
             legacy = legacy_data(conn)
         upgrade()
@@ -172,7 +172,7 @@ def test_0007_moves_every_bonus_and_deduction_into_items(fresh_database_url):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ScoreAdjustment)) == 5
 
         db.session.remove()
-        downgrade(revision="0004")
+        downgrade(revision="0008")
         with db.engine.connect() as conn:
             lines = conn.execute(sa.text(
                 "SELECT sheet_id, kind, stage, points, reason FROM score_sheet_lines "

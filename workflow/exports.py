@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app, send_file
-from fpdf import FPDF
 from fpdf.fonts import FontFace
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -22,9 +21,17 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from unidecode import unidecode
 
-from accounts.clock import format_date, format_datetime, now
+from accounts.clock import format_date, local_today, now
 from accounts.errors import NotFound, UserError
+from accounts.letterhead import (
+    AGENCY_HEAD_TITLE,
+    agency_name,
+    agency_place,
+    agency_signer,
+    unit_signer,
+)
 from accounts.models import Group
+from accounts.officedoc import Masthead, OfficialPDF, Signer
 from workflow import queries
 from workflow.models import STAGE_LABELS, Evidence, ScoreSheet, ScoreStage, ScoringPeriod
 from workflow.operations import evidence_path
@@ -37,6 +44,7 @@ _HEAD_FILL = PatternFill("solid", fgColor="EEF1F4")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 
 FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/liberation2"),
     Path("/usr/share/fonts/truetype/dejavu"),
     Path("/usr/share/fonts/TTF"),
     Path("/usr/share/fonts/dejavu"),
@@ -64,10 +72,16 @@ def sheet_filename(sheet: ScoreSheet, extension: str) -> str:
     return f"phieu-cham-diem-{_slug(sheet.unit.short_name)}-{_slug(sheet.period.name)}.{extension}"
 
 
+RESULTS_KIND = "KẾT QUẢ CHẤM ĐIỂM, XẾP LOẠI THI ĐUA"
+
+
+def results_subject(period: ScoringPeriod, group: Group | None = None) -> str:
+    """What the results document covers: the period and, for one Cụm/Khối, the Cụm/Khối."""
+    return f"{period.name} — {group.name}" if group is not None else period.name
+
+
 def results_title(period: ScoringPeriod, group: Group | None = None) -> str:
-    """The document's title names the period and, for one Cụm/Khối, the Cụm/Khối."""
-    where = f" — {group.name.upper()}" if group is not None else ""
-    return f"KẾT QUẢ CHẤM ĐIỂM, XẾP LOẠI THI ĐUA — {period.name.upper()}{where}"
+    return f"{RESULTS_KIND} — {results_subject(period, group).upper()}"
 
 
 def _number(value: Decimal | None) -> Decimal | None:
@@ -229,81 +243,59 @@ def _detail_sheet(ws: Worksheet, results: queries.Results) -> None:
     ws.freeze_panes = ws.cell(row=3, column=first)
 
 
-NATIONAL_NAME = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
-NATIONAL_MOTTO = "Độc lập - Tự do - Hạnh phúc"
+def results_signer() -> Signer:
+    """The agency's configured signer; without one the title alone, for a wet signature."""
+    return agency_signer() or Signer(title=AGENCY_HEAD_TITLE, name="")
 
 
 def results_pdf(results: queries.Results, group: Group | None = None) -> bytes:
-    """The results as an official document: agency and national heading, the title
-    naming the period (and the Cụm/Khối), the ranking table, the council's signature."""
+    """The results as the council's official document: agency and national heading, the
+    title naming the period (and the Cụm/Khối), the ranking table, the signature."""
     results = results.for_group(group.id if group is not None else None)
     period = results.period
-    pdf = _SheetPDF(orientation="L", unit="mm", format="A4")
-    pdf.footer_text = f"{period.name} · in ngày {format_datetime(now())}"
-    pdf.add_font("DejaVu", "", str(font_path("DejaVuSans.ttf")))
-    pdf.add_font("DejaVu", "B", str(font_path("DejaVuSans-Bold.ttf")))
-    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf = _official_pdf(landscape=True)
     pdf.add_page()
-    agency = current_app.config["AGENCY_NAME"]
-    place = current_app.config["AGENCY_PLACE"]
-    half = (pdf.w - pdf.l_margin - pdf.r_margin) / 2
-    top = pdf.get_y()
-    pdf.set_font("DejaVu", "B", 10)
-    pdf.multi_cell(half, 5, f"{agency} {place.upper()}\nHỘI ĐỒNG THI ĐUA - KHEN THƯỞNG", align="C")
-    pdf.set_xy(pdf.l_margin + half, top)
-    pdf.multi_cell(half, 5, f"{NATIONAL_NAME}\n{NATIONAL_MOTTO}", align="C")
-    pdf.ln(4)
-    pdf.set_font("DejaVu", "B", 13)
-    pdf.multi_cell(0, 7, results_title(period, group), align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", size=10)
-    pdf.cell(
+    pdf.masthead(Masthead(agency_name(), COUNCIL, agency_place(), local_today()))
+    pdf.document_title(RESULTS_KIND, results_subject(period, group))
+    pdf.set_font(pdf.FAMILY, size=12)
+    pdf.multi_cell(
         0,
         6,
         f"Bảng tiêu chí: {period.criteria_draft.title}; tổng điểm chuẩn "
-        f"{format_points(results.table.total_max)}",
+        f"{format_points(results.table.total_max)}.",
         new_x="LMARGIN",
         new_y="NEXT",
-        align="C",
     )
     pdf.ln(2)
     heads = ["STT", "Đơn vị", "Cụm, Khối", *_result_heads(period), "Ghi chú"]
-    width = len(period.stages)
-    widths = (10, 50, 30, *[17] * width, 15, 13, 15, 15, 13, 35, 40)
-    pdf.set_font("DejaVu", size=8)
+    widths = [10, 50, 30, *[16] * len(period.stages), 15, 13, 15, 15, 13, 30]
+    # The note column takes what is left of the page.
+    widths.append(max(25, pdf.epw - sum(widths)))
+    pdf.set_font(pdf.FAMILY, size=10)
     with pdf.table(
         col_widths=widths,
         text_align="LEFT",
-        line_height=4.5,
-        headings_style=FontFace(emphasis="BOLD", fill_color=(238, 241, 244)),
-    ) as table:
-        for row in [heads]:
-            cells = table.row()
-            for text in row:
-                cells.cell(text)
+        line_height=5,
+        headings_style=FontFace(emphasis="BOLD"),
+    ) as grid:
+        cells = grid.row()
+        for text in heads:
+            cells.cell(text)
         for number, row in enumerate(results.rows, start=1):
-            cells = table.row()
+            cells = grid.row()
             figures = [
                 format_points(value) if isinstance(value, Decimal) else str(value or "")
                 for value in result_figures(results, row)
             ]
-            for text in [
+            for text in (
                 str(number),
                 row.sheet.unit.name,
                 row.sheet.group.name if row.sheet.group else "",
                 *figures,
                 result_note(row),
-            ]:
+            ):
                 cells.cell(text)
-    pdf.ln(6)
-    pdf.set_font("DejaVu", size=10)
-    right = pdf.l_margin + half
-    pdf.set_x(right)
-    pdf.cell(
-        half, 5, f"{place}, ngày {format_date(now())}", align="C", new_x="LMARGIN", new_y="NEXT"
-    )
-    pdf.set_font("DejaVu", "B", 10)
-    pdf.set_x(right)
-    pdf.multi_cell(half, 5, "TM. HỘI ĐỒNG THI ĐUA - KHEN THƯỞNG\nCHỦ TỊCH", align="C")
+    pdf.signature(results_signer(), RESULTS_COPIES)
     return bytes(pdf.output())
 
 
@@ -402,7 +394,8 @@ def _parse(text: str) -> Decimal | None:
 
 
 def font_path(name: str = "DejaVuSans.ttf") -> Path:
-    """A TTF with Vietnamese glyphs: Debian's DejaVu, else the copy matplotlib ships."""
+    """A TTF with Vietnamese glyphs from Debian's fonts (or PDF_FONT_DIR); DejaVu also from
+    the copy matplotlib ships."""
     candidates = [folder / name for folder in FONT_DIRS]
     spec = importlib.util.find_spec("matplotlib")
     if spec is not None and spec.origin:
@@ -414,35 +407,42 @@ def font_path(name: str = "DejaVuSans.ttf") -> Path:
         if candidate.is_file():
             return candidate
     raise FontMissing(
-        "Không tìm thấy phông chữ Unicode DejaVuSans để xuất PDF tiếng Việt. "
-        "Hãy cài gói fonts-dejavu-core."
+        f"Không tìm thấy phông chữ {name} để xuất PDF tiếng Việt. "
+        "Hãy cài gói fonts-liberation2 (Liberation Serif có đủ dấu tiếng Việt, cùng cỡ chữ "
+        "với Times New Roman)."
     )
 
 
-class _SheetPDF(FPDF):
-    footer_text = ""
+# Liberation Serif has Times New Roman's metrics, as Decree 30 asks of official documents.
+SERIF_FONTS = {
+    "": "LiberationSerif-Regular.ttf",
+    "B": "LiberationSerif-Bold.ttf",
+    "I": "LiberationSerif-Italic.ttf",
+    "BI": "LiberationSerif-BoldItalic.ttf",
+}
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("DejaVu", size=8)
-        self.cell(0, 8, f"{self.footer_text} — trang {self.page_no()}/{{nb}}", align="C")
+
+def _official_pdf(*, landscape: bool) -> OfficialPDF:
+    return OfficialPDF(
+        {style: font_path(name) for style, name in SERIF_FONTS.items()}, landscape=landscape
+    )
+
+
+SHEET_COPIES = ("Thường trực Hội đồng Thi đua - Khen thưởng", "Lưu: VT")
+RESULTS_COPIES = ("Các đơn vị trực thuộc", "Lưu: VT, Văn phòng")
+COUNCIL = "HỘI ĐỒNG THI ĐUA - KHEN THƯỞNG"
 
 
 def sheet_pdf(sheet: ScoreSheet) -> bytes:
     period = sheet.period
-    regular, bold = font_path("DejaVuSans.ttf"), font_path("DejaVuSans-Bold.ttf")
     rows, columns = _sheet_rows(sheet)
-    pdf = _SheetPDF(orientation="L", unit="mm", format="A4")
-    pdf.footer_text = f"{sheet.unit.short_name} · {period.name} · in ngày {format_datetime(now())}"
-    pdf.add_font("DejaVu", "", str(regular))
-    pdf.add_font("DejaVu", "B", str(bold))
-    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf = _official_pdf(landscape=True)
     pdf.add_page()
-    pdf.set_font("DejaVu", "B", 13)
-    pdf.cell(0, 8, "PHIẾU CHẤM ĐIỂM THI ĐUA", new_x="LMARGIN", new_y="NEXT", align="C")
-    pdf.set_font("DejaVu", size=10)
+    pdf.masthead(Masthead(agency_name(), sheet.unit.name.upper(), agency_place(), local_today()))
+    pdf.document_title("PHIẾU CHẤM ĐIỂM THI ĐUA", period.name)
+    pdf.set_font(pdf.FAMILY, size=12)
     for line in _sheet_header(sheet):
-        pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     width = len(period.stages)
     heads = [
@@ -454,12 +454,12 @@ def sheet_pdf(sheet: ScoreSheet) -> bytes:
         "Ghi chú",
     ]
     widths = (70, 16, 55, *[18] * width, 35, 35)
-    pdf.set_font("DejaVu", size=8)
+    pdf.set_font(pdf.FAMILY, size=10)
     with pdf.table(
         col_widths=widths,
         text_align="LEFT",
-        line_height=4.5,
-        headings_style=FontFace(emphasis="BOLD", fill_color=(238, 241, 244)),
+        line_height=5,
+        headings_style=FontFace(emphasis="BOLD"),
     ) as table:
         for row in [heads, *rows]:
             cells = table.row()
@@ -475,6 +475,7 @@ def sheet_pdf(sheet: ScoreSheet) -> bytes:
             for stage in period.stages:
                 cells.cell(format_points(_total(columns[stage], attribute)))
             cells.cell("", colspan=2)
+    pdf.signature(unit_signer(sheet.unit), SHEET_COPIES)
     return bytes(pdf.output())
 
 

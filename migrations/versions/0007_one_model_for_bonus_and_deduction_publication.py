@@ -1,7 +1,7 @@
 """one model for bonus and deduction points; publication of a period's results
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0008
 Create Date: 2026-12-04 04:00:00.000000
 
 Bonus and deduction points could be entered in two places: as the score of a bonus or
@@ -39,7 +39,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0007"
-down_revision = "0004"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
