@@ -268,10 +268,10 @@ def results_pdf(results: queries.Results, group: Group | None = None) -> bytes:
     )
     pdf.ln(2)
     heads = ["STT", "Đơn vị", "Cụm, Khối", *_result_heads(period), "Ghi chú"]
-    widths = [10, 50, 30, *[16] * len(period.stages), 15, 13, 15, 15, 13, 30]
-    # The note column takes what is left of the page.
+    # Unit names fit on one line; the note column takes what is left of the page.
+    widths = [8, 58, 26, *[15] * len(period.stages), 13, 12, 14, 13, 12, 30]
     widths.append(max(25, pdf.epw - sum(widths)))
-    pdf.set_font(pdf.FAMILY, size=10)
+    pdf.set_font(pdf.FAMILY, size=9)
     with pdf.table(
         col_widths=widths,
         text_align="LEFT",
