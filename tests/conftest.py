@@ -20,9 +20,10 @@ from sqlalchemy import text
 from app import create_app, db, limiter
 
 # Property tests: "ci" (the default) is derandomized, so `make test` runs the same examples
-# every time and stays quick; HYPOTHESIS_PROFILE=thorough runs many more, at random.
-settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=100)
-settings.register_profile("thorough", deadline=None, max_examples=2000)
+# every time and stays quick; HYPOTHESIS_PROFILE=long runs many more, from a random seed
+# (printed on failure with the example, to replay it).
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=50)
+settings.register_profile("long", deadline=None, max_examples=1000, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 pytest_plugins = [

@@ -9,13 +9,14 @@ property is checked against the rules written as plainly as possible.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from workflow.scoring import (
+    DEFAULT_BAND_SHARES,
     Adjustment,
     Band,
     Bands,
@@ -26,6 +27,7 @@ from workflow.scoring import (
     Scorer,
     carry_forward,
     classify,
+    default_bands,
     format_points,
     parse_points,
     qualify_codes,
@@ -351,17 +353,13 @@ def test_classification_is_the_band_lookup_with_its_conditions(entries, bands) -
         )
 
 
-def carried_totals(tree, stages: Sequence[Mapping], items_meta, cap):  # type: ignore[no-untyped-def]
-    """Used by the database properties: a column's totals from its stored rows."""
-    held = carry_forward(stages)
-    leaves = {leaf.key for leaf in criterion_leaves(tree)}
-    result = []
-    for column_values in held:
-        scores = {k: v for k, v in column_values.items() if k in leaves}
-        items = [
-            Adjustment(kind, column_values[key], row)
-            for key, kind, row in items_meta
-            if key in column_values
-        ]
-        result.append(reference_totals(tree, scores, items, cap))
-    return result
+@given(total=st.integers(1, 4000).map(lambda n: D(n) / 4))
+def test_default_bands_fit_any_table_total(total: Decimal) -> None:
+    """Any table total (quarter points) gets the usual bands: each asks for at least its
+    share of the total, in points with two decimals, and reads back from its own text."""
+    bands = default_bands(total)
+    for band, (_key, _label, share, _first, _clean) in zip(
+        bands.bands, DEFAULT_BAND_SHARES, strict=True
+    ):
+        assert share * total <= band.min_points < share * total + D("0.01")
+        assert parse_points(format_points(band.min_points)) == band.min_points

@@ -33,7 +33,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 from itertools import pairwise
 from typing import Any
@@ -634,8 +634,11 @@ def default_bands(total_max: Decimal = Decimal(100)) -> Bands:
 
 
 def _plain(value: Decimal) -> Decimal:
-    # 0,90 × 100 is 90,0000: keep the value, drop the digits (and no "9E+1").
-    return parse_points(format_points(value)) or ZERO
+    # Points have two decimals, as stored: 95 % of 1,25 (1,1875) rounds up to 1,19 so the
+    # band still asks for at least its share. 0,90 × 100 is 90,0000: drop the digits (and
+    # no "9E+1").
+    rounded = value.quantize(Decimal("0.01"), rounding=ROUND_CEILING)
+    return parse_points(format_points(rounded)) or ZERO
 
 
 DEFAULT_BANDS = default_bands()
