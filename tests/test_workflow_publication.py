@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -21,6 +23,7 @@ from app import db
 from tasks.models import Notification
 from tests.fixtures.accounts import PASSWORD
 from tests.fixtures.workflow import place, put_item, put_scores, sheet_of
+from tests.test_workflow_pages import assert_official_pdf, pdf_pages_text
 from workflow.models import PeriodTransition, ScoreStage, ScoringPeriod
 
 # Verified columns: KV1 96 (first in Cụm 1), KV2 91 (+2,5 bonus = 93,5), KV3 80;
@@ -217,3 +220,57 @@ def test_published_results_are_frozen_until_the_council_withdraws_them(client, a
     login(client, "council")
     page = client.get(f"/scoring/periods/{period.id}").get_data(as_text=True)
     assert "Xem lại điều kiện loại trừ" in page  # the period's publication history
+
+
+@time_machine.travel(datetime(2026, 12, 4, 3, 0, tzinfo=UTC), tick=False)
+def test_results_of_one_cum_khoi_are_official_documents_with_api_twins(  # type: ignore[no-untyped-def]
+    client, api, scene, tmp_path
+):
+    org, period = scene
+    publish(api, org, period)
+    login(client, "council")
+    web = f"/scoring/periods/{period.id}/results"
+    twin = f"/api/v1/scoring/periods/{period.id}/results"
+    inside = {org.r4.name, org.r5.name}
+    outside = {org.r1.name, org.r2.name, org.r3.name}
+    for response in (
+        client.get(f"{web}.pdf?group={org.cluster2.id}"),
+        api(org.council).get(f"{twin}.pdf?group_id={org.cluster2.id}"),
+    ):
+        assert response.status_code == 200 and response.mimetype == "application/pdf"
+        assert "cum-thi-dua-so-2" in response.headers["Content-Disposition"]
+        pages = pdf_pages_text(response.data, tmp_path)
+        assert_official_pdf(
+            pages,
+            "HỘI ĐỒNG THI ĐUA - KHEN THƯỞNG",
+            "KẾT QUẢ CHẤM ĐIỂM, XẾP LOẠI THI ĐUA",
+            ["VIỆN TRƯỞNG"],
+        )
+        text = "\n".join(pages)
+        assert "Năm 2026 — Cụm thi đua số 2" in text
+        assert all(name in text for name in inside)
+        assert not any(name in text for name in outside)
+    for response in (
+        client.get(f"{web}.xlsx?group={org.cluster2.id}"),
+        api(org.council).get(f"{twin}.xlsx?group_id={org.cluster2.id}"),
+    ):
+        assert response.status_code == 200
+        assert "cum-thi-dua-so-2" in response.headers["Content-Disposition"]
+        ranking = load_workbook(io.BytesIO(response.data))["Xếp hạng"]
+        assert "CỤM THI ĐUA SỐ 2" in ranking["A1"].value
+        rows = list(ranking.iter_rows(min_row=5, values_only=True))
+        # KV4 70 first, KV5 55 second, ranked within their Cụm.
+        assert [(row[1], row[9]) for row in rows] == [(org.r4.name, 1), (org.r5.name, 2)]
+    # The page links each Cụm/Khối's documents; a Cụm of another year is not found.
+    page = client.get(web).get_data(as_text=True)
+    assert f"results.pdf?group={org.cluster2.id}" in page
+    assert f"results.xlsx?group={org.cluster2.id}" in page
+    assert client.get(f"{web}.pdf?group=999999").status_code == 404
+    assert client.get(f"{web}.xlsx?group=abc").status_code == 404
+    assert api(org.council).get(f"{twin}.xlsx?group_id=999999").status_code == 404
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for extension in ("pdf", "xlsx"):
+        operation = spec["paths"][f"/api/v1/scoring/periods/{{period_id}}/results.{extension}"][
+            "get"
+        ]
+        assert any(p["name"] == "group_id" for p in operation["parameters"])
