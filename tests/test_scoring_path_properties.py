@@ -235,6 +235,8 @@ def check_columns(case: Case, sheet: ScoreSheet, reader: Any) -> dict[ScoreStage
     db.session.expire_all()
     held = held_columns(sheet)
     answer = reader.get(f"/api/v1/scoring/sheets/{sheet.id}").json
+    codes = [row["code"] for row in answer["criteria"] if row["code"]]
+    assert len(codes) == len(set(codes))  # "II.1", not a second "1"
     expected = {stage: figures(case, held[stage]) for stage in STAGES}
     for stage in STAGES:
         if stage.value not in answer["totals"]:
