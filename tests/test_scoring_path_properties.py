@@ -492,6 +492,15 @@ def check_results(period, org, totals, barred, total_max, reader, client, auth, 
     assert page_cell(sheet_page, "bonus", "verified") == want[org.r2.id]["bonus"]
     auth.logout()
 
+    # KV2's sheet as .xlsx and PDF: the office's column ends in the same total.
+    base = f"/api/v1/scoring/sheets/{sheet.id}/export"
+    book = load_workbook(io.BytesIO(reader.get(f"{base}.xlsx").data)).active
+    line = next(r for r in book.iter_rows(values_only=True) if r[0] == "Tổng điểm")
+    assert format_points(D(str(line[2 + len(STAGES)]))) == want[org.r2.id]["final"]
+    text = pdf_text(reader.get(f"{base}.pdf").data)
+    line = next(t for t in text.splitlines() if t.strip().startswith("Tổng điểm"))
+    assert line.split()[-1] == want[org.r2.id]["final"]
+
     # The results .xlsx.
     workbook = load_workbook(io.BytesIO(reader.get(
         f"/api/v1/scoring/periods/{period.id}/results.xlsx").data))  # fmt: skip
