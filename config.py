@@ -73,6 +73,13 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "UPLOAD_DIR": str(instance_path / "uploads"),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
+        # Uploaded documents are read in a child process (drafts.sandbox) with these limits:
+        # address space in MB, and wall-clock seconds before it is killed.
+        "PARSE_MEMORY_MB": 512,
+        "PARSE_TIMEOUT_SECONDS": 30.0,
+        # A criteria sheet with content past these is refused while it is read.
+        "CRITERIA_MAX_ROWS": 5000,
+        "CRITERIA_MAX_COLUMNS": 40,
         "BABEL_DEFAULT_LOCALE": "vi",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "LANGUAGES": ["vi", "en"],
@@ -121,6 +128,10 @@ _ENV: dict[str, tuple[str, Any]] = {
     "MAIL_DEFAULT_SENDER": ("MAIL_DEFAULT_SENDER", str),
     "MAIL_OUTBOX_DIR": ("MAIL_OUTBOX_DIR", str),
     "UPLOAD_DIR": ("UPLOAD_DIR", str),
+    "PARSE_MEMORY_MB": ("PARSE_MEMORY_MB", int),
+    "PARSE_TIMEOUT_SECONDS": ("PARSE_TIMEOUT_SECONDS", float),
+    "CRITERIA_MAX_ROWS": ("CRITERIA_MAX_ROWS", int),
+    "CRITERIA_MAX_COLUMNS": ("CRITERIA_MAX_COLUMNS", int),
     "SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", _bool),
     "RULE_INELIGIBLE_CANNOT_LEAD": ("RULE_INELIGIBLE_CANNOT_LEAD", _bool),
     "AGENCY_NAME": ("AGENCY_NAME", str),

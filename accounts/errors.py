@@ -54,6 +54,13 @@ class Invalid(UserError):
     code = "invalid"
 
 
+class TooLarge(UserError):
+    """An upload beyond a configured limit (size, memory or rows needed to read it)."""
+
+    status = 413
+    code = "too_large"
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
