@@ -25,6 +25,7 @@ from sqlalchemy.orm import joinedload
 
 from accounts.errors import UserError
 from accounts.models import ApiToken, Role, User, UserRole
+from accounts.params import MAX_ID, parse_int
 from app import db
 
 ERROR_SCHEMA = {
@@ -189,17 +190,22 @@ def _query_args(spec: dict[str, dict[str, Any]]) -> dict[str, Any]:
         if raw is None:
             continue
         if schema.get("type") == "integer":
-            try:
-                values[name] = int(raw)
-            except ValueError as exc:
-                raise Invalid(f"Tham số {name} phải là số nguyên.") from exc
-            if "minimum" in schema and values[name] < schema["minimum"]:
-                raise Invalid(f"Tham số {name} phải ≥ {schema['minimum']}.")
+            values[name] = parse_int(
+                name, raw, minimum=schema.get("minimum"), maximum=schema.get("maximum")
+            )
         else:
             if "enum" in schema and raw not in schema["enum"]:
                 raise Invalid(f"Tham số {name} không hợp lệ.")
             values[name] = raw
     return values
+
+
+def _bounded(query: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Integer query parameters hold database-sized numbers at most, as documented."""
+    return {
+        name: {"maximum": MAX_ID, **schema} if schema.get("type") == "integer" else schema
+        for name, schema in query.items()
+    }
 
 
 def api_route(
@@ -220,7 +226,9 @@ def api_route(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """`caller_only`: the view reads `current_api_caller()`, not `current_api_user()`, so
     authenticating it loads no `User` (see `ApiCaller`)."""
-    doc = ApiDoc(summary, tags, body, response, status, auth, query or {}, content_type, upload)
+    doc = ApiDoc(
+        summary, tags, body, response, status, auth, _bounded(query or {}), content_type, upload
+    )
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -333,8 +341,6 @@ def _responses(doc: ApiDoc) -> dict[str, Any]:
 
 
 # Reusable schema fragments.
-# Database ids are 32-bit on every backend we support.
-MAX_ID = 2**31 - 1
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 DATETIME = {"type": "string", "format": "date-time"}
 NULLABLE_STRING = {"type": "string", "nullable": True}

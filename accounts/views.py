@@ -51,6 +51,7 @@ from accounts.models import (
     UnitKind,
     User,
 )
+from accounts.params import page_arg
 from app import db, login_manager
 
 bp = Blueprint("accounts", __name__)
@@ -496,7 +497,7 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
 def audit_log():  # type: ignore[no-untyped-def]
     ensure(current_user.can_view_audit())
     form = AuditFilterForm(request.args)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     query = select(AuditEntry).order_by(AuditEntry.id.desc())
     if form.action.data:
         query = query.where(AuditEntry.action.contains(form.action.data.strip()))

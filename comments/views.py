@@ -37,6 +37,7 @@ from accounts.errors import NotFound, UserError, ensure
 from accounts.i18n import N_, label_choices
 from accounts.models import Group, Unit, active_units
 from accounts.operations import get_or_404
+from accounts.params import int_arg, parse_int
 from app import db
 from comments import operations, queries
 from comments.forms import (
@@ -287,7 +288,7 @@ def _filters_from(form: CommentFilterForm) -> queries.CommentFilters:
     clause_value = form.clause.data or ""
     return queries.CommentFilters(
         unit_id=form.unit.data or None,
-        clause_id=int(clause_value) if clause_value.isdigit() else None,
+        clause_id=parse_int("clause", clause_value) if clause_value.isdigit() else None,
         general=clause_value == "general",
         status=_member(TrackerStatus, form.status.data),
         source=_member(CommentSource, form.source.data),
@@ -296,6 +297,7 @@ def _filters_from(form: CommentFilterForm) -> queries.CommentFilters:
 
 
 def _filter_form(consultation: Consultation, text: queries.DraftText) -> CommentFilterForm:
+    int_arg("unit", minimum=0)  # bounded before the form reads it
     form = CommentFilterForm(request.args)
     form.unit.choices = [(0, _("Tất cả đơn vị"))] + [
         (r.unit_id, r.unit.name) for r in queries.sorted_responses(consultation)
@@ -383,7 +385,7 @@ def new_comment(consultation_id: int):  # type: ignore[no-untyped-def]
     response = _my_response(consultation)
     ensure(current_user.can_work_for_unit(response.unit_id))
     clause = None
-    clause_id = request.args.get("clause", type=int)
+    clause_id = int_arg("clause")
     if clause_id is not None:
         clause = get_or_404(Clause, clause_id, _("Không tìm thấy điều khoản."))
         if request.method == "GET":
