@@ -92,6 +92,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
+        # Days a new API token lasts unless its maker chooses otherwise.
+        "API_TOKEN_DAYS": 90,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_MINUTES": 15,
         # Emulation year: 01/12 of the previous year to 30/11; agencies may differ.
@@ -138,6 +140,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "AGENCY_PLACE": ("AGENCY_PLACE", str),
     "PUBLIC_URL": ("PUBLIC_URL", str),
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
+    "API_TOKEN_DAYS": ("API_TOKEN_DAYS", int),
 }
 
 

@@ -16,6 +16,7 @@ from accounts.models import (
     Group,
     GroupKind,
     Role,
+    Scope,
     Unit,
     UnitKind,
     User,
@@ -171,7 +172,15 @@ def openapi():  # type: ignore[no-untyped-def]
     return jsonify(build_openapi(current_app))
 
 
-@api_route(bp, "/me", methods=["GET"], summary="Người dùng hiện tại", tags=["users"], response=USER)
+@api_route(
+    bp,
+    "/me",
+    methods=["GET"],
+    scope=Scope.READ,
+    summary="Người dùng hiện tại",
+    tags=["users"],
+    response=USER,
+)
 def me():  # type: ignore[no-untyped-def]
     return user_json(current_api_user())
 
@@ -180,6 +189,7 @@ def me():  # type: ignore[no-untyped-def]
     bp,
     "/units",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Danh sách đơn vị",
     tags=["units"],
     response=list_of(UNIT),
@@ -193,6 +203,7 @@ def list_units():  # type: ignore[no-untyped-def]
     bp,
     "/units",
     methods=["POST"],
+    scope=Scope.ADMIN,
     summary="Thêm đơn vị",
     tags=["units"],
     body=UNIT_IN,
@@ -213,7 +224,13 @@ def create_unit(body: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 
 @api_route(
-    bp, "/units/<int:unit_id>", methods=["GET"], summary="Một đơn vị", tags=["units"], response=UNIT
+    bp,
+    "/units/<int:unit_id>",
+    methods=["GET"],
+    scope=Scope.READ,
+    summary="Một đơn vị",
+    tags=["units"],
+    response=UNIT,
 )
 def get_unit(unit_id: int):  # type: ignore[no-untyped-def]
     return unit_json(operations.get_or_404(Unit, unit_id))
@@ -223,6 +240,7 @@ def get_unit(unit_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/units/<int:unit_id>",
     methods=["PUT"],
+    scope=Scope.ADMIN,
     summary="Sửa (đổi tên) đơn vị",
     tags=["units"],
     body=UNIT_IN,
@@ -247,6 +265,7 @@ def update_unit(unit_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-
     bp,
     "/units/<int:unit_id>/retire",
     methods=["POST"],
+    scope=Scope.ADMIN,
     summary="Cho đơn vị ngừng hoạt động",
     tags=["units"],
     response=UNIT,
@@ -263,6 +282,7 @@ def retire_unit(unit_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/groups",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Cụm, Khối thi đua",
     tags=["groups"],
     response=list_of(GROUP),
@@ -304,6 +324,7 @@ def _apply_group(group: Group, body: dict[str, Any]) -> None:
     bp,
     "/groups",
     methods=["POST"],
+    scope=Scope.ADMIN,
     summary="Tạo Cụm/Khối cho một năm",
     tags=["groups"],
     body=GROUP_IN,
@@ -326,6 +347,7 @@ def create_group(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     bp,
     "/groups/<int:group_id>",
     methods=["PUT"],
+    scope=Scope.ADMIN,
     summary="Thành viên, Cụm/Khối trưởng và phó",
     tags=["groups"],
     body=GROUP_UPDATE,
@@ -340,7 +362,13 @@ def update_group(group_id: int, body: dict[str, Any]):  # type: ignore[no-untype
 
 
 @api_route(
-    bp, "/users", methods=["GET"], summary="Người dùng", tags=["users"], response=list_of(USER)
+    bp,
+    "/users",
+    methods=["GET"],
+    scope=Scope.READ,
+    summary="Người dùng",
+    tags=["users"],
+    response=list_of(USER),
 )
 def list_users():  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
@@ -353,6 +381,7 @@ def list_users():  # type: ignore[no-untyped-def]
     bp,
     "/users",
     methods=["POST"],
+    scope=Scope.ADMIN,
     summary="Tạo người dùng",
     tags=["users"],
     body=USER_IN,
@@ -378,6 +407,7 @@ def create_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     bp,
     "/audit",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Nhật ký thao tác",
     tags=["audit"],
     response=list_of(AUDIT),

@@ -15,6 +15,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, g, request
@@ -23,8 +24,9 @@ from jsonschema.exceptions import ValidationError
 from sqlalchemy import ColumnElement, Table, bindparam, select
 from sqlalchemy.orm import joinedload
 
-from accounts.errors import UserError
-from accounts.models import ApiToken, Role, User, UserRole
+from accounts.clock import format_datetime, now
+from accounts.errors import Forbidden, UserError
+from accounts.models import ApiToken, Role, Scope, User, UserRole, granted_scopes
 from accounts.params import MAX_ID, parse_int
 from app import db
 
@@ -50,6 +52,14 @@ class Unauthorized(UserError):
     code = "unauthorized"
 
 
+class TokenExpired(Unauthorized):
+    code = "token_expired"
+
+
+class ScopeMissing(Forbidden):
+    code = "insufficient_scope"
+
+
 class UnsupportedMediaType(UserError):
     status = 415
     code = "unsupported_media_type"
@@ -64,6 +74,7 @@ class ApiDoc:
     status: int
     auth: bool
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scope: Scope | None = None  # what the caller's token must allow
     content_type: str = "application/json"  # of a successful response
     upload: bool = False  # multipart/form-data with a `file` part
 
@@ -102,30 +113,46 @@ def current_api_caller() -> ApiCaller:
     return g.api_caller
 
 
-def _authenticate(*, caller_only: bool = False) -> None:
+def _authenticate(scope: Scope, *, caller_only: bool = False) -> None:
     header = request.headers.get("Authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+    kind, _, secret = header.partition(" ")
+    if kind.lower() != "bearer" or not secret.strip():
         raise Unauthorized("Thiếu mã truy cập (Authorization: Bearer <token>).")
     params = {"token_hash": ApiToken.hash(secret.strip())}
     if caller_only:
         rows = db.session.execute(_caller_query(), params).all()
         if rows:
+            _check_token(rows[0].scopes, rows[0].expires_at, scope)
             roles = frozenset(row.role for row in rows if row.role is not None)
             g.api_caller = ApiCaller(rows[0].id, rows[0].unit_id, rows[0].full_name, roles)
             return
     else:
-        user = db.session.scalars(_user_query(), params).unique().first()
-        if user is not None:
-            g.api_user = user
+        row = db.session.execute(_user_query(), params).unique().first()
+        if row is not None:
+            _check_token(row.scopes, row.expires_at, scope)
+            g.api_user = row.User
             return
     raise Unauthorized("Mã truy cập không hợp lệ hoặc đã bị thu hồi.")
+
+
+def _check_token(scopes: str, expires_at: datetime | None, needed: Scope) -> None:
+    if expires_at is not None and expires_at <= now():
+        raise TokenExpired(
+            f"Mã truy cập đã hết hạn từ {format_datetime(expires_at)}; hãy tạo mã mới."
+        )
+    if needed not in granted_scopes(scopes):
+        raise ScopeMissing(
+            f"Mã truy cập này không có phạm vi “{needed.value}” mà thao tác cần; "
+            f"hãy dùng mã có phạm vi “{needed.value}”."
+        )
 
 
 # Both statements are built once and run with the token's hash: building a statement
 # and its cache key cost more than running it. Each is one statement per request.
 def _valid_token(tokens: Table, users: Table) -> tuple[ColumnElement[bool], ...]:
-    """A usable token: its hash matches, it is not revoked, and its user is active."""
+    """A usable token: its hash matches, it is not revoked, and its user is active. Its
+    expiry and scopes are read with it and checked apart, to answer each with its own
+    message."""
     return (
         tokens.c.token_hash == bindparam("token_hash"),
         tokens.c.revoked_at.is_(None),
@@ -138,7 +165,7 @@ def _user_query():  # type: ignore[no-untyped-def]
     """The token's user with the unit and roles every permission check reads."""
     tokens, users = ApiToken.__table__, User.__table__
     return (
-        select(User)
+        select(User, tokens.c.scopes, tokens.c.expires_at)
         .join(tokens, tokens.c.user_id == User.id)
         .where(*_valid_token(tokens, users))
         .options(joinedload(User.role_rows))
@@ -150,7 +177,14 @@ def _caller_query():  # type: ignore[no-untyped-def]
     """The token's caller as plain columns, one row per role."""
     tokens, users, roles = ApiToken.__table__, User.__table__, UserRole.__table__
     return (
-        select(users.c.id, users.c.unit_id, users.c.full_name, roles.c.role)
+        select(
+            users.c.id,
+            users.c.unit_id,
+            users.c.full_name,
+            roles.c.role,
+            tokens.c.scopes,
+            tokens.c.expires_at,
+        )
         .select_from(
             tokens.join(users, users.c.id == tokens.c.user_id).outerjoin(
                 roles, roles.c.user_id == users.c.id
@@ -213,6 +247,7 @@ def api_route(
     rule: str,
     *,
     methods: list[str],
+    scope: Scope | None = None,
     summary: str,
     tags: list[str],
     body: dict[str, Any] | None = None,
@@ -224,17 +259,29 @@ def api_route(
     upload: bool = False,
     caller_only: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """`caller_only`: the view reads `current_api_caller()`, not `current_api_user()`, so
+    """`scope`: what the caller's token must allow; every authenticated route names one.
+    `caller_only`: the view reads `current_api_caller()`, not `current_api_user()`, so
     authenticating it loads no `User` (see `ApiCaller`)."""
+    if auth and scope is None:
+        raise TypeError(f"{rule}: an authenticated API route declares the scope it needs")
     doc = ApiDoc(
-        summary, tags, body, response, status, auth, _bounded(query or {}), content_type, upload
+        summary=summary,
+        tags=tags,
+        body=body,
+        response=response,
+        status=status,
+        auth=auth,
+        query=_bounded(query or {}),
+        content_type=content_type,
+        upload=upload,
+        scope=scope,
     )
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapper(**kwargs: Any) -> Any:
-            if auth:
-                _authenticate(caller_only=caller_only)
+            if scope is not None:
+                _authenticate(scope, caller_only=caller_only)
             if body is not None:
                 kwargs["body"] = _json_body(body)
             if doc.query:
@@ -301,8 +348,8 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                         }
                     },
                 }
-            if doc.auth:
-                op["security"] = [{"bearerAuth": []}]
+            if doc.scope is not None:
+                op["security"] = [{"bearerAuth": [doc.scope.value]}]
             paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.0.3",
@@ -310,15 +357,33 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             "title": "Draftflow API",
             "version": "1",
             "description": "API JSON của Draftflow. Xác thực bằng mã truy cập: "
-            "`Authorization: Bearer <token>` (tạo bằng `flask --app app users token USERNAME`).",
+            "`Authorization: Bearer <token>` (tạo ở trang Mã truy cập API hoặc bằng "
+            "`flask --app app users token USERNAME --scope read --expires YYYY-MM-DD`).",
         },
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": SCOPES_DESCRIPTION,
+                }
+            },
             "schemas": {"Error": ERROR_SCHEMA},
         },
     }
+
+
+SCOPES_DESCRIPTION = (
+    "Mã truy cập có phạm vi (scope) và ngày hết hạn. Mỗi thao tác ghi trong `security` "
+    "phạm vi nó cần: `read` (mọi thao tác GET, đánh dấu thông báo đã đọc), `comment` "
+    "(dự thảo, đợt lấy ý kiến, góp ý, ý kiến đơn vị, tổng hợp), `score` (kỳ chấm điểm, "
+    "phiếu điểm, điểm, điểm cộng/trừ, minh chứng), `admin` (đơn vị, Cụm/Khối, người dùng, "
+    "nhắc việc, thư). Thiếu phạm vi: 403 `insufficient_scope`; mã hết hạn: 401 "
+    "`token_expired`. Phạm vi chỉ thu hẹp mã: vai trò của người dùng vẫn quyết định "
+    "họ được làm gì."
+)
 
 
 def _responses(doc: ApiDoc) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from accounts.models import (
     LoginAttempt,
     NotifyMode,
     Role,
+    Scope,
     Unit,
     UnitKind,
     UnitNameChange,
@@ -506,14 +507,40 @@ class LoginLocked(Invalid):
 
 
 # --- API tokens ----------------------------------------------------------------------------
-def create_api_token(user: User, *, name: str = "", actor: User | None) -> tuple[ApiToken, str]:
-    """Return the token row and the token itself, which is never stored or shown again."""
+def create_api_token(
+    user: User,
+    *,
+    name: str = "",
+    scopes: Iterable[Scope],
+    expires_at: datetime | None,
+    actor: User | None,
+) -> tuple[ApiToken, str]:
+    """Return the token row and the token itself, which is never stored or shown again.
+
+    The token serves only `scopes` and stops working at `expires_at` (None: no end date).
+    """
+    granted = ApiToken.scope_text(scopes)
+    if not granted:
+        raise Invalid("Hãy chọn ít nhất một phạm vi cho mã truy cập.")
+    if expires_at is not None and expires_at <= now():
+        raise Invalid("Ngày hết hạn của mã truy cập phải ở tương lai.")
     secret = "dft_" + secrets.token_urlsafe(32)
     token = ApiToken(
-        user=user, name=name.strip(), token_hash=ApiToken.hash(secret), prefix=secret[:10]
+        user=user,
+        name=name.strip(),
+        token_hash=ApiToken.hash(secret),
+        prefix=secret[:10],
+        scopes=granted,
+        expires_at=expires_at,
     )
     db.session.add(token)
-    audit.record("token.create", token, actor=actor, summary=f"{user.username} {token.prefix}")
+    until = f" đến {expires_at.isoformat()}" if expires_at else ""
+    audit.record(
+        "token.create",
+        token,
+        actor=actor,
+        summary=f"{user.username} {token.prefix} [{granted}]{until}",
+    )
     return token, secret
 
 

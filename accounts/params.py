@@ -1,8 +1,8 @@
 """Numbers read from the query string, bounded in one place.
 
 Every numeric query parameter of the pages and of the API is read here. A value that is
-not a whole number answers 400 and one outside its range 422, each with a plain message
-naming the parameter, instead of reaching the database as an offset or an id it cannot
+not a whole number, or one outside its range, answers 422 with a plain message naming the
+parameter, instead of reaching the database as an offset or an id it cannot
 hold (SQLite overflows past 64 bits, PostgreSQL past 32). Page numbers are clamped
 instead: ?page=0 is the first page and ?page=10**30 an empty last one.
 """
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from flask import request
 from flask_babel import gettext as _
 
-from accounts.errors import Invalid, UserError
+from accounts.errors import Invalid
 
 # Database ids are 32-bit on every backend we support.
 MAX_ID = 2**31 - 1
@@ -37,7 +37,7 @@ def parse_int(
     negative = text.startswith("-")
     digits = text[1:] if text[:1] in "+-" else text
     if not (digits.isascii() and digits.isdigit()):
-        raise UserError(_("Tham số %(name)s phải là một số nguyên.", name=name))
+        raise Invalid(_("Tham số %(name)s phải là một số nguyên.", name=name))
     # A thousand digits are out of every range; no need to convert them to know it.
     if len(digits) > _MAX_DIGITS:
         value = -(10**_MAX_DIGITS) if negative else 10**_MAX_DIGITS
@@ -83,7 +83,7 @@ def int_list_arg(
 
 
 def page_arg(name: str = "page") -> int:
-    """A page number, clamped to 1..MAX_PAGE; not a number at all answers 400."""
+    """A page number, clamped to 1..MAX_PAGE; not a number at all answers 422."""
     raw = request.args.get(name)
     if raw is None or raw.strip() == "":
         return 1

@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from accounts import operations
+from accounts.clock import add_days, now
 from accounts.errors import UserError, ensure
 from accounts.forms import (
     AuditFilterForm,
@@ -47,6 +48,7 @@ from accounts.models import (
     GroupKind,
     NotifyMode,
     Role,
+    Scope,
     Unit,
     UnitKind,
     User,
@@ -165,16 +167,27 @@ def preferences():  # type: ignore[no-untyped-def]
 @login_required
 def tokens():  # type: ignore[no-untyped-def]
     form = TokenForm()
-    new_secret = None
+    if request.method == "GET":
+        form.lifetime.data = current_app.config["API_TOKEN_DAYS"]
+    new_secret, status = None, 200
     if form.validate_on_submit():
         _token, new_secret = operations.create_api_token(
-            current_user, name=form.name.data or "", actor=current_user
+            current_user,
+            name=form.name.data or "",
+            scopes=[Scope(s) for s in form.scopes.data or []],
+            expires_at=add_days(now(), form.lifetime.data),
+            actor=current_user,
         )
         db.session.commit()
+    elif request.method == "POST":
+        status = 422
     rows = db.session.scalars(
         select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
     ).all()
-    return render_template("accounts/tokens.html", form=form, tokens=rows, new_secret=new_secret)
+    return (
+        render_template("accounts/tokens.html", form=form, tokens=rows, new_secret=new_secret),
+        status,
+    )
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])

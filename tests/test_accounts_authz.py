@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import Role
+from accounts.models import Role, Scope
 from app import db
 
 ROLES = [None, *Role]  # None: not logged in
@@ -55,7 +55,9 @@ def objects(org, create_unit):  # type: ignore[no-untyped-def]
     from accounts import operations
 
     spare = create_unit()
-    token, _secret = operations.create_api_token(org.staff2, name="x", actor=None)
+    token, _secret = operations.create_api_token(
+        org.staff2, name="x", scopes=list(Scope), expires_at=None, actor=None
+    )
     db.session.commit()
     return {
         "unit": spare.id,
