@@ -8,7 +8,16 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import select
 
 from accounts import operations
-from accounts.apispec import ID, api_route, build_openapi, current_api_user, list_of
+from accounts.apispec import (
+    ID,
+    MAX_ID,
+    api_route,
+    build_openapi,
+    current_api_user,
+    list_of,
+    patch_of,
+    whole,
+)
 from accounts.errors import Invalid, ensure
 from accounts.models import (
     AuditEntry,
@@ -75,16 +84,21 @@ GROUP_IN = {
         "deputy_unit_id": {"type": "integer"},
     },
 }
-GROUP_UPDATE = {
-    "type": "object",
-    "required": ["units"],
-    "additionalProperties": False,
-    "properties": {
-        "units": {"type": "array", "items": ID, "uniqueItems": True},
-        "leader_unit_id": {"type": "integer"},
-        "deputy_unit_id": {"type": "integer"},
-    },
-}
+# PUT replaces the whole membership and leadership; 0 means no leader or deputy.
+GROUP_PUT = whole(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "units": {"type": "array", "items": ID, "uniqueItems": True},
+            "leader_unit_id": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+            "deputy_unit_id": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+        },
+    }
+)
+# PUT sends the whole unit: a left-out e-mail would have been cleared, and with it the
+# unit's reminders. An empty string clears it on purpose.
+UNIT_PUT = whole(UNIT_IN)
 USER = {
     "type": "object",
     "required": ["id", "username", "full_name", "unit_id", "roles", "active"],
@@ -241,20 +255,39 @@ def get_unit(unit_id: int):  # type: ignore[no-untyped-def]
     "/units/<int:unit_id>",
     methods=["PUT"],
     scope=Scope.ADMIN,
-    summary="Sửa (đổi tên) đơn vị",
+    summary="Sửa (đổi tên) đơn vị: gửi cả đối tượng (email rỗng: bỏ e-mail)",
     tags=["units"],
-    body=UNIT_IN,
+    body=UNIT_PUT,
     response=UNIT,
 )
 def update_unit(unit_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_unit(unit_id, body)
+
+
+@api_route(
+    bp,
+    "/units/<int:unit_id>",
+    methods=["PATCH"],
+    scope=Scope.ADMIN,
+    summary="Sửa một phần đơn vị: chỉ các trường được gửi",
+    tags=["units"],
+    body=patch_of(UNIT_PUT),
+    response=UNIT,
+)
+def patch_unit(unit_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_unit(unit_id, body)
+
+
+def _save_unit(unit_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
     unit = operations.get_or_404(Unit, unit_id)
+    fields = {**unit_json(unit), **body}
     operations.update_unit(
         unit,
-        name=body["name"],
-        short_name=body["short_name"],
-        kind=UnitKind(body["kind"]),
-        email=body.get("email"),
+        name=fields["name"],
+        short_name=fields["short_name"],
+        kind=UnitKind(fields["kind"]),
+        email=fields["email"] or None,
         actor=current_api_user(),
     )
     db.session.commit()
@@ -310,7 +343,7 @@ def _apply_group(group: Group, body: dict[str, Any]) -> None:
     by_id = {u.id: u for u in units}
     leader_id, deputy_id = body.get("leader_unit_id"), body.get("deputy_unit_id")
     for ident in (leader_id, deputy_id):
-        if ident is not None and ident not in by_id:
+        if ident and ident not in by_id:  # 0: none
             raise Invalid("Cụm/Khối trưởng và phó phải là đơn vị thành viên.")
     operations.set_group_leadership(
         group,
@@ -348,15 +381,42 @@ def create_group(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     "/groups/<int:group_id>",
     methods=["PUT"],
     scope=Scope.ADMIN,
-    summary="Thành viên, Cụm/Khối trưởng và phó",
+    summary="Thành viên, Cụm/Khối trưởng và phó: gửi cả đối tượng (0: không có)",
     tags=["groups"],
-    body=GROUP_UPDATE,
+    body=GROUP_PUT,
     response=GROUP,
 )
 def update_group(group_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_group(group_id, body)
+
+
+@api_route(
+    bp,
+    "/groups/<int:group_id>",
+    methods=["PATCH"],
+    scope=Scope.ADMIN,
+    summary="Sửa một phần Cụm/Khối: chỉ các trường được gửi",
+    tags=["groups"],
+    body=patch_of(GROUP_PUT),
+    response=GROUP,
+)
+def patch_group(group_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_group(group_id, body)
+
+
+def _save_group(group_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
     group = operations.get_or_404(Group, group_id)
-    _apply_group(group, body)
+    current = group_json(group)
+    _apply_group(
+        group,
+        {
+            "units": current["units"],
+            "leader_unit_id": current["leader_unit_id"] or 0,
+            "deputy_unit_id": current["deputy_unit_id"] or 0,
+            **body,
+        },
+    )
     db.session.commit()
     return group_json(group)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -202,10 +202,69 @@ def _json_body(schema: dict[str, Any]) -> Any:
     body = request.get_json(silent=True)
     if body is None:
         raise UserError("Nội dung JSON không đọc được.")
+    if isinstance(body, dict):
+        # Every missing field at once, by name: a PUT without one would have cleared it.
+        missing = [name for name in schema.get("required", []) if name not in body]
+        if missing:
+            raise_missing(missing)
     errors = sorted(Draft202012Validator(schema).iter_errors(body), key=lambda e: list(e.path))
     if errors:
         raise_validation(errors[0])
     return body
+
+
+def raise_missing(fields: list[str]) -> None:
+    from accounts.errors import Invalid
+
+    message = "Thiếu trường: " + ", ".join(fields) + "."
+    if request.method == "PUT":
+        message += " PUT thay cả đối tượng nên cần mọi trường; để sửa một phần, dùng PATCH."
+    raise Invalid(message, details={"missing": fields})
+
+
+class RequestBody(Mapping[str, Any]):
+    """The JSON body, checked against the route's schema when the view first reads it.
+
+    Views read the body after their permission check, so a caller who may not act gets
+    403 whatever they send, never a 422 describing what the route expects.
+    """
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self._schema = schema
+        self._data: dict[str, Any] | None = None
+
+    def _checked(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = _json_body(self._schema)
+        return self._data
+
+    def unchecked_id(self, key: str) -> int | None:
+        """An id field as sent, before the body is checked (None unless it is one): for
+        a view that needs it to decide permission, in the same statement as the rest."""
+        raw = request.get_json(silent=True)
+        value = raw.get(key) if isinstance(raw, dict) else None
+        valid = isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+        return value if valid else None
+
+    def __getitem__(self, key: str) -> Any:
+        return self._checked()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._checked())
+
+    def __len__(self) -> int:
+        return len(self._checked())
+
+
+def patch_of(schema: dict[str, Any]) -> dict[str, Any]:
+    """The PATCH twin of a PUT body: the same fields, each optional, at least one sent."""
+    patch = {key: value for key, value in schema.items() if key != "required"}
+    return {**patch, "minProperties": 1}
+
+
+def whole(schema: dict[str, Any]) -> dict[str, Any]:
+    """A PUT body: every field required, so a missing one is refused, not cleared."""
+    return {**schema, "required": sorted(schema["properties"])}
 
 
 def raise_validation(error: ValidationError) -> None:
@@ -264,6 +323,9 @@ def api_route(
     authenticating it loads no `User` (see `ApiCaller`)."""
     if auth and scope is None:
         raise TypeError(f"{rule}: an authenticated API route declares the scope it needs")
+    if "PUT" in methods and body is not None and set(body["required"]) != set(body["properties"]):
+        # A field left out of a PUT must be refused, not silently cleared: see `whole`.
+        raise TypeError(f"{rule}: a PUT body requires every field")
     doc = ApiDoc(
         summary=summary,
         tags=tags,
@@ -283,7 +345,7 @@ def api_route(
             if scope is not None:
                 _authenticate(scope, caller_only=caller_only)
             if body is not None:
-                kwargs["body"] = _json_body(body)
+                kwargs["body"] = RequestBody(body)
             if doc.query:
                 kwargs["query"] = _query_args(doc.query)
             return view(**kwargs)

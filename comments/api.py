@@ -13,6 +13,7 @@ from accounts.apispec import (
     DATETIME,
     ID,
     NULLABLE_STRING,
+    RequestBody,
     api_route,
     current_api_caller,
     current_api_user,
@@ -479,8 +480,9 @@ def list_rounds(query: dict[str, Any]):  # type: ignore[no-untyped-def]
 )
 def open_round(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     user = current_api_user()
+    ensure(user.can_draft())
     draft = get_or_404(Draft, body["draft_id"], "Không tìm thấy dự thảo.")
-    ensure(user.can_draft() and draft.is_drafter(user))
+    ensure(draft.is_drafter(user))
     if "version_id" in body:
         version = get_or_404(Version, body["version_id"], "Không tìm thấy phiên bản.")
     else:
@@ -603,17 +605,19 @@ def list_comments(consultation_id: int, query: dict[str, Any]):  # type: ignore[
     status=201,
     caller_only=True,
 )
-def create_comment(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+def create_comment(consultation_id: int, body: RequestBody):  # type: ignore[no-untyped-def]
     # The busiest write of the API: plain columns in, plain INSERTs out (see
     # `operations.insert_comment`), and no `User` loaded (`caller_only`); the checks
     # and their order are `add_comment`'s.
     caller = current_api_caller()
-    clause_id = body.get("clause_id")
-    target = queries.comment_target(consultation_id, caller.unit_id, clause_id)
+    # The clause is read with the round in one statement; its id is taken before the body
+    # is checked, so that an uninvited caller is refused first, whatever they sent.
+    target = queries.comment_target(consultation_id, caller.unit_id, body.unchecked_id("clause_id"))
     ensure(target.response_id is not None, "Đơn vị của bạn không được mời góp ý trong đợt này.")
-    if clause_id is not None and target.clause is None:
+    text = body["text"]
+    if body.get("clause_id") is not None and target.clause is None:
         raise NotFound("Không tìm thấy điều khoản.")
-    comment = operations.insert_comment(target, text=body["text"], actor=caller)
+    comment = operations.insert_comment(target, text=text, actor=caller)
     db.session.commit()
     return added_comment_json(comment), 201
 

@@ -206,6 +206,15 @@ COMMENT_IDS_IN = {
     "additionalProperties": False,
     "properties": {"comment_ids": {"type": "array", "items": ID, "uniqueItems": True}},
 }
+LINKS_PATCH = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": {
+        "add": {"type": "array", "items": ID, "uniqueItems": True},
+        "remove": {"type": "array", "items": ID, "uniqueItems": True},
+    },
+}
 LINKS = {
     "type": "object",
     "required": ["clause_id", "comment_ids"],
@@ -612,6 +621,26 @@ def get_links(clause_id: int):  # type: ignore[no-untyped-def]
 def set_links(clause_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     clause = _clause_for_links(clause_id)
     ops.set_change_links(clause, _comments(body["comment_ids"]), current_api_user())
+    db.session.commit()
+    return _links_json(clause)
+
+
+@api_route(
+    bp,
+    "/clauses/<int:clause_id>/change-links",
+    methods=["PATCH"],
+    scope=Scope.COMMENT,
+    summary="Thêm và bỏ một số liên kết giữa thay đổi và các ý kiến góp ý",
+    tags=TAGS,
+    body=LINKS_PATCH,
+    response=LINKS,
+)
+def patch_links(clause_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    clause = _clause_for_links(clause_id)
+    if body.get("add"):
+        ops.link_change(clause, _comments(body["add"]), current_api_user())
+    if body.get("remove"):
+        ops.unlink_change(clause, _comments(body["remove"]), current_api_user())
     db.session.commit()
     return _links_json(clause)
 

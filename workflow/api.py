@@ -10,7 +10,15 @@ from typing import Any
 from flask import Blueprint, request, send_file
 from sqlalchemy import select
 
-from accounts.apispec import DATETIME, ID, NULLABLE_STRING, api_route, current_api_user, list_of
+from accounts.apispec import (
+    DATETIME,
+    ID,
+    NULLABLE_STRING,
+    api_route,
+    current_api_user,
+    list_of,
+    whole,
+)
 from accounts.clock import end_of_local_day, parse_date
 from accounts.errors import Invalid, NotFound, ensure
 from accounts.models import Group, Scope, Unit, active_units
@@ -205,6 +213,17 @@ SCORES_IN = {
                     },
                 },
             },
+        },
+    },
+}
+# PUT sends each score whole: its value, its note ("" clears it) and its lock version.
+SCORES_PUT = {
+    **SCORES_IN,
+    "properties": {
+        **SCORES_IN["properties"],
+        "scores": {
+            "type": "array",
+            "items": whole(SCORES_IN["properties"]["scores"]["items"]),
         },
     },
 }
@@ -708,14 +727,36 @@ def get_sheet(sheet_id: int):  # type: ignore[no-untyped-def]
     "/scoring/sheets/<int:sheet_id>/scores",
     methods=["PUT"],
     scope=Scope.SCORE,
-    summary="Lưu điểm một cột (kèm phiên bản khoá của từng điểm)",
+    summary="Lưu điểm một cột: mỗi điểm gửi đủ giá trị, ghi chú (rỗng: bỏ ghi chú) và phiên "
+    "bản khoá",
+    tags=TAGS,
+    body=SCORES_PUT,
+    response=SHEET,
+)
+def save_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_scores(sheet_id, body)
+
+
+@api_route(
+    bp,
+    "/scoring/sheets/<int:sheet_id>/scores",
+    methods=["PATCH"],
+    scope=Scope.SCORE,
+    summary="Lưu điểm một cột: ghi chú không gửi thì giữ nguyên",
     tags=TAGS,
     body=SCORES_IN,
     response=SHEET,
 )
-def save_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+def patch_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_scores(sheet_id, body)
+
+
+def _save_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     sheet = _sheet(sheet_id)
     user = current_api_user()
+    # Before the body (which names the column): whoever may enter no column at all is
+    # refused whatever they send.
+    ensure(any(sheet.can_edit_stage(user, stage) for stage in ScoreStage))
     stage = ScoreStage(body["stage"])
     ensure(sheet.can_edit_stage(user, stage))
     entries = [
