@@ -5,6 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Links in mails point here; the environment's PUBLIC_URL wins (e.g. behind a proxy).
+ifeq ($(strip $(PUBLIC_URL)),)
+PUBLIC_URL = http://$(HOST):$(PORT)
+endif
 
 .PHONY: install install-dev system-deps translations run worker test test-sqlite test-postgres lint bench i18n-extract clean
 
@@ -32,15 +36,20 @@ install-dev: $(VENV)/.dev translations
 translations: $(VENV)/.runtime
 	$(BIN)/pybabel compile --use-fuzzy -d translations 2>/dev/null
 
-# Debian packages the suite needs: Redis, PostgreSQL, Chromium, LibreOffice (for the
-# PDF checks). Installed only when missing, and only when we may (root).
-SYSTEM_PACKAGES := redis-server postgresql chromium libreoffice-writer-nogui fonts-dejavu-core
+# Debian packages the suite needs: Redis, PostgreSQL, Chromium, LibreOffice and poppler (for
+# the PDF checks), Liberation fonts (Times New Roman's metrics; version 2 has Vietnamese).
+# Installed only when missing, and only when we may (root).
+SYSTEM_PACKAGES := redis-server postgresql chromium libreoffice-writer-nogui fonts-dejavu-core \
+	poppler-utils fonts-liberation fonts-liberation2
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	{ command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; } || missing="$$missing postgresql"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v soffice >/dev/null || missing="$$missing libreoffice-writer-nogui fonts-dejavu-core"; \
+	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	[ -f /usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf ] || missing="$$missing fonts-liberation"; \
+	[ -f /usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf ] || missing="$$missing fonts-liberation2"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing Debian packages:$$missing"; \
@@ -52,6 +61,7 @@ system-deps:
 
 # --- running ------------------------------------------------------------------------------
 # Web server + one Celery worker with beat on the embedded SQLite broker. Ctrl-C stops all.
+run: export PUBLIC_URL := $(PUBLIC_URL)
 run: install
 	@$(BIN)/flask --app app db upgrade
 	@$(BIN)/flask --app app demo --if-empty

@@ -94,8 +94,15 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         # Days a new API token lasts unless its maker chooses otherwise.
         "API_TOKEN_DAYS": 90,
+        # Wrong passwords for one user name from one address before that pair is locked;
+        # other addresses can still sign in as that user.
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_MINUTES": 15,
+        # Login attempts one address may make (Flask-Limiter syntax), whatever the names.
+        "LOGIN_RATE_PER_ADDRESS": "20 per minute; 100 per hour",
+        # Where the limiter counts: memory (one process) unless REDIS_URL or this is set.
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
         # Emulation year: 01/12 of the previous year to 30/11; agencies may differ.
         "EMULATION_YEAR_START_MONTH": 12,
         "EMULATION_YEAR_START_DAY": 1,
@@ -103,6 +110,12 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "RULE_INELIGIBLE_CANNOT_LEAD": True,
         "AGENCY_NAME": "VIỆN KIỂM SÁT NHÂN DÂN TỈNH",
         "AGENCY_PLACE": "Bắc Giang",
+        # Who signs the agency's documents (report, comparison table, results), e.g.
+        # "KT. VIỆN TRƯỞNG" / "PHÓ VIỆN TRƯỞNG" / name. With no name, the drafting unit's
+        # head signs; a unit's own documents are always signed by its head.
+        "SIGNER_AUTHORITY": "",
+        "SIGNER_TITLE": "",
+        "SIGNER_NAME": "",
         "PUBLIC_URL": "http://127.0.0.1:5000",
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to believe
         # (nginx alone: 1). Left at 0, such headers are ignored: anyone can send them.
@@ -138,9 +151,14 @@ _ENV: dict[str, tuple[str, Any]] = {
     "RULE_INELIGIBLE_CANNOT_LEAD": ("RULE_INELIGIBLE_CANNOT_LEAD", _bool),
     "AGENCY_NAME": ("AGENCY_NAME", str),
     "AGENCY_PLACE": ("AGENCY_PLACE", str),
+    "SIGNER_AUTHORITY": ("SIGNER_AUTHORITY", str),
+    "SIGNER_TITLE": ("SIGNER_TITLE", str),
+    "SIGNER_NAME": ("SIGNER_NAME", str),
     "PUBLIC_URL": ("PUBLIC_URL", str),
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
     "API_TOKEN_DAYS": ("API_TOKEN_DAYS", int),
+    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+    "LOGIN_RATE_PER_ADDRESS": ("LOGIN_RATE_PER_ADDRESS", str),
 }
 
 
@@ -160,6 +178,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
     # REDIS_URL is the short way to say "use Redis as the broker".
     if os.environ.get("REDIS_URL") and not os.environ.get("CELERY_BROKER_URL"):
         config["CELERY_BROKER_URL"] = os.environ["REDIS_URL"]
+    # Several web workers must share the login counters: Redis when there is one.
+    if os.environ.get("REDIS_URL") and not os.environ.get("RATELIMIT_STORAGE_URI"):
+        config["RATELIMIT_STORAGE_URI"] = os.environ["REDIS_URL"]
     if overrides:
         config.update(overrides)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])

@@ -465,6 +465,23 @@ def create_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 @api_route(
     bp,
+    "/users/<int:user_id>/sessions/end",
+    methods=["POST"],
+    scope=Scope.ADMIN,
+    summary="Đăng xuất người dùng khỏi mọi thiết bị",
+    tags=["users"],
+    response=USER,
+)
+def end_user_sessions(user_id: int):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    user = operations.get_or_404(User, user_id)
+    operations.end_sessions(user, actor=current_api_user())
+    db.session.commit()
+    return user_json(user)
+
+
+@api_route(
+    bp,
     "/audit",
     methods=["GET"],
     scope=Scope.READ,
@@ -475,13 +492,24 @@ def create_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
         "action": {"type": "string"},
         "object_type": {"type": "string"},
         "limit": {"type": "integer", "minimum": 1},
+        "before": {"type": "integer", "minimum": 1},
     },
 )
 def audit(query: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Newest first; `before` (the last id of a page) asks for the next page."""
     ensure(current_api_user().can_view_audit())
     from sqlalchemy.orm import joinedload
 
-    stmt = select(AuditEntry).options(joinedload(AuditEntry.actor)).order_by(AuditEntry.id.desc())
+    from accounts.audit import readable_by
+
+    stmt = (
+        select(AuditEntry)
+        .options(joinedload(AuditEntry.actor))
+        .where(readable_by(current_api_user()))
+        .order_by(AuditEntry.id.desc())
+    )
+    if query.get("before"):
+        stmt = stmt.where(AuditEntry.id < query["before"])
     if query.get("action"):
         stmt = stmt.where(AuditEntry.action.contains(query["action"]))
     if query.get("object_type"):
@@ -501,3 +529,105 @@ def audit(query: dict[str, Any]):  # type: ignore[no-untyped-def]
             for e in rows
         ]
     }
+
+
+# --- who signs the agency's documents ----------------------------------------------------
+SIGNER = {
+    "type": "object",
+    "required": ["authority", "title", "name", "lock_version", "source"],
+    "properties": {
+        "authority": {"type": "string"},
+        "title": {"type": "string"},
+        "name": {"type": "string"},
+        "lock_version": {"type": "integer", "nullable": True},
+        "source": {"type": "string", "enum": ["app", "config", "unit_head"]},
+    },
+}
+SIGNER_IN = whole(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "authority": {"type": "string", "maxLength": 80},
+            "title": {"type": "string", "maxLength": 120},
+            "name": {"type": "string", "maxLength": 120},
+            # null while no signer has been set in the app
+            "lock_version": {"type": ["integer", "null"], "minimum": 1},
+        },
+    }
+)
+
+
+def signer_json() -> dict[str, Any]:
+    """The signer in force: the one set in the app, else the configured one."""
+    row = operations.document_signer()
+    if row is not None and row.name:
+        values, source = (row.authority, row.title, row.name), "app"
+    else:
+        config = current_app.config
+        values = (config["SIGNER_AUTHORITY"], config["SIGNER_TITLE"], config["SIGNER_NAME"])
+        source = "config" if config["SIGNER_NAME"].strip() else "unit_head"
+    authority, title, name = values
+    return {
+        "authority": authority,
+        "title": title,
+        "name": name,
+        "lock_version": row.lock_version if row is not None else None,
+        "source": source,
+    }
+
+
+@api_route(
+    bp,
+    "/admin/signer",
+    methods=["GET"],
+    scope=Scope.READ,
+    summary="Người ký văn bản của cơ quan",
+    tags=["admin"],
+    response=SIGNER,
+)
+def get_document_signer():  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    return signer_json()
+
+
+@api_route(
+    bp,
+    "/admin/signer",
+    methods=["PUT"],
+    scope=Scope.ADMIN,
+    summary="Đặt người ký văn bản của cơ quan: gửi cả đối tượng (để trống họ tên: dùng cấu hình)",
+    tags=["admin"],
+    body=SIGNER_IN,
+    response=SIGNER,
+)
+def set_document_signer(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_signer(body)
+
+
+@api_route(
+    bp,
+    "/admin/signer",
+    methods=["PATCH"],
+    scope=Scope.ADMIN,
+    summary="Sửa một phần người ký văn bản: chỉ các trường được gửi",
+    tags=["admin"],
+    body=patch_of(SIGNER_IN),
+    response=SIGNER,
+)
+def patch_document_signer(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_signer(body)
+
+
+def _save_signer(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    fields = {**signer_json(), **body}
+    operations.set_document_signer(
+        authority=fields["authority"],
+        title=fields["title"],
+        name=fields["name"],
+        expected_version=fields["lock_version"],
+        actor=current_api_user(),
+    )
+    db.session.commit()
+    return signer_json()

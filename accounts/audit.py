@@ -2,12 +2,97 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import ColumnElement, and_, false, insert, or_, select, true
 
+from accounts.i18n import N_
 from accounts.models import AuditEntry, User
 from app import db
+
+# What each action code means, as the audit page shows it (translated there). The codes
+# stay in the rows and in the filter: they are what an export or a query matches on.
+ACTION_LABELS = {
+    "user.login": N_("Đăng nhập"),
+    "user.password": N_("Đổi mật khẩu"),
+    "user.notify_mode": N_("Đổi cách nhận nhắc việc"),
+    "user.locale": N_("Đổi ngôn ngữ"),
+    "user.end_sessions": N_("Đăng xuất khỏi mọi thiết bị"),
+    "document_signer.update": N_("Đổi người ký văn bản"),
+    "user.create": N_("Tạo người dùng"),
+    "user.update": N_("Sửa người dùng"),
+    "token.create": N_("Tạo mã truy cập API"),
+    "token.revoke": N_("Thu hồi mã truy cập API"),
+    "unit.create": N_("Thêm đơn vị"),
+    "unit.rename": N_("Sửa đơn vị"),
+    "unit.retire": N_("Ngừng hoạt động đơn vị"),
+    "unit.merge": N_("Sáp nhập đơn vị"),
+    "unit.eligibility": N_("Ghi nhận điều kiện xét thi đua"),
+    "year.create": N_("Tạo năm thi đua"),
+    "group.create": N_("Tạo Cụm/Khối"),
+    "group.members": N_("Sửa thành viên Cụm/Khối"),
+    "group.leadership": N_("Chọn Cụm/Khối trưởng, phó"),
+    "draft.create": N_("Tạo dự thảo"),
+    "draft.adopted": N_("Ban hành dự thảo"),
+    "draft.open_consultation": N_("Dự thảo: lấy ý kiến góp ý"),
+    "draft.close_consultation": N_("Dự thảo: kết thúc lấy ý kiến"),
+    "draft.start_consolidation": N_("Dự thảo: bắt đầu tổng hợp"),
+    "draft.revise": N_("Dự thảo: hoàn thành chỉnh lý"),
+    "draft.adopt": N_("Dự thảo: thông qua, ban hành"),
+    "version.create": N_("Tạo phiên bản"),
+    "version.import": N_("Nhập phiên bản từ tệp"),
+    "version.publish": N_("Phát hành phiên bản"),
+    "version.discard": N_("Xóa phiên bản"),
+    "version.renumber": N_("Đánh số lại"),
+    "clause.add": N_("Thêm điều khoản"),
+    "clause.edit": N_("Sửa điều khoản"),
+    "clause.move": N_("Chuyển điều khoản"),
+    "clause.delete": N_("Xóa điều khoản"),
+    "consultation.open": N_("Mở đợt lấy ý kiến"),
+    "consultation.close": N_("Kết thúc đợt lấy ý kiến"),
+    "consultation.attachment": N_("Đính kèm tài liệu"),
+    "comment.create": N_("Thêm ý kiến góp ý"),
+    "comment.edit": N_("Sửa ý kiến góp ý"),
+    "comment.delete": N_("Xóa ý kiến góp ý"),
+    "comment.conference": N_("Ghi ý kiến tại hội nghị"),
+    "position.submit": N_("Gửi ý kiến của đơn vị"),
+    "position.reopen": N_("Mở lại để sửa ý kiến"),
+    "position.extend": N_("Gia hạn góp ý cho đơn vị"),
+    "disposition.create": N_("Tiếp thu, giải trình"),
+    "disposition.update": N_("Sửa tiếp thu, giải trình"),
+    "change_link.create": N_("Liên kết chỉnh sửa với góp ý"),
+    "change_link.delete": N_("Bỏ liên kết chỉnh sửa"),
+    "period.open": N_("Mở kỳ chấm điểm"),
+    "sheet.scores": N_("Nhập điểm"),
+    "sheet.confirm_scores": N_("Xác nhận điểm"),
+    "sheet.add_bonus": N_("Thêm điểm thưởng"),
+    "sheet.add_deduction": N_("Thêm điểm trừ"),
+    "sheet.remove_bonus": N_("Bỏ điểm thưởng"),
+    "sheet.remove_deduction": N_("Bỏ điểm trừ"),
+    "sheet.evidence_upload": N_("Tải minh chứng"),
+    "sheet.evidence_delete": N_("Xóa minh chứng"),
+    "sheet.extend_deadline": N_("Gia hạn phiếu chấm điểm"),
+    "sheet.disqualify": N_("Không xét thi đua"),
+    "sheet.clear_disqualification": N_("Bỏ không xét thi đua"),
+    "reminders.send_now": N_("Gửi nhắc việc ngay"),
+    "reminders.retry_mail": N_("Gửi lại thư"),
+}
+# Codes made from data (a period's own steps): named by what they act on.
+ACTION_PREFIX_LABELS = {
+    "sheet.": N_("Phiếu chấm điểm: chuyển bước"),
+    "draft.": N_("Dự thảo: chuyển trạng thái"),
+}
+
+
+def action_label(code: str) -> str | None:
+    """The untranslated label of an audit action code, or None for an unknown code."""
+    if code in ACTION_LABELS:
+        return ACTION_LABELS[code]
+    for prefix, label in ACTION_PREFIX_LABELS.items():
+        if code.startswith(prefix):
+            return label
+    return None
 
 
 def record(
@@ -38,6 +123,13 @@ def record(
     return entry
 
 
+def digest(text: str) -> str:
+    """What an audit row keeps of user text that has its own visibility (a comment):
+    enough to tell whether two versions are the same, nothing to read the text from.
+    The audit log is read by people who may not see the text itself."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 _INSERT = insert(AuditEntry.__table__)
 
 
@@ -66,4 +158,34 @@ def record_row(
             "summary": summary,
             "details": details or {},
         },
+    )
+
+
+def readable_by(user: User) -> ColumnElement[bool]:
+    """The audit rows `user` may read, as a WHERE clause evaluated by the database.
+
+    A row about a comment follows `Comment.can_view` (a unit's unsent drafts stay inside
+    the unit), a row about a disposition `Consultation.can_track`. Rows about a comment or
+    a disposition that no longer exists hold no text; only administrators see them.
+    """
+    from comments.models import Comment, Disposition
+    from comments.queries import trackable_consultation_ids, viewable_comment_ids
+
+    admin = true() if user.can_administer() else false()
+    comment_rows = or_(
+        AuditEntry.object_id.in_(viewable_comment_ids(user)),
+        and_(admin, AuditEntry.object_id.not_in(select(Comment.id))),
+    )
+    disposition_rows = or_(
+        AuditEntry.object_id.in_(
+            select(Disposition.id).where(
+                Disposition.consultation_id.in_(trackable_consultation_ids(user))
+            )
+        ),
+        and_(admin, AuditEntry.object_id.not_in(select(Disposition.id))),
+    )
+    return or_(
+        AuditEntry.object_type.not_in(("comments", "dispositions")),
+        and_(AuditEntry.object_type == "comments", comment_rows),
+        and_(AuditEntry.object_type == "dispositions", disposition_rows),
     )

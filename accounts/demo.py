@@ -39,24 +39,43 @@ class DemoLogin:
     note: str = ""
 
 
-# One login per role first; these are the ones printed.
+def _unit_logins(n: int, cluster: int, title: str) -> list[DemoLogin]:
+    """The head and a staff member of "khu vực n", a member of Cụm thi đua số `cluster`."""
+    return [
+        DemoLogin(
+            f"kv{n}.truong",
+            "Lê Văn Trưởng" if n == 1 else f"Viện trưởng khu vực {n}",
+            f"KV{n}",
+            (Role.UNIT_HEAD,),
+            f"Viện trưởng VKSND khu vực {n}, {title} Cụm {cluster}",
+        ),
+        DemoLogin(
+            f"kv{n}.canbo",
+            "Phạm Thị Cán" if n == 1 else f"Cán bộ khu vực {n}",
+            f"KV{n}",
+            (Role.UNIT_STAFF,),
+            f"cán bộ VKSND khu vực {n}, Cụm {cluster}",
+        ),
+    ]
+
+
+# The logins printed: every role, and two units in each of two clusters, so that a round
+# can be tried from both sides (and a cluster's own scoring) without resetting passwords.
 PRINTED = [
     DemoLogin("quantri", "Nguyễn Văn Quản", "VP", (Role.ADMIN,), "quản trị hệ thống"),
-    DemoLogin("soanthao", "Trần Thị Soạn", "VP", (Role.DRAFTER,), "cán bộ soạn thảo, Văn phòng"),
     DemoLogin(
-        "kv1.truong",
-        "Lê Văn Trưởng",
-        "KV1",
-        (Role.UNIT_HEAD,),
-        "Viện trưởng VKSND khu vực 1, Cụm trưởng Cụm 1",
+        "soanthao",
+        "Trần Thị Soạn",
+        "VP",
+        (Role.DRAFTER,),
+        "cán bộ soạn thảo, Văn phòng; thư ký hội nghị (ghi ý kiến tại hội nghị)",
     ),
-    DemoLogin("kv1.canbo", "Phạm Thị Cán", "KV1", (Role.UNIT_STAFF,), "cán bộ VKSND khu vực 1"),
     DemoLogin(
         "thamdinh",
         "Hoàng Văn Thẩm",
         "VP",
         (Role.OFFICE_VERIFIER,),
-        "Thường trực Hội đồng, thẩm định",
+        "Văn phòng: Thường trực Hội đồng, thẩm định",
     ),
     DemoLogin(
         "hoidong",
@@ -65,10 +84,15 @@ PRINTED = [
         (Role.COUNCIL_MEMBER,),
         "thành viên Hội đồng Thi đua - Khen thưởng",
     ),
+    *_unit_logins(1, 1, "Cụm trưởng"),
+    *_unit_logins(2, 1, "Cụm phó"),
+    *_unit_logins(6, 2, "Cụm trưởng"),
+    *_unit_logins(7, 2, "Cụm phó"),
 ]
 
 
 def _other_logins() -> list[DemoLogin]:
+    printed = {login.username for login in PRINTED}
     extra: list[DemoLogin] = []
     for _name, short, _kind in DEPARTMENTS[1:]:
         extra.append(
@@ -84,7 +108,7 @@ def _other_logins() -> list[DemoLogin]:
             DemoLogin(f"kv{n}.truong", f"Viện trưởng khu vực {n}", short, (Role.UNIT_HEAD,))
         )
         extra.append(DemoLogin(f"kv{n}.canbo", f"Cán bộ khu vực {n}", short, (Role.UNIT_STAFF,)))
-    return extra
+    return [login for login in extra if login.username not in printed]
 
 
 def _password_file() -> Path:

@@ -10,7 +10,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, flash, jsonify, make_response, redirect, render_template, request
+from flask import (
+    Flask,
+    Response,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
@@ -61,6 +72,38 @@ class TooLarge(UserError):
     code = "too_large"
 
 
+# URL arguments that name an object, and the page that shows it: a route with
+# `consultation_id` is about that round. Packages register theirs (`link_back_by`).
+_BACK_BY_VIEW_ARG: dict[str, tuple[str, str]] = {}
+
+
+def link_back_by(view_arg: str, endpoint: str, label: str) -> None:
+    """Error pages of routes taking `view_arg` link back to `endpoint` (label marked N_)."""
+    _BACK_BY_VIEW_ARG[view_arg] = (endpoint, label)
+
+
+def about(url: str, label: str) -> None:
+    """Name the object this request is about, once the user may see it: an error page
+    then offers the way back to it rather than only to the home page."""
+    g.error_back = (url, label)
+
+
+def back_link(status: int) -> tuple[str, str] | None:
+    """(url, label) of the object the failed request was about, if it is known and
+    worth going back to (not after a 403 or 404 about the object itself)."""
+    if status in (403, 404):
+        return None
+    named = g.get("error_back")
+    if named is not None:
+        url, what = named
+        return url, _("Quay lại “%(what)s”", what=what)
+    for arg, value in (request.view_args or {}).items():
+        if arg in _BACK_BY_VIEW_ARG:
+            endpoint, label = _BACK_BY_VIEW_ARG[arg]
+            return url_for(endpoint, **{arg: value}), _(label)
+    return None
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -72,7 +115,9 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
             body["error"]["details"] = details
         response = jsonify(body)
     else:
-        response = make_response(render_template("error.html", status=status, message=message))
+        response = make_response(
+            render_template("error.html", status=status, message=message, back=back_link(status))
+        )
     response.status_code = status
     return response
 
@@ -107,7 +152,8 @@ def register_error_handlers(app: Flask) -> None:
             # Show the message on the page the user came from; forms keep their own
             # text by re-rendering, so this path is only for simple buttons.
             flash(exc.message, "danger")
-            return redirect(request.referrer or "/"), 303
+            back = back_link(exc.status)
+            return redirect(request.referrer or (back[0] if back else "/")), 303
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     from workflow.engine import (
@@ -186,7 +232,7 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(500, "server_error", _("Đã xảy ra lỗi hệ thống. Vui lòng thử lại."))
 
 
-def ensure(allowed: bool, message: str = "Bạn không có quyền thực hiện thao tác này.") -> None:
+def ensure(allowed: bool, message: str | None = None) -> None:
     """Turn a `can_*` predicate's answer into a 403 for views and API routes."""
     if not allowed:
-        raise Forbidden(message)
+        raise Forbidden(message or http_message(403)[1])

@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -64,6 +65,11 @@ class PreferencesForm(FlaskForm):
             (NotifyMode.OFF.value, _l("Không nhận (trừ thư đôn đốc quá hạn)")),
         ],
     )
+    # Each language named in itself, as in the header's switch.
+    language = SelectField(
+        _l("Ngôn ngữ của giao diện và thư gửi bạn"),
+        choices=[("vi", "Tiếng Việt"), ("en", "English")],
+    )
 
 
 class UnitForm(FlaskForm):
@@ -79,6 +85,17 @@ class MergeUnitForm(FlaskForm):
 
 class UnitImportForm(FlaskForm):
     file = FileField(_l("Tệp CSV (name, short_name, kind, email)"), validators=[FileRequired()])
+
+
+class DocumentSignerForm(FlaskForm):
+    authority = StringField(
+        _l("Thẩm quyền ký (nếu ký thay)"),
+        validators=[Optional(), Length(max=80)],
+        description=_l("Ví dụ: KT. VIỆN TRƯỞNG; để trống khi Viện trưởng ký."),
+    )
+    title = StringField(_l("Chức vụ người ký"), validators=[Optional(), Length(max=120)])
+    name = StringField(_l("Họ và tên người ký"), validators=[Optional(), Length(max=120)])
+    lock_version = HiddenField()
 
 
 class YearForm(FlaskForm):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import secrets
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -280,6 +281,11 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the session cookie names the user by (Flask-Login's alternative id): a new
+    # value ends every session opened with the old one, copied cookies included.
+    session_token: Mapped[str] = mapped_column(
+        String(64), unique=True, index=True, default=lambda: secrets.token_urlsafe(32)
+    )
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
@@ -290,6 +296,13 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:  # Flask-Login stores this in the session
+        return self.session_token
+
+    def end_sessions(self) -> None:
+        """Sign out everywhere: every session cookie issued so far stops working."""
+        self.session_token = secrets.token_urlsafe(32)
 
     @property
     def is_active(self) -> bool:  # Flask-Login reads this
@@ -410,6 +423,24 @@ class ApiToken(db.Model):
 
     def can_revoke(self, user: User) -> bool:
         return user.id == self.user_id or user.can_administer()
+
+
+class DocumentSigner(db.Model):
+    """Who signs the agency's official documents, as an administrator set it in the app; one
+    row at most. Without it (or without a name) SIGNER_* from the configuration apply."""
+
+    __tablename__ = "document_signers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    authority: Mapped[str] = mapped_column(String(80), default="")  # "KT. VIỆN TRƯỞNG"
+    title: Mapped[str] = mapped_column(String(120), default="")  # "PHÓ VIỆN TRƯỞNG"
+    name: Mapped[str] = mapped_column(String(120), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Two administrators editing at once: the second save is refused, not silently lost.
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": lock_version}
 
 
 class AuditEntry(db.Model):

@@ -4,6 +4,7 @@ row; the caller (a view, the CLI, the API) commits once."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import secrets
 from collections.abc import Iterable
@@ -13,12 +14,14 @@ from datetime import date, datetime, timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from accounts import audit
 from accounts.clock import now
 from accounts.errors import Conflict, Invalid, NotFound
 from accounts.models import (
     ApiToken,
+    DocumentSigner,
     EmulationYear,
     Group,
     GroupKind,
@@ -414,6 +417,8 @@ def update_user(
     user.full_name = full_name.strip()
     user.email = _check_email(email) or ""
     user.unit = unit
+    if user.active and not active:
+        user.end_sessions()
     user.active = active
     current = {row.role: row for row in user.role_rows}
     for role, row in current.items():
@@ -431,13 +436,58 @@ def update_user(
     return user
 
 
+def document_signer() -> DocumentSigner | None:
+    return db.session.scalars(select(DocumentSigner).order_by(DocumentSigner.id).limit(1)).first()
+
+
+def set_document_signer(
+    *, authority: str, title: str, name: str, expected_version: int | None, actor: User
+) -> DocumentSigner:
+    """Who signs the agency's documents. Capitals as printed; an empty name hands signing back
+    to the configuration (SIGNER_*) or the drafting unit's head."""
+    authority, title, name = authority.strip().upper(), title.strip().upper(), name.strip()
+    if name and not title:
+        raise Invalid("Hãy ghi chức vụ của người ký, ví dụ “PHÓ VIỆN TRƯỞNG”.")
+    if authority and not name:
+        raise Invalid("Hãy ghi họ và tên người ký.")
+    for value, limit in ((authority, 80), (title, 120), (name, 120)):
+        if len(value) > limit:
+            raise Invalid(f"Mỗi dòng của khối chữ ký dài tối đa {limit} ký tự.")
+    row = document_signer()
+    if row is None:
+        row = DocumentSigner()
+        db.session.add(row)
+    elif expected_version is not None and expected_version != row.lock_version:
+        raise Conflict(
+            "Người khác vừa sửa người ký văn bản. Hãy tải lại trang, nội dung bạn nhập vẫn "
+            "được giữ trong biểu mẫu."
+        )
+    row.authority, row.title, row.name = authority, title, name
+    row.updated_at = now()
+    row.updated_by_id = actor.id
+    audit.record(
+        "document_signer.update",
+        row,
+        actor=actor,
+        summary=" / ".join(part for part in (authority, title, name) if part),
+    )
+    return row
+
+
 def change_password(user: User, *, current: str, new: str) -> None:
     if not user.check_password(current):
         raise Invalid("Mật khẩu hiện tại không đúng.")
     _check_password_strength(new)
     user.set_password(new)
     user.password_changed_at = now()
+    user.end_sessions()
     audit.record("user.password", user, actor=user, summary=user.username)
+
+
+def end_sessions(user: User, *, actor: User) -> None:
+    """Sign the user out on every device: each session cookie issued so far stops working."""
+    user.end_sessions()
+    audit.record("user.end_sessions", user, actor=actor, summary=user.username)
 
 
 def set_notify_mode(user: User, mode: NotifyMode) -> None:
@@ -445,18 +495,30 @@ def set_notify_mode(user: User, mode: NotifyMode) -> None:
     audit.record("user.notify_mode", user, actor=user, summary=mode.value)
 
 
-# --- login throttling -------------------------------------------------------------------
-def lockout_until(username: str) -> datetime | None:
-    """When the login for this user name opens again, or None if it is open now.
+def set_locale(user: User, locale: str) -> None:
+    """The user's language: pages after login, and the e-mails sent to them."""
+    if user.locale != locale:
+        user.locale = locale
+        audit.record("user.locale", user, actor=user, summary=locale)
 
-    Failures count since the last success, within the lock-out window.
+
+# --- login throttling -------------------------------------------------------------------
+def lockout_until(username: str, ip: str) -> datetime | None:
+    """When the login for this user name from this address opens again, or None if it is
+    open now.
+
+    Failures count since the last success, within the lock-out window. The lock holds one
+    (name, address) pair only: a stranger's wrong guesses must not lock the user out of
+    their own office; guessing across many names is slowed per address (the limiter).
     """
     cfg = current_app.config
     window = timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"])
     since = now() - window
     last_success = db.session.scalar(
         select(func.max(LoginAttempt.at)).where(
-            LoginAttempt.username == username, LoginAttempt.success.is_(True)
+            LoginAttempt.username == username,
+            LoginAttempt.ip == ip,
+            LoginAttempt.success.is_(True),
         )
     )
     if last_success is not None and last_success > since:
@@ -465,6 +527,7 @@ def lockout_until(username: str) -> datetime | None:
         select(LoginAttempt.at)
         .where(
             LoginAttempt.username == username,
+            LoginAttempt.ip == ip,
             LoginAttempt.success.is_(False),
             LoginAttempt.at > since,
         )
@@ -475,20 +538,32 @@ def lockout_until(username: str) -> datetime | None:
     return failures[0] + window
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
+
+
 def authenticate(username: str, password: str, *, ip: str) -> User:
     """Check credentials, recording the attempt. Raises Forbidden when locked or wrong."""
     from accounts.clock import format_datetime
 
     username = username.strip().lower()
-    locked = lockout_until(username)
+    ip = ip[:64]
+    locked = lockout_until(username, ip)
     if locked is not None:
         raise LoginLocked(
             "Bạn đã nhập sai mật khẩu quá nhiều lần. Đăng nhập bị khóa đến "
             f"{format_datetime(locked)}. Vui lòng thử lại sau."
         )
     user = db.session.scalars(select(User).where(User.username == username)).first()
-    ok = user is not None and user.active and user.check_password(password)
-    db.session.add(LoginAttempt(username=username, ip=ip[:64], success=ok))
+    if user is not None and user.active:
+        ok = user.check_password(password)
+    else:
+        # The same hashing work as for a real account: the answer time must not tell
+        # which user names exist.
+        check_password_hash(_dummy_hash(), password)
+        ok = False
+    db.session.add(LoginAttempt(username=username, ip=ip, success=ok))
     if not ok:
         raise LoginFailed("Tên đăng nhập hoặc mật khẩu không đúng.")
     assert user is not None

@@ -60,7 +60,14 @@ def url_pattern(endpoint: str, slot: str, **values: Any) -> Callable[[Any], str]
     return lambda value: f"{prefix}{int(value)}{suffix}"
 
 
+def _blank_none(value: Any) -> Any:
+    """What `{{ x }}` prints: nothing for None, never the word "None"."""
+    return "" if value is None else value
+
+
 def register_template_helpers(app: Flask) -> None:
+    # Set before any template is compiled: Jinja builds the finalize call into the code.
+    app.jinja_env.finalize = _blank_none
     app.jinja_env.filters["date"] = clock.format_date
     app.jinja_env.filters["datetime"] = clock.format_datetime
     app.jinja_env.filters["days_left"] = clock.days_left

@@ -22,12 +22,13 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from accounts import operations
+from accounts import audit, operations
 from accounts.clock import add_days, now
 from accounts.errors import UserError, ensure
 from accounts.forms import (
     AuditFilterForm,
     ChangePasswordForm,
+    DocumentSignerForm,
     EligibilityForm,
     GroupForm,
     GroupMembersForm,
@@ -54,7 +55,7 @@ from accounts.models import (
     User,
 )
 from accounts.params import page_arg
-from app import db, login_manager
+from app import db, limiter, login_manager, select_locale
 
 bp = Blueprint("accounts", __name__)
 
@@ -62,13 +63,15 @@ AUDIT_PAGE_SIZE = 50
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    user = db.session.execute(_USER, {"id": int(user_id)}).unique().scalar_one_or_none()
+def load_user(token: str) -> User | None:
+    user = db.session.execute(_USER, {"token": token}).unique().scalar_one_or_none()
     return user if user is not None and user.active else None
 
 
 # Every request starts here: one statement (unit and roles joined), built once.
-_USER = select(User).where(User.id == bindparam("id")).options(joinedload(User.role_rows))
+_USER = (
+    select(User).where(User.session_token == bindparam("token")).options(joinedload(User.role_rows))
+)
 
 
 def _safe_next(target: str | None) -> str:
@@ -90,7 +93,12 @@ def index():  # type: ignore[no-untyped-def]
     return render_template("accounts/index.html")
 
 
+def _login_rate() -> str:
+    return str(current_app.config["LOGIN_RATE_PER_ADDRESS"])
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_rate, methods=["POST"])
 def login():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(url_for("accounts.index"))
@@ -118,6 +126,10 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.route("/logout", methods=["POST"])
 def logout():  # type: ignore[no-untyped-def]
+    # A copy of this session's cookie must not outlive the logout: the token it names goes.
+    if current_user.is_authenticated:
+        current_user.end_sessions()
+        db.session.commit()
     logout_user()
     session.clear()
     flash(_("Bạn đã đăng xuất."), "info")
@@ -130,7 +142,7 @@ def set_language():  # type: ignore[no-untyped-def]
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
         if current_user.is_authenticated:
-            current_user.locale = lang
+            operations.set_locale(current_user, lang)
             db.session.commit()
     return redirect(_safe_next(request.form.get("next")))
 
@@ -146,18 +158,36 @@ def change_password():  # type: ignore[no-untyped-def]
             form.current.errors.append(exc.message)
         else:
             db.session.commit()
+            # Other sessions ended with the old token; this one carries on with the new.
+            login_user(current_user._get_current_object())
             flash(_("Đã đổi mật khẩu."), "success")
             return redirect(url_for("accounts.index"))
     return render_template("accounts/password.html", form=form)
 
 
+@bp.route("/account/sessions/end", methods=["POST"])
+@login_required
+def end_my_sessions():  # type: ignore[no-untyped-def]
+    operations.end_sessions(current_user, actor=current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("Bạn đã đăng xuất khỏi mọi thiết bị."), "info")
+    return redirect(url_for("accounts.login"))
+
+
 @bp.route("/account/preferences", methods=["GET", "POST"])
 @login_required
 def preferences():  # type: ignore[no-untyped-def]
-    form = PreferencesForm(notify_mode=current_user.notify_mode.value)
+    form = PreferencesForm(
+        notify_mode=current_user.notify_mode.value,
+        language=current_user.locale or select_locale(),
+    )
     if form.validate_on_submit():
         operations.set_notify_mode(current_user, NotifyMode(form.notify_mode.data))
+        operations.set_locale(current_user, form.language.data or "vi")
         db.session.commit()
+        session["lang"] = current_user.locale
         flash(_("Đã lưu lựa chọn nhận thông báo."), "success")
         return redirect(url_for("accounts.preferences"))
     return render_template("accounts/preferences.html", form=form)
@@ -316,6 +346,40 @@ def unit_merge(unit_id: int):  # type: ignore[no-untyped-def]
     db.session.commit()
     flash(_("Đã sáp nhập %(a)s vào %(b)s.", a=unit.name, b=target.name), "success")
     return redirect(url_for("accounts.units"))
+
+
+# --- who signs the agency's documents ----------------------------------------------------
+@bp.route("/admin/signer", methods=["GET", "POST"])
+@login_required
+def document_signer():  # type: ignore[no-untyped-def]
+    ensure(current_user.can_administer())
+    row = operations.document_signer()
+    if request.method == "GET":
+        form = DocumentSignerForm(obj=row)
+        form.lock_version.data = row.lock_version if row else ""
+    else:
+        form = DocumentSignerForm()
+    if form.validate_on_submit():
+        expected = form.lock_version.data
+        try:
+            operations.set_document_signer(
+                authority=form.authority.data or "",
+                title=form.title.data or "",
+                name=form.name.data or "",
+                expected_version=int(expected) if str(expected or "").isdigit() else None,
+                actor=current_user,
+            )
+        except UserError as exc:
+            db.session.rollback()
+            # The page shows the message beside the form and keeps what was typed.
+            form.name.errors.append(exc.message)
+            return render_template(
+                "accounts/signer.html", form=form, config=current_app.config
+            ), exc.status
+        db.session.commit()
+        flash(_("Đã lưu người ký văn bản."), "success")
+        return redirect(url_for("accounts.document_signer"))
+    return render_template("accounts/signer.html", form=form, config=current_app.config)
 
 
 # --- years and groups -------------------------------------------------------------------
@@ -495,6 +559,7 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
             )
             if form.password.data:
                 user.set_password(form.password.data)
+                user.end_sessions()
         except UserError as exc:
             form.roles.errors.append(exc.message)
         else:
@@ -504,6 +569,21 @@ def user_edit(user_id: int):  # type: ignore[no-untyped-def]
     return render_template("accounts/user_edit.html", form=form, user=user)
 
 
+@bp.route("/admin/users/<int:user_id>/sessions/end", methods=["POST"])
+@login_required
+def user_end_sessions(user_id: int):  # type: ignore[no-untyped-def]
+    ensure(current_user.can_administer())
+    user = operations.get_or_404(User, user_id)
+    operations.end_sessions(user, actor=current_user)
+    db.session.commit()
+    if user.id == current_user.id:
+        logout_user()
+        session.clear()
+        return redirect(url_for("accounts.login"))
+    flash(_("Đã đăng xuất %(name)s khỏi mọi thiết bị.", name=user.username), "success")
+    return redirect(url_for("accounts.user_edit", user_id=user.id))
+
+
 # --- audit log -----------------------------------------------------------------------------
 @bp.route("/admin/audit")
 @login_required
@@ -511,7 +591,7 @@ def audit_log():  # type: ignore[no-untyped-def]
     ensure(current_user.can_view_audit())
     form = AuditFilterForm(request.args)
     page = page_arg()
-    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    query = select(AuditEntry).where(audit.readable_by(current_user)).order_by(AuditEntry.id.desc())
     if form.action.data:
         query = query.where(AuditEntry.action.contains(form.action.data.strip()))
     if form.object_type.data:
@@ -526,6 +606,7 @@ def audit_log():  # type: ignore[no-untyped-def]
     return render_template(
         "accounts/audit.html",
         form=form,
+        audit_action_label=audit.action_label,
         entries=rows[:AUDIT_PAGE_SIZE],
         page=page,
         has_next=len(rows) > AUDIT_PAGE_SIZE,

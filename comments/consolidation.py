@@ -28,6 +28,7 @@ from accounts import audit
 from accounts.clock import format_date, now
 from accounts.errors import Conflict, Forbidden, Invalid, NotFound
 from accounts.models import Unit, User
+from accounts.officedoc import valid_symbol
 from app import db
 from comments.models import (
     DECISION_LABELS,
@@ -1320,3 +1321,47 @@ def visible_links(diff: VersionDiff, user: User) -> dict[str, list[ChangeLink]]:
         row.lineage: [link for link in row.links if link.comment.can_view(user)]
         for row in diff.rows
     }
+
+
+# --- document symbols -------------------------------------------------------------------------
+
+
+def remember_symbol(
+    consultation: Consultation, document: str, symbol: str | None, actor: User
+) -> str | None:
+    """The symbol to print on the round's `document` ("report" or "comparison"): the one just
+    given (validated, then remembered for the round), else the one remembered before."""
+    attribute = f"{document}_symbol"
+    if symbol is None or not symbol.strip():
+        return getattr(consultation, attribute)
+    symbol = checked_symbol(symbol)
+    if getattr(consultation, attribute) != symbol:
+        setattr(consultation, attribute, symbol)
+        audit.record(
+            f"consultation.{document}_symbol",
+            consultation,
+            actor=actor,
+            summary=symbol,
+            details={"symbol": symbol},
+        )
+    return symbol
+
+
+def checked_symbol(symbol: str) -> str:
+    symbol = symbol.strip().upper()
+    if not valid_symbol(symbol):
+        raise Invalid(
+            "Số, ký hiệu văn bản không hợp lệ: ghi như “15/BC-VP” hoặc “/BC-VP” "
+            "(chữ in hoa, chữ số và dấu gạch nối, tối đa 40 ký tự)."
+        )
+    return symbol
+
+
+def round_of_version(version: Version) -> Consultation | None:
+    """The latest round held on `version`: the comparison from it to the next is that round's."""
+    return db.session.scalars(
+        select(Consultation)
+        .where(Consultation.version_id == version.id)
+        .order_by(Consultation.round_number.desc())
+        .limit(1)
+    ).first()

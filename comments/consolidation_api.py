@@ -196,10 +196,12 @@ DIFF = {
         },
     },
 }
+SYMBOL = {"type": "string", "maxLength": 40, "description": "Số, ký hiệu, e.g. 15/BC-VP"}
 VERSIONS_QUERY = {
     "old": {"type": "integer", "minimum": 1},
     "new": {"type": "integer", "minimum": 1},
 }
+COMPARISON_QUERY = {**VERSIONS_QUERY, "symbol": SYMBOL}
 COMMENT_IDS_IN = {
     "type": "object",
     "required": ["comment_ids"],
@@ -391,11 +393,28 @@ def dispose(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-unty
     summary="Bản tổng hợp, tiếp thu, giải trình ý kiến góp ý (.docx)",
     tags=TAGS,
     content_type=exports.DOCX_MIMETYPE,
+    query={"symbol": SYMBOL},
 )
-def report_docx(consultation_id: int):  # type: ignore[no-untyped-def]
+def report_docx(consultation_id: int, query: dict[str, Any]):  # type: ignore[no-untyped-def]
     consultation = _consultation(consultation_id)
     ensure(consultation.can_track(current_api_user()))
-    return exports.send_download(exports.consolidation_docx(consultation))
+    symbol = _given_symbol(consultation, "report", query)
+    return exports.send_download(exports.consolidation_docx(consultation, symbol))
+
+
+def _given_symbol(
+    consultation: Consultation | None, document: str, query: dict[str, Any]
+) -> str | None:
+    """The export's symbol: validated and remembered for the round; the drafter's."""
+    given = str(query.get("symbol", "")).strip()
+    if not given:
+        return None
+    if consultation is None:
+        return ops.checked_symbol(given)
+    ensure(consultation.can_manage(current_api_user()))
+    symbol = ops.remember_symbol(consultation, document, given, current_api_user())
+    db.session.commit()
+    return symbol
 
 
 @api_route(
@@ -535,12 +554,14 @@ def diff(draft_id: int, query: dict[str, Any]):  # type: ignore[no-untyped-def]
     summary="Bảng so sánh hai phiên bản (.docx)",
     tags=TAGS,
     content_type=exports.DOCX_MIMETYPE,
-    query=VERSIONS_QUERY,
+    query=COMPARISON_QUERY,
 )
 def comparison_docx(draft_id: int, query: dict[str, Any]):  # type: ignore[no-untyped-def]
     draft = _draft(draft_id)
     ensure(draft.can_view(current_api_user()))
-    return exports.send_download(exports.comparison_docx(*_versions(draft, query)))
+    old, new = _versions(draft, query)
+    symbol = _given_symbol(ops.round_of_version(old), "comparison", query)
+    return exports.send_download(exports.comparison_docx(old, new, symbol))
 
 
 @api_route(

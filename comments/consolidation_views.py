@@ -146,7 +146,21 @@ def _prefill(form: DispositionForm, comments: list[Comment]) -> None:
 def report_docx(consultation_id: int):  # type: ignore[no-untyped-def]
     consultation = _consultation(consultation_id)
     ensure(consultation.can_track(current_user))
-    return exports.send_download(exports.consolidation_docx(consultation))
+    symbol = _given_symbol(consultation, "report")
+    return exports.send_download(exports.consolidation_docx(consultation, symbol))
+
+
+def _given_symbol(consultation: Consultation | None, document: str) -> str | None:
+    """The ?symbol= of an export: validated and remembered for the round; the drafter's."""
+    given = request.args.get("symbol", "").strip()
+    if not given:
+        return None
+    if consultation is None:
+        return ops.checked_symbol(given)
+    ensure(consultation.can_manage(current_user))
+    symbol = ops.remember_symbol(consultation, document, given, current_user)
+    db.session.commit()
+    return symbol
 
 
 @bp.route("/<int:consultation_id>/report.xlsx")
@@ -231,7 +245,8 @@ def comparison_docx(draft_id: int):  # type: ignore[no-untyped-def]
     picked = _picked_versions(draft, _version_picker())
     if picked is None:
         raise Conflict(_("Dự thảo mới có một phiên bản, chưa có gì để so sánh."))
-    return exports.send_download(exports.comparison_docx(*picked))
+    symbol = _given_symbol(ops.round_of_version(picked[0]), "comparison")
+    return exports.send_download(exports.comparison_docx(*picked, symbol))
 
 
 @bp.route("/clauses/<int:clause_id>/links", methods=["GET", "POST"])

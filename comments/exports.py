@@ -12,19 +12,27 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from flask import Response, current_app, send_file
+from flask import Response, send_file
 from sqlalchemy import select
 from unidecode import unidecode
 
 from accounts.clock import local_today, to_local
 from accounts.errors import Conflict
-from accounts.models import Role, Unit, UnitKind, User, UserRole
+from accounts.letterhead import (
+    agency_in_sentence,
+    agency_name,
+    agency_place,
+    issuing_signer,
+    unit_signer,
+)
+from accounts.models import Unit
 from app import db
 from comments.consolidation import (
     CommentGroup,
     Consolidation,
     VersionDiff,
     load_consolidation,
+    round_of_version,
     titled_label,
     version_diff,
 )
@@ -50,14 +58,6 @@ from drafts.tree import citation_labels, heading
 DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-# Who signs for a unit, by the kind of unit.
-SIGNER_TITLES = {
-    UnitKind.OFFICE: "CHÁNH VĂN PHÒNG",
-    UnitKind.DEPARTMENT: "TRƯỞNG PHÒNG",
-    UnitKind.INSPECTION: "CHÁNH THANH TRA",
-    UnitKind.REGIONAL: "VIỆN TRƯỞNG",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Download:
@@ -79,51 +79,19 @@ def _slug(text: str, limit: int = 60) -> str:
     return re.sub(r"[^a-z0-9]+", "-", unidecode(text).lower()).strip("-")[:limit].rstrip("-")
 
 
-# --------------------------------------------------------------------------- the agency
-
-
-def agency_name() -> str:
-    """ "VIỆN KIỂM SÁT NHÂN DÂN TỈNH BẮC GIANG", from AGENCY_NAME and AGENCY_PLACE."""
-    name, place = current_app.config["AGENCY_NAME"].strip(), current_app.config["AGENCY_PLACE"]
-    return name if name.upper().endswith(place.upper()) else f"{name} {place.upper()}"
-
-
-def agency_in_sentence() -> str:
-    """ "Viện kiểm sát nhân dân tỉnh Bắc Giang"."""
-    name, place = current_app.config["AGENCY_NAME"].strip(), current_app.config["AGENCY_PLACE"]
-    if name.upper().endswith(place.upper()):
-        name = name[: -len(place)].strip()
-    return f"{name.capitalize() if name.isupper() else name} {place}"
-
-
-def signer_title(unit: Unit) -> str:
-    return SIGNER_TITLES.get(unit.kind, "THỦ TRƯỞNG ĐƠN VỊ")
-
-
-def unit_head(unit: Unit) -> User | None:
-    return db.session.scalars(
-        select(User)
-        .join(UserRole)
-        .where(User.unit_id == unit.id, User.active, UserRole.role == Role.UNIT_HEAD)
-        .order_by(User.id)
-        .limit(1)
-    ).first()
-
-
 # --------------------------------------------------------------------------- consolidation
 
 
-def consolidation_report(data: Consolidation) -> ConsolidationReport:
+def consolidation_report(data: Consolidation, symbol: str | None = None) -> ConsolidationReport:
     consultation = data.consultation
     draft = consultation.draft
     counts = data.counts
-    head = unit_head(draft.drafting_unit)
     return ConsolidationReport(
         agency_name=agency_name(),
         drafting_unit=draft.drafting_unit.name.upper(),
         draft_title=draft.title,
         version_label=consultation.version.label,
-        place=current_app.config["AGENCY_PLACE"],
+        place=agency_place(),
         date=local_today(),
         counts=ReportCounts(
             units_invited=counts.units_invited,
@@ -137,8 +105,8 @@ def consolidation_report(data: Consolidation) -> ConsolidationReport:
             unanswered=counts.unanswered,
         ),
         rows=report_rows(data),
-        signer_title=signer_title(draft.drafting_unit),
-        signer_name=head.full_name if head is not None else "",
+        signer=issuing_signer(draft.drafting_unit),
+        symbol=symbol,
     )
 
 
@@ -198,8 +166,11 @@ def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def consolidation_docx(consultation: Consultation) -> Download:
-    report = consolidation_report(load_consolidation(consultation))
+def consolidation_docx(consultation: Consultation, symbol: str | None = None) -> Download:
+    """`symbol` defaults to the one remembered for the round."""
+    report = consolidation_report(
+        load_consolidation(consultation), symbol or consultation.report_symbol
+    )
     return Download(
         build_consolidation_docx(report), _report_filename(consultation, "docx"), DOCX_MIMETYPE
     )
@@ -222,6 +193,12 @@ def _report_filename(consultation: Consultation, extension: str) -> str:
 # --------------------------------------------------------------------------- the unit's letter
 
 
+def _unit_code(unit: Unit) -> str:
+    """The letter's ký hiệu before the unit's clerk numbers it: "/VKSKV1" from the short name."""
+    code = re.sub(r"[^A-Z0-9]+", "", unidecode(unit.short_name).upper())[:12]
+    return f"/{code or 'CV'}"
+
+
 def comment_letter(response: UnitResponse) -> CommentLetter:
     """The unit's official letter, from its SUBMITTED position (written comments only)."""
     if not response.is_submitted:
@@ -240,14 +217,13 @@ def comment_letter(response: UnitResponse) -> CommentLetter:
     return CommentLetter(
         agency_name=agency_name(),
         unit_name=response.unit.name.upper(),
-        document_number="…/…",
+        symbol=_unit_code(response.unit),
         draft_title=draft.title,
         version_label=consultation.version.label,
         recipient=f"{draft.drafting_unit.name} {agency_in_sentence()}",
-        place=current_app.config["AGENCY_PLACE"],
+        place=agency_place(),
         date=submitted,
-        signer_title=signer_title(response.unit),
-        signer_name=signer.full_name if signer is not None else "",
+        signer=unit_signer(response.unit, signer),
         items=[
             CommentLetterItem(labels.get(c.clause_id) if c.clause_id else None, c.text)
             for c in comments
@@ -268,7 +244,7 @@ def comment_letter_docx(response: UnitResponse) -> Download:
 # --------------------------------------------------------------------------- comparison table
 
 
-def comparison_table(diff: VersionDiff) -> ComparisonTable:
+def comparison_table(diff: VersionDiff, symbol: str | None = None) -> ComparisonTable:
     draft = diff.draft
     return ComparisonTable(
         agency_name=agency_name(),
@@ -277,6 +253,10 @@ def comparison_table(diff: VersionDiff) -> ComparisonTable:
         old_version_label=diff.old.label,
         new_version_label=diff.new.label,
         rows=comparison_rows(diff),
+        place=agency_place(),
+        date=local_today(),
+        signer=issuing_signer(draft.drafting_unit),
+        symbol=symbol,
     )
 
 
@@ -367,8 +347,12 @@ def _comparison_row(a: _Article) -> ComparisonRow:
     )
 
 
-def comparison_docx(old: Version, new: Version) -> Download:
-    table = comparison_table(version_diff(old, new))
+def comparison_docx(old: Version, new: Version, symbol: str | None = None) -> Download:
+    """`symbol` defaults to the one remembered for the round on `old`."""
+    if symbol is None:
+        round_on_old = round_of_version(old)
+        symbol = round_on_old.comparison_symbol if round_on_old else None
+    table = comparison_table(version_diff(old, new), symbol)
     filename = (
         f"bang-so-sanh-{_slug(new.draft.title, 50)}-lan-{old.number}-va-lan-{new.number}.docx"
     )

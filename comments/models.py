@@ -60,7 +60,7 @@ class Visibility(enum.StrEnum):
 
 VISIBILITY_LABELS = {
     Visibility.OPEN: N_("Công khai (các đơn vị xem được ý kiến đã gửi của nhau)"),
-    Visibility.BLIND: N_("Kín (chỉ cơ quan soạn thảo xem ý kiến cho đến khi hết hạn)"),
+    Visibility.BLIND: N_("Kín (chỉ cơ quan soạn thảo xem ý kiến cho đến khi kết thúc lấy ý kiến)"),
 }
 
 
@@ -132,6 +132,10 @@ class Consultation(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     # Set when the round is closed (by the deadline scan or by the drafter).
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Số, ký hiệu ("15/BC-VP") of this round's consolidation report and of the comparison
+    # table from this round's version to the next, as last given at export.
+    report_symbol: Mapped[str | None] = mapped_column(String(40))
+    comparison_symbol: Mapped[str | None] = mapped_column(String(40))
 
     draft: Mapped[Draft] = relationship()
     version: Mapped[Version] = relationship()

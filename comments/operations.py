@@ -419,8 +419,12 @@ def add_comment(
         "comment.create",
         comment,
         actor=actor,
-        summary=f"{response.unit.short_name}: {comment.text[:80]}",
-        details={"consultation_id": consultation.id, "clause_id": comment.clause_id},
+        summary=f"{response.unit.short_name}: ý kiến #{comment.id}",
+        details={
+            "consultation_id": consultation.id,
+            "clause_id": comment.clause_id,
+            "digest": audit.digest(comment.text),
+        },
     )
     return comment
 
@@ -499,8 +503,12 @@ def insert_comment(target: CommentTarget, *, text: str, actor: Author) -> AddedC
         actor_id=actor.id,
         object_type=Comment.__tablename__,
         object_id=comment_id,
-        summary=f"{unit_short_name}: {text[:80]}",
-        details={"consultation_id": target.consultation_id, "clause_id": values["clause_id"]},
+        summary=f"{unit_short_name}: ý kiến #{comment_id}",
+        details={
+            "consultation_id": target.consultation_id,
+            "clause_id": values["clause_id"],
+            "digest": audit.digest(text),
+        },
     )
     if target.response_status == ResponseStatus.NOT_STARTED:
         _start_drafting(target)
@@ -549,8 +557,8 @@ def edit_comment(comment: Comment, *, text: str, lock_version: int | None, actor
         "comment.edit",
         comment,
         actor=actor,
-        summary=f"{comment.unit.short_name}: {comment.text[:80]}",
-        details={"old": old},
+        summary=f"{comment.unit.short_name}: ý kiến #{comment.id}",
+        details={"old_digest": audit.digest(old), "digest": audit.digest(comment.text)},
     )
     return comment
 
@@ -562,8 +570,8 @@ def delete_comment(comment: Comment, *, lock_version: int | None, actor: User) -
         "comment.delete",
         comment,
         actor=actor,
-        summary=f"{comment.unit.short_name}: {comment.text[:80]}",
-        details={"text": comment.text, "clause_id": comment.clause_id},
+        summary=f"{comment.unit.short_name}: ý kiến #{comment.id}",
+        details={"digest": audit.digest(comment.text), "clause_id": comment.clause_id},
     )
     db.session.delete(comment)
 

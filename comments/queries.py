@@ -30,6 +30,7 @@ from comments.models import (
     ResponseStatus,
     TrackerStatus,
     UnitResponse,
+    Visibility,
     fold_text,
     tracker_status,
 )
@@ -685,3 +686,46 @@ def comment_target(consultation_id: int, unit_id: int, clause_id: int | None) ->
 
 
 __all__ += ["ClauseRef", "CommentTarget", "comment_target"]
+
+
+def viewable_comment_ids(user: User):  # type: ignore[no-untyped-def]
+    """`Comment.can_view` over every round at once: a subquery of the ids of the comments
+    the user may read (the audit log shows a comment's rows only to them)."""
+
+    sent = or_(
+        Comment.source == CommentSource.CONFERENCE,
+        UnitResponse.status == ResponseStatus.SUBMITTED,
+    )
+    if user.can_administer():
+        other_units: ColumnElement[bool] = true()
+    else:
+        own = aliased(UnitResponse)
+        drafter = Consultation.draft_id.in_(
+            select(DraftDrafter.draft_id).where(DraftDrafter.user_id == user.id)
+        )
+        invited = and_(
+            Consultation.id.in_(select(own.consultation_id).where(own.unit_id == user.unit_id)),
+            or_(Consultation.visibility == Visibility.OPEN, Consultation.closed_at.is_not(None)),
+        )
+        other_units = or_(drafter, invited)
+    conditions = [and_(sent, other_units)]
+    if user.can_work_for_unit(user.unit_id):
+        conditions.append(Comment.unit_id == user.unit_id)
+    return (
+        select(Comment.id)
+        .join(UnitResponse, Comment.response_id == UnitResponse.id)
+        .join(Consultation, Comment.consultation_id == Consultation.id)
+        .where(or_(*conditions))
+    )
+
+
+def trackable_consultation_ids(user: User):  # type: ignore[no-untyped-def]
+    """`Consultation.can_track` as a subquery of consultation ids."""
+
+    if user.can_administer():
+        return select(Consultation.id)
+    return select(Consultation.id).where(
+        Consultation.draft_id.in_(
+            select(DraftDrafter.draft_id).where(DraftDrafter.user_id == user.id)
+        )
+    )

@@ -11,21 +11,29 @@ import datetime
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
-from docx import Document
 from docx.document import Document as DocxDocument
-from docx.enum.section import WD_ORIENT
-from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.table import Table, _Cell
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from accounts.i18n import N_
+from accounts.officedoc import (
+    FONT_NAME,
+    Masthead,
+    Signer,
+    add_masthead,
+    add_signature,
+    add_title,
+    document_to_bytes,
+    new_document,
+    place_and_date,
+)
+from drafts.diffing import Segment, word_diff
 
 __all__ = [
     "CHANGE_NOTES",
@@ -40,6 +48,7 @@ __all__ = [
     "ConsolidationReport",
     "ReportCounts",
     "ReportRow",
+    "Signer",
     "build_comment_letter_docx",
     "build_comparison_docx",
     "build_consolidation_docx",
@@ -69,6 +78,7 @@ CHANGE_NOTES: dict[str, str] = {
 }
 
 CONSOLIDATION_HEADERS = (
+    "STT",
     "Điều, khoản (nhóm vấn đề)",
     "Chủ thể góp ý",
     "Nội dung góp ý",
@@ -83,11 +93,6 @@ XLSX_HEADERS = (
     "Tiếp thu/giải trình",
 )
 COMPARISON_EXTRA_HEADERS = ("Ý kiến góp ý được tiếp thu, giải trình", "Ghi chú")
-
-NATIONAL_NAME = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
-NATIONAL_MOTTO = "Độc lập - Tự do - Hạnh phúc"
-FONT_NAME = "Times New Roman"
-BODY_SIZE = Pt(13)
 
 
 @dataclass(slots=True)
@@ -126,8 +131,8 @@ class ConsolidationReport:
     date: datetime.date
     counts: ReportCounts
     rows: list[ReportRow]  # general group first, then in document order
-    signer_title: str  # "CHÁNH VĂN PHÒNG"
-    signer_name: str
+    signer: Signer
+    symbol: str | None = None  # "15/BC-VP"; None before the round has one
 
 
 @dataclass(slots=True)
@@ -149,6 +154,10 @@ class ComparisonTable:
     old_version_label: str  # "Dự thảo lần 1"
     new_version_label: str  # "Dự thảo lần 2"
     rows: list[ComparisonRow]
+    place: str
+    date: datetime.date
+    signer: Signer
+    symbol: str | None = None
 
 
 @dataclass(slots=True)
@@ -165,27 +174,19 @@ class CommentLetter:
     # In capitals as in the header; sentences use it in sentence case ("Viện kiểm sát nhân dân
     # khu vực 1"), like ConsolidationReport.drafting_unit.
     unit_name: str  # "VIỆN KIỂM SÁT NHÂN DÂN KHU VỰC 1"
-    document_number: str  # "15/VKSKV1"; "…/…" before it is numbered
+    symbol: str  # "15/VKSKV1"; "VKSKV1" before it is numbered
     draft_title: str
     version_label: str
     recipient: str  # "Văn phòng Viện kiểm sát nhân dân tỉnh Bắc Giang"
     place: str
     date: datetime.date
-    signer_title: str  # "VIỆN TRƯỞNG"
-    signer_name: str
+    signer: Signer
     items: list[CommentLetterItem] = field(default_factory=list)
     copies_to: list[str] = field(default_factory=lambda: ["Như trên", "Lưu: VT"])
 
     @property
     def agrees(self) -> bool:
         return not self.items
-
-
-def place_and_date(place: str, date: datetime.date) -> str:
-    """ "Bắc Giang, ngày 05 tháng 02 năm 2026": days below 10 and months below 3 take a zero."""
-    day = f"{date.day:02d}"
-    month = f"{date.month:02d}" if date.month < 3 else str(date.month)
-    return f"{place}, ngày {day} tháng {month} năm {date.year}"
 
 
 def change_note(changes: Iterable[str]) -> str:
@@ -198,23 +199,35 @@ def change_note(changes: Iterable[str]) -> str:
 
 
 def build_consolidation_docx(report: ConsolidationReport) -> bytes:
-    doc = _new_document()
-    _header_block(doc, _agency_lines(report.agency_name, report.drafting_unit), _national_motto())
-    _centred(doc, "BẢN TỔNG HỢP, TIẾP THU, GIẢI TRÌNH Ý KIẾN GÓP Ý", bold=True, space_before=12)
-    _centred(doc, f"Đối với dự thảo {report.draft_title} ({report.version_label})", bold=True)
+    # Five columns: landscape pages, so the text does not wrap every few words.
+    doc = new_document(landscape=True)
+    add_masthead(
+        doc,
+        Masthead(
+            report.agency_name, report.drafting_unit, report.place, report.date, report.symbol
+        ),
+    )
+    add_title(
+        doc,
+        "BẢN TỔNG HỢP, TIẾP THU, GIẢI TRÌNH Ý KIẾN GÓP Ý",
+        f"Đối với dự thảo {report.draft_title} ({report.version_label})",
+    )
     _body(doc, _counts_sentence(report))
 
-    table = _grid_table(doc, CONSOLIDATION_HEADERS, [Cm(3.5), Cm(3.0), Cm(4.5), Cm(5.5)])
-    for group in _groups(report.rows):
-        first_cells: list[_Cell] = []
+    table = _grid_table(doc, CONSOLIDATION_HEADERS, [Cm(1.4), Cm(4.3), Cm(4), Cm(7.5), Cm(8)])
+    for number, group in enumerate(_groups(report.rows), start=1):
+        first_cells: list[list[_Cell]] = [[], []]
         for row in group:
             cells = table.add_row().cells
-            first_cells.append(cells[0])
-            _fill(cells[1], "\n".join(row.units))
-            _fill(cells[2], row.comment_text)
-            _fill_response(cells[3], row.decision, row.response)
-        _fill(first_cells[0], group[0].group_label, bold=True)
-        _merge_down(first_cells)
+            first_cells[0].append(cells[0])
+            first_cells[1].append(cells[1])
+            _fill(cells[2], "\n".join(row.units))
+            _fill(cells[3], row.comment_text)
+            _fill_response(cells[4], row.decision, row.response)
+        _fill(first_cells[0][0], str(number), align=WD_ALIGN_PARAGRAPH.CENTER)
+        _fill(first_cells[1][0], group[0].group_label, bold=True)
+        for column in first_cells:
+            _merge_down(column)
 
     drafter = _sentence_case(report.drafting_unit)
     _body(
@@ -222,13 +235,8 @@ def build_consolidation_docx(report: ConsolidationReport) -> bytes:
         f"Trên đây là bản tổng hợp, tiếp thu, giải trình ý kiến góp ý đối với dự thảo "
         f"{report.draft_title} ({report.version_label}) của {drafter}.",
     )
-    _signature_block(
-        doc,
-        report.signer_title,
-        report.signer_name,
-        place_date=place_and_date(report.place, report.date),
-    )
-    return _to_bytes(doc)
+    add_signature(doc, report.signer, ("Lãnh đạo Viện (để báo cáo)", "Lưu: VT"))
+    return document_to_bytes(doc)
 
 
 def build_consolidation_xlsx(report: ConsolidationReport) -> bytes:
@@ -328,47 +336,64 @@ def _merge_down(cells: Sequence[_Cell]) -> None:
 
 
 def build_comparison_docx(cmp: ComparisonTable) -> bytes:
-    doc = _new_document(landscape=True)
-    _header_block(doc, _agency_lines(cmp.agency_name, cmp.drafting_unit), _national_motto())
-    _centred(doc, "BẢNG SO SÁNH", bold=True, space_before=12)
-    _centred(
+    doc = new_document(landscape=True)
+    add_masthead(doc, Masthead(cmp.agency_name, cmp.drafting_unit, cmp.place, cmp.date, cmp.symbol))
+    add_title(
         doc,
+        "BẢNG SO SÁNH",
         f"Dự thảo {cmp.draft_title} ({cmp.old_version_label} và {cmp.new_version_label})",
-        bold=True,
     )
     headers = (cmp.old_version_label, cmp.new_version_label, *COMPARISON_EXTRA_HEADERS)
     table = _grid_table(doc, headers, [Cm(8), Cm(8), Cm(5.7), Cm(3.5)])
     for row in cmp.rows:
         cells = table.add_row().cells
+        segments = word_diff(row.old_text, row.new_text)
         if "added" not in row.changes:
-            _fill_labelled(cells[0], row.old_label or row.label, row.old_text)
+            _fill_marked(cells[0], row.old_label or row.label, segments, "delete")
         if "removed" not in row.changes:
-            _fill_labelled(cells[1], row.label, row.new_text)
+            _fill_marked(cells[1], row.label, segments, "insert")
         _fill(cells[2], "\n".join(f"- {comment}" for comment in row.comments))
         _fill(cells[3], "\n".join(part for part in (change_note(row.changes), row.note) if part))
-    return _to_bytes(doc)
+    add_signature(doc, cmp.signer, ("Lưu: VT, hồ sơ dự thảo",))
+    return document_to_bytes(doc)
 
 
-def _fill_labelled(cell: _Cell, label: str, text: str) -> None:
+def _fill_marked(cell: _Cell, label: str, segments: Sequence[Segment], side: str) -> None:
+    """One side of the word diff: the old text with deletions struck through (`side` "delete"),
+    or the new text with insertions bold and underlined ("insert")."""
     cell.paragraphs[0].add_run(label).bold = True
-    for line in text.split("\n") if text else []:
-        cell.add_paragraph(line)
+    paragraph = None
+    for op, text in segments:
+        if op not in ("equal", side):
+            continue
+        for index, piece in enumerate(text.split("\n")):
+            if paragraph is None or index > 0:
+                paragraph = cell.add_paragraph()
+            if not piece:
+                continue
+            run = paragraph.add_run(piece)
+            if op == "delete":
+                run.font.strike = True
+            elif op == "insert":
+                run.bold = True
+                run.underline = True
 
 
 # --------------------------------------------------------------------------- comment letter
 
 
 def build_comment_letter_docx(letter: CommentLetter) -> bytes:
-    doc = _new_document()
-    subject = f"V/v góp ý dự thảo {letter.draft_title}"
-    _header_block(
+    doc = new_document()
+    add_masthead(
         doc,
-        [
-            *_agency_lines(letter.agency_name, letter.unit_name),
-            _Line(f"Số: {letter.document_number}"),
-            _Line(subject, size=_HEADER_SIZE),
-        ],
-        _national_motto(_Line(place_and_date(letter.place, letter.date), italic=True)),
+        Masthead(
+            letter.agency_name,
+            letter.unit_name,
+            letter.place,
+            letter.date,
+            letter.symbol,
+            subject=f"V/v góp ý dự thảo {letter.draft_title}",
+        ),
     )
     _centred(doc, f"Kính gửi: {letter.recipient}.", space_before=12)
 
@@ -386,127 +411,11 @@ def build_comment_letter_docx(letter: CommentLetter) -> bytes:
             _body(doc, f"{number}. {about}: {item.text}")
         _body(doc, f"Trên đây là ý kiến góp ý của {unit}, đề nghị {letter.recipient} tổng hợp.")
 
-    _signature_block(doc, letter.signer_title, letter.signer_name, copies_to=letter.copies_to)
-    return _to_bytes(doc)
+    add_signature(doc, letter.signer, letter.copies_to)
+    return document_to_bytes(doc)
 
 
-# --------------------------------------------------------------------------- document setup
-
-
-class _Line(NamedTuple):
-    text: str
-    bold: bool = False
-    italic: bool = False
-    size: Pt | None = None
-
-
-# The short rule under the unit name and under the motto.
-_RULE = _Line("—————", size=Pt(8))
-_HEADER_SIZE = Pt(12)
-
-
-def _new_document(*, landscape: bool = False) -> DocxDocument:
-    """An A4 document with administrative margins and Times New Roman everywhere."""
-    doc = Document()
-    section = doc.sections[0]
-    short, long = Cm(21), Cm(29.7)
-    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
-    section.page_width, section.page_height = (long, short) if landscape else (short, long)
-    section.top_margin = section.bottom_margin = Cm(2)
-    section.left_margin, section.right_margin = Cm(3), Cm(1.5)
-
-    normal = doc.styles["Normal"]
-    normal.font.name = FONT_NAME
-    normal.font.size = BODY_SIZE
-    # font.name fills only the Latin slots; Word renders some Vietnamese characters from the
-    # East Asian slot, so every slot names the same font.
-    fonts = normal.element.get_or_add_rPr().get_or_add_rFonts()
-    for slot in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        fonts.set(qn(slot), FONT_NAME)
-    normal.paragraph_format.space_before = Pt(0)
-    normal.paragraph_format.space_after = Pt(0)
-    return doc
-
-
-def _header_block(doc: DocxDocument, left: Sequence[_Line], right: Sequence[_Line]) -> None:
-    """Agency on the left, national motto on the right, in a borderless two-column table."""
-    left_cell, right_cell = _layout_table(doc, (Cm(6.5), Cm(10)))
-    _stack(left_cell, left)
-    _stack(right_cell, right)
-
-
-def _agency_lines(agency_name: str, unit_name: str) -> list[_Line]:
-    return [
-        _Line(agency_name, size=_HEADER_SIZE),
-        _Line(unit_name, bold=True, size=_HEADER_SIZE),
-        _RULE,
-    ]
-
-
-def _national_motto(*extra: _Line) -> list[_Line]:
-    return [
-        _Line(NATIONAL_NAME, bold=True, size=_HEADER_SIZE),
-        _Line(NATIONAL_MOTTO, bold=True),
-        _RULE,
-        *extra,
-    ]
-
-
-def _signature_block(
-    doc: DocxDocument,
-    signer_title: str,
-    signer_name: str,
-    *,
-    place_date: str | None = None,
-    copies_to: Sequence[str] = (),
-) -> None:
-    """Signature on the right; "Nơi nhận" on the left when the document has recipients."""
-    doc.add_paragraph()
-    left_cell, right_cell = _layout_table(doc, (Cm(7.5), Cm(9)))
-    if copies_to:
-        last = len(copies_to) - 1
-        _stack(
-            left_cell,
-            [
-                _Line("Nơi nhận:", bold=True, italic=True, size=_HEADER_SIZE),
-                *(
-                    _Line(f"- {name}{'.' if i == last else ';'}", size=Pt(11))
-                    for i, name in enumerate(copies_to)
-                ),
-            ],
-            align=WD_ALIGN_PARAGRAPH.LEFT,
-        )
-    dated = [_Line(place_date, italic=True), _Line("")] if place_date else []
-    room_to_sign = [_Line("")] * 3
-    _stack(
-        right_cell,
-        [*dated, _Line(signer_title, bold=True), *room_to_sign, _Line(signer_name, bold=True)],
-    )
-
-
-def _layout_table(doc: DocxDocument, widths: Sequence[Cm]) -> tuple[_Cell, _Cell]:
-    """A borderless one-row table used to place blocks side by side."""
-    table = doc.add_table(rows=1, cols=len(widths))
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    cells = table.rows[0].cells
-    for column, cell, width in zip(table.columns, cells, widths, strict=True):
-        column.width = width
-        cell.width = width
-    return cells[0], cells[1]
-
-
-def _stack(
-    cell: _Cell, lines: Sequence[_Line], align: WD_ALIGN_PARAGRAPH = WD_ALIGN_PARAGRAPH.CENTER
-) -> None:
-    for index, line in enumerate(lines):
-        paragraph = cell.paragraphs[0] if index == 0 else cell.add_paragraph()
-        paragraph.alignment = align
-        run = paragraph.add_run(line.text)
-        run.bold = line.bold or None
-        run.italic = line.italic or None
-        if line.size is not None:
-            run.font.size = line.size
+# --------------------------------------------------------------------------- document parts
 
 
 def _centred(doc: DocxDocument, text: str, *, bold: bool = False, space_before: float = 0) -> None:
@@ -555,9 +464,3 @@ def _fill(
 def _sentence_case(name: str) -> str:
     """ "VĂN PHÒNG" → "Văn phòng" inside a sentence; mixed-case names stay as given."""
     return name.capitalize() if name.isupper() else name
-
-
-def _to_bytes(doc: DocxDocument) -> bytes:
-    buffer = io.BytesIO()
-    doc.save(buffer)
-    return buffer.getvalue()

@@ -33,7 +33,8 @@ from accounts.clock import (
     now,
     to_local,
 )
-from accounts.errors import NotFound, UserError, ensure
+from accounts.confirm import confirmation_page, is_confirmed
+from accounts.errors import Conflict, NotFound, UserError, ensure, link_back_by
 from accounts.i18n import N_, label_choices
 from accounts.models import Group, Unit, active_units
 from accounts.operations import get_or_404
@@ -66,6 +67,8 @@ from drafts.models import Clause, Draft, Version
 from workflow.engine import TransitionError
 
 bp = Blueprint("comments", __name__, url_prefix="/comments")
+# An error on a round's page offers the way back to the round.
+link_back_by("consultation_id", "comments.round_home", N_("Quay lại đợt lấy ý kiến"))
 
 SOURCE_LABELS = {
     CommentSource.WRITTEN: N_("Văn bản góp ý"),
@@ -766,11 +769,38 @@ def conference(consultation_id: int):  # type: ignore[no-untyped-def]
     )
 
 
-@bp.route("/rounds/<int:consultation_id>/close", methods=["POST"])
+@bp.route("/rounds/<int:consultation_id>/close", methods=["GET", "POST"])
 @login_required
 def close(consultation_id: int):  # type: ignore[no-untyped-def]
     consultation = queries.get_round(consultation_id)
     ensure(consultation.can_manage(current_user))
+    if request.method == "POST" and not is_confirmed():
+        return redirect(url_for("comments.close", consultation_id=consultation.id), 303)
+    if request.method == "GET":
+        if consultation.closed_at is not None:
+            raise Conflict(_("Đợt lấy ý kiến đã kết thúc."))
+        tracker_url = url_for("comments.tracker", consultation_id=consultation.id)
+        return confirmation_page(
+            heading=_("Kết thúc %(label)s?", label=consultation.display_label.lower()),
+            lead=_(
+                "Bạn sắp kết thúc lấy ý kiến về dự thảo “%(title)s”.",
+                title=consultation.draft.title,
+            ),
+            consequences=[
+                _("Các đơn vị không thể thêm, sửa hay gửi ý kiến nữa, kể cả khi chưa đến hạn."),
+                _("Ý kiến chưa gửi của các đơn vị không được tính."),
+                *(
+                    [_("Đợt kín: các đơn vị được mời sẽ xem được ý kiến của nhau.")]
+                    if consultation.visibility == Visibility.BLIND
+                    else []
+                ),
+                _("Dự thảo chuyển sang “Hết hạn góp ý”; thao tác này không thể hoàn tác."),
+            ],
+            action=url_for("comments.close", consultation_id=consultation.id),
+            button=_("Kết thúc lấy ý kiến"),
+            back=(tracker_url, _("Theo dõi góp ý")),
+            danger=True,
+        )
     operations.close_round(consultation, actor=current_user)
     db.session.commit()
     flash(_("Đã kết thúc %(label)s.", label=consultation.display_label.lower()), "success")

@@ -198,13 +198,38 @@ RENUMBER = {
 }
 PREVIEW = {
     "type": "object",
-    "required": ["token", "filename", "kind", "clauses", "warnings", "count"],
+    "required": [
+        "token",
+        "filename",
+        "kind",
+        "clauses",
+        "warnings",
+        "count",
+        "title",
+        "preamble",
+        "left_out",
+    ],
     "properties": {
         "token": {"type": "string"},
         "filename": {"type": "string"},
         "kind": {"type": "string", "enum": [k.value for k in DraftKind]},
         "clauses": {"type": "array", "items": CLAUSE},
         "warnings": {"type": "array", "items": {"type": "string"}},
+        "title": {"type": "string", "description": "Tên văn bản đọc được (rỗng nếu không có)"},
+        "preamble": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Phần mở đầu: các dòng Căn cứ, Quyết định ban hành",
+        },
+        "left_out": {
+            "type": "array",
+            "description": "Các đoạn không nhập vào cây điều khoản, kèm lý do",
+            "items": {
+                "type": "object",
+                "required": ["text", "reason"],
+                "properties": {"text": {"type": "string"}, "reason": {"type": "string"}},
+            },
+        },
         "count": {"type": "integer"},
         "total_max_points": POINTS_OUT,
     },
@@ -224,6 +249,8 @@ ADOPT_IN = {
         "decision_number": {"type": "string", "minLength": 1, "maxLength": 120},
         "decision_date": {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
         "signer_name": {"type": "string", "minLength": 1, "maxLength": 200},
+        # Adopting a version older than the latest published one needs this; else 409.
+        "confirm_not_latest": {"type": "boolean", "default": False},
     },
 }
 DELETED = {
@@ -513,6 +540,9 @@ def import_preview(draft_id: int):  # type: ignore[no-untyped-def]
             "clauses": [clause_json(r) for r in preview.roots],
             "warnings": preview.warnings,
             "count": preview.count,
+            "title": preview.title,
+            "preamble": preview.preamble,
+            "left_out": preview.left_out,
             "total_max_points": _number(preview.total_max_points),
         }
     )
@@ -785,7 +815,13 @@ def adopt(draft_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     except ValueError as exc:
         raise Invalid("Ngày ký không hợp lệ (YYYY-MM-DD).") from exc
     operations.adopt_draft(
-        draft, version, body["decision_number"], decided, body["signer_name"], user
+        draft,
+        version,
+        body["decision_number"],
+        decided,
+        body["signer_name"],
+        user,
+        confirm_not_latest=bool(body.get("confirm_not_latest", False)),
     )
     db.session.commit()
     return jsonify(draft_json(draft, user))

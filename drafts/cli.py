@@ -50,9 +50,15 @@ def _parse(kind: DraftKind, path: str) -> Any:
 @drafts_cli.command("parse")
 @click.argument("path")
 def parse_draft(path: str) -> None:
-    """In cây điều khoản của một tệp .docx dưới dạng JSON."""
+    """In tên, phần mở đầu, cây điều khoản, cảnh báo và các đoạn không nhập của một văn bản
+    (.docx, .doc, .odt, .rtf hoặc .pdf có lớp chữ) dưới dạng JSON; cảnh báo in cả ra stderr.
+    Đọc như một tệp tải lên: trong tiến trình con, trong giới hạn bộ nhớ và thời gian."""
     result = _parse(DraftKind.REGULATION, path)
-    click.echo(json.dumps({"nodes": result.as_dict()["nodes"]}, ensure_ascii=False, indent=1))
+    for warning in result.warnings:
+        click.echo(f"Cảnh báo: {warning}", err=True)
+    if result.left_out:
+        click.echo(f"Không nhập {len(result.left_out)} đoạn (xem left_out).", err=True)
+    click.echo(result.to_json())
 
 
 @criteria_cli.command("parse")

@@ -27,6 +27,11 @@ def _drafter(draft: Draft, actor: User | None) -> bool:
     return actor is not None and actor.can_draft() and draft.is_drafter(actor)
 
 
+def _drafter_with_published_version(draft: Draft, actor: User | None) -> bool:
+    # Only a published version can be adopted: with none, the action is not offered.
+    return _drafter(draft, actor) and draft.has_published_version
+
+
 ACTION_LABELS = {
     "open_consultation": N_("Lấy ý kiến góp ý"),
     "close_consultation": N_("Kết thúc lấy ý kiến"),
@@ -45,9 +50,9 @@ def _table(adopt_guard: Guard | None = None) -> list[Transition]:
         t(S.CONSULTING, "close_consultation", S.CONSULTATION_CLOSED, _drafter_or_system),
         t(S.CONSULTATION_CLOSED, "start_consolidation", S.CONSOLIDATING, _drafter),
         t(S.CONSOLIDATING, "revise", S.REVISED, _drafter),
-        t(S.DRAFT, "adopt", S.ADOPTED, _drafter, guard=adopt_guard),
-        t(S.CONSOLIDATING, "adopt", S.ADOPTED, _drafter, guard=adopt_guard),
-        t(S.REVISED, "adopt", S.ADOPTED, _drafter, guard=adopt_guard),
+        t(S.DRAFT, "adopt", S.ADOPTED, _drafter_with_published_version, guard=adopt_guard),
+        t(S.CONSOLIDATING, "adopt", S.ADOPTED, _drafter_with_published_version, guard=adopt_guard),
+        t(S.REVISED, "adopt", S.ADOPTED, _drafter_with_published_version, guard=adopt_guard),
     ]
     return [
         Transition(

@@ -146,6 +146,10 @@ class Draft(db.Model):
     def latest_version(self) -> Version | None:
         return self.versions[-1] if self.versions else None
 
+    @property
+    def has_published_version(self) -> bool:
+        return any(v.is_published for v in self.versions)
+
     def is_drafter(self, user: User) -> bool:
         return any(d.user_id == user.id for d in self.drafters)
 

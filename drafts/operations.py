@@ -45,7 +45,6 @@ from drafts.models import (
 )
 from drafts.parsing import ParseError
 from tasks.notify import notify
-from workflow.engine import GuardFailed
 
 REGULATION_KINDS = (
     ClauseKind.PART,
@@ -296,24 +295,34 @@ def finish_revision(draft: Draft, actor: User, note: str | None = None) -> Versi
 
 
 # --- adoption ----------------------------------------------------------------------------
-def adopt_draft(
+def check_adoption(
     draft: Draft,
     version: Version,
     decision_number: str,
-    decision_date: date,
+    decision_date: date | None,
     signer_name: str,
     actor: User,
-) -> Draft:
-    """Adopt (thông qua, ban hành) a published version; the draft is read-only afterwards.
+    *,
+    confirm_not_latest: bool = False,
+) -> None:
+    """Every check `adopt_draft` makes, changing nothing: the confirmation page runs it
+    before asking, so the user confirms only what would go through.
 
-    A criteria table is refused unless every group's maximum equals the sum of its items'
-    and the total is a positive whole number; all problems are reported at once.
+    A criteria table's problems are all listed in the `Invalid` error's details. A
+    version older than the latest published one is adopted only on an explicit
+    `confirm_not_latest`: an adopted draft cannot be changed.
     """
     _ensure_not_adopted(draft)
     if version.draft_id != draft.id:
         raise NotFound("Phiên bản không thuộc dự thảo này.")
     if not version.is_published:
         raise Conflict(f"{version.label} chưa được phát hành; chỉ ban hành được bản đã phát hành.")
+    latest = latest_published(draft)
+    if latest is not None and latest.id != version.id and not confirm_not_latest:
+        raise Conflict(
+            f"{version.label} không phải bản mới nhất đã phát hành ({latest.label}); "
+            "hãy xác nhận rõ nếu vẫn muốn ban hành bản cũ hơn."
+        )
     decision_number, signer_name = decision_number.strip(), signer_name.strip()
     missing = [
         label
@@ -328,22 +337,44 @@ def adopt_draft(
         raise Invalid("Cần nhập " + ", ".join(missing) + ".")
     if len(decision_number) > 120 or len(signer_name) > 200:
         raise Invalid("Số quyết định hoặc tên người ký quá dài.")
+    # The table's own checks (state, drafter) before the criteria sums, as applying does.
+    DRAFT_MACHINE.check(draft, "adopt", actor)
+    problems = (
+        tree.criteria_problems(tree.load_version_tree(version))
+        if draft.kind == DraftKind.CRITERIA
+        else []
+    )
+    if problems:
+        message = "Chưa thể ban hành bảng tiêu chí:\n" + "\n".join(f"– {p}" for p in problems)
+        raise Invalid(message, details=problems)
 
-    problems: list[str] = []
 
-    def guard(_draft: Draft) -> str | None:
-        if draft.kind == DraftKind.CRITERIA:
-            problems.extend(tree.criteria_problems(tree.load_version_tree(version)))
-        if not problems:
-            return None
-        return "Chưa thể ban hành bảng tiêu chí:\n" + "\n".join(f"– {p}" for p in problems)
+def adopt_draft(
+    draft: Draft,
+    version: Version,
+    decision_number: str,
+    decision_date: date,
+    signer_name: str,
+    actor: User,
+    *,
+    confirm_not_latest: bool = False,
+) -> Draft:
+    """Adopt (thông qua, ban hành) a published version; the draft is read-only afterwards.
 
-    try:
-        apply_draft_action(
-            draft, "adopt", actor, f"Quyết định số {decision_number}", adopt_guard=guard
-        )
-    except GuardFailed as exc:
-        raise Invalid(exc.message, details=problems) from exc
+    A criteria table is refused unless every group's maximum equals the sum of its items'
+    and the total is a positive whole number; all problems are reported at once.
+    """
+    check_adoption(
+        draft,
+        version,
+        decision_number,
+        decision_date,
+        signer_name,
+        actor,
+        confirm_not_latest=confirm_not_latest,
+    )
+    decision_number, signer_name = decision_number.strip(), signer_name.strip()
+    apply_draft_action(draft, "adopt", actor, f"Quyết định số {decision_number}")
     draft.adopted_version = version
     draft.decision_number = decision_number
     draft.decision_date = decision_date
@@ -699,6 +730,11 @@ class ImportPreview:
     nodes: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
     total_max_points: Decimal | None = None
+    # A regulation's name, its preamble, and the paragraphs kept out of the tree with the
+    # reason (a Vietnamese label, translated where shown): shown before the user confirms.
+    title: str = ""
+    preamble: list[str] = field(default_factory=list)
+    left_out: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def roots(self) -> list[tree.TreeNode]:
@@ -747,9 +783,15 @@ def read_upload(kind: DraftKind, data: bytes, filename: str = "") -> ImportPrevi
     when it cannot be read (wrong type, corrupt, encrypted, empty, zip bomb), TooLarge
     past a limit (see `parse_upload`)."""
     if kind == DraftKind.REGULATION:
-        result = parse_upload(kind, data, filename)
-        nodes = result.as_dict()["nodes"]
-        return ImportPreview(kind, nodes, list(result.warnings))
+        parsed = parse_upload(kind, data, filename).as_dict()
+        return ImportPreview(
+            kind,
+            parsed["nodes"],
+            parsed["warnings"],
+            title=parsed["title"],
+            preamble=parsed["preamble"],
+            left_out=parsed["left_out"],
+        )
     criteria = parse_upload(kind, data, filename)
     nodes = [_criteria_dict(node) for node in criteria.criteria]
     preview = ImportPreview(kind, nodes, list(criteria.warnings), criteria.total_max_points)
@@ -795,7 +837,11 @@ def import_version(draft: Draft, *, actor: User, data: bytes, filename: str) -> 
         version,
         actor=actor,
         summary=f"{draft.title}: {version.label} từ tệp {display_filename(filename)}",
-        details={"clauses": preview.count, "warnings": preview.warnings},
+        details={
+            "clauses": preview.count,
+            "warnings": preview.warnings,
+            "left_out": len(preview.left_out),
+        },
     )
     return version
 

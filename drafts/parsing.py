@@ -1,4 +1,4 @@
-"""Read an uploaded regulation (.docx) into a clause tree.
+"""Read an uploaded regulation into its title, preamble and clause tree.
 
 Pure module: bytes in, a tree out; no Flask, no database.
 
@@ -20,26 +20,44 @@ Written as                      kind          number
 
 Decisions worth knowing:
 
-* The title block before the first structural label (agency, "DỰ THẢO", "QUY CHẾ", subtitle,
-  "Căn cứ ..." lines) is not part of the tree.
+* Conservation of text: every non-empty paragraph of the file ends up in exactly one place,
+  the document's ``title`` (its name: "QUY CHẾ ...", "NGHỊ ĐỊNH Về ...", "Phụ lục I ..."), its
+  ``preamble`` ("Căn cứ ..." lines, and the whole Quyết định that issues an attached text), a
+  node of the tree, or ``left_out`` with a reason shown to users (letterhead, national
+  heading, signature block, another document in the file, a table before the body...).
 * A paragraph without a label continues the node before it (joined with a newline). Right after
   a ``Chương``/``Mục`` label without a title it is that heading's title; right after an ``Điều``
   without a title it is the title only if it looks like a heading (bold or a heading style).
+* A ``Phần``/``Chương``/``Mục`` heading is a short line: the label alone, with a title in
+  capitals, or a short title after a separator or set as a heading. "Phần thứ hai bao gồm ..."
+  is a sentence of the body.
+* "Điều4." (no space) is not an article: Vietnamese legal drafting always writes "Điều 4.", and
+  reading glued labels would turn citations and typos into articles. A warning names the line.
+* The articles of a Quyết định have no titles: "Điều 1. Ban hành kèm theo ..." is its text.
 * Word's automatic numbering is rendered the way Word shows it (Latin letters, no "đ") and then
   read like typed text. Counters are kept per abstract list, as Word does, so several list
   instances of one definition continue each other unless one restarts with ``startOverride``.
-* Tables in the body are not imported; each one in the middle of the tree gives a warning.
-  Tables before the first label (letterhead) or holding the signature block are ignored quietly.
-* "Nơi nhận:" starts the signature block, which is skipped. A Quyết định with an attached
-  Quy chế ("(Ban hành kèm theo Quyết định số ...)", or a new "QUY CHẾ" title) yields the
-  attached document's tree; a Quyết định alone is parsed as it is.
-* Headers, footers, footnotes, comments, text boxes, deleted revisions and hidden text are
-  not read.
+* Tables in the body are kept as rows of text ("cell | cell") on the node they follow, with a
+  warning. Tables before the first label (letterhead, forms) are left out with their reason.
+* The signature block is recognised by its shape, never by one word: a "Nơi nhận:" list, a
+  "TM./KT./TL./Q." line over the signer's title, "(Đã ký)", or a signature table, with nothing
+  after it but the end of the file or a new document. A Quyết định with an attached Quy chế
+  ("(Ban hành kèm theo Quyết định số ...)", or a new "QUY CHẾ" title) yields the attached
+  document's tree; a Quyết định alone is parsed as it is.
+* Lookalike letters (Ð U+00D0 for Đ, Cyrillic letters inside Latin words), no-break and
+  zero-width characters and decomposed Unicode are normalised before labels are read.
+* Lines hard-wrapped at a margin (text pasted from a PDF, one line per paragraph) are joined
+  unless a line starts with a structural label; a warning says so.
+* Footnotes are kept with the node of the paragraph that cites them. Headers, footers,
+  comments, text boxes, deleted revisions and hidden text are not read.
+* Other formats (.doc, .odt, .rtf, .pdf) and legacy encodings: see drafts.formats.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import itertools
 import json
 import re
 import unicodedata
@@ -50,6 +68,7 @@ from typing import Any, Literal
 
 import defusedxml.ElementTree as SafeET
 import docx
+from docx.oxml import parse_xml
 from docx.oxml.ns import qn
 
 # ---------------------------------------------------------------------------------------------
@@ -90,13 +109,61 @@ class Node:
         }
 
 
+def N_(message: str) -> str:
+    """Mark a label for the catalogue (``pybabel extract -k N_``); pages translate it."""
+    return message
+
+
+# Why a paragraph of the source is not in the title, the preamble or the tree. Shown to users,
+# translated where shown; kept in Vietnamese here like the app's other label dictionaries.
+LEFT_OUT_NATIONAL_HEADING = N_("Quốc hiệu, tiêu ngữ")
+LEFT_OUT_LETTERHEAD = N_("Tên cơ quan, số, ký hiệu, địa danh, ngày tháng")
+LEFT_OUT_SIGNATURE = N_("Phần ký, nơi nhận")
+LEFT_OUT_SEPARATOR = N_("Dòng kẻ, dòng trang trí")
+LEFT_OUT_OTHER_DOCUMENT = N_("Văn bản khác trong cùng tệp, không được nhập")
+LEFT_OUT_TABLE = N_("Bảng ngoài phần nội dung (biểu mẫu, tiêu đề)")
+LEFT_OUT_PAGE_NUMBER = N_("Số trang")
+LEFT_OUT_REASONS = (
+    LEFT_OUT_NATIONAL_HEADING,
+    LEFT_OUT_LETTERHEAD,
+    LEFT_OUT_SIGNATURE,
+    LEFT_OUT_SEPARATOR,
+    LEFT_OUT_OTHER_DOCUMENT,
+    LEFT_OUT_TABLE,
+    LEFT_OUT_PAGE_NUMBER,
+)
+
+
+@dataclass
+class LeftOut:
+    """A paragraph of the source kept out of the import, with the reason shown to users."""
+
+    text: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"text": self.text, "reason": self.reason}
+
+
 @dataclass
 class ParseResult:
+    """Everything read from a file: each non-empty paragraph of the source is in exactly one
+    of ``title``, ``preamble``, the tree (``nodes``) or ``left_out``."""
+
     nodes: list[Node]
     warnings: list[str] = field(default_factory=list)
+    title: str = ""
+    preamble: list[str] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"nodes": [node.as_dict() for node in self.nodes]}
+        return {
+            "title": self.title,
+            "preamble": list(self.preamble),
+            "nodes": [node.as_dict() for node in self.nodes],
+            "warnings": list(self.warnings),
+            "left_out": [item.as_dict() for item in self.left_out],
+        }
 
     def to_json(self, indent: int | None = 1) -> str:
         return json.dumps(self.as_dict(), ensure_ascii=False, indent=indent)
@@ -138,7 +205,7 @@ MSG_NO_STRUCTURE = (
 
 def sniff_office_file(data: bytes) -> OfficeKind:
     """Tell a .docx from an .xlsx by content, after the safety checks; else raise ParseError."""
-    with _checked_zip(data) as archive:
+    with checked_zip(data) as archive:
         try:
             content_types = SafeET.fromstring(archive.read("[Content_Types].xml"))
         except Exception as exc:  # missing part, bad XML or a forbidden DTD/entity
@@ -150,7 +217,7 @@ def sniff_office_file(data: bytes) -> OfficeKind:
     raise ParseError(MSG_NOT_OFFICE)
 
 
-def _checked_zip(data: bytes) -> zipfile.ZipFile:
+def checked_zip(data: bytes) -> zipfile.ZipFile:
     if not data:
         raise ParseError(MSG_EMPTY)
     if data[:8] == OLE_MAGIC:
@@ -193,12 +260,35 @@ def open_docx(data: bytes) -> Any:
 # Text helpers shared with the criteria parser
 # ---------------------------------------------------------------------------------------------
 
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u3000]+")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+# Invisible characters that split words for the eye-less reader (soft hyphen, joiners, BOM).
+_INVISIBLE = re.compile(r"[\u00ad\u200c\u200d\u2060\ufeff]")
+# Letters that look like Vietnamese ones but are not: "Ðiều" typed with the Icelandic Ð
+# (U+00D0) is common in Vietnamese files and would hide every article.
+_LOOKALIKES = str.maketrans({"Ð": "Đ", "ð": "đ", "Ɖ": "Đ", "ɖ": "đ"})
+# Cyrillic letters inside an otherwise Latin word (pasted text); Cyrillic words stay as written.
+_CYRILLIC_TO_LATIN = str.maketrans("АВЕКМНОРСТХаеорсухіІ", "ABEKMHOPCTXaeopcyxiI")
+_MIXED_WORD = re.compile(r"\w*[\u0400-\u04ff]\w*")
+
+
+def _unconfuse(word: re.Match[str]) -> str:
+    text = word.group(0)
+    if re.search(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]", text):
+        return text.translate(_CYRILLIC_TO_LATIN)
+    return text
+
+
+def normalize_text(text: str) -> str:
+    """NFC, lookalike letters mapped, invisible characters dropped (spaces left as they are)."""
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text)).translate(_LOOKALIKES)
+    if re.search(r"[\u0400-\u04ff]", text):
+        text = _MIXED_WORD.sub(_unconfuse, text)
+    return text
 
 
 def squash(text: str) -> str:
-    """NFC, with every run of spaces/tabs/nbsp as one space (newlines kept, no strip)."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", text))
+    """normalize_text, with every run of spaces/tabs/nbsp as one space (newlines kept)."""
+    return _SPACES.sub(" ", normalize_text(text))
 
 
 def fold(text: str) -> str:
@@ -505,6 +595,7 @@ class _Line:
     heading_style: bool
     auto_label: str | None  # rendered Word numbering, only on a paragraph's first line
     first_in_paragraph: bool
+    footnotes: tuple[str, ...] = ()  # notes referenced from this paragraph, on its last line
 
     @property
     def emphasised(self) -> bool:
@@ -534,6 +625,8 @@ class WordBody:
         self.styles = _Styles(_related_element(part, "styles"))
         self.numbering = _Numbering(_related_element(part, "numbering"), self.styles)
         self.body = document.element.body
+        self.notes: dict[str, str] = {}
+        self.notes = self._read_notes(_related_element(part, "footnotes"))
 
     def blocks(self, container: Any = None) -> Iterator[tuple[str, Any]]:
         """Yield ("p", element) and ("tbl", element) in order, looking inside content controls."""
@@ -574,7 +667,52 @@ class WordBody:
                     first_in_paragraph=not lines,
                 )
             )
+        notes = tuple(
+            self.notes[ref.get(qn("w:id"), "")]
+            for ref in paragraph.iter(qn("w:footnoteReference"))
+            if self.notes.get(ref.get(qn("w:id"), ""))
+        )
+        if notes and lines:
+            lines[-1] = dataclasses.replace(lines[-1], footnotes=notes)
         return lines
+
+    def table_rows(self, table: Any) -> list[str]:
+        """One text per non-empty row, cells joined by " | " (nested tables flattened)."""
+        rows: list[str] = []
+        for row in table.iterchildren(qn("w:tr")):
+            cells: list[str] = []
+            nested: list[str] = []
+            for cell in row.iterchildren(qn("w:tc")):
+                texts = []
+                for kind, element in self.blocks(cell):
+                    if kind == "tbl":
+                        nested.extend(self.table_rows(element))
+                    else:
+                        for line in self.lines(element):
+                            texts += [line.labelled_text, *line.footnotes]
+                text = " ".join(t for t in texts if t)
+                if text:
+                    cells.append(text)
+            if cells:
+                rows.append(" | ".join(cells))
+            rows.extend(nested)
+        return rows
+
+    def _read_notes(self, element: Any) -> dict[str, str]:
+        """Footnote texts by id (separators and continuation notices have no text)."""
+        if element is None:
+            return {}
+        notes = {}
+        for note in element.iterchildren(qn("w:footnote")):
+            lines = [
+                ln.labelled_text
+                for kind, block in self.blocks(note)
+                if kind == "p"
+                for ln in self.lines(block)
+            ]
+            if lines:
+                notes[note.get(qn("w:id"), "")] = " ".join(lines)
+        return notes
 
     def paragraph_text(self, paragraph: Any) -> str:
         """Visible text of a paragraph, automatic number included, lines joined by newlines."""
@@ -610,10 +748,13 @@ class WordBody:
 
 
 def _related_element(part: Any, name: str) -> Any:
-    """The root element of the document's styles/numbering part, or None if it has none."""
+    """The root element of the document's styles/numbering/footnotes part, or None."""
     for rel in part.rels.values():
         if not rel.is_external and rel.reltype.endswith("/" + name):
-            return getattr(rel.target_part, "element", None)
+            element = getattr(rel.target_part, "element", None)
+            if element is None and getattr(rel.target_part, "blob", None):
+                element = parse_xml(rel.target_part.blob)  # a part python-docx does not model
+            return element
     return None
 
 
@@ -656,7 +797,7 @@ class _Label:
 _HEADING_RE = re.compile(
     r"^(?P<kw>phần|chương|tiểu\s+mục|mục)\s+"
     r"(?P<num>thứ\s+[^\W\d_]+|(?-i:[IVXLC]+)|\d{1,3}[a-z]?)(?!\w)"
-    r"\s*[.:\-–—]?\s*(?P<rest>.*)$",
+    r"\s*(?P<sep>[.:\-–—])?\s*(?P<rest>.*)$",
     re.IGNORECASE,
 )
 _HEADING_KINDS: dict[str, tuple[NodeKind, int]] = {
@@ -678,9 +819,9 @@ _PLUS_RE = re.compile(r"^\+\s*(?P<rest>.*)$")
 _SEPARATOR_RE = re.compile(r"^[\s\-–—_=.*~·…/]*$")
 
 
-def _classify(text: str, emphasised: bool) -> _Label | None:
+def _classify(text: str, emphasised: bool, centered: bool = False) -> _Label | None:
     """Read the label at the start of a line, if the line starts with one."""
-    if match := _HEADING_RE.match(text):
+    if (match := _HEADING_RE.match(text)) and _heading_shaped(match, emphasised or centered):
         kind, rank = _HEADING_KINDS[" ".join(match["kw"].lower().split())]
         number = match["num"]
         sequence: Sequence = "roman" if roman_to_int(number) else "arabic"
@@ -705,6 +846,17 @@ def _classify(text: str, emphasised: bool) -> _Label | None:
         if match and not _SEPARATOR_RE.match(match["rest"]):
             return _Label("paragraph", "", rank, match["rest"], "none")
     return None
+
+
+def _heading_shaped(match: re.Match[str], emphasised: bool) -> bool:
+    """A Phần/Chương/Mục heading is a short line: the label alone, or with a title in capitals,
+    or a short title after a separator or set as a heading. "Phần thứ hai bao gồm từ ..." is a
+    sentence of the body that merely starts with the same words."""
+    rest = match["rest"].strip()
+    if not rest or (rest == rest.upper() and any(ch.isalpha() for ch in rest)):
+        return True
+    short = len(rest.split()) <= 15 and not rest.endswith((";", ","))
+    return short and (emphasised or bool(match["sep"]))
 
 
 # Vietnamese alphabet order for typed points: đ is a letter; f, j, w, z are not used.
@@ -766,13 +918,56 @@ _KIND_NAMES: dict[str, str] = {
 }
 _FIRST_NUMBER = {"arabic": "1", "roman": "I", "letter": "a"}
 _DOCUMENT_TITLES = {"QUY CHẾ", "QUY ĐỊNH", "ĐIỀU LỆ", "NỘI QUY", "HƯỚNG DẪN", "QUY TRÌNH"}
+# Names of documents whose first line names them: the document's title starts there.
+_TITLE_WORDS = _DOCUMENT_TITLES | {
+    "QUYẾT ĐỊNH", "NGHỊ ĐỊNH", "NGHỊ QUYẾT", "THÔNG TƯ", "THÔNG TƯ LIÊN TỊCH", "LUẬT",
+    "BỘ LUẬT", "PHÁP LỆNH", "CHỈ THỊ", "KẾ HOẠCH", "CHƯƠNG TRÌNH", "ĐỀ ÁN", "QUY CHẾ MẪU",
+}  # fmt: skip
+# "Phụ lục I" / "PHỤ LỤC 2" as a line of its own; "phụ lục." is the end of a wrapped sentence.
+_APPENDIX_TITLE_RE = re.compile(r"^(Phụ lục|PHỤ LỤC)(\s+(số\s+)?[IVXLC\d]+[a-z]?)?\s*:?$")
 _ATTACHMENT_RE = re.compile(
-    r"^\(?\s*(ban hành )?kèm theo (quyết định|qđ)( số|\s+\d)", re.IGNORECASE
+    r"^(\(\s*(ban hành )?kèm theo|(?-i:Ban hành kèm theo|Kèm theo))\s+"
+    r"(quyết định|qđ|nghị định|nghị quyết|thông tư|văn bản|công văn|kế hoạch)\b",
+    re.IGNORECASE,
 )
 _DECISION_RE = re.compile(r"^quyết định\b", re.IGNORECASE)
-_SIGNATURE_RE = re.compile(r"^nơi nhận\b", re.IGNORECASE)
+_PREAMBLE_RE = re.compile(r"^(căn cứ|theo đề nghị|xét đề nghị|xét|theo)\b", re.IGNORECASE)
+# What a signature block is made of. Any one of these only starts a candidate block: it is the
+# signature block when nothing but a new document follows it (see _mark_signatures).
+_RECIPIENTS_RE = re.compile(r"^nơi nhận\s*(:.*)?$", re.IGNORECASE)
+_AUTHORITY_RE = re.compile(r"^(TM|KT|TL|TUQ|Q)\.\s*(?P<office>\S.*)$")
+_SIGNED_RE = re.compile(
+    r"^\(?\s*(đã ký|đã ký và đóng dấu|ký,? (ghi rõ )?họ tên.*|ký tên.*|chữ ký.*)\s*\)?\.?$",
+    re.IGNORECASE,
+)
+_PLACE_DATE_RE = re.compile(r"^[^\W\d][^,]{1,40},\s*ngày\b.*\btháng\b.*\bnăm\b", re.IGNORECASE)
 # Signature tables: "Nơi nhận:" in one cell, "TM./KT./TL./Q. <office>" over the signer.
-_SIGNATURE_IN_TABLE_RE = re.compile(r"^\s*(nơi nhận\b|(TM|KT|TL|Q)\.\s)", re.IGNORECASE | re.M)
+_SIGNATURE_IN_TABLE_RE = re.compile(
+    r"(^|\| )(nơi nhận\s*:|(TM|KT|TL|TUQ|Q)\.\s)", re.IGNORECASE | re.M
+)
+_NATIONAL_HEADING = ("cong hoa xa hoi chu nghia", "doc lap tu do hanh phuc")
+_LETTERHEAD_RE = re.compile(r"^(số\s*:|số\s+\d|dự thảo\b|v/v\b)", re.IGNORECASE)
+_GLUED_ARTICLE_RE = re.compile(r"^điều\d", re.IGNORECASE)
+
+
+@dataclass
+class _Item:
+    """One block of the source in order: a line of a paragraph, or a table as rows of text."""
+
+    line: _Line | None = None
+    rows: list[str] = field(default_factory=list)
+    label: _Label | None = None
+    signature: bool = False  # part of the signature block (decided before building)
+    reason: str | None = None  # left out before building (a page number of a PDF)
+    new_document: bool = False  # a restarted numbering after a signature block
+
+    @property
+    def text(self) -> str:
+        return self.line.labelled_text if self.line else "\n".join(self.rows)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return self.line.footnotes if self.line else ()
 
 
 @dataclass(slots=True)
@@ -785,7 +980,8 @@ class _Open:
 
 @dataclass
 class _Outline:
-    """The tree of one document (a Quyết định, or the Quy chế attached to it)."""
+    """The tree of one document (a Quyết định, or the Quy chế attached to it), and every
+    paragraph read while it was the current document."""
 
     roots: list[Node] = field(default_factory=list)
     path: list[_Open] = field(default_factory=list)
@@ -797,57 +993,88 @@ class _Outline:
     last_numbers: dict[tuple[int, str], str] = field(default_factory=dict)
     seen_numbers: dict[tuple[int, str], set[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    head: list[_Item] = field(default_factory=list)  # before the first label
+    body: list[str] = field(default_factory=list)  # texts that went into the tree
+    left_out: list[LeftOut] = field(default_factory=list)
 
 
 class _RegulationBuilder:
-    """Feeds lines through three modes: title block, body, and signature block."""
+    """Feeds items through two modes, title block then body; signature blocks are marked on
+    the items beforehand. Every item ends up in exactly one place."""
 
     def __init__(self) -> None:
         self.outlines = [_Outline()]
-        self.mode: Literal["preamble", "body", "signature"] = "preamble"
+        self.mode: Literal["preamble", "body"] = "preamble"
+        self.notes: list[str] = []
 
     @property
     def outline(self) -> _Outline:
         return self.outlines[-1]
 
-    def add_line(self, line: _Line) -> None:
-        text = line.labelled_text
-        if _SEPARATOR_RE.match(text):
+    def add(self, item: _Item) -> None:
+        text = item.text
+        if item.reason:
+            self.outline.left_out.append(LeftOut(text, item.reason))
             return
-        label = _classify(text, line.emphasised or line.auto_label is not None)
-        if self.mode == "signature":
-            if not (_starts_document(text) or (label and label.rank <= RANK_ARTICLE)):
-                return
-            self._start_document()
-        if _ATTACHMENT_RE.match(text) or (
-            _is_document_title(text) and self.outline.roots and not self.outline.title_due
+        if item.signature:
+            self.outline.left_out.append(LeftOut(text, LEFT_OUT_SIGNATURE))
+            self.outline.left_out.extend(LeftOut(n, LEFT_OUT_SIGNATURE) for n in item.notes)
+            return
+        if item.line is None:
+            self._add_table(item)
+            return
+        if _SEPARATOR_RE.match(text):
+            self.outline.left_out.append(LeftOut(text, LEFT_OUT_SEPARATOR))
+            return
+        if _GLUED_ARTICLE_RE.match(text):
+            self.outline.warnings.append(
+                f"Dòng “{_shorten(text)}” viết liền chữ “Điều” với số nên không được coi là "
+                "một điều; nếu đây là tiêu đề điều, hãy thêm dấu cách sau chữ “Điều”."
+            )
+        label = item.label
+        if (
+            item.new_document
+            or _ATTACHMENT_RE.match(text)
+            or (_is_document_title(text) and self.outline.roots and not self.outline.title_due)
         ):
             self._start_document(attachment=_ATTACHMENT_RE.match(text) is not None)
-            return
-        if _SIGNATURE_RE.match(text) and self.outline.roots:
-            self.mode = "signature"
-            return
+            if label is None or label.rank >= RANK_POINT:
+                self.outline.head.append(item)
+                return
         if label and label.rank < RANK_SECTION and self._ends_with_bare_article():
             self._start_document()  # a Chương after top-level articles: the attached text
         if self.mode == "preamble":
             if label is None or label.rank >= RANK_POINT:
                 self.outline.is_decision |= bool(_DECISION_RE.match(text))
+                self.outline.head.append(item)
                 return
             self.mode = "body"
+        self.outline.body.append(text)
+        assert item.line is not None
         if label is None:
-            self._continue(line)
+            self._continue(item.line)
         else:
-            self._open(label, line, auto=line.auto_label is not None)
+            self._open(label, item.line, auto=item.line.auto_label is not None)
+        node = self.outline.path[-1].node
+        for note in item.notes:
+            node.text = f"{node.text}\n{note}" if node.text else note
+            self.outline.body.append(note)
 
-    def add_table(self, text: str) -> None:
+    def _add_table(self, item: _Item) -> None:
         if self.mode != "body":
+            cells = [cell for row in item.rows for cell in row.split(" | ")]
+            letterhead = any(_head_reason(cell) for cell in cells)
+            reason = LEFT_OUT_LETTERHEAD if letterhead else LEFT_OUT_TABLE
+            self.outline.left_out.append(LeftOut(item.text, reason))
             return
-        if _SIGNATURE_IN_TABLE_RE.search(text):
-            self.mode = "signature"
-            return
+        node = self.outline.path[-1].node
+        rows = "\n".join(item.rows)
+        node.text = f"{node.text}\n{rows}" if node.text else rows
+        self.outline.body.append(rows)
+        self.outline.title_due = self.outline.title_open = None
         self.outline.warnings.append(
-            f"Bảng trong {self._cite(self.outline.path)} không được nhập; "
-            "hãy kiểm tra và bổ sung nội dung bảng nếu cần."
+            f"Bảng trong {self._cite(self.outline.path)} được nhập thành {len(item.rows)} dòng "
+            "văn bản (các ô cách nhau bởi “|”); hãy kiểm tra lại nội dung bảng."
         )
 
     def result(self) -> ParseResult:
@@ -857,16 +1084,45 @@ class _RegulationBuilder:
         chosen = next((o for o in filled if o.is_attachment), None)
         if chosen is None and _is_decision(filled[0]) and len(filled) > 1:
             chosen = filled[1]
+        notes: list[str] = []
         if chosen is not None and chosen is not filled[0]:
             articles = sum(node.kind == "article" for node in filled[0].roots)
-            notes = [
-                f"Đã bỏ qua Quyết định ban hành ({articles} điều) và chỉ nhập văn bản kèm theo."
-            ]
+            notes.append(
+                f"Quyết định ban hành ({articles} điều) được đưa vào phần mở đầu; "
+                "chỉ nhập văn bản kèm theo thành cây điều khoản."
+            )
         else:
             chosen = filled[0]
-            notes = ["Chỉ nhập văn bản đầu tiên trong tệp; phần nội dung phía sau không được nhập."]
-            notes = notes if len(filled) > 1 else []
-        return ParseResult(nodes=chosen.roots, warnings=notes + chosen.warnings)
+            if len(filled) > 1:
+                notes.append(
+                    "Chỉ nhập văn bản đầu tiên trong tệp; các văn bản phía sau được liệt kê ở "
+                    "phần không nhập."
+                )
+        index = self.outlines.index(chosen)
+        result = ParseResult(nodes=chosen.roots)
+        for position, outline in enumerate(self.outlines):
+            if position < index:
+                self._wrapper_into(outline, result)
+            elif position == index:
+                self._head_into(outline.head, result)
+                result.left_out.extend(outline.left_out)
+            else:
+                texts = [item.text for item in outline.head] + outline.body
+                result.left_out.extend(LeftOut(t, LEFT_OUT_OTHER_DOCUMENT) for t in texts)
+                result.left_out.extend(outline.left_out)
+        result.warnings = notes + self.notes + chosen.warnings
+        return result
+
+    @staticmethod
+    def _wrapper_into(outline: _Outline, result: ParseResult) -> None:
+        """A Quyết định issuing the imported text: its words belong to the preamble."""
+        _sort_head(outline.head, result, take_title=False)
+        result.preamble.extend(outline.body)
+        result.left_out.extend(outline.left_out)
+
+    @staticmethod
+    def _head_into(head: list[_Item], result: ParseResult) -> None:
+        _sort_head(head, result, take_title=True)
 
     def _ends_with_bare_article(self) -> bool:
         roots = self.outline.roots
@@ -882,6 +1138,8 @@ class _RegulationBuilder:
         outline = self.outline
         titled = label.rank <= RANK_ARTICLE
         title, text = _title_and_text(label, line, auto) if titled else ("", label.rest)
+        if label.kind == "article" and title and not text and _is_provision(outline, line):
+            title, text = "", title  # "Điều 1. Ban hành kèm theo Quyết định này ...": a sentence
         node = Node(label.kind, label.number, title, text)
         while outline.path and outline.path[-1].rank >= label.rank:
             outline.path.pop()
@@ -889,7 +1147,7 @@ class _RegulationBuilder:
         (parent.children if parent else outline.roots).append(node)
         outline.path.append(_Open(label.rank, node))
         self._check_number(label, parent, auto)
-        outline.title_due = node if titled and not title else None
+        outline.title_due = node if titled and not title and not text else None
         outline.title_open = node if title and line.emphasised else None
 
     def _continue(self, line: _Line) -> None:
@@ -941,6 +1199,35 @@ class _RegulationBuilder:
         return " ".join(parts) or "phần đầu văn bản"
 
 
+def _sort_head(head: list[_Item], result: ParseResult, take_title: bool) -> None:
+    """Letterhead and national heading left out; the document's name as the title (or, for a
+    wrapper, into the preamble); the rest ("Căn cứ ...", "QUYẾT ĐỊNH:") as the preamble."""
+    start = next((i for i, item in enumerate(head) if _names_document(item.text)), None)
+    end = start
+    if start is not None:
+        end = start + 1
+        # A bare "QUY CHẾ" is always followed by what it is about, however it is set.
+        bare = _names_document(head[start].text.upper()) and len(head[start].text.split()) <= 3
+        while end < len(head) and end - start < 4 and _continues_name(head[end], bare):
+            end += 1
+            bare = False
+        if take_title:
+            result.title = " ".join(item.text for item in head[start:end])
+    for position, item in enumerate(head):
+        in_title = start is not None and start <= position < (end or 0)
+        if in_title and take_title:
+            result.preamble.extend(item.notes)
+            continue
+        before_title = start is None or position < start
+        reason = None if in_title else _head_reason(item.text, caps_are_letterhead=before_title)
+        if reason:
+            result.left_out.append(LeftOut(item.text, reason))
+            result.left_out.extend(LeftOut(note, reason) for note in item.notes)
+        else:
+            result.preamble.append(item.text)
+            result.preamble.extend(item.notes)
+
+
 def _is_decision(outline: _Outline) -> bool:
     """A Quyết định: its heading was seen, or its first article issues the attached text."""
     first = outline.roots[0]
@@ -948,12 +1235,72 @@ def _is_decision(outline: _Outline) -> bool:
     return outline.is_decision or (first.kind == "article" and issues)
 
 
+def _is_provision(outline: _Outline, line: _Line) -> bool:
+    """Whether an article's words are its provision rather than its title: the articles of a
+    Quyết định have no titles ("Điều 1. Ban hành kèm theo Quyết định này Quy chế ...")."""
+    if line.all_bold:
+        return False
+    issues = re.search(r"(ban hành )?kèm theo (quyết định|nghị định|thông tư) này", line.text, re.I)
+    return outline.is_decision or issues is not None
+
+
 def _starts_document(text: str) -> bool:
     return bool(_ATTACHMENT_RE.match(text)) or _is_document_title(text)
 
 
 def _is_document_title(text: str) -> bool:
-    return text.rstrip(" .:") in _DOCUMENT_TITLES
+    """A line that alone names a new document: "QUY CHẾ", "QUY ĐỊNH" ..., or "Phụ lục I"."""
+    return text.rstrip(" .:") in _DOCUMENT_TITLES or bool(_APPENDIX_TITLE_RE.match(text))
+
+
+def _names_document(text: str) -> bool:
+    """The first line of a document's name: "QUY CHẾ", "NGHỊ ĐỊNH", "Phụ lục I" ..."""
+    name = text.strip().rstrip(" .")
+    if name.endswith(":"):
+        return False  # "QUYẾT ĐỊNH:" proclaims the articles; it does not name the document
+    if _APPENDIX_TITLE_RE.match(name):
+        return True
+    capitals = name == name.upper()
+    return capitals and any(name == w or name.startswith(w + " ") for w in _TITLE_WORDS)
+
+
+_NAME_CONTINUATION_RE = re.compile(
+    r"^(về|v/v|quy định|ban hành|hướng dẫn|sửa đổi|bổ sung|thể thức|của|và)\b", re.IGNORECASE
+)
+
+
+def _continues_name(item: _Item, right_after_bare_name: bool = False) -> bool:
+    line = item.line
+    if line is None or item.label is not None:
+        return False
+    text = line.text
+    if text.startswith("(") or text.endswith(":") or _PREAMBLE_RE.match(text):
+        return False
+    if _SEPARATOR_RE.match(text) or _head_reason(text, caps_are_letterhead=False):
+        return False
+    capitals = text == text.upper() and any(ch.isalpha() for ch in text)
+    if right_after_bare_name and len(text.split()) <= 25 and not text.endswith(";"):
+        return True
+    return capitals or line.emphasised or bool(_NAME_CONTINUATION_RE.match(text))
+
+
+def _head_reason(text: str, caps_are_letterhead: bool = True) -> str | None:
+    """Why a line of the title block is left out, or None when it belongs to the preamble."""
+    folded = fold(text)
+    if any(folded.startswith(h) or (h in folded and "|" in text) for h in _NATIONAL_HEADING):
+        return LEFT_OUT_LETTERHEAD if "|" in text else LEFT_OUT_NATIONAL_HEADING
+    if _SEPARATOR_RE.match(text):
+        return LEFT_OUT_SEPARATOR
+    if _LETTERHEAD_RE.match(text) or _PLACE_DATE_RE.match(text):
+        return LEFT_OUT_LETTERHEAD
+    capitals = text == text.upper() and any(ch.isalpha() for ch in text)
+    if caps_are_letterhead and capitals and len(text.split()) <= 15 and not text.endswith(":"):
+        return LEFT_OUT_LETTERHEAD  # agency names above the document's name
+    return None
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _title_and_text(label: _Label, line: _Line, auto: bool) -> tuple[str, str]:
@@ -980,27 +1327,257 @@ def _continues_title(line: _Line, node: Node) -> bool:
     return node.kind != "article" and capitals and (line.emphasised or line.centered)
 
 
-def _table_text(table: Any) -> str:
-    return "\n".join(squash("".join(p.itertext())) for p in table.iter(qn("w:p")))
+# ---------------------------------------------------------------------------------------------
+# From the file to items: signature blocks and hard-wrapped lines
+# ---------------------------------------------------------------------------------------------
 
 
-def parse_regulation(data: bytes) -> ParseResult:
-    """Parse a regulation (.docx bytes) into its clause tree; ParseError on unreadable input."""
+def _docx_items(reader: WordBody) -> list[_Item]:
+    items: list[_Item] = []
+    for kind, element in reader.blocks():
+        if kind == "tbl":
+            rows = reader.table_rows(element)
+            if rows:
+                items.append(_Item(rows=rows))
+            continue
+        items.extend(_Item(line=line) for line in reader.lines(element))
+    return items
+
+
+def _label_items(items: list[_Item]) -> None:
+    for item in items:
+        line = item.line
+        if line is not None:
+            emphasised = line.emphasised or line.auto_label is not None
+            item.label = _classify(line.labelled_text, emphasised, line.centered)
+
+
+def _signature_start(item: _Item) -> bool:
+    if item.line is None:
+        return bool(_SIGNATURE_IN_TABLE_RE.search(item.text))
+    text = item.text
+    if item.label is not None or len(text) > 120:
+        return False
+    if _RECIPIENTS_RE.match(text):
+        return True
+    authority = _AUTHORITY_RE.match(text)
+    if authority:
+        office = authority["office"]
+        return office == office.upper() and any(ch.isalpha() for ch in office)
+    return bool(_SIGNED_RE.match(text))
+
+
+def _signature_lead_in(item: _Item) -> bool:
+    """A line just above a signature: the place and date, or the signer's title in capitals."""
+    if item.line is None or item.label is not None or len(item.text) > 80:
+        return False
+    text = item.text
+    capitals = text == text.upper() and any(ch.isalpha() for ch in text)
+    return capitals or bool(_PLACE_DATE_RE.match(text))
+
+
+def _is_structure(item: _Item) -> bool:
+    return item.label is not None and item.label.rank <= RANK_ARTICLE
+
+
+def _restarts(item: _Item) -> bool:
+    label = item.label
+    return label is not None and label.number.lower() in {"1", "01", "i", "thứ nhất", "a"}
+
+
+def _mark_signatures(items: list[_Item]) -> None:
+    """Mark signature blocks by their shape: a "Nơi nhận:" list, a "TM./KT./TL./Q." line over
+    the signer's title, "(Đã ký)", or a signature table, with nothing after it but the end of
+    the file or a new document (an attached text, or numbering that starts again). The same
+    words in the middle of the body ("nơi nhận hồ sơ", a sample form) are body text."""
+    index = 0
+    while index < len(items):
+        if not _signature_start(items[index]):
+            index += 1
+            continue
+        end = index + 1
+        while end < len(items) and not (
+            _is_structure(items[end]) or (items[end].line and _starts_document(items[end].text))
+        ):
+            end += 1
+        if end < len(items) and not (_starts_document(items[end].text) or _restarts(items[end])):
+            index += 1  # the body goes on after it: not a signature block
+            continue
+        start = index
+        while start > 0 and index - start < 3 and _signature_lead_in(items[start - 1]):
+            start -= 1
+        for item in items[start:end]:
+            item.signature = True
+        if end < len(items) and not _starts_document(items[end].text):
+            items[end].new_document = True
+        index = end
+
+
+_SENTENCE_END = (".", ";", ":", "!", "?", "./.", "…")
+
+
+def _wrap_width(items: list[_Item]) -> int | None:
+    """The width lines were cut at, when the text is hard-wrapped (pasted from a PDF, one line
+    per paragraph); None for ordinary paragraphs."""
+    lengths = sorted(
+        len(item.line.text)
+        for item in items
+        if item.line is not None and item.line.first_in_paragraph and len(item.line.text) >= 20
+    )
+    if len(lengths) < 12:
+        return None
+    width = lengths[int(len(lengths) * 0.9)]
+    if not 40 <= width <= 120:
+        return None
+    # A line cut at the margin mid-sentence, and the next line goes on in lower case.
+    full = continued = 0
+    for item, following in itertools.pairwise(items):
+        line, next_line = item.line, following.line
+        if line is None or len(line.text) < 0.75 * width or line.text.endswith(_SENTENCE_END):
+            continue
+        full += 1
+        continued += next_line is not None and next_line.text[:1].islower()
+    return width if full >= 0.25 * len(lengths) and continued >= 0.5 * full else None
+
+
+def _join_wrapped(items: list[_Item], width: int) -> list[_Item]:
+    """Join each line to the one before when that one ran to the margin mid-sentence, unless
+    the line starts with a structural label (Phần, Chương, Mục, Điều, 1., a), -)."""
+    joined: list[_Item] = []
+    last_length = 0
+    for item in items:
+        previous = joined[-1] if joined else None
+        line = item.line
+        if (
+            previous is not None
+            and previous.line is not None
+            and line is not None
+            and not previous.signature
+            and last_length >= 0.7 * width
+            and not previous.line.text.endswith(_SENTENCE_END)
+            and line.auto_label is None
+            and _classify(line.text, False) is None
+            and not _starts_document(line.text)
+            and not _signature_start(item)
+        ):
+            previous.line = dataclasses.replace(
+                previous.line,
+                text=f"{previous.line.text} {line.text}",
+                footnotes=previous.line.footnotes + line.footnotes,
+                all_bold=previous.line.all_bold and line.all_bold,
+            )
+            last_length = len(line.text)
+            continue
+        joined.append(item)
+        last_length = len(line.text) if line is not None else 0
+    return joined
+
+
+def _build(items: list[_Item], notes: list[str]) -> ParseResult:
+    width = _wrap_width(items)
+    if width is not None:
+        before = len(items)
+        items = _join_wrapped(items, width)
+        if len(items) < before:
+            notes.append(
+                f"Văn bản bị ngắt dòng cứng (khoảng {width} ký tự mỗi dòng, thường do sao chép "
+                f"từ PDF): đã nối {before - len(items)} dòng vào câu phía trước; hãy kiểm tra."
+            )
+    _label_items(items)
+    _mark_signatures(items)
+    builder = _RegulationBuilder()
+    builder.notes = notes
+    for item in items:
+        builder.add(item)
+    result = builder.result()
+    _warn_if_mostly_left_out(result)
+    return result
+
+
+def _warn_if_mostly_left_out(result: ParseResult) -> None:
+    def size(nodes: list[Node]) -> int:
+        return sum(len(n.title) + len(n.text) + size(n.children) for n in nodes)
+
+    kept = size(result.nodes)
+    outside = sum(len(item.text) for item in result.left_out)
+    if outside > max(kept, 200):
+        result.warnings.append(
+            "Phần lớn nội dung của tệp nằm trong phần không nhập, ngoài cây điều khoản; hãy "
+            "kiểm tra kỹ trước khi xác nhận."
+        )
+
+
+def parse_regulation(data: bytes, filename: str = "") -> ParseResult:
+    """Parse a regulation into its title, preamble, clause tree and left-out paragraphs.
+
+    ``data`` is a .docx, or a .doc/.odt/.rtf (converted with LibreOffice) or a .pdf with a
+    text layer, told apart by content (``filename`` only names the format in messages).
+    ParseError on unreadable input. Pure: no Flask, no database; the result pickles.
+    """
+    from drafts import formats
+
+    source = formats.identify(data, filename)
+    notes: list[str] = []
+    if source == "pdf":
+        blocks = formats.pdf_blocks(data)
+        notes.append(
+            "Tệp PDF: bố cục (đậm, căn giữa, xuống dòng) được suy đoán từ chữ; hãy kiểm tra "
+            "kỹ cây điều khoản trước khi xác nhận."
+        )
+        return _build(_pdf_items(blocks), notes)
+    if source in formats.CONVERTED:
+        data = formats.convert_to_docx(data, source)
     document = open_docx(data)
+    formats.refuse_legacy_encoding(document)
     try:
-        reader = WordBody(document)
-        builder = _RegulationBuilder()
-        for kind, element in reader.blocks():
-            if kind == "tbl":
-                builder.add_table(_table_text(element))
-                continue
-            for line in reader.lines(element):
-                builder.add_line(line)
-        return builder.result()
+        return _build(_docx_items(WordBody(document)), notes)
     except ParseError:
         raise
     except Exception as exc:  # a malformed package must never surface as a server error
         raise ParseError(MSG_UNREADABLE_DOCX) from exc
+
+
+_PAGE_NUMBER_RE = re.compile(r"^(trang\s+)?\d{1,4}(\s*/\s*\d{1,4})?$", re.IGNORECASE)
+
+
+def _pdf_items(blocks: list[list[str]]) -> list[_Item]:
+    """Lines of a PDF (no bold, no centring) as items: the lines of one block are one paragraph
+    unless a line starts with a label; a block goes on the one before when that one stops
+    mid-sentence and it starts in lower case (a paragraph cut by a page break, even with a
+    page number between the halves). Page numbers are set aside."""
+    items: list[_Item] = []
+    last: _Item | None = None  # the last item holding text (not a page number)
+    previous_length = 0
+    for block in blocks:
+        width = max(len(line.strip()) for line in block)
+        for number, raw in enumerate(block):
+            text = squash(raw).strip()
+            if not text:
+                continue
+            # A line that stopped well short of the block's width ended its paragraph.
+            ran_to_margin, previous_length = previous_length >= 0.6 * width, len(text)
+            if _PAGE_NUMBER_RE.match(text):
+                items.append(_Item(line=_plain_line(text), reason=LEFT_OUT_PAGE_NUMBER))
+                continue
+            goes_on = (
+                last is not None
+                and last.line is not None
+                and not last.line.text.endswith(_SENTENCE_END)
+                and (text[:1].islower() or (number > 0 and ran_to_margin))
+                and _classify(text, False) is None
+                and not _starts_document(text)
+                and not _signature_start(_Item(line=_plain_line(text)))
+            )
+            if goes_on and last is not None and last.line is not None:
+                last.line = dataclasses.replace(last.line, text=f"{last.line.text} {text}")
+                continue
+            last = _Item(line=_plain_line(text))
+            items.append(last)
+    return items
+
+
+def _plain_line(text: str) -> _Line:
+    return _Line(text, 0, False, False, False, None, True)
 
 
 # The criteria parser lives in drafts.criteria_parsing, which imports this module; these names

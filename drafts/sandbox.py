@@ -4,8 +4,10 @@ A huge or hostile document (a million-row sheet, a package that inflates far bey
 size, a conversion that never ends) must not hold a web worker for long or leave its
 memory grown: the parser runs in a fresh Python process (`python -m drafts.sandbox`)
 whose address space is capped (RLIMIT_AS), and which is killed, with every process it
-started in its session, when the wall-clock limit passes. The worker only waits for the
-answer and receives the parsed result.
+started in its session, when the wall-clock limit passes. The child also stops itself at
+that limit (SIGALRM), so that what it started in a session of its own (LibreOffice, for
+the .doc/.odt/.rtf conversions of drafts.formats) is stopped by its own clean-up first. The
+worker only waits for the answer and receives the parsed result.
 
 Callers name the parser ("drafts.parsing:parse_regulation") and pass the bytes and the
 file name; the child imports the parser, calls it and sends back its result, or its
@@ -30,6 +32,9 @@ from typing import Any, Literal
 from drafts.parsing import ParseError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The child stops itself at the limit; the parent kills it if it has not answered this
+# much later.
+GRACE_SECONDS = 3.0
 
 MSG_MEMORY = (
     "Tệp quá lớn hoặc quá phức tạp: việc đọc tệp cần hơn {memory_mb} MB bộ nhớ "
@@ -89,7 +94,7 @@ def run_parser(
         start_new_session=True,
     )
     try:
-        output, _ = child.communicate(pickle.dumps(request), timeout=limits.seconds)
+        output, _ = child.communicate(pickle.dumps(request), timeout=limits.seconds + GRACE_SECONDS)
     except subprocess.TimeoutExpired:
         _kill(child)
         raise LimitExceeded(MSG_TIME.format(seconds=limits.seconds), "time") from None
@@ -103,6 +108,8 @@ def run_parser(
         return answer["result"]
     if answer.get("limit") == "memory":
         raise LimitExceeded(MSG_MEMORY.format(memory_mb=limits.memory_mb), "memory")
+    if answer.get("limit") == "time":
+        raise LimitExceeded(MSG_TIME.format(seconds=limits.seconds), "time")
     raise answer["error"]
 
 
@@ -114,6 +121,15 @@ def _kill(child: subprocess.Popen[bytes]) -> None:
 
 
 # --- the child ------------------------------------------------------------------------------
+class _TimeUp(BaseException):
+    """Raised in the child at its time limit. Not an Exception: parsers that turn any
+    Exception into a ParseError must not catch it, and `finally` clean-ups still run."""
+
+
+def _time_up(signum: int, frame: Any) -> None:
+    raise _TimeUp
+
+
 def _limit_self(memory_mb: int, seconds: float) -> None:
     size = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (size, size))
@@ -138,14 +154,20 @@ def _child_main() -> None:
     # Only the answer goes to the parent's pipe; a library that prints must not spoil it.
     sys.stdout = sys.stderr
     _limit_self(request["memory_mb"], request["seconds"])
+    signal.signal(signal.SIGALRM, _time_up)
+    signal.setitimer(signal.ITIMER_REAL, request["seconds"])
     answer: dict[str, Any]
     try:
         answer = {"result": _call(request)}
     except MemoryError:
         answer = {"limit": "memory"}
+    except _TimeUp:
+        answer = {"limit": "time"}
     except ParseError as exc:
         # Sent whole, so the caller can tell its kinds apart (a sheet past its limits).
         answer = {"error": exc}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
     del request
     try:
         payload = pickle.dumps(answer)

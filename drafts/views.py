@@ -24,7 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from accounts.errors import Conflict, NotFound, UserError, ensure, error_response
+from accounts.confirm import confirmation_page, is_confirmed
+from accounts.errors import Conflict, NotFound, UserError, about, ensure, error_response
 from accounts.operations import get_or_404
 from accounts.params import int_arg
 from app import db
@@ -78,6 +79,7 @@ def _load_draft(draft_id: int) -> Draft:
     if draft is None:
         raise NotFound(_("Không tìm thấy dự thảo."))
     ensure(draft.can_view(current_user))
+    about(url_for("drafts.show", draft_id=draft.id), draft.title)
     return draft
 
 
@@ -89,6 +91,7 @@ def _drafter_only(draft: Draft) -> None:
 def _version(version_id: int) -> Version:
     version = get_or_404(Version, version_id, "Không tìm thấy phiên bản.")
     ensure(version.can_view(current_user))
+    about(_draft_url(version.draft, version), version.draft.title)
     _drafter_only(version.draft)
     return version
 
@@ -96,6 +99,7 @@ def _version(version_id: int) -> Version:
 def _clause(clause_id: int) -> Clause:
     clause = get_or_404(Clause, clause_id, "Không tìm thấy điều khoản.")
     ensure(clause.version.can_view(current_user))
+    about(_draft_url(clause.version.draft, clause.version), clause.version.draft.title)
     _drafter_only(clause.version.draft)
     return clause
 
@@ -304,10 +308,42 @@ def new_version(draft_id: int):  # type: ignore[no-untyped-def]
     return redirect(_draft_url(draft, version))
 
 
-@bp.route("/versions/<int:version_id>/publish", methods=["POST"])
+def _editing_only(version: Version) -> None:
+    """A confirmation page asks only about what can still be done."""
+    if version.draft.state == DraftState.ADOPTED:
+        raise Conflict(_("Dự thảo đã được ban hành; không thể sửa đổi."))
+    if version.is_published:
+        raise Conflict(_("%(label)s đã được phát hành.", label=version.display_label))
+
+
+@bp.route("/versions/<int:version_id>/publish", methods=["GET", "POST"])
 @login_required
 def publish(version_id: int):  # type: ignore[no-untyped-def]
     version = _version(version_id)
+    if request.method == "POST" and not is_confirmed():
+        lock = request.form.get("lock_version", "")
+        return redirect(url_for("drafts.publish", version_id=version.id, lock_version=lock), 303)
+    if request.method == "GET":
+        _editing_only(version)
+        # The lock the user saw when pressing the button, so a change since then is caught.
+        lock = int_arg("lock_version") or version.lock_version
+        return confirmation_page(
+            heading=_("Phát hành %(label)s?", label=version.display_label),
+            lead=_(
+                "Bạn sắp phát hành %(label)s của dự thảo “%(title)s”.",
+                label=version.display_label,
+                title=version.draft.title,
+            ),
+            consequences=[
+                _("Nội dung được cố định: không thể sửa, thêm, chuyển hay xóa điều khoản."),
+                _("Phiên bản đã phát hành không thể xóa."),
+                _("Phiên bản này có thể được gửi lấy ý kiến hoặc được ban hành."),
+            ],
+            action=url_for("drafts.publish", version_id=version.id),
+            button=_("Phát hành %(label)s", label=version.display_label),
+            back=(_draft_url(version.draft, version), version.draft.title),
+            fields={"lock_version": lock},
+        )
     form = LockForm()
     operations.publish_version(version, actor=current_user, lock_version=_lock(form))
     db.session.commit()
@@ -318,10 +354,30 @@ def publish(version_id: int):  # type: ignore[no-untyped-def]
     return redirect(_draft_url(version.draft, version))
 
 
-@bp.route("/versions/<int:version_id>/discard", methods=["POST"])
+@bp.route("/versions/<int:version_id>/discard", methods=["GET", "POST"])
 @login_required
 def discard(version_id: int):  # type: ignore[no-untyped-def]
     version = _version(version_id)
+    if request.method == "POST" and not is_confirmed():
+        return redirect(url_for("drafts.discard", version_id=version.id), 303)
+    if request.method == "GET":
+        _editing_only(version)
+        return confirmation_page(
+            heading=_("Xóa %(label)s?", label=version.display_label),
+            lead=_(
+                "Bạn sắp xóa %(label)s của dự thảo “%(title)s”.",
+                label=version.display_label,
+                title=version.draft.title,
+            ),
+            consequences=[
+                _("Toàn bộ điều khoản của phiên bản này bị xóa và không thể khôi phục."),
+                _("Các phiên bản đã phát hành không bị ảnh hưởng."),
+            ],
+            action=url_for("drafts.discard", version_id=version.id),
+            button=_("Xóa %(label)s", label=version.display_label),
+            back=(_draft_url(version.draft, version), version.draft.title),
+            danger=True,
+        )
     draft, label = version.draft, version.display_label
     operations.discard_version(version, actor=current_user)
     db.session.commit()
@@ -586,35 +642,62 @@ def finish_revision(draft_id: int):  # type: ignore[no-untyped-def]
     return redirect(_draft_url(draft, version))
 
 
+_ADOPT_FIELDS = ("version", "decision_number", "decision_date", "signer_name")
+
+
+def _adopt_form(draft: Draft, published: list[Version], formdata: Any = None) -> AdoptForm:
+    form = AdoptForm(formdata=formdata) if formdata is not None else AdoptForm()
+    form.version.choices = [(v.id, v.display_label) for v in reversed(published)]
+    return form
+
+
 @bp.route("/<int:draft_id>/adopt", methods=["GET", "POST"])
 @login_required
 def adopt(draft_id: int):  # type: ignore[no-untyped-def]
+    """Adoption in two steps: this form, then a confirmation page naming what cannot be
+    undone. Only a POST carrying `confirmed` (the confirmation page's button) adopts."""
     draft = _load_draft(draft_id)
     _drafter_only(draft)
     if draft.state == DraftState.ADOPTED:
         raise Conflict(_("Dự thảo đã được ban hành; không thể sửa đổi."))
     published = [v for v in draft.versions if v.is_published]
-    form = AdoptForm()
-    form.version.choices = [(v.id, v.display_label) for v in reversed(published)]
+    # "Back" from the confirmation page brings the typed values with it.
+    form = _adopt_form(draft, published, request.args if request.method == "GET" else None)
     status = 200
     problems: list[str] = []
     if form.validate_on_submit():
         version = next(v for v in published if v.id == form.version.data)
+        confirmed = request.form.get("confirmed") == "1"
         try:
-            operations.adopt_draft(
+            operations.check_adoption(
                 draft,
                 version,
                 form.decision_number.data or "",
                 form.decision_date.data,
                 form.signer_name.data or "",
                 current_user,
+                # The older-version warning is the confirmation page's to give.
+                confirm_not_latest=not confirmed or request.form.get("confirm_not_latest") == "1",
             )
+            if confirmed:
+                operations.adopt_draft(
+                    draft,
+                    version,
+                    form.decision_number.data or "",
+                    form.decision_date.data,
+                    form.signer_name.data or "",
+                    current_user,
+                    confirm_not_latest=request.form.get("confirm_not_latest") == "1",
+                )
         except UserError as exc:
             db.session.rollback()
             problems = list(exc.details or [])
             form.form_errors.append(exc.message if not problems else _("Chưa thể ban hành:"))
             status = exc.status
         else:
+            if not confirmed:
+                values = {name: request.form.get(name, "") for name in _ADOPT_FIELDS}
+                return redirect(url_for("drafts.adopt_confirm", draft_id=draft.id, **values), 303)
             db.session.commit()
             flash(_("Đã ban hành dự thảo."), "success")
             return redirect(_draft_url(draft))
@@ -623,3 +706,40 @@ def adopt(draft_id: int):  # type: ignore[no-untyped-def]
     return render_template(
         "drafts/adopt.html", form=form, draft=draft, published=published, problems=problems
     ), status
+
+
+@bp.route("/<int:draft_id>/adopt/confirm")
+@login_required
+def adopt_confirm(draft_id: int):  # type: ignore[no-untyped-def]
+    """What adopting will do, with the button that does it (a POST back to the form)."""
+    draft = _load_draft(draft_id)
+    _drafter_only(draft)
+    if draft.state == DraftState.ADOPTED:
+        raise Conflict(_("Dự thảo đã được ban hành; không thể sửa đổi."))
+    published = [v for v in draft.versions if v.is_published]
+    form = _adopt_form(draft, published, request.args)
+    form.meta.csrf = False  # a GET carries no token; the confirming POST does
+    back = url_for(
+        "drafts.adopt", draft_id=draft.id, **{n: request.args.get(n, "") for n in _ADOPT_FIELDS}
+    )
+    if not form.validate():
+        return redirect(back, 303)
+    version = next(v for v in published if v.id == form.version.data)
+    operations.check_adoption(
+        draft,
+        version,
+        form.decision_number.data or "",
+        form.decision_date.data,
+        form.signer_name.data or "",
+        current_user,
+        confirm_not_latest=True,
+    )
+    return render_template(
+        "drafts/adopt_confirm.html",
+        draft=draft,
+        version=version,
+        latest=operations.latest_published(draft),
+        values={n: request.args.get(n, "") for n in _ADOPT_FIELDS},
+        decision_date=form.decision_date.data,
+        back=back,
+    )

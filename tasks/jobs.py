@@ -164,6 +164,7 @@ def send_mail(mail_id: int) -> str:
         mail.kind,
         subject,
         {"user": mail.user, "items": content.items, "notices": content.notices},
+        locale=mail.user.locale,
     )
     message = build_message(
         to_address=mail.to_address,

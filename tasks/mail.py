@@ -20,11 +20,11 @@ import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import formataddr, formatdate
+from email.utils import formataddr, formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -105,8 +105,11 @@ def new_message_id() -> str:
 
 
 # --- rendering --------------------------------------------------------------------
-def render_mail(kind: str, subject: str, context: Mapping[str, Any]) -> RenderedMail:
-    """Render emails/<kind>.txt and .html (falling back to the generic notice)."""
+def render_mail(
+    kind: str, subject: str, context: Mapping[str, Any], locale: str | None = None
+) -> RenderedMail:
+    """Render emails/<kind>.txt and .html (falling back to the generic notice), in the
+    recipient's language (`locale`, Vietnamese when they have not chosen one)."""
     env = current_app.jinja_env
     context = {
         **context,
@@ -116,8 +119,10 @@ def render_mail(kind: str, subject: str, context: Mapping[str, Any]) -> Rendered
         "agency_name": current_app.config["AGENCY_NAME"],
         "agency_place": current_app.config["AGENCY_PLACE"],
     }
-    # No request in a worker: fix the locale rather than asking the request for it.
-    with force_locale(MAIL_LOCALE):
+    # No request in a worker, and a mail speaks its reader's language, not the sender's.
+    if locale not in current_app.config["LANGUAGES"]:
+        locale = MAIL_LOCALE
+    with force_locale(locale):
         parts = []
         for ext in ("txt", "html"):
             try:
@@ -245,8 +250,20 @@ class OutboxEntry:
     name: str
     subject: str
     to: str
-    date: str
+    date: datetime | None
     modified: float
+
+
+def header_datetime(value: object) -> datetime | None:
+    """A mail's Date header as an aware datetime, or None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return None
+    # A header without a zone ("-0000") means UTC by RFC 5322.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _parse(path: Path) -> EmailMessage:
@@ -271,7 +288,7 @@ def outbox_entries(directory: str, *, limit: int = 200) -> list[OutboxEntry]:
                 path.name,
                 str(message["Subject"] or ""),
                 str(message["To"] or ""),
-                str(message["Date"] or ""),
+                header_datetime(message["Date"]),
                 path.stat().st_mtime,
             )
         )

@@ -330,10 +330,14 @@ def outbox_mail(name: str):  # type: ignore[no-untyped-def]
     ensure(current_user.can_administer())
     message = _outbox_message(name)
     text, _html = mail.message_parts(message)
-    headers = {
-        key: str(message[key] or "") for key in ("Subject", "From", "To", "Date", "Message-ID")
-    }
-    return render_template("tasks/outbox_mail.html", name=name, headers=headers, text=text)
+    headers = {key: str(message[key] or "") for key in ("Subject", "From", "To", "Message-ID")}
+    return render_template(
+        "tasks/outbox_mail.html",
+        name=name,
+        headers=headers,
+        sent_at=mail.header_datetime(message["Date"]),
+        text=text,
+    )
 
 
 @bp.route("/admin/outbox/<name>/html")

@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from app import create_app, db
+from app import create_app, db, limiter
 
 pytest_plugins = [
     "tests.fixtures.accounts",
@@ -138,6 +138,7 @@ def _app_context(request: pytest.FixtureRequest) -> Iterator[None]:
     application: Flask = request.getfixturevalue("app")
     with application.app_context():
         yield
+        limiter.reset()  # the login counters of one test must not slow the next
         db.session.rollback()
         db.session.remove()
         _wipe(application)

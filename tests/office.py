@@ -1,4 +1,5 @@
-"""LibreOffice in tests: convert generated documents to PDF to prove they open and lay out."""
+"""LibreOffice in tests: convert generated documents to PDF to prove they open and lay out,
+and to the other formats users upload (.odt, .doc, .rtf)."""
 
 from __future__ import annotations
 
@@ -23,18 +24,27 @@ def convert_to_pdf(documents: dict[str, bytes], workdir: Path) -> dict[str, Path
     """Write each document under `workdir`, convert them all in one headless run with a
     private profile (so parallel tests do not share one), and return the PDFs by name.
     Fails the test unless every PDF exists and starts like a PDF."""
+    pdfs = convert(documents, workdir, "pdf")
+    for pdf in pdfs.values():
+        assert pdf.read_bytes().startswith(b"%PDF")
+    return pdfs
+
+
+def convert(documents: dict[str, bytes], workdir: Path, target: str) -> dict[str, Path]:
+    """Convert documents to `target` ("pdf", "odt", "doc", "rtf", ...) in one headless run;
+    the converted files by source name. Fails the test unless every one exists."""
     binary = soffice_binary()
     for name, data in documents.items():
         (workdir / name).write_bytes(data)
     profile = workdir / "profile"
-    out = workdir / "pdf"
+    out = workdir / target
     result = subprocess.run(
         [
             binary,
             f"-env:UserInstallation={profile.as_uri()}",
             "--headless",
             "--convert-to",
-            "pdf",
+            target,
             "--outdir",
             str(out),
             *(str(workdir / name) for name in documents),
@@ -45,8 +55,7 @@ def convert_to_pdf(documents: dict[str, bytes], workdir: Path) -> dict[str, Path
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    pdfs = {name: out / (Path(name).stem + ".pdf") for name in documents}
-    for pdf in pdfs.values():
-        assert pdf.exists(), result.stdout + result.stderr
-        assert pdf.read_bytes().startswith(b"%PDF")
-    return pdfs
+    converted = {name: out / f"{Path(name).stem}.{target}" for name in documents}
+    for path in converted.values():
+        assert path.exists(), result.stdout + result.stderr
+    return converted

@@ -39,3 +39,19 @@ def crash(data: bytes) -> None:
 def _note_pid(pid_file: str) -> None:
     if pid_file:
         Path(pid_file).write_text(str(os.getpid()))
+
+
+def convert_with_stuck_office(data: bytes, office: str = "") -> bytes:
+    """A .doc conversion whose LibreOffice (`office`, a stand-in script) never finishes."""
+    from drafts import formats
+
+    formats.soffice_binary = lambda: office  # type: ignore[assignment]
+    return formats.convert_to_docx(data, "doc")
+
+
+def ignore_the_alarm(data: bytes) -> None:
+    import signal
+
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    while True:  # until the parent kills it
+        pass

@@ -22,6 +22,7 @@ MATRIX = [
     ("GET", "/account/password", EVERYONE, 200),
     ("GET", "/account/preferences", EVERYONE, 200),
     ("GET", "/account/tokens", EVERYONE, 200),
+    ("POST", "/account/sessions/end", EVERYONE, 302),
     # The token belongs to staff2, who is not one of the users below; only admins may.
     ("POST", "/account/tokens/{token}/revoke", ADMIN, 302),
     ("GET", "/admin/units", ADMIN, 200),
@@ -36,7 +37,9 @@ MATRIX = [
     ("GET", "/admin/users", ADMIN, 200),
     ("GET", "/admin/users/new", ADMIN, 200),
     ("GET", "/admin/users/{user}", ADMIN, 200),
+    ("POST", "/admin/users/{user}/sessions/end", ADMIN, 302),
     ("GET", "/admin/audit", AUDITORS, 200),
+    ("GET", "/admin/signer", ADMIN, 200),
 ]
 # Routes open to anyone (the login page itself, logging out, the language switch).
 PUBLIC = {"/login", "/logout", "/lang"}

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import event, func, select
 
-from accounts import apispec
+from accounts import apispec, audit
 from accounts import operations as account_operations
 from accounts.clock import now
 from accounts.models import ApiToken, AuditEntry, Role, Scope, UserRole
@@ -78,8 +78,13 @@ def test_the_answer_is_the_stored_comment(org, blind_round, api):
         comment.id,
         org.staff1.id,
     )
-    assert entry.summary == "KV1: Đề nghị bỏ điểm đ."
-    assert entry.details == {"consultation_id": blind_round.id, "clause_id": clause.id}
+    # The row names the comment; its text stays out of the log (only a digest).
+    assert entry.summary == f"KV1: ý kiến #{comment.id}"
+    assert entry.details == {
+        "consultation_id": blind_round.id,
+        "clause_id": clause.id,
+        "digest": audit.digest("Đề nghị bỏ điểm đ."),
+    }
 
     general = staff.post(_url(blind_round), json={"text": "Ý kiến chung."}).json
     assert (general["clause_id"], general["clause_label"]) == (None, "Ý kiến chung")

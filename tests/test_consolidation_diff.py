@@ -356,3 +356,28 @@ def test_earlier_comments_come_in_one_statement_with_what_pages_show(org, first_
 
     assert len(shown) == 3
     assert len(seen) == 1, "\n".join(s[:120] for s in seen)
+
+
+def test_the_comparison_symbol_is_remembered_for_the_round_on_the_old_version(
+    client, auth, api, org, first_round
+):
+    new = next_version(first_round.draft, org.drafter, insert_article_5)
+    db.session.commit()
+    auth.login(org.drafter)
+    url = f"/consolidation/drafts/{first_round.draft.id}/comparison.docx"
+    versions = {"old": first_round.version.id, "new": new.id}
+
+    def number(data: bytes) -> list[str]:
+        left = Document(io.BytesIO(data)).tables[0].rows[0].cells[0]
+        return [p.text for p in left.paragraphs if p.text.startswith("Số:")]
+
+    assert client.get(url, query_string={**versions, "symbol": "bad symbol"}).status_code == 422
+    assert number(client.get(url, query_string={**versions, "symbol": "16/BSS-VP"}).data) == [
+        "Số: 16/BSS-VP"
+    ]
+    assert number(client.get(url, query_string=versions).data) == ["Số: 16/BSS-VP"]
+    db.session.refresh(first_round.consultation)
+    assert first_round.consultation.comparison_symbol == "16/BSS-VP"
+    api_url = f"/api/v1/drafts/{first_round.draft.id}/comparison.docx"
+    response = api(org.drafter).get(api_url, query_string={**versions, "symbol": "17/BSS-VP"})
+    assert response.status_code == 200 and number(response.data) == ["Số: 17/BSS-VP"]

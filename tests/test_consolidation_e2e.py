@@ -69,6 +69,7 @@ def test_drafter_consolidates_revises_links_compares_and_adopts(
     # Version 2: a copy of version 1, with Điều 2 rewritten, then published.
     page.goto(f"{base}/drafts/{rnd.draft.id}")
     page.get_by_role("button", name="Tạo Dự thảo lần 2 để chỉnh lý").click()
+    page.get_by_label("Thao tác với Điều 2", exact=True).click()  # the clause's menu
     page.get_by_role("link", name="Sửa Điều 2", exact=True).click()
     page.get_by_label("Nội dung").fill("Tự nguyện, khách quan, công khai, dân chủ.")
     page.get_by_role("button", name="Lưu").click()
@@ -100,5 +101,7 @@ def test_drafter_consolidates_revises_links_compares_and_adopts(
     page.get_by_label("Số quyết định").fill("125/QĐ-VKS")
     page.get_by_label("Ngày ký (dd/mm/yyyy)").fill("15/12/2026")
     page.get_by_label("Người ký").fill("Nguyễn Văn Viện")
-    page.get_by_role("button", name="Ban hành").click()
+    page.get_by_role("button", name="Tiếp tục").click()
+    expect(page.get_by_role("heading", name="Xác nhận ban hành")).to_be_visible()
+    page.get_by_role("button", name="Xác nhận ban hành Dự thảo lần 2").click()
     expect(page.get_by_role("heading", name="Đã ban hành")).to_be_visible()

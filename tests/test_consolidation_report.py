@@ -27,6 +27,7 @@ from tests.fixtures.consolidation import find_node, next_version
 from tests.office import convert_to_pdf
 
 HEADERS = [
+    "STT",
     "Điều, khoản (nhóm vấn đề)",
     "Chủ thể góp ý",
     "Nội dung góp ý",
@@ -89,8 +90,9 @@ def main_table(doc: DocxDocument) -> Table:
 
 
 def physical_cells(table: Table, row_index: int) -> list[_Cell]:
-    """The row's own w:tc elements, so a merged cell's text is not repeated per row."""
-    return [_Cell(tc, table) for tc in table.rows[row_index]._tr.tc_lst]
+    """The row's own w:tc elements after the STT column, so a merged cell's text is not
+    repeated per row."""
+    return [_Cell(tc, table) for tc in table.rows[row_index]._tr.tc_lst[1:]]
 
 
 def download(client, auth, user, url):  # type: ignore[no-untyped-def]
@@ -142,7 +144,7 @@ def test_table_groups_every_comment_once_under_its_article(client, auth, org, rn
 
     assert [c.text for c in table.rows[0].cells] == HEADERS
     # General comments first, then articles in document order; one row per answer.
-    assert [r.cells[0].text for r in body] == [GENERAL] * 2 + [ARTICLE_2] + [ARTICLE_7] * 3
+    assert [r.cells[1].text for r in body] == [GENERAL] * 2 + [ARTICLE_2] + [ARTICLE_7] * 3
     comment_cells = [physical_cells(table, i)[2].text for i in range(1, len(table.rows))]
     expected_group = {
         None: GENERAL,
@@ -156,7 +158,7 @@ def test_table_groups_every_comment_once_under_its_article(client, auth, org, rn
         holding = [i for i, text in enumerate(comment_cells) if comment.text in text]
         assert len(holding) == 1, comment.text
         where = labels.get(comment.clause_id) if comment.clause_id else None
-        assert body[holding[0]].cells[0].text == expected_group[where]
+        assert body[holding[0]].cells[1].text == expected_group[where]
     # A comment on a khoản or điểm names its exact provision inside its article's group.
     assert "Điểm đ khoản 4 Điều 7: Đề nghị làm rõ thế nào là “không đầy đủ”." in comment_cells
     assert "Ý kiến nháp của Phòng 1, chưa gửi." not in " ".join(comment_cells)
@@ -436,3 +438,68 @@ def test_report_of_3000_comments_is_fast(app, client, auth, org, make_round):
         elapsed = time.perf_counter() - started
     assert len(report.rows) == 3000 - shared
     assert elapsed < 10, f"{elapsed:.1f} s"
+
+
+# --- số, ký hiệu given at export, remembered per round --------------------------------------
+
+
+def number_of(data: bytes) -> list[str]:
+    left = open_docx(data).tables[0].rows[0].cells[0]
+    return [p.text for p in left.paragraphs if p.text.startswith("Số:")]
+
+
+def test_the_report_symbol_is_asked_at_export_and_remembered_for_the_round(client, auth, org, rnd):
+    url = f"/consolidation/{rnd.consultation.id}/report.docx"
+    assert number_of(download(client, auth, org.drafter, url)) == []
+
+    given = client.get(url, query_string={"symbol": " 15/bc-vp "})
+    assert given.status_code == 200
+    assert number_of(given.data) == ["Số: 15/BC-VP"]
+    db.session.refresh(rnd.consultation)
+    assert rnd.consultation.report_symbol == "15/BC-VP"
+    # The next export, by anyone who may download it, prints the remembered symbol.
+    assert number_of(client.get(url).data) == ["Số: 15/BC-VP"]
+    page = client.get(f"/consolidation/{rnd.consultation.id}").get_data(as_text=True)
+    assert 'value="15/BC-VP"' in page
+
+
+@pytest.mark.parametrize("symbol", ["15/BC VP", "<script>", "15//BC", "A" * 41])
+def test_an_invalid_symbol_is_refused_with_a_message_and_not_kept(
+    client, auth, org, rnd, api, symbol
+):
+    url = f"/consolidation/{rnd.consultation.id}/report.docx"
+    auth.login(org.drafter)
+    web = client.get(url, query_string={"symbol": symbol})
+    assert web.status_code == 422
+    assert "Số, ký hiệu văn bản không hợp lệ" in web.get_data(as_text=True)
+
+    response = api(org.drafter).get(
+        f"/api/v1/consultations/{rnd.consultation.id}/report.docx", query_string={"symbol": symbol}
+    )
+    assert response.status_code in (400, 422)
+    assert response.json["error"]["message"]
+    db.session.refresh(rnd.consultation)
+    assert rnd.consultation.report_symbol is None
+
+
+def test_the_api_twin_takes_the_symbol_too_and_only_the_drafter_may_set_it(org, rnd, api):
+    url = f"/api/v1/consultations/{rnd.consultation.id}/report.docx"
+    response = api(org.drafter).get(url, query_string={"symbol": "7/BC-VP"})
+    assert response.status_code == 200
+    assert number_of(response.data) == ["Số: 7/BC-VP"]
+    assert api(org.head1).get(url, query_string={"symbol": "8/BC-VP"}).status_code == 403
+    db.session.refresh(rnd.consultation)
+    assert rnd.consultation.report_symbol == "7/BC-VP"
+
+
+def test_the_configured_signer_signs_the_report_once(app, client, auth, org, rnd, monkeypatch):
+    monkeypatch.setitem(app.config, "SIGNER_AUTHORITY", "KT. VIỆN TRƯỞNG")
+    monkeypatch.setitem(app.config, "SIGNER_TITLE", "PHÓ VIỆN TRƯỞNG")
+    monkeypatch.setitem(app.config, "SIGNER_NAME", "Lê Văn Cường")
+    doc = open_docx(
+        download(client, auth, org.drafter, f"/consolidation/{rnd.consultation.id}/report.docx")
+    )
+    signature = [p.text for p in doc.tables[-1].rows[0].cells[1].paragraphs if p.text]
+    assert signature == ["KT. VIỆN TRƯỞNG", "PHÓ VIỆN TRƯỞNG", "Lê Văn Cường"]
+    texts = [p.text for p in doc.paragraphs]
+    assert "Nguyễn Văn An" not in texts + signature

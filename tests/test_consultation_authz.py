@@ -67,7 +67,8 @@ HTML: list[tuple[str, str, dict[str, Any], set[str], Any]] = [
     ("GET", "/comments/rounds/{round}/conference", {}, {"drafter"}, 200),
     ("POST", "/comments/rounds/{round}/conference", {}, {"drafter"}, 422),
     ("POST", "/comments/rounds/{round}/attachments", {}, {"drafter"}, 302),
-    ("POST", "/comments/rounds/{round}/close", {}, {"drafter"}, 302),
+    ("GET", "/comments/rounds/{round}/close", {}, {"drafter"}, 200),
+    ("POST", "/comments/rounds/{round}/close", {"confirmed": "1"}, {"drafter"}, 302),
     ("GET", "/comments/attachments/{attachment}", {}, DOWNLOADERS, 200),
 ]
 

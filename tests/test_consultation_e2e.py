@@ -42,7 +42,7 @@ def test_a_blind_round_end_to_end(page: Page, live_server, org, create_draft):
     for n in (1, 2, 3):
         page.get_by_label(f"Viện kiểm sát nhân dân khu vực {n}", exact=True).check()
     expect(
-        page.get_by_label("Kín (chỉ cơ quan soạn thảo xem ý kiến cho đến khi hết hạn)")
+        page.get_by_label("Kín (chỉ cơ quan soạn thảo xem ý kiến cho đến khi kết thúc lấy ý kiến)")
     ).to_be_checked()
     page.get_by_role("button", name="Gửi đề nghị góp ý").click()
     expect(page.get_by_text("Đã gửi đề nghị góp ý tới 3 đơn vị.")).to_be_visible()

@@ -15,6 +15,7 @@ from accounts.models import AuditEntry, Role
 from app import db
 from comments import operations, queries
 from comments.models import (
+    VISIBILITY_LABELS,
     Comment,
     CommentSource,
     PositionSubmission,
@@ -620,3 +621,14 @@ def test_attachments_are_checked_by_content(org, blind_round, app):
     assert path.read_bytes() == b"%PDF-1.4\n%%EOF\n"
     assert attachment.filename == "Công văn.pdf" and attachment.content_type == "application/pdf"
     assert path.name != attachment.filename and path.suffix == ".pdf"
+
+
+def test_a_blind_round_hides_comments_until_it_closes_as_its_label_says(org, blind_round):
+    label = VISIBILITY_LABELS[Visibility.BLIND]
+    assert "kết thúc lấy ý kiến" in label and "hết hạn" not in label
+    with time_machine.travel(blind_round.closes_at + timedelta(days=2), tick=False):
+        # Past the deadline, not yet closed: still hidden from the other units.
+        assert not blind_round.can_see_other_units(org.head1)
+        operations.close_round(blind_round, org.drafter)
+        db.session.commit()
+        assert blind_round.can_see_other_units(org.head1)

@@ -385,16 +385,38 @@ def test_extend_a_deadline_from_the_tracker(app, org, blind_round):
 
 def test_close_from_the_tracker(app, org, blind_round):
     drafter = client_for(app, org.drafter)
-    response = drafter.post(f"/comments/rounds/{blind_round.id}/close")
+    response = drafter.post(f"/comments/rounds/{blind_round.id}/close", data={"confirmed": "1"})
     assert response.status_code == 302
     db.session.refresh(blind_round)
     assert blind_round.closed_at is not None
     again = drafter.post(
         f"/comments/rounds/{blind_round.id}/close",
+        data={"confirmed": "1"},
         headers={"Referer": f"/comments/rounds/{blind_round.id}/tracker"},
     )
     assert again.status_code == 303
     assert "đã kết thúc" in page_text(drafter.get(again.headers["Location"]))
+
+
+def test_closing_asks_first_and_names_what_it_ends(app, org, blind_round):
+    drafter = client_for(app, org.drafter)
+    asked = drafter.post(f"/comments/rounds/{blind_round.id}/close")
+    assert asked.status_code == 303
+    assert asked.headers["Location"].endswith(f"/comments/rounds/{blind_round.id}/close")
+    db.session.refresh(blind_round)
+    assert blind_round.closed_at is None
+    text = page_text(drafter.get(asked.headers["Location"]))
+    assert "không thể thêm, sửa hay gửi ý kiến nữa" in text
+    assert "Đợt kín: các đơn vị được mời sẽ xem được ý kiến của nhau." in text
+    assert "không thể hoàn tác" in text
+    done = drafter.post(f"/comments/rounds/{blind_round.id}/close", data={"confirmed": "1"})
+    assert done.status_code == 302
+    db.session.refresh(blind_round)
+    assert blind_round.closed_at is not None
+    # Asked again about a closed round: a plain 409 with the way back.
+    late = drafter.get(f"/comments/rounds/{blind_round.id}/close")
+    assert late.status_code == 409
+    assert "Quay lại đợt lấy ý kiến" in late.get_data(as_text=True)
 
 
 # --- attachments ---------------------------------------------------------------------------

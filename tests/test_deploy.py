@@ -108,3 +108,29 @@ def test_gunicorn_takes_the_configuration_and_loads_the_app(tmp_path) -> None:
     chosen = {name for name in namespace if not name.startswith("_") and name != "multiprocessing"}
     assert chosen <= set(settings.settings), sorted(chosen - set(settings.settings))
     assert str(namespace["bind"]).startswith("127.0.0.1:")
+
+
+def _run_target_public_url(env: dict[str, str], *args: str) -> str:
+    """The PUBLIC_URL that `make run` hands the web server and the worker (read, not run)."""
+    done = subprocess.run(
+        ["make", "-p", "-n", "run", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    (line,) = (ln for ln in done.stdout.splitlines() if ln.startswith("run: PUBLIC_URL"))
+    return line.partition(":=")[2].strip()
+
+
+def test_make_run_points_mail_links_at_the_port_it_serves() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("PUBLIC_URL", "HOST", "PORT")}
+    assert _run_target_public_url(env) == "http://127.0.0.1:5000"
+    assert _run_target_public_url(env, "PORT=5201") == "http://127.0.0.1:5201"
+    assert _run_target_public_url({**env, "PORT": "5202"}) == "http://127.0.0.1:5202"
+    assert _run_target_public_url({**env, "PUBLIC_URL": ""}, "PORT=5203") == (
+        "http://127.0.0.1:5203"
+    )
+    behind_proxy = {**env, "PUBLIC_URL": "https://gopy.vks.example"}
+    assert _run_target_public_url(behind_proxy, "PORT=5201") == "https://gopy.vks.example"

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from app import db
 from drafts.models import Clause, Draft, DraftKind, DraftState, Version
+from drafts.parsing import LEFT_OUT_LETTERHEAD
 from tests.docbuild import OLE_HEADER
 from tests.fixtures.drafts import criteria_xlsx, regulation_docx
 
@@ -68,6 +69,11 @@ def test_upload_preview_then_confirm(org, api, create_empty_draft):
     assert preview.status_code == 200
     assert preview.json["count"] == 16
     assert preview.json["warnings"] == ["Số thứ tự không liên tục: Điều 7 đứng ngay sau Điều 2."]
+    assert preview.json["title"] == "QUY CHẾ" and preview.json["preamble"] == []
+    assert preview.json["left_out"] == [
+        {"text": "VIỆN KIỂM SÁT NHÂN DÂN TỈNH", "reason": LEFT_OUT_LETTERHEAD},
+        {"text": "DỰ THẢO", "reason": LEFT_OUT_LETTERHEAD},
+    ]
     assert find(preview.json["clauses"], "điểm đ khoản 4 Điều 7")["text"].startswith("Không")
     assert count(Version) == 0
     # Another drafter cannot confirm someone else's upload.

@@ -47,6 +47,8 @@ def test_drafter_imports_previews_confirms_and_publishes(
         page.get_by_text("Đã tạo Dự thảo lần 1 từ tệp Quy chế Cụm, Khối thi đua.docx.")
     ).to_be_visible()
     page.get_by_role("button", name="Phát hành Dự thảo lần 1").click()
+    expect(page.get_by_role("heading", name="Phát hành Dự thảo lần 1?")).to_be_visible()
+    page.get_by_role("button", name="Phát hành Dự thảo lần 1").click()
     expect(
         page.get_by_text("Đã phát hành Dự thảo lần 1; nội dung không thể sửa nữa.")
     ).to_be_visible()

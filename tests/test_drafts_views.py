@@ -174,6 +174,9 @@ def test_import_shows_a_preview_then_confirm_creates_the_version(
     assert "Số thứ tự không liên tục: Điều 7 đứng ngay sau Điều 2." in page
     assert "đ)" in page
     assert count_rows(Version) == 0  # nothing saved yet
+    # The name, the preamble and what was left out are shown before confirming.
+    assert "Tên văn bản:" in page and "QUY CHẾ" in page
+    assert "không được nhập vào cây điều khoản" in page
 
     response = client.post(f"/drafts/{draft.id}/import/confirm")
     assert response.status_code == 302
@@ -206,7 +209,8 @@ def test_criteria_import_preview_lists_group_sum_problems(client, auth, org):
 
 
 BAD_FILES = {
-    "wrong type": (b"%PDF-1.7 day la tep PDF", "không phải là tài liệu Word"),
+    "wrong type": (b"day la tep van ban thuong", "không phải là tài liệu Word"),
+    "broken pdf": (b"%PDF-1.7 day la tep PDF", "Không đọc được tệp PDF"),
     "corrupt": (regulation_docx()[:4000], "bị hỏng"),
     "encrypted": (OLE_HEADER, "đặt mật khẩu"),
     "empty": (b"", "Tệp rỗng"),
@@ -373,7 +377,8 @@ def test_publish_then_new_version_then_finish_revision(client, auth, org, create
     version = draft.versions[0]
     auth.login(org.drafter)
     response = client.post(
-        f"/drafts/versions/{version.id}/publish", data={"lock_version": version.lock_version}
+        f"/drafts/versions/{version.id}/publish",
+        data={"lock_version": version.lock_version, "confirmed": "1"},
     )
     assert response.status_code == 302
     draft.state = DraftState.CONSOLIDATING
@@ -405,7 +410,8 @@ def test_adopt_criteria_with_sum_problems_lists_all_of_them(client, auth, org, c
     response = client.post(
         f"/drafts/{draft.id}/adopt",
         data={"version": draft.versions[0].id, "decision_number": "12/QĐ-VKS",
-              "decision_date": "15/12/2026", "signer_name": "Nguyễn Văn Viện"},
+              "decision_date": "15/12/2026", "signer_name": "Nguyễn Văn Viện",
+              "confirmed": "1"},
     )  # fmt: skip
     page = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -421,7 +427,8 @@ def test_adopted_draft_shows_the_decision_and_is_read_only(client, auth, org, cr
     response = client.post(
         f"/drafts/{draft.id}/adopt",
         data={"version": draft.versions[0].id, "decision_number": "125/QĐ-VKS",
-              "decision_date": "15/12/2026", "signer_name": "Nguyễn Văn Viện"},
+              "decision_date": "15/12/2026", "signer_name": "Nguyễn Văn Viện",
+              "confirmed": "1"},
     )  # fmt: skip
     assert response.status_code == 302
     page = client.get(f"/drafts/{draft.id}").get_data(as_text=True)
@@ -430,3 +437,52 @@ def test_adopted_draft_shows_the_decision_and_is_read_only(client, auth, org, cr
     assert "Tạo Dự thảo lần 2" not in page and "Nhập phiên bản mới" not in page
     assert client.post(f"/drafts/{draft.id}/versions/new").status_code in (303, 409)
     assert count_rows(Version) == 1
+
+
+def test_an_error_page_offers_the_way_back_to_its_draft(client, auth, org, create_draft):
+    draft = create_draft(drafter=org.drafter)
+    draft.state = DraftState.ADOPTED
+    db.session.commit()
+    auth.login(org.drafter)
+    response = client.get(f"/drafts/{draft.id}/adopt")
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert f'<a href="/drafts/{draft.id}">Quay lại “{draft.title}”</a>' in page
+    assert "Về trang chủ" in page
+    # Not to an object the user may not see.
+    auth.logout()
+    auth.login(org.head1)
+    refused = client.get(f"/drafts/{draft.id}/adopt")
+    assert refused.status_code == 403 and "Quay lại" not in refused.get_data(as_text=True)
+
+
+def rtf(*paragraphs: str) -> bytes:
+    """A hand-written RTF file (Vietnamese letters as \\u escapes), as older editors save."""
+
+    def escape(text: str) -> str:
+        return "".join(ch if ord(ch) < 128 else f"\\u{ord(ch)}?" for ch in text)
+
+    body = "".join(f"{escape(p)}\\par\n" for p in paragraphs)
+    return ("{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Times New Roman;}}\\f0\n" + body + "}").encode()
+
+
+def test_import_accepts_an_rtf_file_converted_by_libreoffice(client, auth, org, create_empty_draft):
+    draft = create_empty_draft(drafter=org.drafter)
+    auth.login(org.drafter)
+    data = rtf(
+        "QUY CHẾ",
+        "Thi đua, khen thưởng",
+        "Điều 1. Phạm vi",
+        "1. Quy chế này quy định về thi đua.",
+        "Điều 2. Hiệu lực",
+        "Nơi nhận:",
+        "- Các đơn vị;",
+    )
+
+    response = client.post(f"/drafts/{draft.id}/import", data=upload(data, "quy-che.rtf"))
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 200
+    assert "Quy chế này quy định về thi đua." in page
+    assert "QUY CHẾ Thi đua, khen thưởng" in page
+    assert "Phần ký, nơi nhận" in page and "- Các đơn vị;" in page

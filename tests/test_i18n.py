@@ -102,7 +102,7 @@ def test_tracker_shows_states_round_and_version_in_english(client, auth, org, bl
     text = page_text(client.get(f"/comments/rounds/{blind_round.id}/tracker"))
 
     assert "Consultation round 1 · Draft 1" in text
-    assert "Closed (only the drafting body sees the comments until the deadline)" in text
+    assert "Closed (only the drafting body sees the comments until the round is closed)" in text
     assert "Viện kiểm sát nhân dân khu vực 1 Comments submitted" in text
     assert "Viện kiểm sát nhân dân khu vực 2 Agrees with the draft" in text
     assert "Viện kiểm sát nhân dân khu vực 3 Drafting comments" in text
@@ -245,3 +245,47 @@ def test_error_page_in_english(client, auth, org):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "The page or item was not found." in response.get_data(as_text=True)
+
+
+def test_login_request_speaks_the_pages_language(client):
+    vietnamese = client.get("/drafts/", follow_redirects=True).get_data(as_text=True)
+    assert "Vui lòng đăng nhập để tiếp tục." in vietnamese
+    assert "Please log in" not in vietnamese
+    client.post("/lang", data={"lang": "en", "next": "/login"})
+    english = client.get("/drafts/", follow_redirects=True).get_data(as_text=True)
+    assert "Please log in to continue." in english
+    assert "Vui lòng đăng nhập" not in english
+
+
+def test_forbidden_page_in_english(client, auth, org):
+    in_english(client, auth, org.staff1)
+    response = client.get("/admin/users")
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert "You are not allowed to do this." in page
+    assert "Bạn không có quyền" not in page
+
+
+def test_every_audit_action_written_has_a_label():
+    """The audit page names each action; a new code without a label would show raw."""
+    from accounts.audit import action_label
+
+    source = "\n".join(
+        path.read_text(encoding="utf-8")
+        for package in ("accounts", "drafts", "comments", "workflow", "tasks")
+        for path in (ROOT / package).glob("*.py")
+    )
+    codes = set(re.findall(r'audit\.record\(\s*"([a-z_.]+)"', source))
+    assert len(codes) > 40
+    assert not [code for code in sorted(codes) if action_label(code) is None]
+    for dynamic in ("draft.adopt", "sheet.submit", "sheet.add_bonus", "sheet.remove_deduction"):
+        assert action_label(dynamic) is not None
+
+
+def test_the_audit_log_names_actions_in_the_readers_language(client, auth, org, create_draft):
+    create_draft(drafter=org.drafter)
+    in_english(client, auth, org.admin)
+    text = page_text(client.get("/admin/audit"))
+    assert "New draft (draft.create)" in text
+    assert "Publish version" in text
+    assert "Tạo dự thảo" not in text

@@ -17,6 +17,9 @@ from drafts.criteria_parsing import (
     parse_points,
 )
 from drafts.parsing import (
+    LEFT_OUT_LETTERHEAD,
+    LEFT_OUT_OTHER_DOCUMENT,
+    LEFT_OUT_SIGNATURE,
     MSG_BOMB,
     MSG_CORRUPT,
     MSG_EMPTY,
@@ -118,17 +121,24 @@ def test_typed_numbering_builds_the_full_tree() -> None:
 
 
 def test_headers_footers_and_title_block_stay_out_of_the_tree() -> None:
-    dumped = parse_regulation(typed_regulation().to_bytes()).to_json()
+    result = parse_regulation(typed_regulation().to_bytes())
+    in_tree = json.dumps([node.as_dict() for node in result.nodes], ensure_ascii=False)
 
     for outside in ("Điều 99", "Trang 1", "DỰ THẢO", "VIỆN KIỂM SÁT", "Thi đua, khen thưởng"):
-        assert outside not in dumped
+        assert outside not in in_tree
+    assert "Điều 99" not in result.to_json() and "Trang 1" not in result.to_json()
+    assert result.title == "QUY CHẾ Thi đua, khen thưởng"
+    assert [(item.text, item.reason) for item in result.left_out] == [
+        ("VIỆN KIỂM SÁT NHÂN DÂN TỈNH", LEFT_OUT_LETTERHEAD),
+        ("DỰ THẢO", LEFT_OUT_LETTERHEAD),
+    ]
 
 
 def test_result_has_the_contract_shape() -> None:
     result = parse_regulation(typed_regulation().to_bytes())
 
     data = json.loads(result.to_json())
-    assert list(data) == ["nodes"]
+    assert list(data) == ["title", "preamble", "nodes", "warnings", "left_out"]
     assert list(data["nodes"][0]) == ["kind", "number", "title", "text", "children"]
     assert data == result.as_dict()
 
@@ -447,8 +457,18 @@ def test_decision_wrapper_yields_the_attached_regulation(
         ]),
     ]  # fmt: skip
     assert result.warnings == [
-        "Đã bỏ qua Quyết định ban hành (3 điều) và chỉ nhập văn bản kèm theo."
+        "Quyết định ban hành (3 điều) được đưa vào phần mở đầu; "
+        "chỉ nhập văn bản kèm theo thành cây điều khoản."
     ]
+    assert result.title == "QUY CHẾ Thi đua, khen thưởng"
+    assert result.preamble[:4] == [
+        "QUYẾT ĐỊNH",
+        "Về việc ban hành Quy chế thi đua",
+        "Căn cứ Luật Tổ chức Viện kiểm sát nhân dân;",
+        "QUYẾT ĐỊNH:",
+    ]
+    assert "Điều 1. Ban hành kèm theo Quyết định này Quy chế thi đua." in result.preamble
+    assert {item.reason for item in result.left_out} == {LEFT_OUT_LETTERHEAD, LEFT_OUT_SIGNATURE}
 
 
 def test_decision_recognised_by_its_first_article() -> None:
@@ -462,7 +482,7 @@ def test_decision_recognised_by_its_first_article() -> None:
     result = parse_regulation(doc.to_bytes())
 
     assert tree(result.nodes) == [("article", "1", "Phạm vi", "", [])]
-    assert result.warnings[0].startswith("Đã bỏ qua Quyết định ban hành (2 điều)")
+    assert result.warnings[0].startswith("Quyết định ban hành (2 điều) được đưa vào phần mở đầu")
 
 
 def test_chapter_right_after_the_decision_articles_starts_the_regulation() -> None:
@@ -492,7 +512,11 @@ def test_decision_alone_is_parsed_as_it_is() -> None:
         ("article", "2"),
         ("article", "3"),
     ]
-    assert result.nodes[2].title.endswith("thi hành Quyết định này./.")
+    # The articles of a Quyết định have no titles: their sentence is their text.
+    assert [n.title for n in result.nodes] == ["", "", ""]
+    assert result.nodes[2].text.endswith("thi hành Quyết định này./.")
+    assert result.title == "QUYẾT ĐỊNH Về việc ban hành Quy chế thi đua"
+    assert result.preamble == ["Căn cứ Luật Tổ chức Viện kiểm sát nhân dân;", "QUYẾT ĐỊNH:"]
     assert result.warnings == []
 
 
@@ -535,7 +559,7 @@ def test_administrative_outline_without_articles() -> None:
     assert result.warnings == []
 
 
-def test_tables_in_the_body_are_skipped_with_a_warning() -> None:
+def test_tables_in_the_body_are_kept_as_rows_with_a_warning() -> None:
     doc = DocxBuilder()
     doc.table([["VIỆN KIỂM SÁT NHÂN DÂN TỈNH", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"]])
     doc.paragraph("Điều 1. Mức thưởng", bold=True)
@@ -549,12 +573,21 @@ def test_tables_in_the_body_are_skipped_with_a_warning() -> None:
 
     assert tree(result.nodes) == [
         ("article", "1", "Mức thưởng", "", [
-            ("clause", "1", "", "Mức thưởng như sau:", []),
+            ("clause", "1", "", "Mức thưởng như sau:\nDanh hiệu | Mức thưởng\n"
+             "Cờ thi đua | 5 triệu đồng", []),
             ("clause", "2", "", "Tiền thưởng chi từ quỹ thi đua.", []),
         ]),
     ]  # fmt: skip
     assert result.warnings == [
-        "Bảng trong khoản 1 Điều 1 không được nhập; hãy kiểm tra và bổ sung nội dung bảng nếu cần."
+        "Chỉ nhập văn bản đầu tiên trong tệp; các văn bản phía sau được liệt kê ở phần không nhập.",
+        "Bảng trong khoản 1 Điều 1 được nhập thành 2 dòng văn bản (các ô cách nhau bởi “|”); "
+        "hãy kiểm tra lại nội dung bảng.",
+    ]
+    assert [(item.text, item.reason) for item in result.left_out] == [
+        ("VIỆN KIỂM SÁT NHÂN DÂN TỈNH | CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", LEFT_OUT_LETTERHEAD),
+        ("Nơi nhận: - Các đơn vị; | KT. VIỆN TRƯỞNG PHÓ VIỆN TRƯỞNG", LEFT_OUT_SIGNATURE),
+        ("Phụ lục", LEFT_OUT_OTHER_DOCUMENT),
+        ("1. Nội dung phụ lục không thuộc Quy chế.", LEFT_OUT_OTHER_DOCUMENT),
     ]
 
 
@@ -621,7 +654,11 @@ def test_bad_files_raise_parse_error_with_one_clear_line(case: str) -> None:
     make, message = BAD_INPUTS[case]
     data = make()
 
-    for parse in (sniff_office_file, parse_regulation, parse_criteria):
+    # A regulation in an OLE container is tried as a Word 97-2003 .doc (see test_formats).
+    regulation = parse_regulation if case != "encrypted OLE" else None
+    for parse in (sniff_office_file, regulation, parse_criteria):
+        if parse is None:
+            continue
         with pytest.raises(ParseError) as caught:
             parse(data)
         assert str(caught.value) == message

@@ -20,6 +20,7 @@ from comments.reports import (
     ConsolidationReport,
     ReportCounts,
     ReportRow,
+    Signer,
     build_comment_letter_docx,
     build_comparison_docx,
     build_consolidation_docx,
@@ -103,8 +104,8 @@ def make_report() -> ConsolidationReport:
             explained=5,
         ),
         rows=rows,
-        signer_title="CHÁNH VĂN PHÒNG",
-        signer_name="Nguyễn Văn An",
+        signer=Signer("CHÁNH VĂN PHÒNG", "Nguyễn Văn An"),
+        symbol="15/BC-VP",
     )
 
 
@@ -164,10 +165,11 @@ def test_title_subject_and_signature() -> None:
     assert signature[-1] == "Nguyễn Văn An"
 
 
-def test_table_header_is_the_four_official_columns_and_repeats() -> None:
+def test_table_header_is_stt_and_the_four_official_columns_and_repeats() -> None:
     table = main_table(open_docx(build_consolidation_docx(make_report())))
 
     assert [c.text for c in table.rows[0].cells] == [
+        "STT",
         "Điều, khoản (nhóm vấn đề)",
         "Chủ thể góp ý",
         "Nội dung góp ý",
@@ -181,16 +183,18 @@ def test_each_comment_appears_once_in_its_group_and_general_group_comes_first() 
     table = main_table(open_docx(build_consolidation_docx(report)))
     body_rows = table.rows[1:]
 
-    comment_cells = [physical_cells(table, i)[2].text for i in range(1, len(table.rows))]
+    comment_cells = [physical_cells(table, i)[3].text for i in range(1, len(table.rows))]
     for row in report.rows:
         assert comment_cells.count(row.comment_text) == 1
         index = comment_cells.index(row.comment_text)
         # row.cells resolves a merged continuation cell to the top cell of its group.
-        assert body_rows[index].cells[0].text == row.group_label
+        assert body_rows[index].cells[1].text == row.group_label
 
-    group_labels = [r.cells[0].text for r in body_rows]
+    group_labels = [r.cells[1].text for r in body_rows]
     expected = [GENERAL] * 2 + [ARTICLE_5] * 3 + [CLAUSE_2_ARTICLE_7, "Điều 9. Khen thưởng"]
     assert group_labels == expected
+    # STT numbers the groups, merged over each group's rows like its label.
+    assert [r.cells[0].text for r in body_rows] == ["1", "1", "2", "2", "2", "3", "4"]
     assert comment_cells[0] == "Đề nghị rà soát lỗi chính tả."
 
 
@@ -198,7 +202,10 @@ def test_groups_with_several_rows_have_a_vertically_merged_first_column() -> Non
     table = main_table(open_docx(build_consolidation_docx(make_report())))
 
     def v_merge(row_index: int) -> str | None:
-        return physical_cells(table, row_index)[0]._tc.vMerge
+        assert physical_cells(table, row_index)[0]._tc.vMerge == (
+            physical_cells(table, row_index)[1]._tc.vMerge
+        )
+        return physical_cells(table, row_index)[1]._tc.vMerge
 
     assert [v_merge(i) for i in range(1, 8)] == [
         "restart",
@@ -210,15 +217,15 @@ def test_groups_with_several_rows_have_a_vertically_merged_first_column() -> Non
         None,
     ]
     # python-docx resolves each continuation cell to the group's top cell.
-    top_cells = [row.cells[0]._tc for row in table.rows[3:6]]
+    top_cells = [row.cells[1]._tc for row in table.rows[3:6]]
     assert all(tc is top_cells[0] for tc in top_cells)
     # Only the top cell carries the label; continuation cells stay empty.
-    assert [physical_cells(table, i)[0].text for i in range(3, 6)] == [ARTICLE_5, "", ""]
+    assert [physical_cells(table, i)[1].text for i in range(3, 6)] == [ARTICLE_5, "", ""]
 
 
 def test_response_starts_with_the_decision_in_bold() -> None:
     table = main_table(open_docx(build_consolidation_docx(make_report())))
-    responses = {physical_cells(table, i)[2].text: physical_cells(table, i)[3] for i in range(1, 8)}
+    responses = {physical_cells(table, i)[3].text: physical_cells(table, i)[4] for i in range(1, 8)}
 
     partly = responses["Đề nghị sửa “05 ngày” thành “07 ngày làm việc”."]
     first_run = partly.paragraphs[0].runs[0]
@@ -239,18 +246,18 @@ def test_shared_comment_lists_every_unit() -> None:
     row = next(
         physical_cells(table, i)
         for i in range(1, 8)
-        if physical_cells(table, i)[2].text.startswith("Đề nghị bổ sung nhiệm vụ")
+        if physical_cells(table, i)[3].text.startswith("Đề nghị bổ sung nhiệm vụ")
     )
 
-    assert [p.text for p in row[1].paragraphs] == ["VKSND khu vực 1", "VKSND khu vực 2"]
+    assert [p.text for p in row[2].paragraphs] == ["VKSND khu vực 1", "VKSND khu vực 2"]
 
 
-def test_page_is_a4_portrait_with_times_new_roman() -> None:
+def test_page_is_a4_landscape_for_the_five_columns_with_times_new_roman() -> None:
     doc = open_docx(build_consolidation_docx(make_report()))
     section = doc.sections[0]
 
-    assert section.orientation == WD_ORIENT.PORTRAIT
-    assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (21.0, 29.7)
+    assert section.orientation == WD_ORIENT.LANDSCAPE
+    assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (29.7, 21.0)
     margins = (section.top_margin, section.bottom_margin, section.left_margin, section.right_margin)
     assert [round(m.cm, 1) for m in margins] == [2.0, 2.0, 3.0, 1.5]
     normal = doc.styles["Normal"]
@@ -327,6 +334,10 @@ def make_comparison() -> ComparisonTable:
         draft_title="Quy chế tổ chức và hoạt động của Cụm, Khối thi đua",
         old_version_label="Dự thảo lần 1",
         new_version_label="Dự thảo lần 2",
+        place="Bắc Giang",
+        date=datetime.date(2026, 11, 28),
+        signer=Signer("PHÓ VIỆN TRƯỞNG", "Lê Văn Cường", "KT. VIỆN TRƯỞNG"),
+        symbol="16/BSS-VP",
         rows=[
             ComparisonRow(
                 label="Điều 6",
@@ -393,14 +404,13 @@ def make_letter(items: list[CommentLetterItem]) -> CommentLetter:
     return CommentLetter(
         agency_name="VIỆN KIỂM SÁT NHÂN DÂN TỈNH BẮC GIANG",
         unit_name="VIỆN KIỂM SÁT NHÂN DÂN KHU VỰC 1",
-        document_number="15/VKSKV1",
+        symbol="15/VKSKV1",
         draft_title="Quy chế tổ chức và hoạt động của Cụm, Khối thi đua",
         version_label="Dự thảo lần 2",
         recipient="Văn phòng Viện kiểm sát nhân dân tỉnh Bắc Giang",
         place="Bắc Giang",
         date=datetime.date(2026, 11, 20),
-        signer_title="VIỆN TRƯỞNG",
-        signer_name="Trần Thị Bình",
+        signer=Signer("VIỆN TRƯỞNG", "Trần Thị Bình"),
         items=items,
     )
 

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.parser import BytesParser
+from email.utils import formatdate
 
 import pytest
 import time_machine
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from accounts.clock import now
 from accounts.models import NotifyMode, Role
 from app import db
 from tasks import jobs
-from tasks.mail import MailError, OutboxBackend, SmtpBackend, build_message, render_mail
+from tasks.mail import (
+    MailError,
+    OutboxBackend,
+    SmtpBackend,
+    build_message,
+    header_datetime,
+    render_mail,
+)
 from tasks.models import MailStatus, Notification, OutgoingMail, Reminder, ReminderStatus
 from tasks.notify import notify
 from tests.fixtures.tasks import DEADLINE_DAY, html_of, local, text_of
@@ -238,6 +248,35 @@ def test_the_default_backend_fills_the_outbox_that_admins_can_read(org, app, cli
     assert client.get("/admin/outbox").status_code == 403
 
 
+def test_the_outbox_shows_dates_in_local_time_like_every_other_page(org, client, auth):
+    sent = datetime(2026, 12, 3, 23, 45, 43, tzinfo=UTC)
+    with time_machine.travel(sent, tick=False):
+        notify([org.head1], kind="test.notice", title="Thư lúc gần nửa đêm")
+        db.session.commit()
+    auth.login(org.admin)
+    from tasks.mail import outbox_name
+
+    listing = client.get("/admin/outbox").get_data(as_text=True)
+    shown = client.get(f"/admin/outbox/{outbox_name(mails()[0].message_id)}")
+    for page in (listing, shown.get_data(as_text=True)):
+        assert "04/12/2026 06:45" in page
+        assert "-0000" not in page and "Dec 2026" not in page
+
+
+@settings(max_examples=50, derandomize=True)
+@given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2999, 12, 31)))
+def test_a_mail_date_header_reads_back_as_the_moment_it_was_written(moment: datetime) -> None:
+    moment = moment.replace(microsecond=0, tzinfo=UTC)
+    assert header_datetime(formatdate(moment.timestamp())) == moment
+    assert header_datetime(formatdate(moment.timestamp(), localtime=False, usegmt=True)) == moment
+
+
+def test_an_unreadable_mail_date_is_shown_as_nothing() -> None:
+    assert header_datetime(None) is None
+    assert header_datetime("") is None
+    assert header_datetime("hôm qua") is None
+
+
 def test_inactive_people_are_not_notified(org, mailer, create_user):
     gone = create_user(Role.UNIT_STAFF, unit=org.r1)
     gone.active = False
@@ -245,3 +284,39 @@ def test_inactive_people_are_not_notified(org, mailer, create_user):
     notify([gone], kind="test.notice", title="Không gửi")
     db.session.commit()
     assert mailer.sent == [] and count(Notification) == 0
+
+
+def test_a_mail_speaks_its_readers_language(org, mailer, client, auth):
+    # head1 switches to English in the header; head2 never chooses.
+    auth.login(org.head1)
+    client.post("/lang", data={"lang": "en", "next": "/"})
+    auth.logout()
+    db.session.expire_all()
+    assert db.session.get(type(org.head1), org.head1.id).locale == "en"
+    notify([org.head1, org.head2], kind="test.notice", title="Thông báo thử")
+    db.session.commit()
+    english, vietnamese = text_of(mailer.to(org.head1)[0]), text_of(mailer.to(org.head2)[0])
+    assert english.startswith(f"Dear {org.head1.full_name},")
+    assert "Kính gửi" not in english
+    assert vietnamese.startswith(f"Kính gửi {org.head2.full_name},")
+
+
+def test_the_language_is_kept_in_the_account_and_editable(org, client, auth):
+    auth.login(org.staff1)
+    page = client.get("/account/preferences").get_data(as_text=True)
+    assert 'name="language"' in page
+    saved = client.post("/account/preferences", data={"notify_mode": "immediate", "language": "en"})
+    assert saved.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(org.staff1), org.staff1.id).locale == "en"
+    # The pages follow at once, and again at the next login.
+    assert "Account" in client.get("/account/preferences").get_data(as_text=True)
+    auth.logout()
+    auth.login(org.staff1)
+    assert "Hello" in client.get("/").get_data(as_text=True)
+    refused = client.post(
+        "/account/preferences", data={"notify_mode": "immediate", "language": "fr"}
+    )
+    assert refused.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(type(org.staff1), org.staff1.id).locale == "en"

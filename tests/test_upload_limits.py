@@ -263,6 +263,56 @@ def test_a_parser_that_never_ends_is_killed(tmp_path):
     assert _gone(int(pid_file.read_text()))
 
 
+def test_a_conversion_running_at_the_time_limit_is_stopped_with_the_parser(tmp_path):
+    # LibreOffice runs in a session of its own, so killing the child's group misses it: the
+    # child stops itself at the limit and its clean-up stops the conversion.
+    pid_file = tmp_path / "office.pid"
+    office = tmp_path / "soffice"
+    office.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 600\n")
+    office.chmod(0o755)
+
+    with pytest.raises(sandbox.LimitExceeded) as stopped:
+        sandbox.run_parser(
+            "tests.sandbox_targets:convert_with_stuck_office",
+            b"x",
+            limits=sandbox.Limits(seconds=2),
+            options={"office": str(office)},
+        )
+
+    assert stopped.value.kind == "time"
+    assert _gone(int(pid_file.read_text()))
+
+
+def test_a_child_that_ignores_its_alarm_is_killed_by_the_parent():
+    with pytest.raises(sandbox.LimitExceeded) as stopped:
+        sandbox.run_parser(
+            "tests.sandbox_targets:ignore_the_alarm", b"x", limits=sandbox.Limits(seconds=0.5)
+        )
+    assert stopped.value.kind == "time"
+
+
+def test_converted_formats_are_read_in_the_child_not_the_worker(
+    app, org, api, create_empty_draft, monkeypatch, tmp_path
+):
+    from drafts import formats
+    from tests.office import convert
+
+    odt = convert({"quy-che.docx": regulation_docx()}, tmp_path, "odt")["quy-che.docx"]
+
+    def not_here(data: bytes, source: str) -> bytes:
+        raise AssertionError("converted in the web worker")
+
+    monkeypatch.setattr(formats, "convert_to_docx", not_here)
+    monkeypatch.setattr(formats, "pdf_blocks", not_here)
+    monkeypatch.setitem(app.config, "PARSE_TIMEOUT_SECONDS", 120.0)
+    draft = create_empty_draft(drafter=org.drafter)
+
+    response = _upload(api(org.drafter), draft, odt.read_bytes(), "quy-che.odt")
+
+    assert response.status_code == 200, response.json
+    assert response.json["count"] > 0
+
+
 def test_a_parser_that_dies_is_reported():
     with pytest.raises(sandbox.LimitExceeded) as stopped:
         sandbox.run_parser("tests.sandbox_targets:crash", b"x", limits=sandbox.Limits())

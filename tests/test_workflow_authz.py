@@ -45,6 +45,7 @@ GET_MATRIX = [
     ("/scoring/periods/{period}/verification", {"verifier", "admin"}),
     ("/scoring/periods/{period}/results", RESULTS),
     ("/scoring/periods/{period}/results.xlsx", RESULTS),
+    ("/scoring/periods/{period}/results.pdf", RESULTS),
     ("/scoring/sheets/{sheet}", VIEWERS),
     ("/scoring/sheets/{sheet}/history", VIEWERS),
     ("/scoring/sheets/{sheet}/export.xlsx", VIEWERS),

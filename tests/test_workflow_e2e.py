@@ -96,6 +96,9 @@ def test_a_sheet_goes_from_self_scoring_to_the_councils_decision(
     login(page, url, "council")
     open_kv2_sheet(page, url)
     press(page, "Công nhận")
+    # The last step cannot be taken back: a page names what it does first.
+    expect(page.get_by_text("Đây là bước cuối")).to_be_visible()
+    press(page, "Công nhận")
     expect(page.get_by_text("Đã công nhận").first).to_be_visible()
     page.get_by_role("link", name="Năm 2026").first.click()
     page.get_by_role("link", name="Kết quả, xếp hạng").click()

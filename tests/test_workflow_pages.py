@@ -153,7 +153,7 @@ def test_a_sheet_exports_as_xlsx_and_as_a_pdf_with_vietnamese_text(client, auth,
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.headers["Content-Disposition"].startswith("attachment")
     data = response.data
-    assert data.startswith(b"%PDF") and b"DejaVuSans" in data
+    assert data.startswith(b"%PDF") and b"LiberationSerif" in data
     # The embedded font's ToUnicode map has the letters of "Điểm tự chấm" (Đ, ự, ấ).
     streams = [data]
     for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
@@ -175,7 +175,7 @@ def test_a_missing_font_is_a_clear_message(app, client, auth, org, open_period, 
     auth.login(org.staff2)
     response = client.get(f"/scoring/sheets/{sheet.id}/export.pdf")
     assert response.status_code == 503
-    assert "fonts-dejavu-core" in response.get_data(as_text=True)
+    assert "fonts-liberation2" in response.get_data(as_text=True)
 
 
 # --- the sheet page ---------------------------------------------------------------------------
@@ -434,3 +434,131 @@ def test_demo_opens_a_period_with_sheets_in_several_states(app, adopt_criteria):
         .order_by(SheetTransition.id.desc())
     ).first()
     assert last.action == "return" and "minh chứng" in last.note
+
+
+# --- official PDFs (Decree 30 layout) ----------------------------------------------------------
+
+
+def pdf_pages_text(data: bytes, tmp_path) -> list[str]:  # type: ignore[no-untyped-def]
+    """Each page's text as poppler's pdftotext lays it out."""
+    import subprocess
+
+    path = tmp_path / "document.pdf"
+    path.write_bytes(data)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return text.split("\f")[:-1]
+
+
+def assert_official_pdf(pages: list[str], agency_unit: str, title: str, signer: list[str]) -> None:
+    first = [line.strip() for line in pages[0].splitlines() if line.strip()]
+    assert first[0].endswith("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+    assert first[0].startswith("VIỆN KIỂM SÁT NHÂN DÂN TỈNH BẮC GIANG ")
+    assert any(line.endswith("Độc lập - Tự do - Hạnh phúc") for line in first[:3])
+    assert any(line.startswith(agency_unit) for line in first[:3])
+    assert any("Bắc Giang, ngày 04 tháng 12 năm 2026" in line for line in first[:5])
+    assert title in first
+    text = "\n".join(pages)
+    assert "Nơi nhận:" in text
+    for line in signer:
+        assert text.count(line) == 1, line
+    for number, page in enumerate(pages[1:], start=2):
+        # Numbered from page 2, centred at the top.
+        assert page.strip().splitlines()[0].strip() == str(number)
+    assert not any(line.strip() == "1" for line in first[:2])
+
+
+@time_machine.travel(datetime(2026, 12, 4, 3, 0, tzinfo=UTC), tick=False)
+def test_the_sheet_pdf_is_an_official_document_signed_by_the_unit_head(
+    client, auth, org, open_period, tmp_path
+):
+    sheet = sheet_of(open_period(), org.r2)
+    put_scores(sheet, ScoreStage.SELF, {"1.1": "9,5", "1.2": "15", "2": "30", "II": "40"})
+    auth.login(org.staff2)
+    response = client.get(f"/scoring/sheets/{sheet.id}/export.pdf")
+    assert response.status_code == 200
+    assert_official_pdf(
+        pdf_pages_text(response.data, tmp_path),
+        "VIỆN KIỂM SÁT NHÂN DÂN KHU VỰC 2",
+        "PHIẾU CHẤM ĐIỂM THI ĐUA",
+        ["VIỆN TRƯỞNG", org.head2.full_name],
+    )
+
+
+@time_machine.travel(datetime(2026, 12, 4, 3, 0, tzinfo=UTC), tick=False)
+def test_the_results_pdf_is_the_councils_document_signed_by_the_configured_signer(
+    app, client, auth, org, open_period, monkeypatch, tmp_path
+):
+    monkeypatch.setitem(app.config, "SIGNER_AUTHORITY", "kt. viện trưởng")
+    monkeypatch.setitem(app.config, "SIGNER_TITLE", "Phó Viện trưởng")
+    monkeypatch.setitem(app.config, "SIGNER_NAME", "Lê Văn Cường")
+    period = open_period()
+    put_scores(sheet_of(period, org.r1), ScoreStage.VERIFIED)
+    auth.login(org.council)
+    web = client.get(f"/scoring/periods/{period.id}/results.pdf")
+    assert web.status_code == 200 and web.mimetype == "application/pdf"
+    assert web.headers["Content-Disposition"].startswith("attachment")
+    pages = pdf_pages_text(web.data, tmp_path)
+    assert_official_pdf(
+        pages,
+        "HỘI ĐỒNG THI ĐUA - KHEN THƯỞNG",
+        "KẾT QUẢ CHẤM ĐIỂM, XẾP LOẠI THI ĐUA",
+        ["KT. VIỆN TRƯỞNG", "PHÓ VIỆN TRƯỞNG", "Lê Văn Cường"],
+    )
+    assert "Viện kiểm sát nhân dân khu vực 1" in pages[0]
+    assert "Xuất sắc," in pages[0]  # the band, wrapped in its cell
+
+
+@time_machine.travel(datetime(2026, 12, 4, 3, 0, tzinfo=UTC), tick=False)
+def test_a_long_results_pdf_is_numbered_from_page_two(
+    adopt_criteria, create_group, client, auth, org, tmp_path
+):
+    period = scored_period(adopt_criteria, create_group, org, units=40, criteria=4)
+    auth.login(org.council)
+    pages = pdf_pages_text(client.get(f"/scoring/periods/{period.id}/results.pdf").data, tmp_path)
+    assert len(pages) >= 2
+    assert_official_pdf(
+        pages, "HỘI ĐỒNG THI ĐUA - KHEN THƯỞNG", "KẾT QUẢ CHẤM ĐIỂM, XẾP LOẠI THI ĐUA",
+        ["VIỆN TRƯỞNG"],
+    )  # fmt: skip
+
+
+def test_the_results_pdf_has_an_api_twin_and_is_refused_to_others(
+    client, auth, org, open_period, api
+):
+    period = open_period()
+    auth.login(org.staff2)
+    assert client.get(f"/scoring/periods/{period.id}/results.pdf").status_code == 403
+    url = f"/api/v1/scoring/periods/{period.id}/results.pdf"
+    assert api(org.staff2).get(url).status_code == 403
+    response = api(org.council).get(url)
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/scoring/periods/{period_id}/results.pdf" in spec["paths"]
+
+
+def test_the_councils_recognition_asks_first(client, auth, org, open_period, fill_all):
+    period = open_period()
+    sheet = sheet_of(period, org.r1)
+    fill_all([sheet])
+    place(sheet, "verified")
+    auth.login(org.council)
+    url = f"/scoring/sheets/{sheet.id}/actions/approve"
+    asked = client.post(url, data={"note": "Đủ điều kiện"})
+    assert asked.status_code == 303 and "/actions/approve?note=" in asked.headers["Location"]
+    db.session.expire_all()
+    assert db.session.get(ScoreSheet, sheet.id).state == "verified"
+    page = client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert "Đây là bước cuối" in page and "Đã công nhận" in page
+    assert 'name="note" value="Đủ điều kiện"' in page and 'name="confirmed" value="1"' in page
+    done = client.post(url, data={"note": "Đủ điều kiện", "confirmed": "1"})
+    assert done.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(ScoreSheet, sheet.id).state == "approved"
+    # Steps that can be taken back go straight through, as before.
+    place(sheet, "verified")
+    back = client.post(f"/scoring/sheets/{sheet.id}/actions/return", data={"note": "Bổ sung"})
+    assert back.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(ScoreSheet, sheet.id).state == "self_scoring"

@@ -706,6 +706,25 @@ def results_xlsx(period_id: int):  # type: ignore[no-untyped-def]
     )
 
 
+@api_route(
+    bp,
+    "/scoring/periods/<int:period_id>/results.pdf",
+    methods=["GET"],
+    scope=Scope.READ,
+    summary="Tải kết quả xếp hạng, xếp loại (PDF), theo thể thức văn bản hành chính",
+    tags=TAGS,
+    content_type=exports.PDF,
+)
+def results_pdf(period_id: int):  # type: ignore[no-untyped-def]
+    period = _period(period_id)
+    ensure(period.can_see_results(current_api_user()))
+    return _file(
+        exports.results_pdf(queries.period_results(period)),
+        exports.results_filename(period, "pdf"),
+        exports.PDF,
+    )
+
+
 # --- sheets -----------------------------------------------------------------------------------
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app, send_file
-from fpdf import FPDF
 from fpdf.fonts import FontFace
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -22,8 +21,16 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from unidecode import unidecode
 
-from accounts.clock import format_date, format_datetime, now
+from accounts.clock import format_date, local_today, now
 from accounts.errors import NotFound, UserError
+from accounts.letterhead import (
+    AGENCY_HEAD_TITLE,
+    agency_name,
+    agency_place,
+    agency_signer,
+    unit_signer,
+)
+from accounts.officedoc import Masthead, OfficialPDF, Signer
 from workflow import queries
 from workflow.models import STAGE_LABELS, Evidence, ScoreSheet, ScoreStage, ScoringPeriod
 from workflow.operations import evidence_path
@@ -36,6 +43,7 @@ _HEAD_FILL = PatternFill("solid", fgColor="EEF1F4")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 
 FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/liberation2"),
     Path("/usr/share/fonts/truetype/dejavu"),
     Path("/usr/share/fonts/TTF"),
     Path("/usr/share/fonts/dejavu"),
@@ -52,8 +60,8 @@ def _slug(text: str) -> str:
     return "-".join(part for part in cleaned.split("-") if part)[:80] or "tep"
 
 
-def results_filename(period: ScoringPeriod) -> str:
-    return f"ket-qua-cham-diem-{_slug(period.name)}.xlsx"
+def results_filename(period: ScoringPeriod, extension: str = "xlsx") -> str:
+    return f"ket-qua-cham-diem-{_slug(period.name)}.{extension}"
 
 
 def sheet_filename(sheet: ScoreSheet, extension: str) -> str:
@@ -322,7 +330,8 @@ def _parse(text: str) -> Decimal | None:
 
 
 def font_path(name: str = "DejaVuSans.ttf") -> Path:
-    """A TTF with Vietnamese glyphs: Debian's DejaVu, else the copy matplotlib ships."""
+    """A TTF with Vietnamese glyphs from Debian's fonts (or PDF_FONT_DIR); DejaVu also from
+    the copy matplotlib ships."""
     candidates = [folder / name for folder in FONT_DIRS]
     spec = importlib.util.find_spec("matplotlib")
     if spec is not None and spec.origin:
@@ -334,35 +343,42 @@ def font_path(name: str = "DejaVuSans.ttf") -> Path:
         if candidate.is_file():
             return candidate
     raise FontMissing(
-        "Không tìm thấy phông chữ Unicode DejaVuSans để xuất PDF tiếng Việt. "
-        "Hãy cài gói fonts-dejavu-core."
+        f"Không tìm thấy phông chữ {name} để xuất PDF tiếng Việt. "
+        "Hãy cài gói fonts-liberation2 (Liberation Serif có đủ dấu tiếng Việt, cùng cỡ chữ "
+        "với Times New Roman)."
     )
 
 
-class _SheetPDF(FPDF):
-    footer_text = ""
+# Liberation Serif has Times New Roman's metrics, as Decree 30 asks of official documents.
+SERIF_FONTS = {
+    "": "LiberationSerif-Regular.ttf",
+    "B": "LiberationSerif-Bold.ttf",
+    "I": "LiberationSerif-Italic.ttf",
+    "BI": "LiberationSerif-BoldItalic.ttf",
+}
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("DejaVu", size=8)
-        self.cell(0, 8, f"{self.footer_text} — trang {self.page_no()}/{{nb}}", align="C")
+
+def _official_pdf(*, landscape: bool) -> OfficialPDF:
+    return OfficialPDF(
+        {style: font_path(name) for style, name in SERIF_FONTS.items()}, landscape=landscape
+    )
+
+
+SHEET_COPIES = ("Thường trực Hội đồng Thi đua - Khen thưởng", "Lưu: VT")
+RESULTS_COPIES = ("Các đơn vị trực thuộc", "Lưu: VT, Văn phòng")
+COUNCIL = "HỘI ĐỒNG THI ĐUA - KHEN THƯỞNG"
 
 
 def sheet_pdf(sheet: ScoreSheet) -> bytes:
     period = sheet.period
-    regular, bold = font_path("DejaVuSans.ttf"), font_path("DejaVuSans-Bold.ttf")
     rows, totals, data = _sheet_rows(sheet)
-    pdf = _SheetPDF(orientation="L", unit="mm", format="A4")
-    pdf.footer_text = f"{sheet.unit.short_name} · {period.name} · in ngày {format_datetime(now())}"
-    pdf.add_font("DejaVu", "", str(regular))
-    pdf.add_font("DejaVu", "B", str(bold))
-    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf = _official_pdf(landscape=True)
     pdf.add_page()
-    pdf.set_font("DejaVu", "B", 13)
-    pdf.cell(0, 8, "PHIẾU CHẤM ĐIỂM THI ĐUA", new_x="LMARGIN", new_y="NEXT", align="C")
-    pdf.set_font("DejaVu", size=10)
+    pdf.masthead(Masthead(agency_name(), sheet.unit.name.upper(), agency_place(), local_today()))
+    pdf.document_title("PHIẾU CHẤM ĐIỂM THI ĐUA", period.name)
+    pdf.set_font(pdf.FAMILY, size=12)
     for line in _sheet_header(sheet):
-        pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     width = len(period.stages)
     heads = [
@@ -374,12 +390,12 @@ def sheet_pdf(sheet: ScoreSheet) -> bytes:
         "Ghi chú",
     ]
     widths = (70, 16, 55, *[18] * width, 35, 35)
-    pdf.set_font("DejaVu", size=8)
+    pdf.set_font(pdf.FAMILY, size=10)
     with pdf.table(
         col_widths=widths,
         text_align="LEFT",
-        line_height=4.5,
-        headings_style=FontFace(emphasis="BOLD", fill_color=(238, 241, 244)),
+        line_height=5,
+        headings_style=FontFace(emphasis="BOLD"),
     ) as table:
         for row in [heads, *rows]:
             cells = table.row()
@@ -397,18 +413,88 @@ def sheet_pdf(sheet: ScoreSheet) -> bytes:
             cells.cell("", colspan=2)
     if data.lines:
         pdf.ln(3)
-        pdf.set_font("DejaVu", "B", 10)
+        pdf.set_font(pdf.FAMILY, "B", 12)
         pdf.cell(0, 6, "Điểm thưởng, điểm trừ kèm lý do", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("DejaVu", size=9)
+        pdf.set_font(pdf.FAMILY, size=11)
         for line in data.lines:
             pdf.multi_cell(
                 0,
                 5,
-                f"• {line.kind_label} ({STAGE_LABELS[line.stage]}): "
+                f"- {line.kind_label} ({STAGE_LABELS[line.stage]}): "
                 f"{format_points(line.points)} — {line.reason}",
                 new_x="LMARGIN",
                 new_y="NEXT",
             )
+    pdf.signature(unit_signer(sheet.unit), SHEET_COPIES)
+    return bytes(pdf.output())
+
+
+def results_signer() -> Signer:
+    """The agency's configured signer; without one the title alone, for a wet signature."""
+    return agency_signer() or Signer(title=AGENCY_HEAD_TITLE, name="")
+
+
+def results_pdf(results: queries.Results) -> bytes:
+    """The ranking as the council's official document: one row per unit."""
+    period, table = results.period, results.table
+    pdf = _official_pdf(landscape=True)
+    pdf.add_page()
+    pdf.masthead(Masthead(agency_name(), COUNCIL, agency_place(), local_today()))
+    pdf.document_title("KẾT QUẢ CHẤM ĐIỂM, XẾP LOẠI THI ĐUA", period.name)
+    pdf.set_font(pdf.FAMILY, size=12)
+    pdf.multi_cell(
+        0,
+        6,
+        f"Bảng tiêu chí: {period.criteria_draft.title}; tổng điểm chuẩn "
+        f"{format_points(table.total_max)}.",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.ln(2)
+    stage_heads = [STAGE_LABELS[stage] for stage in period.stages]
+    heads = [
+        "STT",
+        "Đơn vị",
+        "Cụm, Khối",
+        *stage_heads,
+        "Tổng điểm",
+        "Hạng trong Cụm, Khối",
+        "Xếp loại",
+        "Ghi chú",
+    ]
+    # Unit names fit on one line; the note column takes what is left.
+    widths = [10, 64, 38, *[17] * len(stage_heads), 17, 17, 35]
+    widths.append(max(25, pdf.epw - sum(widths)))
+    pdf.set_font(pdf.FAMILY, size=10)
+    with pdf.table(
+        col_widths=widths,
+        text_align="LEFT",
+        line_height=5,
+        headings_style=FontFace(emphasis="BOLD"),
+    ) as grid:
+        cells = grid.row()
+        for text in heads:
+            cells.cell(text)
+        for number, row in enumerate(results.rows, start=1):
+            ranked, classified = row.ranked, row.classified
+            cells = grid.row()
+            for text in (
+                str(number),
+                row.sheet.unit.name,
+                row.sheet.group.name if row.sheet.group else "",
+                *[
+                    format_points(row.totals[stage].final)
+                    if results.data[row.sheet.id].has(stage)
+                    else ""
+                    for stage in period.stages
+                ],
+                format_points(row.final.final) if row.complete else "",
+                str(ranked.group_rank) if ranked else "",
+                classified.band.label if classified else "",
+                result_note(row),
+            ):
+                cells.cell(text)
+    pdf.signature(results_signer(), RESULTS_COPIES)
     return bytes(pdf.output())
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from accounts.clock import end_of_local_day
+from accounts.confirm import confirmation_page, is_confirmed
 from accounts.errors import Conflict, Invalid, NotFound, UserError, ensure
 from accounts.models import EmulationYear, Group, GroupMembership, Unit, active_units
 from app import db
@@ -265,6 +266,15 @@ def results_xlsx(period_id: int):  # type: ignore[no-untyped-def]
     return _download(data, exports.results_filename(period), exports.XLSX)
 
 
+@bp.route("/periods/<int:period_id>/results.pdf")
+@login_required
+def results_pdf(period_id: int):  # type: ignore[no-untyped-def]
+    period = _period_or_404(period_id)
+    ensure(period.can_see_results(current_user))
+    data = exports.results_pdf(queries.period_results(period))
+    return _download(data, exports.results_filename(period, "pdf"), exports.PDF)
+
+
 # --- one sheet --------------------------------------------------------------------------------
 
 
@@ -375,18 +385,58 @@ def confirm_scores(sheet_id: int):  # type: ignore[no-untyped-def]
     return _back(sheet)
 
 
-@bp.route("/sheets/<int:sheet_id>/actions/<action>", methods=["POST"])
+@bp.route("/sheets/<int:sheet_id>/actions/<action>", methods=["GET", "POST"])
 @login_required
 def apply_action(sheet_id: int, action: str):  # type: ignore[no-untyped-def]
     sheet = _sheet_or_404(sheet_id)
     ensure(sheet.can_view(current_user))
     machine = sheet.period.machine()
-    if any(row.action == action for row in machine.transitions_from(sheet.state)):
+    row = next((r for r in machine.transitions_from(sheet.state) if r.action == action), None)
+    if row is not None:
         ensure(sheet.can_apply(current_user, action))
     # Otherwise the engine explains that the action is not possible in this state.
     form = ActionForm()
-    label = machine.action_label(action)
-    label = sheet_labels([sheet.period]).get(label, label)
+    labels = sheet_labels([sheet.period])
+    label = labels.get(machine.action_label(action), machine.action_label(action))
+    # The step that ends the sheet's way (the council's recognition) cannot be taken back:
+    # it is asked for on a page of its own first.
+    final = row is not None and not machine.transitions_from(row.target)
+    if request.method == "GET":
+        if not final:
+            return _back(sheet)
+        return confirmation_page(
+            heading=_("%(action)s: %(unit)s?", action=label, unit=sheet.unit.name),
+            lead=_(
+                "Bạn sắp thực hiện “%(action)s” cho phiếu chấm điểm của %(unit)s, %(period)s.",
+                action=label,
+                unit=sheet.unit.name,
+                period=sheet.period.name,
+            ),
+            consequences=[
+                _(
+                    "Đây là bước cuối: phiếu chuyển sang “%(state)s” và không còn bước nào sau đó.",
+                    state=labels.get(
+                        machine.state_label(row.target), machine.state_label(row.target)
+                    ),
+                ),
+                _("Điểm, điểm thưởng, điểm trừ và minh chứng của phiếu không thể sửa nữa."),
+                _("Kết quả, xếp hạng tính theo phiếu này."),
+            ],
+            action=url_for("workflow.apply_action", sheet_id=sheet.id, action=action),
+            button=label,
+            back=(url_for("workflow.sheet", sheet_id=sheet.id), sheet.unit.name),
+            fields={"note": request.args.get("note", "")},
+        )
+    if final and not is_confirmed():
+        return redirect(
+            url_for(
+                "workflow.apply_action",
+                sheet_id=sheet.id,
+                action=action,
+                note=form.note.data or "",
+            ),
+            303,
+        )
     operations.apply_sheet_action(sheet, action, current_user, form.note.data)
     db.session.commit()
     flash(_("Đã thực hiện: %(label)s.", label=label), "success")

@@ -1,7 +1,7 @@
 """API token scopes and expiry
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0008
 Create Date: 2026-12-04 04:30:00.000000
 
 Tokens get scopes (read, comment, score, admin) and an expiry date. Tokens made before
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0009"
-down_revision = "0004"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
