@@ -94,6 +94,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         # Days a new API token lasts unless its maker chooses otherwise.
         "API_TOKEN_DAYS": 90,
+        # Hours a comment or score request's Idempotency-Key (or form nonce) keeps its answer.
+        "IDEMPOTENCY_KEY_HOURS": 24,
         # Wrong passwords for one user name from one address before that pair is locked;
         # other addresses can still sign in as that user.
         "LOGIN_MAX_FAILURES": 5,
@@ -157,6 +159,7 @@ _ENV: dict[str, tuple[str, Any]] = {
     "PUBLIC_URL": ("PUBLIC_URL", str),
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
     "API_TOKEN_DAYS": ("API_TOKEN_DAYS", int),
+    "IDEMPOTENCY_KEY_HOURS": ("IDEMPOTENCY_KEY_HOURS", int),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
     "LOGIN_RATE_PER_ADDRESS": ("LOGIN_RATE_PER_ADDRESS", str),
 }

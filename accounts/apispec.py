@@ -24,6 +24,7 @@ from jsonschema.exceptions import ValidationError
 from sqlalchemy import ColumnElement, Table, bindparam, select
 from sqlalchemy.orm import joinedload
 
+from accounts import idempotency
 from accounts.clock import format_datetime, now
 from accounts.errors import Forbidden, UserError
 from accounts.models import ApiToken, Role, Scope, User, UserRole, granted_scopes
@@ -77,6 +78,7 @@ class ApiDoc:
     scope: Scope | None = None  # what the caller's token must allow
     content_type: str = "application/json"  # of a successful response
     upload: bool = False  # multipart/form-data with a `file` part
+    idempotent: bool = False  # takes an Idempotency-Key header
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,10 +319,12 @@ def api_route(
     content_type: str = "application/json",
     upload: bool = False,
     caller_only: bool = False,
+    idempotent: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """`scope`: what the caller's token must allow; every authenticated route names one.
     `caller_only`: the view reads `current_api_caller()`, not `current_api_user()`, so
-    authenticating it loads no `User` (see `ApiCaller`)."""
+    authenticating it loads no `User` (see `ApiCaller`). `idempotent`: a write a retry
+    would duplicate; it takes an Idempotency-Key header (see accounts/idempotency.py)."""
     if auth and scope is None:
         raise TypeError(f"{rule}: an authenticated API route declares the scope it needs")
     if "PUT" in methods and body is not None and set(body["required"]) != set(body["properties"]):
@@ -337,6 +341,7 @@ def api_route(
         content_type=content_type,
         upload=upload,
         scope=scope,
+        idempotent=idempotent,
     )
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -348,6 +353,10 @@ def api_route(
                 kwargs["body"] = RequestBody(body)
             if doc.query:
                 kwargs["query"] = _query_args(doc.query)
+            if idempotent:
+                caller = g.api_caller if "api_caller" in g else g.api_user
+                key = request.headers.get(idempotency.HEADER)
+                return idempotency.run(caller.id, key, lambda: view(**kwargs))
             return view(**kwargs)
 
         wrapper._api_doc = doc  # type: ignore[attr-defined]
@@ -389,7 +398,8 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 + [
                     {"name": n, "in": "query", "required": False, "schema": s}
                     for n, s in doc.query.items()
-                ],
+                ]
+                + ([idempotency.HEADER_PARAMETER] if doc.idempotent else []),
                 "responses": _responses(doc),
             }
             if doc.body is not None:

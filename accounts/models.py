@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -441,6 +442,28 @@ class DocumentSigner(db.Model):
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": lock_version}
+
+
+class IdempotencyKey(db.Model):
+    """The first answer to a request sent with a key (the API's Idempotency-Key header, a
+    page's form nonce), so that a retry gets it back instead of acting twice. Keys belong
+    to one user and expire (see accounts/idempotency.py)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    # SHA-256 of the method, path and body: the same key with another request is refused.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # None while the first request is still running.
+    status: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(200), default="")
+    location: Mapped[str | None] = mapped_column(String(2000))
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class AuditEntry(db.Model):

@@ -36,6 +36,7 @@ from accounts.clock import (
 from accounts.confirm import confirmation_page, is_confirmed
 from accounts.errors import Conflict, NotFound, UserError, ensure, link_back_by
 from accounts.i18n import N_, label_choices
+from accounts.idempotency import idempotent
 from accounts.models import Group, Unit, active_units
 from accounts.operations import get_or_404
 from accounts.params import int_arg, parse_int
@@ -383,6 +384,7 @@ def _refusal(check: Any, *args: Any) -> str | None:
 
 @bp.route("/rounds/<int:consultation_id>/comment", methods=["GET", "POST"])
 @login_required
+@idempotent
 def new_comment(consultation_id: int):  # type: ignore[no-untyped-def]
     consultation = queries.get_round(consultation_id)
     response = _my_response(consultation)
@@ -715,6 +717,7 @@ class _RowError(Exception):
 
 @bp.route("/rounds/<int:consultation_id>/conference", methods=["GET", "POST"])
 @login_required
+@idempotent
 def conference(consultation_id: int):  # type: ignore[no-untyped-def]
     consultation = queries.get_round(consultation_id)
     ensure(consultation.can_manage(current_user))

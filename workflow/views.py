@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from accounts.clock import end_of_local_day
 from accounts.confirm import confirmation_page, is_confirmed
 from accounts.errors import Conflict, Invalid, NotFound, UserError, ensure
+from accounts.idempotency import idempotent
 from accounts.models import EmulationYear, Group, GroupMembership, Unit, active_units
 from app import db
 from drafts.models import Draft
@@ -341,6 +342,7 @@ def sheet(sheet_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/sheets/<int:sheet_id>/scores", methods=["POST"])
 @login_required
+@idempotent
 def save_scores(sheet_id: int):  # type: ignore[no-untyped-def]
     sheet = _sheet_or_404(sheet_id)
     ensure(sheet.can_view(current_user))
@@ -376,6 +378,7 @@ def save_scores(sheet_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/sheets/<int:sheet_id>/confirm", methods=["POST"])
 @login_required
+@idempotent
 def confirm_scores(sheet_id: int):  # type: ignore[no-untyped-def]
     sheet = _sheet_or_404(sheet_id)
     ensure(sheet.can_edit_scores(current_user))
@@ -445,6 +448,7 @@ def apply_action(sheet_id: int, action: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/sheets/<int:sheet_id>/lines", methods=["POST"])
 @login_required
+@idempotent
 def add_line(sheet_id: int):  # type: ignore[no-untyped-def]
     sheet = _sheet_or_404(sheet_id)
     ensure(sheet.can_edit_scores(current_user))
@@ -479,6 +483,7 @@ def delete_line(line_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/sheets/<int:sheet_id>/evidence", methods=["POST"])
 @login_required
+@idempotent
 def upload_evidence(sheet_id: int):  # type: ignore[no-untyped-def]
     sheet = _sheet_or_404(sheet_id)
     ensure(sheet.can_upload_evidence(current_user))

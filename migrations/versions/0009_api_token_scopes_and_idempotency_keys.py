@@ -1,4 +1,4 @@
-"""API token scopes and expiry
+"""API token scopes and expiry; idempotency keys
 
 Revision ID: 0009
 Revises: 0008
@@ -8,6 +8,9 @@ Tokens get scopes (read, comment, score, admin) and an expiry date. Tokens made 
 this upgrade could do everything their user may, so they keep all four scopes; they
 expire 90 days after the upgrade, like a new token made that day, so that scoped tokens
 replace them.
+
+idempotency_keys keeps the first answer to a comment or score request sent with an
+Idempotency-Key header (or a form's nonce), so that a retry does not act twice.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -46,8 +49,35 @@ def upgrade():
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.alter_column("scopes", server_default=None)
 
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=True),
+        sa.Column("content_type", sa.String(length=200), nullable=False),
+        sa.Column("location", sa.String(length=2000), nullable=True),
+        sa.Column("body", sa.LargeBinary(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_idempotency_keys_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_keys")),
+        sa.UniqueConstraint("user_id", "key", name=op.f("uq_idempotency_keys_user_id_key")),
+    )
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_idempotency_keys_expires_at"), ["expires_at"], unique=False
+        )
+
 
 def downgrade():
+    op.drop_table("idempotency_keys")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_column("expires_at")
         batch_op.drop_column("scopes")
