@@ -96,6 +96,13 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "API_TOKEN_DAYS": 90,
         # Hours a comment or score request's Idempotency-Key (or form nonce) keeps its answer.
         "IDEMPOTENCY_KEY_HOURS": 24,
+        # How long a password-reset link and an invitation link work (until used).
+        "PASSWORD_RESET_HOURS": 2,
+        "INVITATION_DAYS": 7,
+        # At most one reset mail per account in this many minutes, however often asked.
+        "PASSWORD_RESET_INTERVAL_MINUTES": 5,
+        # Reset requests one address may make (Flask-Limiter syntax).
+        "PASSWORD_RESET_RATE_PER_ADDRESS": "5 per minute; 20 per hour",
         # Wrong passwords for one user name from one address before that pair is locked;
         # other addresses can still sign in as that user.
         "LOGIN_MAX_FAILURES": 5,
@@ -160,6 +167,10 @@ _ENV: dict[str, tuple[str, Any]] = {
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
     "API_TOKEN_DAYS": ("API_TOKEN_DAYS", int),
     "IDEMPOTENCY_KEY_HOURS": ("IDEMPOTENCY_KEY_HOURS", int),
+    "PASSWORD_RESET_HOURS": ("PASSWORD_RESET_HOURS", int),
+    "INVITATION_DAYS": ("INVITATION_DAYS", int),
+    "PASSWORD_RESET_INTERVAL_MINUTES": ("PASSWORD_RESET_INTERVAL_MINUTES", int),
+    "PASSWORD_RESET_RATE_PER_ADDRESS": ("PASSWORD_RESET_RATE_PER_ADDRESS", str),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
     "LOGIN_RATE_PER_ADDRESS": ("LOGIN_RATE_PER_ADDRESS", str),
 }

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
+from flask_babel import gettext as _
 from sqlalchemy import select
 
-from accounts import operations
+from accounts import invites, operations
 from accounts.apispec import (
     ID,
     MAX_ID,
@@ -30,7 +31,7 @@ from accounts.models import (
     UnitKind,
     User,
 )
-from app import db
+from app import db, limiter
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
 
@@ -463,6 +464,133 @@ def create_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return user_json(user), 201
 
 
+INVITE_IN = {
+    "type": "object",
+    "required": ["username", "full_name", "email", "unit_id", "roles"],
+    "additionalProperties": False,
+    "properties": {key: value for key, value in USER_IN["properties"].items() if key != "password"},
+}
+FORGOT_IN = {
+    "type": "object",
+    "required": ["login"],
+    "additionalProperties": False,
+    "properties": {"login": {"type": "string", "minLength": 1, "maxLength": 200}},
+}
+SET_PASSWORD_IN = {
+    "type": "object",
+    "required": ["token", "password"],
+    "additionalProperties": False,
+    "properties": {
+        "token": {"type": "string", "minLength": 1, "maxLength": 500},
+        "password": {"type": "string", "minLength": 8, "maxLength": 200},
+    },
+}
+MESSAGE = {
+    "type": "object",
+    "required": ["message"],
+    "properties": {"message": {"type": "string"}},
+}
+
+
+@api_route(
+    bp,
+    "/users/invitations",
+    methods=["POST"],
+    scope=Scope.ADMIN,
+    summary="Mời người dùng của một đơn vị: tạo tài khoản chưa có mật khẩu và gửi thư có "
+    "đường dẫn đặt mật khẩu",
+    tags=["users"],
+    body=INVITE_IN,
+    response=USER,
+    status=201,
+)
+def invite_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    user = operations.invite_user(
+        username=body["username"],
+        full_name=body["full_name"],
+        email=body["email"],
+        unit=operations.get_or_404(Unit, body["unit_id"], "Không có đơn vị này."),
+        roles=[Role(r) for r in body["roles"]],
+        actor=current_api_user(),
+    )
+    db.session.commit()
+    return user_json(user), 201
+
+
+@api_route(
+    bp,
+    "/users/<int:user_id>/invitation",
+    methods=["POST"],
+    scope=Scope.ADMIN,
+    summary="Gửi lại lời mời đặt mật khẩu",
+    tags=["users"],
+    response=USER,
+    status=202,
+)
+def resend_invitation(user_id: int):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    user = operations.get_or_404(User, user_id)
+    operations.resend_invitation(user, actor=current_api_user())
+    db.session.commit()
+    return user_json(user), 202
+
+
+@api_route(
+    bp,
+    "/password/forgot",
+    methods=["POST"],
+    auth=False,
+    summary="Quên mật khẩu: gửi đường dẫn đặt lại tới e-mail của tài khoản (câu trả lời như "
+    "nhau dù tài khoản có tồn tại hay không)",
+    tags=["password"],
+    body=FORGOT_IN,
+    response=MESSAGE,
+    status=202,
+)
+@limiter.limit(invites.reset_rate)
+def forgot_password(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    operations.request_password_reset(body["login"])
+    db.session.commit()
+    return {"message": invites.forgot_answer()}, 202
+
+
+@api_route(
+    bp,
+    "/password/reset",
+    methods=["POST"],
+    auth=False,
+    summary="Đặt mật khẩu mới bằng mã trong thư đặt lại mật khẩu",
+    tags=["password"],
+    body=SET_PASSWORD_IN,
+    response=MESSAGE,
+)
+@limiter.limit(invites.reset_rate)
+def reset_password(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _set_password(body, invites.RESET)
+
+
+@api_route(
+    bp,
+    "/invitations/accept",
+    methods=["POST"],
+    auth=False,
+    summary="Nhận lời mời: đặt mật khẩu bằng mã trong thư mời",
+    tags=["password"],
+    body=SET_PASSWORD_IN,
+    response=MESSAGE,
+)
+@limiter.limit(invites.reset_rate)
+def accept_invitation(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _set_password(body, invites.INVITE)
+
+
+def _set_password(body: dict[str, Any], purpose: invites.Purpose):  # type: ignore[no-untyped-def]
+    operations.set_password_by_link(body["token"], purpose, body["password"])
+    db.session.commit()
+    return {"message": _("Đã đặt mật khẩu. Hãy đăng nhập bằng mật khẩu mới.")}
+
+
 @api_route(
     bp,
     "/users/<int:user_id>/sessions/end",
@@ -551,8 +679,8 @@ SIGNER_IN = whole(
             "authority": {"type": "string", "maxLength": 80},
             "title": {"type": "string", "maxLength": 120},
             "name": {"type": "string", "maxLength": 120},
-            # null while no signer has been set in the app
-            "lock_version": {"type": ["integer", "null"], "minimum": 1},
+            # 0 while no signer has been set in the app
+            "lock_version": {"type": "integer", "minimum": 0},
         },
     }
 )
@@ -626,7 +754,7 @@ def _save_signer(body: dict[str, Any]):  # type: ignore[no-untyped-def]
         authority=fields["authority"],
         title=fields["title"],
         name=fields["name"],
-        expected_version=fields["lock_version"],
+        expected_version=fields["lock_version"] or None,
         actor=current_api_user(),
     )
     db.session.commit()

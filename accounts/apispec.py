@@ -422,6 +422,8 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 }
             if doc.scope is not None:
                 op["security"] = [{"bearerAuth": [doc.scope.value]}]
+            elif not doc.auth:
+                op["security"] = []  # public: no token
             paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.0.3",

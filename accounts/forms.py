@@ -56,6 +56,28 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
+class ForgotPasswordForm(FlaskForm):
+    login = StringField(
+        _l("Tên đăng nhập hoặc e-mail"), validators=[DataRequired(), Length(max=200)]
+    )
+
+
+class SetPasswordForm(FlaskForm):
+    new = PasswordField(_l("Mật khẩu mới"), validators=[DataRequired(), Length(min=8)])
+    confirm = PasswordField(
+        _l("Nhập lại mật khẩu mới"),
+        validators=[DataRequired(), EqualTo("new", message=_l("Hai mật khẩu không khớp."))],
+    )
+
+
+class InviteForm(FlaskForm):
+    username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(), Length(max=80)])
+    full_name = StringField(_l("Họ và tên"), validators=[DataRequired(), Length(max=200)])
+    email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=200)])
+    unit = SelectField(_l("Đơn vị"), coerce=int)
+    roles = MultiCheckboxField(_l("Vai trò"), choices=lambda: label_choices(ROLE_LABELS))
+
+
 class PreferencesForm(FlaskForm):
     notify_mode = SelectField(
         _l("Nhận nhắc việc qua e-mail"),

@@ -36,13 +36,17 @@ MATRIX = [
     ("GET", "/admin/groups/{group}", ADMIN, 200),
     ("GET", "/admin/users", ADMIN, 200),
     ("GET", "/admin/users/new", ADMIN, 200),
+    ("GET", "/admin/users/invite", ADMIN, 200),
+    ("POST", "/admin/users/{user}/invite", ADMIN, 302),
     ("GET", "/admin/users/{user}", ADMIN, 200),
     ("POST", "/admin/users/{user}/sessions/end", ADMIN, 302),
     ("GET", "/admin/audit", AUDITORS, 200),
     ("GET", "/admin/signer", ADMIN, 200),
 ]
-# Routes open to anyone (the login page itself, logging out, the language switch).
-PUBLIC = {"/login", "/logout", "/lang"}
+# Routes open to anyone (the login page itself, logging out, the language switch, the
+# e-mailed password links: tests/test_invitations.py).
+PUBLIC = {"/login", "/logout", "/lang", "/password/forgot", "/password/reset/<token>",
+          "/invitation/<token>"}  # fmt: skip
 
 
 def test_every_accounts_route_is_in_the_matrix(app):

@@ -96,7 +96,7 @@ def test_the_api_twin_reads_and_sets_the_signer(app, org, api, monkeypatch):
         "authority": "KT. Viện trưởng",
         "title": "Phó Viện trưởng",
         "name": "Lê Văn Cường",
-        "lock_version": None,
+        "lock_version": 0,
     }
     response = admin.put("/api/v1/admin/signer", json=body)
     assert response.status_code == 200
@@ -124,7 +124,7 @@ def test_the_signer_put_needs_the_whole_object_and_patch_changes_a_part(app, org
     admin = api(org.admin)
     body = {"authority": "KT. Viện trưởng", "title": "Phó Viện trưởng", "name": "Lê Văn Cường"}
     assert admin.put("/api/v1/admin/signer", json=body).status_code == 422
-    assert admin.put("/api/v1/admin/signer", json={**body, "lock_version": None}).status_code == 200
+    assert admin.put("/api/v1/admin/signer", json={**body, "lock_version": 0}).status_code == 200
 
     patched = admin.patch("/api/v1/admin/signer", json={"name": "Trần Thị Dung"})
 
