@@ -301,6 +301,8 @@ def build_org(w: Writer, rng: random.Random, now: datetime) -> Org:
                 "name": "bench",
                 "token_hash": hashlib.sha256(secret.encode()).hexdigest(),
                 "prefix": secret[:10],
+                # The load run reads, comments and saves scores through the API.
+                "scopes": "read comment score",
                 "created_at": now,
             }
             for token_id, (username, secret) in zip(token_ids, tokens.items(), strict=True)

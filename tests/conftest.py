@@ -34,6 +34,7 @@ pytest_plugins = [
     "tests.fixtures.workflow",
     "tests.fixtures.consolidation",
     "tests.fixtures.tasks",
+    "tests.fixtures.world",
 ]
 
 

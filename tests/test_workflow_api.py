@@ -72,7 +72,7 @@ def test_save_scores_with_lock_versions_then_a_stale_save_is_409(org, api, open_
     sheet = sheet_of(open_period(), org.r2)
     keys = codes_to_keys(sheet.period)
     url = f"/api/v1/scoring/sheets/{sheet.id}/scores"
-    first = api(org.staff2).put(url, json={"stage": "self", "scores": [
+    first = api(org.staff2).patch(url, json={"stage": "self", "scores": [
         {"lineage": keys["1.1"], "value": "9,5", "lock_version": 0, "note": "Đạt 99%"},
         {"lineage": keys["II"], "value": "40", "lock_version": 0},
     ]})  # fmt: skip
@@ -87,16 +87,16 @@ def test_save_scores_with_lock_versions_then_a_stale_save_is_409(org, api, open_
     assert first.json["totals"]["self"]["missing"] == ["I.1.2", "I.2"]
     assert first.json["sheet"]["state"] == "self_scoring"
 
-    stale = api(org.head2).put(url, json={"stage": "self", "scores": [
+    stale = api(org.head2).patch(url, json={"stage": "self", "scores": [
         {"lineage": keys["1.1"], "value": "8", "lock_version": 0}]})  # fmt: skip
     assert stale.status_code == 409
     assert stale.json["error"]["code"] == "conflict"
     assert stale.json["error"]["details"]["conflicts"] == [keys["1.1"]]
 
-    bad = api(org.head2).put(url, json={"stage": "self", "scores": [
+    bad = api(org.head2).patch(url, json={"stage": "self", "scores": [
         {"lineage": keys["1.1"], "value": "10,5", "lock_version": 1}]})  # fmt: skip
     assert bad.status_code == 422 and "từ 0 đến 10" in bad.json["error"]["message"]
-    cluster = api(org.head1).put(url, json={"stage": "cluster", "scores": [
+    cluster = api(org.head1).patch(url, json={"stage": "cluster", "scores": [
         {"lineage": keys["1.1"], "value": "8", "lock_version": 0}]})  # fmt: skip
     assert cluster.status_code == 403
 

@@ -10,10 +10,19 @@ from typing import Any
 from flask import Blueprint, request, send_file
 from sqlalchemy import select
 
-from accounts.apispec import DATETIME, ID, NULLABLE_STRING, api_route, current_api_user, list_of
+from accounts.apispec import (
+    DATETIME,
+    ID,
+    NULLABLE_STRING,
+    api_route,
+    current_api_user,
+    list_of,
+    patch_of,
+    whole,
+)
 from accounts.clock import end_of_local_day, parse_date
 from accounts.errors import Invalid, NotFound, ensure
-from accounts.models import Group, Unit, active_units
+from accounts.models import Group, Scope, Unit, active_units
 from app import db
 from drafts.models import Draft
 from workflow import exports, operations, queries, scoring
@@ -241,6 +250,17 @@ SCORES_IN = {
                     },
                 },
             },
+        },
+    },
+}
+# PUT sends each score whole: its value, its note ("" clears it) and its lock version.
+SCORES_PUT = {
+    **SCORES_IN,
+    "properties": {
+        **SCORES_IN["properties"],
+        "scores": {
+            "type": "array",
+            "items": whole(SCORES_IN["properties"]["scores"]["items"]),
         },
     },
 }
@@ -572,6 +592,7 @@ def _bands(items: list[dict[str, Any]], total_max: Decimal, cap: str | None = No
     bp,
     "/scoring/periods",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Danh sách kỳ chấm điểm",
     tags=TAGS,
     response=list_of(PERIOD),
@@ -584,6 +605,7 @@ def list_periods():  # type: ignore[no-untyped-def]
     bp,
     "/scoring/periods",
     methods=["POST"],
+    scope=Scope.SCORE,
     summary="Mở kỳ chấm điểm",
     tags=TAGS,
     body=PERIOD_IN,
@@ -636,6 +658,7 @@ def open_period(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/periods/<int:period_id>/sheets",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Các phiếu chấm điểm của kỳ (những phiếu người dùng được xem)",
     tags=TAGS,
     response=list_of(SHEET_SUMMARY),
@@ -674,6 +697,7 @@ GROUP_COMPARISON = {
     bp,
     "/scoring/periods/<int:period_id>/groups/<int:group_id>",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Bảng so sánh của Cụm, Khối: điểm tự chấm và điểm Cụm chấm của các đơn vị",
     tags=TAGS,
     response=GROUP_COMPARISON,
@@ -731,6 +755,7 @@ def group_comparison(period_id: int, group_id: int):  # type: ignore[no-untyped-
     bp,
     "/scoring/periods/<int:period_id>/results",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Kết quả, xếp hạng và xếp loại (đơn vị: chỉ của mình, sau khi công bố)",
     tags=TAGS,
     response=RESULTS,
@@ -782,7 +807,13 @@ def _file(data: bytes, name: str, mimetype: str):  # type: ignore[no-untyped-def
     return send_file(BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name)
 
 
-GROUP_QUERY = {"group_id": {"type": "integer", "minimum": 1, "description": "Chỉ một Cụm, Khối"}}
+GROUP_QUERY = {
+    "group_id": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "Chỉ một Cụm, Khối",
+    }
+}
 
 
 def _export_group(period: ScoringPeriod, query: dict[str, Any] | None) -> Group | None:
@@ -799,6 +830,7 @@ def _export_group(period: ScoringPeriod, query: dict[str, Any] | None) -> Group 
     bp,
     "/scoring/periods/<int:period_id>/results.xlsx",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Tải kết quả (.xlsx) của kỳ hoặc một Cụm, Khối: các cột điểm, mọi tiêu chí",
     tags=TAGS,
     content_type=exports.XLSX,
@@ -819,6 +851,7 @@ def results_xlsx(period_id: int, query: dict[str, Any] | None = None):  # type: 
     bp,
     "/scoring/periods/<int:period_id>/results.pdf",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Tải kết quả (PDF, văn bản chính thức) của kỳ hoặc một Cụm, Khối",
     tags=TAGS,
     content_type=exports.PDF,
@@ -839,6 +872,7 @@ def results_pdf(period_id: int, query: dict[str, Any] | None = None):  # type: i
     bp,
     "/scoring/periods/<int:period_id>/actions",
     methods=["POST"],
+    scope=Scope.SCORE,
     summary="Công bố kết quả (publish) hoặc thu hồi công bố kèm lý do (unpublish)",
     tags=TAGS,
     body=ACTION_IN,
@@ -847,6 +881,7 @@ def results_pdf(period_id: int, query: dict[str, Any] | None = None):  # type: i
 def period_action(period_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     period = _period(period_id)
     user = current_api_user()
+    ensure(period.can_decide_publication(user))  # before the body: 403, not 422
     if any(row.action == body["action"] for row in PERIOD_MACHINE.transitions_from(period.state)):
         ensure(period.can_apply(user, body["action"]))
     operations.apply_period_action(period, body["action"], user, body.get("note"))
@@ -871,6 +906,7 @@ def _bands_json(period: ScoringPeriod, user: Any) -> dict[str, Any]:
     bp,
     "/scoring/periods/<int:period_id>/bands",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Mức xếp loại của kỳ: tên mức, điểm tối thiểu, điều kiện",
     tags=TAGS,
     response=BANDS,
@@ -886,12 +922,31 @@ def get_bands(period_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/periods/<int:period_id>/bands",
     methods=["PUT"],
+    scope=Scope.SCORE,
     summary="Sửa mức xếp loại (cao nhất trước; mức thấp nhất từ 0 điểm, không điều kiện)",
     tags=TAGS,
     body=BANDS_IN,
     response=BANDS,
 )
 def put_bands(period_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_bands(period_id, body)
+
+
+@api_route(
+    bp,
+    "/scoring/periods/<int:period_id>/bands",
+    methods=["PATCH"],
+    scope=Scope.SCORE,
+    summary="Sửa mức xếp loại: cả danh sách mức, như PUT (bảng mức là một trường)",
+    tags=TAGS,
+    body=patch_of(BANDS_IN),
+    response=BANDS,
+)
+def patch_bands(period_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_bands(period_id, body)
+
+
+def _save_bands(period_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     period = _period(period_id)
     user = current_api_user()
     ensure(period.can_edit_bands(user))
@@ -920,6 +975,7 @@ def put_bands(period_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-
     bp,
     "/scoring/sheets/<int:sheet_id>",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Phiếu chấm điểm: tiêu chí, ba cột điểm, tổng điểm",
     tags=TAGS,
     response=SHEET,
@@ -932,14 +988,39 @@ def get_sheet(sheet_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/sheets/<int:sheet_id>/scores",
     methods=["PUT"],
-    summary="Lưu điểm một cột (kèm phiên bản khoá của từng điểm)",
+    idempotent=True,
+    scope=Scope.SCORE,
+    summary="Lưu điểm một cột: mỗi điểm gửi đủ giá trị, ghi chú (rỗng: bỏ ghi chú) và phiên "
+    "bản khoá",
+    tags=TAGS,
+    body=SCORES_PUT,
+    response=SHEET,
+)
+def save_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_scores(sheet_id, body)
+
+
+@api_route(
+    bp,
+    "/scoring/sheets/<int:sheet_id>/scores",
+    methods=["PATCH"],
+    idempotent=True,
+    scope=Scope.SCORE,
+    summary="Lưu điểm một cột: ghi chú không gửi thì giữ nguyên",
     tags=TAGS,
     body=SCORES_IN,
     response=SHEET,
 )
-def save_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+def patch_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_scores(sheet_id, body)
+
+
+def _save_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     sheet = _sheet(sheet_id)
     user = current_api_user()
+    # Before the body (which names the column): whoever may enter no column at all is
+    # refused whatever they send.
+    ensure(any(sheet.can_edit_stage(user, stage) for stage in ScoreStage))
     stage = ScoreStage(body["stage"])
     ensure(sheet.can_edit_stage(user, stage))
     entries = [
@@ -957,6 +1038,8 @@ def save_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped
     bp,
     "/scoring/sheets/<int:sheet_id>/confirm",
     methods=["POST"],
+    idempotent=True,
+    scope=Scope.SCORE,
     summary="Thống nhất các tiêu chí còn trống với cột điểm trước (một lần bấm)",
     tags=TAGS,
     response=CONFIRMED,
@@ -974,6 +1057,7 @@ def confirm_scores(sheet_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/sheets/<int:sheet_id>/actions",
     methods=["POST"],
+    scope=Scope.SCORE,
     summary="Chuyển bước phiếu (nộp, chấm, thẩm định, công nhận, trả lại kèm lý do)",
     tags=TAGS,
     body=ACTION_IN,
@@ -992,6 +1076,8 @@ def apply_action(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untype
     bp,
     "/scoring/sheets/<int:sheet_id>/adjustments",
     methods=["POST"],
+    idempotent=True,
+    scope=Scope.SCORE,
     summary="Thêm khoản điểm thưởng hoặc điểm trừ kèm lý do ở cột đang chấm",
     tags=TAGS,
     body=ADJUSTMENT_IN,
@@ -1019,6 +1105,7 @@ def add_adjustment(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-unty
     bp,
     "/scoring/adjustments/<int:adjustment_id>",
     methods=["DELETE"],
+    scope=Scope.SCORE,
     summary="Bỏ khoản điểm thưởng hoặc điểm trừ (người đề xuất, khi cột còn mở)",
     tags=TAGS,
     status=204,
@@ -1039,6 +1126,8 @@ def delete_adjustment(adjustment_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/sheets/<int:sheet_id>/evidence",
     methods=["POST"],
+    idempotent=True,
+    scope=Scope.SCORE,
     summary="Tải lên minh chứng (PDF, DOCX, XLSX, JPG, PNG); trường lineage tùy chọn",
     tags=TAGS,
     upload=True,
@@ -1063,6 +1152,7 @@ def upload_evidence(sheet_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/evidence/<int:evidence_id>",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Tải về minh chứng",
     tags=TAGS,
     content_type="application/octet-stream",
@@ -1079,6 +1169,7 @@ def download_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/evidence/<int:evidence_id>",
     methods=["DELETE"],
+    scope=Scope.SCORE,
     summary="Xoá minh chứng",
     tags=TAGS,
     status=204,
@@ -1099,6 +1190,7 @@ def delete_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/sheets/<int:sheet_id>/deadline",
     methods=["POST"],
+    scope=Scope.SCORE,
     summary="Gia hạn bước hiện tại cho một phiếu",
     tags=TAGS,
     body=DEADLINE_IN,
@@ -1117,6 +1209,7 @@ def extend_deadline(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-unt
     bp,
     "/scoring/sheets/<int:sheet_id>/disqualification",
     methods=["POST"],
+    scope=Scope.SCORE,
     summary="Ghi nhận điều kiện loại trừ",
     tags=TAGS,
     body=DISQUALIFY_IN,
@@ -1135,6 +1228,7 @@ def disqualify(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-
     bp,
     "/scoring/sheets/<int:sheet_id>/disqualification",
     methods=["DELETE"],
+    scope=Scope.SCORE,
     summary="Bỏ điều kiện loại trừ",
     tags=TAGS,
     response=SHEET_SUMMARY,
@@ -1152,6 +1246,7 @@ def requalify(sheet_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/sheets/<int:sheet_id>/history",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Lịch sử xử lý phiếu: chuyển bước, thay đổi điểm, gia hạn",
     tags=TAGS,
     response=HISTORY,
@@ -1200,6 +1295,7 @@ def history(sheet_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/sheets/<int:sheet_id>/export.xlsx",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Tải phiếu chấm điểm (.xlsx)",
     tags=TAGS,
     content_type=exports.XLSX,
@@ -1213,6 +1309,7 @@ def sheet_xlsx(sheet_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/sheets/<int:sheet_id>/export.pdf",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Tải phiếu chấm điểm (PDF)",
     tags=TAGS,
     content_type=exports.PDF,

@@ -340,6 +340,10 @@ class ScoringPeriod(db.Model):
     def can_apply(self, user: User, action: str) -> bool:
         return PERIOD_MACHINE.can_apply(self, action, user)
 
+    def can_decide_publication(self, user: User) -> bool:
+        """The council publishes the results and withdraws them (PERIOD_MACHINE's actor)."""
+        return _decides_scores(self, user)
+
     def can_edit_bands(self, user: User) -> bool:
         """The office sets the classification bands until the results are published."""
         return (user.can_verify_scores() or user.can_administer()) and not self.is_published

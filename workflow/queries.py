@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import cache, cached_property
 from typing import Protocol
 
-from sqlalchemy import Select, String, bindparam, cast, func, literal_column, select
+from sqlalchemy import Select, String, bindparam, cast, func, literal_column, or_, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from accounts.models import Group, GroupMembership, User
@@ -765,3 +765,25 @@ def period_history(period: ScoringPeriod) -> list[PeriodTransition]:
             .order_by(PeriodTransition.id)
         )
     )
+
+
+# --- who may see which sheet ------------------------------------------------------------------
+def viewable_sheet_ids(user: User) -> Select[tuple[int]] | list[int]:
+    """`ScoreSheet.can_view` over every period: the ids of the sheets the user may see (the
+    audit log shows a sheet's rows only to them)."""
+    if user.can_verify_scores() or user.can_decide_scores() or user.can_administer():
+        return select(ScoreSheet.id)
+    # Anyone else sees the unit's own sheets and those its head reviews as Cụm/Khối leader
+    # or deputy: all among the sheets of the groups the unit belongs to. The predicate
+    # itself decides, so that the log can never show more than the sheet pages do.
+    groups = select(GroupMembership.group_id).where(GroupMembership.unit_id == user.unit_id)
+    candidates = db.session.scalars(
+        select(ScoreSheet)
+        .where(or_(ScoreSheet.unit_id == user.unit_id, ScoreSheet.group_id.in_(groups)))
+        .options(
+            selectinload(ScoreSheet.group)
+            .selectinload(Group.memberships)
+            .joinedload(GroupMembership.unit)
+        )
+    )
+    return [sheet.id for sheet in candidates if sheet.can_view(user)]

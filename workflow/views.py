@@ -20,7 +20,9 @@ from sqlalchemy.orm import selectinload
 from accounts.clock import end_of_local_day
 from accounts.confirm import confirmation_page, is_confirmed
 from accounts.errors import Conflict, Invalid, NotFound, UserError, ensure
+from accounts.idempotency import idempotent
 from accounts.models import EmulationYear, Group, GroupMembership, Unit, active_units
+from accounts.params import int_arg
 from app import db
 from drafts.models import Draft
 from drafts.operations import adopted_criteria_drafts
@@ -274,10 +276,10 @@ def _download(data: bytes, name: str, mimetype: str):  # type: ignore[no-untyped
 
 def _results_group(period: ScoringPeriod) -> Group | None:
     """The Cụm/Khối of ``?group=ID`` (None: the whole period)."""
-    raw = request.args.get("group", "")
-    if not raw:
+    group_id = int_arg("group")
+    if group_id is None:
         return None
-    group = db.session.get(Group, int(raw)) if raw.isdigit() else None
+    group = db.session.get(Group, group_id)
     if group is None or group.year_id != period.year_id:
         raise NotFound(_("Không tìm thấy Cụm, Khối."))
     return group
@@ -431,6 +433,7 @@ def sheet(sheet_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/sheets/<int:sheet_id>/scores", methods=["POST"])
 @login_required
+@idempotent
 def save_scores(sheet_id: int):  # type: ignore[no-untyped-def]
     sheet = _sheet_or_404(sheet_id)
     ensure(sheet.can_view(current_user))
@@ -466,6 +469,7 @@ def save_scores(sheet_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/sheets/<int:sheet_id>/confirm", methods=["POST"])
 @login_required
+@idempotent
 def confirm_scores(sheet_id: int):  # type: ignore[no-untyped-def]
     sheet = _sheet_or_404(sheet_id)
     ensure(sheet.can_edit_scores(current_user))
@@ -535,6 +539,7 @@ def apply_action(sheet_id: int, action: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/sheets/<int:sheet_id>/adjustments", methods=["POST"])
 @login_required
+@idempotent
 def add_adjustment(sheet_id: int):  # type: ignore[no-untyped-def]
     sheet = _sheet_or_404(sheet_id)
     ensure(sheet.can_adjust(current_user))
@@ -568,6 +573,7 @@ def delete_adjustment(adjustment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/sheets/<int:sheet_id>/evidence", methods=["POST"])
 @login_required
+@idempotent
 def upload_evidence(sheet_id: int):  # type: ignore[no-untyped-def]
     sheet = _sheet_or_404(sheet_id)
     ensure(sheet.can_upload_evidence(current_user))
