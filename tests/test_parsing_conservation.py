@@ -71,6 +71,10 @@ def test_decree_30_title_preamble_and_left_out() -> None:
     assert result.warnings == []
 
 
+def points(nodes: list[Node]) -> int:
+    return counts(nodes).get("point", 0)
+
+
 def test_appendix_keeps_part_two_and_its_tables() -> None:
     result = parse_regulation((REAL / "nghi-dinh-30-2020-phu-luc-1.docx").read_bytes())
 
@@ -82,7 +86,7 @@ def test_appendix_keeps_part_two_and_its_tables() -> None:
     # The counts of expected.json, section by section as read in the document (clauses, then
     # the points under them): Part I, sections I-V; Part II, sections I-II.
     assert [
-        (part.number, section.number, len(section.children), counts(section.children).get("point", 0))
+        (part.number, section.number, len(section.children), points(section.children))
         for part in result.nodes
         for section in part.children
     ] == [
