@@ -30,7 +30,14 @@ from accounts.letterhead import (
     agency_signer,
     unit_signer,
 )
-from accounts.officedoc import Masthead, OfficialPDF, Signer
+from accounts.officedoc import (
+    Masthead,
+    OfficialPDF,
+    Signer,
+    xlsx_masthead,
+    xlsx_signature,
+    xlsx_table,
+)
 from workflow import queries
 from workflow.models import STAGE_LABELS, Evidence, ScoreSheet, ScoreStage, ScoringPeriod
 from workflow.operations import evidence_path
@@ -105,59 +112,61 @@ def result_note(row: queries.ResultRow) -> str:
 
 
 def results_xlsx(results: queries.Results) -> bytes:
-    """Ranking, then every criterion with the three columns side by side per unit."""
+    """Ranking under the council's official heading and over its signer, then every criterion
+    with the three columns side by side per unit."""
     period, table = results.period, results.table
     workbook = Workbook()
     ws = workbook.active
     ws.title = "Xếp hạng"
-    ws.append([f"KẾT QUẢ CHẤM ĐIỂM, XẾP LOẠI THI ĐUA — {period.name.upper()}"])
-    ws["A1"].font = Font(bold=True, size=13)
-    ws.append(
-        [
-            f"Bảng tiêu chí: {period.criteria_draft.title}; tổng điểm chuẩn "
-            f"{format_points(table.total_max)}; lập ngày {format_date(now())}"
-        ]
-    )
     stage_heads = [STAGE_LABELS[stage] for stage in period.stages]
-    _heading(
-        ws,
-        4,
-        [
-            "STT",
-            "Đơn vị",
-            "Cụm, Khối",
-            *stage_heads,
-            "Điểm thưởng",
-            "Điểm trừ",
-            "Tổng điểm",
-            "Hạng trong Cụm, Khối",
-            "Hạng chung",
-            "Xếp loại",
-            "Ghi chú",
-        ],
+    heads = [
+        "STT",
+        "Đơn vị",
+        "Cụm, Khối",
+        *stage_heads,
+        "Điểm thưởng",
+        "Điểm trừ",
+        "Tổng điểm",
+        "Hạng trong Cụm, Khối",
+        "Hạng chung",
+        "Xếp loại",
+        "Ghi chú",
+    ]
+    row = xlsx_masthead(ws, _results_masthead(), len(heads), RESULTS_KIND, period.name)
+    ws.cell(
+        row=row,
+        column=1,
+        value=f"Bảng tiêu chí: {period.criteria_draft.title}; tổng điểm chuẩn "
+        f"{format_points(table.total_max)}; lập ngày {format_date(now())}",
     )
-    for number, row in enumerate(results.rows, start=1):
-        ranked, classified = row.ranked, row.classified
-        ws.append(
-            [
-                number,
-                row.sheet.unit.name,
-                row.sheet.group.name if row.sheet.group else "",
-                *[
-                    _number(row.totals[stage].final)
-                    if results.data[row.sheet.id].has(stage)
-                    else None
-                    for stage in period.stages
-                ],
-                _number(row.final.bonus),
-                _number(row.final.deductions),
-                _number(row.final.final) if row.complete else None,
-                ranked.group_rank if ranked else None,
-                ranked.overall_rank if ranked else None,
-                classified.band.label if classified else "",
-                result_note(row),
-            ]
-        )
+    header_row = row + 2
+    _heading(ws, header_row, heads)
+    line = header_row
+    for number, row_data in enumerate(results.rows, start=1):
+        ranked, classified = row_data.ranked, row_data.classified
+        line += 1
+        values = [
+            number,
+            row_data.sheet.unit.name,
+            row_data.sheet.group.name if row_data.sheet.group else "",
+            *[
+                _number(row_data.totals[stage].final)
+                if results.data[row_data.sheet.id].has(stage)
+                else None
+                for stage in period.stages
+            ],
+            _number(row_data.final.bonus),
+            _number(row_data.final.deductions),
+            _number(row_data.final.final) if row_data.complete else None,
+            ranked.group_rank if ranked else None,
+            ranked.overall_rank if ranked else None,
+            classified.band.label if classified else "",
+            result_note(row_data),
+        ]
+        for column, value in enumerate(values, start=1):
+            ws.cell(row=line, column=column, value=value)
+    xlsx_table(ws, header_row, line, len(heads))
+    xlsx_signature(ws, line + 2, results_signer(), len(heads), RESULTS_COPIES)
     _widths(ws, [6, 40, 26, 14, 14, 14, 12, 12, 12, 12, 10, 32, 40])
     _detail_sheet(workbook.create_sheet("Chi tiết"), results)
     return _save(workbook)
@@ -273,54 +282,51 @@ def _sheet_header(sheet: ScoreSheet) -> list[str]:
 
 
 def sheet_xlsx(sheet: ScoreSheet) -> bytes:
+    """The sheet under the unit's official heading and over its head's signature; the
+    criteria a table of their own, the totals and the bonus/deduction lines below it."""
     period = sheet.period
     rows, totals, data = _sheet_rows(sheet)
     workbook = Workbook()
     ws = workbook.active
     ws.title = "Phiếu chấm điểm"
-    ws.append(["PHIẾU CHẤM ĐIỂM THI ĐUA"])
-    ws["A1"].font = Font(bold=True, size=13)
-    for line in _sheet_header(sheet):
-        ws.append([line])
-    start = ws.max_row + 2
     stage_heads = [STAGE_LABELS[stage] for stage in period.stages]
-    _heading(
-        ws, start, ["Tiêu chí", "Điểm chuẩn", "Cách chấm", *stage_heads, "Minh chứng", "Ghi chú"]
-    )
+    heads = ["Tiêu chí", "Điểm chuẩn", "Cách chấm", *stage_heads, "Minh chứng", "Ghi chú"]
+    line = xlsx_masthead(ws, _sheet_masthead(sheet), len(heads), SHEET_KIND, period.name)
+    for text in _sheet_header(sheet):
+        ws.cell(row=line, column=1, value=text)
+        line += 1
+    header_row = line + 1
+    _heading(ws, header_row, heads)
     width = len(period.stages)
+    line = header_row
     for row in rows:
         # Points as numbers so the spreadsheet can add them up again.
         numbers = [_parse(text) for text in [row[1], *row[3 : 3 + width]]]
-        ws.append([row[0], numbers[0], row[2], *numbers[1:], *row[3 + width :]])
-        for cell in ws[ws.max_row]:
-            cell.alignment = _WRAP
-    ws.append([])
+        line += 1
+        values = [row[0], numbers[0], row[2], *numbers[1:], *row[3 + width :]]
+        for column, value in enumerate(values, start=1):
+            ws.cell(row=line, column=column, value=value).alignment = _WRAP
+    xlsx_table(ws, header_row, line, len(heads))
+    line += 1
     for label, attribute in (
         ("Cộng điểm tiêu chí", "base"),
         ("Điểm thưởng (sau giới hạn)", "bonus"),
         ("Điểm trừ", "deductions"),
         ("Tổng điểm", "final"),
     ):
-        ws.append(
-            [
-                label,
-                None,
-                None,
-                *[_number(getattr(totals[stage], attribute)) for stage in period.stages],
-            ]
-        )
-        ws.cell(row=ws.max_row, column=1).font = _BOLD
+        line += 1
+        ws.cell(row=line, column=1, value=label).font = _BOLD
+        for offset, stage in enumerate(period.stages):
+            ws.cell(row=line, column=4 + offset, value=_number(getattr(totals[stage], attribute)))
     if data.lines:
-        ws.append([])
-        ws.append(["Điểm thưởng, điểm trừ kèm lý do"])
-        ws.cell(row=ws.max_row, column=1).font = _BOLD
-        for line in data.lines:
-            ws.append(
-                [
-                    f"{line.kind_label} ({STAGE_LABELS[line.stage]}): {line.reason}",
-                    _number(line.points),
-                ]
-            )
+        line += 2
+        ws.cell(row=line, column=1, value="Điểm thưởng, điểm trừ kèm lý do").font = _BOLD
+        for item in data.lines:
+            line += 1
+            label = f"{item.kind_label} ({STAGE_LABELS[item.stage]}): {item.reason}"
+            ws.cell(row=line, column=1, value=label)
+            ws.cell(row=line, column=2, value=_number(item.points))
+    xlsx_signature(ws, line + 2, unit_signer(sheet.unit), len(heads), SHEET_COPIES)
     _widths(ws, [50, 10, 36, *[12] * width, 30, 30])
     return _save(workbook)
 
@@ -367,6 +373,17 @@ def _official_pdf(*, landscape: bool) -> OfficialPDF:
 SHEET_COPIES = ("Thường trực Hội đồng Thi đua - Khen thưởng", "Lưu: VT")
 RESULTS_COPIES = ("Các đơn vị trực thuộc", "Lưu: VT, Văn phòng")
 COUNCIL = "HỘI ĐỒNG THI ĐUA - KHEN THƯỞNG"
+SHEET_KIND = "PHIẾU CHẤM ĐIỂM THI ĐUA"
+RESULTS_KIND = "KẾT QUẢ CHẤM ĐIỂM, XẾP LOẠI THI ĐUA"
+
+
+def _sheet_masthead(sheet: ScoreSheet) -> Masthead:
+    """A unit's sheet is the unit's document, under the agency."""
+    return Masthead(agency_name(), sheet.unit.name.upper(), agency_place(), local_today())
+
+
+def _results_masthead() -> Masthead:
+    return Masthead(agency_name(), COUNCIL, agency_place(), local_today())
 
 
 def sheet_pdf(sheet: ScoreSheet) -> bytes:
@@ -374,8 +391,8 @@ def sheet_pdf(sheet: ScoreSheet) -> bytes:
     rows, totals, data = _sheet_rows(sheet)
     pdf = _official_pdf(landscape=True)
     pdf.add_page()
-    pdf.masthead(Masthead(agency_name(), sheet.unit.name.upper(), agency_place(), local_today()))
-    pdf.document_title("PHIẾU CHẤM ĐIỂM THI ĐUA", period.name)
+    pdf.masthead(_sheet_masthead(sheet))
+    pdf.document_title(SHEET_KIND, period.name)
     pdf.set_font(pdf.FAMILY, size=12)
     for line in _sheet_header(sheet):
         pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
@@ -439,8 +456,8 @@ def results_pdf(results: queries.Results) -> bytes:
     period, table = results.period, results.table
     pdf = _official_pdf(landscape=True)
     pdf.add_page()
-    pdf.masthead(Masthead(agency_name(), COUNCIL, agency_place(), local_today()))
-    pdf.document_title("KẾT QUẢ CHẤM ĐIỂM, XẾP LOẠI THI ĐUA", period.name)
+    pdf.masthead(_results_masthead())
+    pdf.document_title(RESULTS_KIND, period.name)
     pdf.set_font(pdf.FAMILY, size=12)
     pdf.multi_cell(
         0,
