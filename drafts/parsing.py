@@ -1097,6 +1097,8 @@ class _RegulationBuilder:
             self.outline.left_out.extend(LeftOut(n, LEFT_OUT_SIGNATURE) for n in item.notes)
             return
         if item.line is None:
+            if item.new_document:
+                self._start_document()  # the letterhead table of the text after a signature
             self._add_table(item)
             return
         if _SEPARATOR_RE.match(text):
@@ -1112,6 +1114,7 @@ class _RegulationBuilder:
             item.new_document
             or _ATTACHMENT_RE.match(text)
             or (_is_document_title(text) and self.outline.roots and not self.outline.title_due)
+            or (self._names_next_document(item.line) and label is None)
         ):
             self._start_document(attachment=_ATTACHMENT_RE.match(text) is not None)
             if label is None or label.rank >= RANK_POINT:
@@ -1135,6 +1138,17 @@ class _RegulationBuilder:
         for note in item.notes:
             node.text = f"{node.text}\n{note}" if node.text else note
             self.outline.body.append(note)
+
+    def _names_next_document(self, line: _Line) -> bool:
+        """A heading in capitals naming a regulation on one line ("QUY CHẾ LÀM VIỆC CỦA ...")
+        after the articles of a document, where no heading's title is still going on."""
+        outline = self.outline
+        if not outline.roots or outline.title_due or outline.title_open:
+            return False
+        text = line.text
+        if not (line.emphasised or line.centered) or text != text.upper():
+            return False
+        return len(text.split()) <= 30 and any(text.startswith(w + " ") for w in _DOCUMENT_TITLES)
 
     def _add_table(self, item: _Item) -> None:
         if self.mode != "body":
@@ -1318,6 +1332,16 @@ def _is_provision(outline: _Outline, line: _Line) -> bool:
         return False
     issues = re.search(r"(ban hành )?kèm theo (quyết định|nghị định|thông tư) này", line.text, re.I)
     return outline.is_decision or issues is not None
+
+
+def _opens_document(item: _Item) -> bool:
+    """What can follow a signature block as the start of the next document in the file: its
+    national heading (a line, or a letterhead table), a line naming it in capitals ("QUY CHẾ
+    LÀM VIỆC CỦA ..."), or an attachment line."""
+    national = any(fold(item.text).startswith(h) or h in fold(item.text) for h in _NATIONAL_HEADING)
+    if item.line is None:
+        return national
+    return national or _starts_document(item.text) or _names_document(item.text)
 
 
 def _starts_document(text: str) -> bool:
@@ -1520,11 +1544,9 @@ def _mark_signatures(items: list[_Item]) -> None:
             index += 1
             continue
         end = index + 1
-        while end < len(items) and not (
-            _is_structure(items[end]) or (items[end].line and _starts_document(items[end].text))
-        ):
+        while end < len(items) and not (_is_structure(items[end]) or _opens_document(items[end])):
             end += 1
-        if end < len(items) and not (_starts_document(items[end].text) or _restarts(items[end])):
+        if end < len(items) and not (_opens_document(items[end]) or _restarts(items[end])):
             index += 1  # the body goes on after it: not a signature block
             continue
         start = index

@@ -157,6 +157,79 @@ def test_procuracy_decision_numbered_by_word_yields_its_regulation() -> None:
     ]
 
 
+def decision_wrapper(doc: DocxBuilder) -> None:
+    letterhead_table(doc)
+    doc.paragraphs("QUYẾT ĐỊNH", "Ban hành Quy chế làm việc", bold=True, center=True)
+    doc.paragraph("Căn cứ Luật Tổ chức Viện kiểm sát nhân dân năm 2014;")
+    doc.paragraph("QUYẾT ĐỊNH:", bold=True, center=True)
+    doc.paragraph(("Điều 1.", True), (" Ban hành kèm theo Quyết định này Quy chế làm việc.", False))
+    doc.paragraph(("Điều 2.", True), (" Quyết định này có hiệu lực kể từ ngày ký./.", False))
+
+
+def attached_body(doc: DocxBuilder) -> None:
+    doc.paragraphs("Chương I", "QUY ĐỊNH CHUNG", bold=True, center=True)
+    doc.paragraph("Điều 1. Phạm vi", bold=True)
+    doc.paragraph("Quy chế này quy định về làm việc.")
+
+
+ATTACHED_TREE = [
+    ("chapter", "I", "QUY ĐỊNH CHUNG", "", [
+        ("article", "1", "Phạm vi", "Quy chế này quy định về làm việc.", []),
+    ]),
+]  # fmt: skip
+
+
+def test_signature_typed_with_tabs_then_a_one_line_regulation_name() -> None:
+    doc = DocxBuilder()
+    decision_wrapper(doc)
+    # Two columns typed with tabs, as many drafters set the signature.
+    doc.paragraph("Nơi nhận:\t\t\t\tVIỆN TRƯỞNG")
+    doc.paragraphs("- Như Điều 2;", "- Lưu: VT.\t\t\t\t(Đã ký)", "\t\t\t\t\tLê Minh Trí")
+    doc.paragraph("QUY CHẾ LÀM VIỆC CỦA VIỆN KIỂM SÁT NHÂN DÂN TỐI CAO", bold=True, center=True)
+    attached_body(doc)
+
+    result = parse_conserved(doc)
+
+    assert tree(result.nodes) == ATTACHED_TREE
+    assert result.title == "QUY CHẾ LÀM VIỆC CỦA VIỆN KIỂM SÁT NHÂN DÂN TỐI CAO"
+    assert [item.text for item in result.left_out if item.reason == LEFT_OUT_SIGNATURE] == [
+        "Nơi nhận: VIỆN TRƯỞNG", "- Như Điều 2;", "- Lưu: VT. (Đã ký)", "Lê Minh Trí",
+    ]  # fmt: skip
+
+
+def test_a_letterhead_table_after_the_signature_starts_the_attached_regulation() -> None:
+    doc = DocxBuilder()
+    decision_wrapper(doc)
+    doc.paragraphs("Nơi nhận:", "- Như Điều 2;", "VIỆN TRƯỞNG", "Lê Minh Trí")
+    doc.table([["VIỆN KIỂM SÁT NHÂN DÂN TỐI CAO", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"]])
+    doc.paragraphs("QUY CHẾ", "Làm việc của Viện kiểm sát", bold=True, center=True)
+    doc.paragraph("(Ban hành kèm theo Quyết định số 123/QĐ-VKSTC ngày 05/01/2026)")
+    attached_body(doc)
+
+    result = parse_conserved(doc)
+
+    assert tree(result.nodes) == ATTACHED_TREE
+    assert result.title == "QUY CHẾ Làm việc của Viện kiểm sát"
+    assert (
+        "VIỆN KIỂM SÁT NHÂN DÂN TỐI CAO | CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        LEFT_OUT_LETTERHEAD,
+    ) in [(item.text, item.reason) for item in result.left_out]
+    assert result.preamble[-1] == "(Ban hành kèm theo Quyết định số 123/QĐ-VKSTC ngày 05/01/2026)"
+
+
+def test_an_unsigned_wrapper_then_a_one_line_regulation_name() -> None:
+    doc = DocxBuilder()
+    decision_wrapper(doc)
+    doc.paragraph("QUY CHẾ LÀM VIỆC CỦA VIỆN KIỂM SÁT NHÂN DÂN TỐI CAO", bold=True, center=True)
+    attached_body(doc)
+
+    result = parse_conserved(doc)
+
+    assert tree(result.nodes) == ATTACHED_TREE
+    assert result.title == "QUY CHẾ LÀM VIỆC CỦA VIỆN KIỂM SÁT NHÂN DÂN TỐI CAO"
+    assert result.preamble[-1] == "Điều 2. Quyết định này có hiệu lực kể từ ngày ký./."
+
+
 # --- Automatic numbering as real files use it --------------------------------------------------
 
 
@@ -352,6 +425,7 @@ class Generated:
     article: int = 0
     chapter: int = 0
     part: int = 0
+    title: str = "QUY CHẾ Làm việc của Viện kiểm sát"
 
 
 @st.composite
@@ -422,6 +496,13 @@ def word_regulations(draw: st.DrawFn) -> Generated:
             for _ in range(draw(st.integers(1, 2))):
                 article()
 
+    def name() -> None:
+        if draw(st.booleans()):
+            doc.paragraphs("QUY CHẾ", "Làm việc của Viện kiểm sát", bold=True, center=True)
+        else:
+            out.title = "QUY CHẾ LÀM VIỆC CỦA VIỆN KIỂM SÁT"
+            doc.paragraph(out.title, bold=True, center=True)
+
     if draw(st.booleans()):
         doc.header("Quy chế làm việc")
     letterhead_table(doc)
@@ -432,11 +513,18 @@ def word_regulations(draw: st.DrawFn) -> Generated:
         doc.paragraphs("Căn cứ Luật Tổ chức Viện kiểm sát nhân dân;", "QUYẾT ĐỊNH:")
         doc.paragraph(("Điều 1.", True), (f"{gap}Ban hành kèm theo Quyết định này Quy chế.", False))
         doc.paragraph(("Điều 2.", True), (f"{gap}Quyết định có hiệu lực từ ngày ký./.", False))
-        doc.table([["Nơi nhận:\n- Như Điều 2;\n- Lưu: VT.", "VIỆN TRƯỞNG\n\nLê Văn B"]])
-        doc.paragraphs("QUY CHẾ", "Làm việc của Viện kiểm sát", bold=True, center=True)
-        doc.paragraph("(Ban hành kèm theo Quyết định số 123/QĐ-VKSTC ngày 05/01/2026)")
+        signature = draw(st.sampled_from(["table", "tabs", "none"]))
+        if signature == "table":
+            doc.table([["Nơi nhận:\n- Như Điều 2;\n- Lưu: VT.", "VIỆN TRƯỞNG\n\nLê Văn B"]])
+        elif signature == "tabs":
+            doc.paragraphs("Nơi nhận:\t\t\tVIỆN TRƯỞNG", "- Lưu: VT.\t\t(Đã ký)", "\t\tLê Văn B")
+        if signature != "none" and draw(st.booleans()):
+            letterhead_table(doc)
+        name()
+        if draw(st.booleans()):
+            doc.paragraph("(Ban hành kèm theo Quyết định số 123/QĐ-VKSTC ngày 05/01/2026)")
     else:
-        doc.paragraphs("QUY CHẾ", "Làm việc của Viện kiểm sát", bold=True, center=True)
+        name()
     parts = draw(st.integers(0, 2))
     for _ in range(parts):
         out.part += 1
@@ -455,7 +543,7 @@ def word_regulations(draw: st.DrawFn) -> Generated:
 
 
 @settings(
-    max_examples=40,
+    max_examples=60,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -470,5 +558,5 @@ def test_generated_word_regulations_keep_their_structure_and_conserve_text(
 
     assert counts(result.nodes) == dict(generated.counts)
     assert missing_lines(source_lines(data), result) == []
-    assert result.title == "QUY CHẾ Làm việc của Viện kiểm sát"
+    assert result.title == generated.title
     assert not any("Nơi nhận hồ sơ" in item.text for item in result.left_out)
