@@ -49,11 +49,12 @@ Decisions worth knowing:
 * Lines hard-wrapped at a margin (text pasted from a PDF, one line per paragraph) are joined
   unless a line starts with a structural label; a warning says so.
 * Footnotes are kept with the node of the paragraph that cites them. Text boxes are read after
-  the paragraph they are anchored in. Page headers and footers are left out with their reason.
+  the paragraph they are anchored in. Page headers and footers, and a table of contents (Word's
+  "TOC" styles), are left out with their reason.
   Comments, deleted revisions and hidden text are not read.
-* A table used as layout (one cell framing text, or cells holding Chương/Điều headings) is
-  read paragraph by paragraph as if it were not there; a cell holding only "Điều 1." is joined
-  to the cell beside it.
+* A table used as layout (one cell framing text, or one or two columns whose cells start with
+  "Điều N.") is read paragraph by paragraph as if it were not there; a cell holding only
+  "Điều 1." is joined to the cell beside it. Wider tables are data and stay rows of text.
 * Other formats (.doc, .odt, .rtf, .pdf) and legacy encodings: see drafts.formats.
 """
 
@@ -128,6 +129,7 @@ LEFT_OUT_OTHER_DOCUMENT = N_("Văn bản khác trong cùng tệp, không đượ
 LEFT_OUT_TABLE = N_("Bảng ngoài phần nội dung (biểu mẫu, tiêu đề)")
 LEFT_OUT_PAGE_NUMBER = N_("Số trang")
 LEFT_OUT_HEADER_FOOTER = N_("Đầu trang, chân trang")
+LEFT_OUT_CONTENTS = N_("Mục lục")
 LEFT_OUT_REASONS = (
     LEFT_OUT_NATIONAL_HEADING,
     LEFT_OUT_LETTERHEAD,
@@ -137,6 +139,7 @@ LEFT_OUT_REASONS = (
     LEFT_OUT_TABLE,
     LEFT_OUT_PAGE_NUMBER,
     LEFT_OUT_HEADER_FOOTER,
+    LEFT_OUT_CONTENTS,
 )
 
 
@@ -335,6 +338,8 @@ def int_to_roman(value: int) -> str:
 
 _OFF_VALUES = {"0", "false", "off", "none"}
 _HEADING_STYLE = re.compile(r"^(heading \d|title|subtitle)$")
+# Word's table of contents: its entries repeat the headings, and must not be read as them.
+_CONTENTS_STYLE = re.compile(r"^toc (\d|heading)$")
 
 
 def _val(element: Any, tag: str) -> str | None:
@@ -602,6 +607,7 @@ class _Line:
     auto_label: str | None  # rendered Word numbering, only on a paragraph's first line
     first_in_paragraph: bool
     footnotes: tuple[str, ...] = ()  # notes referenced from this paragraph, on its last line
+    contents: bool = False  # an entry (or the heading) of a table of contents
 
     @property
     def emphasised(self) -> bool:
@@ -656,6 +662,7 @@ class WordBody:
         jc = _val(ppr, "w:jc")
         centered = style.centered if jc is None else jc == "center"
         heading = self.styles.is_heading(style_id)
+        contents = bool(_CONTENTS_STYLE.match(style.name))
         lines: list[_Line] = []
         for segments in _split_lines(self._segments(paragraph, style)):
             text = squash("".join(text for text, _ in segments)).strip()
@@ -671,6 +678,7 @@ class WordBody:
                     heading_style=heading,
                     auto_label=None if lines else auto_label,
                     first_in_paragraph=not lines,
+                    contents=contents,
                 )
             )
         if not lines and auto_label and auto_label not in ("-", "+"):
@@ -1436,7 +1444,9 @@ def _docx_items(reader: WordBody) -> list[_Item]:
     items: list[_Item] = []
     for kind, element in reader.blocks():
         if kind == "p":
-            items.extend(_Item(line=line) for line in reader.paragraph_lines(element))
+            for line in reader.paragraph_lines(element):
+                reason = LEFT_OUT_CONTENTS if line.contents else None
+                items.append(_Item(line=line, reason=reason))
             continue
         cells = reader.table_cells(element)
         if _is_layout_table(cells):
@@ -1447,20 +1457,18 @@ def _docx_items(reader: WordBody) -> list[_Item]:
 
 
 def _is_layout_table(rows: list[list[list[_Line]]]) -> bool:
-    """A table used as page layout rather than data: a one-cell frame around text, or cells
-    holding the document's own headings (Chương, Điều ...). Its paragraphs are read as if the
-    table were not there."""
+    """A table used as page layout rather than data: a one-cell frame around text, or one or
+    two columns whose cells start with the document's articles ("Điều 2."). Its paragraphs are
+    read as if the table were not there."""
     filled = [cell for row in rows for cell in row if cell]
     if len(filled) == 1 and len(rows) == 1:
         return True
     if any(sum(1 for cell in row if cell) > 2 for row in rows):
         return False  # a data table (a form, a specimen of layout) keeps its rows
     return any(
-        (label := _classify(line.labelled_text, True, line.centered)) is not None
-        and label.rank <= RANK_ARTICLE
-        and label.sequence != "none"
+        (label := _classify(cell[0].labelled_text, True, cell[0].centered)) is not None
+        and label.kind == "article"
         for cell in filled
-        for line in cell
     )
 
 
@@ -1495,7 +1503,7 @@ def _layout_lines(rows: list[list[list[_Line]]]) -> list[_Line]:
 def _label_items(items: list[_Item]) -> None:
     for item in items:
         line = item.line
-        if line is not None:
+        if line is not None and item.reason is None:
             emphasised = line.emphasised or line.auto_label is not None
             item.label = _classify(line.labelled_text, emphasised, line.centered)
 
@@ -1599,6 +1607,8 @@ def _join_wrapped(items: list[_Item], width: int) -> list[_Item]:
             and previous.line is not None
             and line is not None
             and not previous.signature
+            and previous.reason is None
+            and item.reason is None
             and last_length >= 0.7 * width
             and not previous.line.text.endswith(_SENTENCE_END)
             and line.auto_label is None

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from docx.enum.style import WD_STYLE_TYPE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drafts.parsing import (
+    LEFT_OUT_CONTENTS,
     LEFT_OUT_HEADER_FOOTER,
     LEFT_OUT_LETTERHEAD,
     LEFT_OUT_NATIONAL_HEADING,
@@ -401,6 +403,32 @@ def test_a_data_table_with_headings_in_its_cells_stays_a_table() -> None:
 
     assert outline(result.nodes) == [("article", "1", []), ("article", "2", [])]
     assert "Tên điều | Đứng, đậm | Điều 1. Bản sao văn bản" in result.nodes[0].text
+
+
+def test_a_table_of_contents_is_left_out_not_read_as_headings() -> None:
+    doc = DocxBuilder()
+    doc.paragraphs("QUY CHẾ", "Làm việc", bold=True, center=True)
+    for name in ("TOC Heading", "toc 1", "toc 2"):
+        if name not in [style.name for style in doc.document.styles]:
+            doc.document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    doc.paragraph("MỤC LỤC", style="TOC Heading")
+    doc.paragraph("Chương I. QUY ĐỊNH CHUNG\t1", style="toc 1")
+    doc.paragraph("Điều 1. Phạm vi\t1", style="toc 2")
+    doc.paragraph("Điều 2. Hiệu lực\t2", style="toc 2")
+    doc.paragraphs("Chương I", "QUY ĐỊNH CHUNG", bold=True, center=True)
+    doc.paragraph("Điều 1. Phạm vi", bold=True)
+    doc.paragraph("Điều 2. Hiệu lực", bold=True)
+
+    result = parse_conserved(doc)
+
+    assert outline(result.nodes) == [("chapter", "I", [("article", "1", []), ("article", "2", [])])]
+    assert [(item.text, item.reason) for item in result.left_out] == [
+        ("MỤC LỤC", LEFT_OUT_CONTENTS),
+        ("Chương I. QUY ĐỊNH CHUNG 1", LEFT_OUT_CONTENTS),
+        ("Điều 1. Phạm vi 1", LEFT_OUT_CONTENTS),
+        ("Điều 2. Hiệu lực 2", LEFT_OUT_CONTENTS),
+    ]
+    assert result.warnings == []
 
 
 # --- Generated documents with Word's shapes ---------------------------------------------------
