@@ -1342,18 +1342,21 @@ def _is_provision(outline: _Outline, line: _Line) -> bool:
     return outline.is_decision or issues is not None
 
 
-def _opens_document(item: _Item) -> bool:
-    """What can follow a signature block as the start of the next document in the file: its
-    national heading (a line, or a letterhead table), a line naming it in capitals ("QUY CHẾ
-    LÀM VIỆC CỦA ..."), or an attachment line."""
-    national = any(fold(item.text).startswith(h) or h in fold(item.text) for h in _NATIONAL_HEADING)
+def _national_heading(item: _Item) -> bool:
+    """The national heading as a line of its own, or in a letterhead table."""
+    folded = fold(item.text)
     if item.line is None:
-        return national
-    return national or _starts_document(item.text) or _names_document(item.text)
+        return any(heading in folded for heading in _NATIONAL_HEADING)
+    return any(folded.startswith(heading) for heading in _NATIONAL_HEADING)
 
 
 def _starts_document(text: str) -> bool:
-    return bool(_ATTACHMENT_RE.match(text)) or _is_document_title(text)
+    """An attachment line, or a regulation's name: "QUY CHẾ" alone or "QUY CHẾ LÀM VIỆC ..." in
+    capitals on one line."""
+    if _ATTACHMENT_RE.match(text) or _is_document_title(text):
+        return True
+    capitals = text == text.upper() and len(text.split()) <= 30
+    return capitals and any(text.startswith(word + " ") for word in _DOCUMENT_TITLES)
 
 
 def _is_document_title(text: str) -> bool:
@@ -1552,14 +1555,18 @@ def _mark_signatures(items: list[_Item]) -> None:
             index += 1
             continue
         end = index + 1
-        while end < len(items) and not (_is_structure(items[end]) or _opens_document(items[end])):
+        while end < len(items) and not (
+            _is_structure(items[end]) or (items[end].line and _starts_document(items[end].text))
+        ):
             end += 1
-        if end < len(items) and not (_opens_document(items[end]) or _restarts(items[end])):
+        if end < len(items) and not (_starts_document(items[end].text) or _restarts(items[end])):
             index += 1  # the body goes on after it: not a signature block
             continue
         start = index
         while start > 0 and index - start < 3 and _signature_lead_in(items[start - 1]):
             start -= 1
+        # The next document's national heading (a line or a letterhead table) ends the block.
+        end = next((i for i in range(index + 1, end) if _national_heading(items[i])), end)
         for item in items[start:end]:
             item.signature = True
         if end < len(items) and not _starts_document(items[end].text):

@@ -142,6 +142,8 @@ def test_an_unconvertible_doc_is_refused_with_a_clear_message() -> None:
         (zip_bytes({"[Content_Types].xml": b"<Types/>"}), "docx"),
         (b"plain text", "docx"),  # the .docx reader refuses it with its own message
     ],
+    # Named by position: a zip's bytes hold its time, so every test worker would name it anew.
+    ids=["pdf", "rtf", "rtf-indented", "doc", "odt", "docx", "text"],
 )
 def test_formats_are_told_apart_by_content_not_by_name(data: bytes, expected: str) -> None:
     assert formats.identify(data, "misnamed.docx") == expected

@@ -219,6 +219,27 @@ def test_a_letterhead_table_after_the_signature_starts_the_attached_regulation()
     assert result.preamble[-1] == "(Ban hành kèm theo Quyết định số 123/QĐ-VKSTC ngày 05/01/2026)"
 
 
+def test_sample_forms_with_signatures_and_national_headings_do_not_cut_the_body() -> None:
+    doc = DocxBuilder()
+    doc.paragraphs("QUY CHẾ", "Văn thư", bold=True, center=True)
+    doc.paragraph("Điều 1. Mẫu văn bản", bold=True)
+    doc.paragraph("1. Mẫu công văn:")
+    doc.table([["Nơi nhận:\n- Như trên;\n- Lưu: VT.", "KT. VIỆN TRƯỞNG\nPHÓ VIỆN TRƯỞNG"]])
+    letterhead_table(doc, "TÊN CƠ QUAN")
+    doc.paragraphs("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Nơi nhận:", "- Như trên.")
+    doc.paragraph("2. Mẫu báo cáo theo Phụ lục kèm theo.")
+    doc.paragraph("Điều 2. Hiệu lực", bold=True)
+
+    result = parse_conserved(doc)
+
+    assert outline(result.nodes) == [
+        ("article", "1", [("clause", "1", [("paragraph", "", [])]), ("clause", "2", [])]),
+        ("article", "2", []),
+    ]
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in result.nodes[0].children[0].text
+    assert result.left_out == []
+
+
 def test_an_unsigned_wrapper_then_a_one_line_regulation_name() -> None:
     doc = DocxBuilder()
     decision_wrapper(doc)
