@@ -1,5 +1,6 @@
 """The layout of a Vietnamese official document (Decree 30/2020/NĐ-CP, Appendix I), shared by
-every generator: the .docx documents of `comments` and the PDFs of `workflow`.
+every generator: the .docx documents of `comments`, the PDFs of `workflow` and the .xlsx exports
+of both.
 
 Pure module (no Flask, no database): callers pass a `Masthead` and a `Signer` and get the
 heading block, the place-and-date line, the title, the signature block, page numbers from
@@ -27,6 +28,9 @@ from docx.shared import Cm, Length, Pt
 from docx.table import _Cell
 from docx.text.paragraph import Paragraph
 from fpdf import FPDF
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 __all__ = [
     "FONT_NAME",
@@ -44,6 +48,9 @@ __all__ = [
     "number_line",
     "place_and_date",
     "valid_symbol",
+    "xlsx_masthead",
+    "xlsx_signature",
+    "xlsx_table",
 ]
 
 NATIONAL_NAME = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
@@ -391,3 +398,91 @@ class OfficialPDF(FPDF):
         self.set_line_width(0.3)
         self.line(start, y, start + length, y)
         self.set_y(y + 1.5)
+
+
+# --------------------------------------------------------------------------- .xlsx
+
+
+def xlsx_masthead(
+    ws: Worksheet, masthead: Masthead, columns: int, kind: str, subject: str = ""
+) -> int:
+    """Heading rows over a table of ``columns`` columns: the agency left and the national name
+    and motto right, each half merged across its columns; the place-and-date line in italics
+    under the motto; then the document's name. Returns the first free row."""
+    left_end = max(1, columns // 2)
+    right_start = left_end + 1 if columns > 1 else 1
+    left: list[tuple[str, Font]] = []
+    if masthead.parent_agency:
+        left.append((masthead.parent_agency, _xlsx_font(HEADER_SIZE)))
+    left.append((masthead.agency, _xlsx_font(HEADER_SIZE, bold=True)))
+    if masthead.symbol is not None:
+        left.append((number_line(masthead.symbol), _xlsx_font(BODY_SIZE)))
+    if masthead.subject:
+        left.append((masthead.subject, _xlsx_font(HEADER_SIZE)))
+    right = [
+        (NATIONAL_NAME, _xlsx_font(HEADER_SIZE, bold=True)),
+        # Underlined: a rule exactly as long as the motto, as on paper.
+        (NATIONAL_MOTTO, _xlsx_font(MOTTO_SIZE, bold=True, underline="single")),
+        (masthead.date_line, _xlsx_font(BODY_SIZE, italic=True)),
+    ]
+    for offset in range(max(len(left), len(right))):
+        row = 1 + offset
+        if offset < len(left):
+            _xlsx_line(ws, row, 1, left_end, *left[offset])
+        if offset < len(right) and columns > 1:
+            _xlsx_line(ws, row, right_start, columns, *right[offset])
+    row = 2 + max(len(left), len(right))
+    for text in (kind, subject):
+        if text:
+            _xlsx_line(ws, row, 1, columns, text, _xlsx_font(Pt(14), bold=True))
+            row += 1
+    return row + 1
+
+
+def xlsx_table(ws: Worksheet, header_row: int, last_row: int, columns: int) -> None:
+    """Make the rows from ``header_row`` to ``last_row`` a proper table: the header bold, the
+    panes frozen below it, an auto-filter over it."""
+    for column in range(1, columns + 1):
+        ws.cell(row=header_row, column=column).font = _xlsx_font(BODY_SIZE, bold=True)
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=1).coordinate
+    ws.auto_filter.ref = f"A{header_row}:{get_column_letter(columns)}{max(last_row, header_row)}"
+
+
+def xlsx_signature(
+    ws: Worksheet, row: int, signer: Signer, columns: int, copies_to: Sequence[str] = ()
+) -> int:
+    """The recipients left and the signer's block right, from ``row``; returns the next row.
+    Room is left between the signer's title and name for the handwritten signature."""
+    left_end = max(1, columns // 2)
+    right_start = left_end + 1 if columns > 1 else 1
+    left: list[tuple[str, Font]] = []
+    if copies_to:
+        left.append(("Nơi nhận:", _xlsx_font(HEADER_SIZE, bold=True, italic=True)))
+        last = len(copies_to) - 1
+        for index, name in enumerate(copies_to):
+            left.append((f"- {name}{'.' if index == last else ';'}", _xlsx_font(Pt(11))))
+    right = [(line, _xlsx_font(BODY_SIZE, bold=True)) for line in signer.heading_lines]
+    right += [("", _xlsx_font(BODY_SIZE))] * 3
+    right.append((signer.name, _xlsx_font(BODY_SIZE, bold=True)))
+    for offset in range(max(len(left), len(right))):
+        if offset < len(left) and columns > 1:
+            _xlsx_line(ws, row + offset, 1, left_end, *left[offset], center=False)
+        if offset < len(right):
+            _xlsx_line(ws, row + offset, right_start, columns, *right[offset])
+    return row + max(len(left), len(right))
+
+
+def _xlsx_font(
+    size: Length, *, bold: bool = False, italic: bool = False, underline: str | None = None
+) -> Font:
+    return Font(name=FONT_NAME, size=size.pt, bold=bold, italic=italic, underline=underline)
+
+
+def _xlsx_line(
+    ws: Worksheet, row: int, first: int, last: int, text: str, font: Font, *, center: bool = True
+) -> None:
+    cell = ws.cell(row=row, column=first, value=text or None)
+    cell.font = font
+    cell.alignment = Alignment(horizontal="center" if center else "left", wrap_text=True)
+    if last > first:
+        ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)

@@ -19,11 +19,10 @@ from docx.oxml import OxmlElement
 from docx.shared import Cm, Pt
 from docx.table import Table, _Cell
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment
 
 from accounts.i18n import N_
 from accounts.officedoc import (
-    FONT_NAME,
     Masthead,
     Signer,
     add_masthead,
@@ -32,6 +31,9 @@ from accounts.officedoc import (
     document_to_bytes,
     new_document,
     place_and_date,
+    xlsx_masthead,
+    xlsx_signature,
+    xlsx_table,
 )
 from drafts.diffing import Segment, word_diff
 
@@ -201,17 +203,8 @@ def change_note(changes: Iterable[str]) -> str:
 def build_consolidation_docx(report: ConsolidationReport) -> bytes:
     # Five columns: landscape pages, so the text does not wrap every few words.
     doc = new_document(landscape=True)
-    add_masthead(
-        doc,
-        Masthead(
-            report.agency_name, report.drafting_unit, report.place, report.date, report.symbol
-        ),
-    )
-    add_title(
-        doc,
-        "BẢN TỔNG HỢP, TIẾP THU, GIẢI TRÌNH Ý KIẾN GÓP Ý",
-        f"Đối với dự thảo {report.draft_title} ({report.version_label})",
-    )
+    add_masthead(doc, _report_masthead(report))
+    add_title(doc, REPORT_KIND, _report_subject(report))
     _body(doc, _counts_sentence(report))
 
     table = _grid_table(doc, CONSOLIDATION_HEADERS, [Cm(1.4), Cm(4.3), Cm(4), Cm(7.5), Cm(8)])
@@ -235,41 +228,58 @@ def build_consolidation_docx(report: ConsolidationReport) -> bytes:
         f"Trên đây là bản tổng hợp, tiếp thu, giải trình ý kiến góp ý đối với dự thảo "
         f"{report.draft_title} ({report.version_label}) của {drafter}.",
     )
-    add_signature(doc, report.signer, ("Lãnh đạo Viện (để báo cáo)", "Lưu: VT"))
+    add_signature(doc, report.signer, REPORT_COPIES)
     return document_to_bytes(doc)
 
 
 def build_consolidation_xlsx(report: ConsolidationReport) -> bytes:
+    """The report's rows as a spreadsheet table, under the same official heading and over the
+    same signature as the .docx."""
     wb = Workbook()
     ws = wb.active
     assert ws is not None
     ws.title = "Tổng hợp ý kiến"
-    ws.append(list(XLSX_HEADERS))
-    for number, row in enumerate(_ordered_rows(report.rows), start=1):
-        ws.append(
-            [
-                number,
-                row.group_label,
-                "; ".join(row.units),
-                row.comment_text,
-                _decision_label(row.decision),
-                row.response,
-            ]
-        )
-    bold = Font(name=FONT_NAME, bold=True)
+    columns = len(XLSX_HEADERS)
+    header_row = xlsx_masthead(
+        ws, _report_masthead(report), columns, REPORT_KIND, _report_subject(report)
+    )
+    for column, title in enumerate(XLSX_HEADERS, start=1):
+        ws.cell(row=header_row, column=column, value=title)
     wrap = Alignment(wrap_text=True, vertical="top")
-    for cell in ws[1]:
-        cell.font = bold
-    for cells in ws.iter_rows(min_row=2):
-        for cell in cells:
-            cell.alignment = wrap
+    row_number = header_row
+    for number, row in enumerate(_ordered_rows(report.rows), start=1):
+        row_number += 1
+        values = [
+            number,
+            row.group_label,
+            "; ".join(row.units),
+            row.comment_text,
+            _decision_label(row.decision),
+            row.response,
+        ]
+        for column, value in enumerate(values, start=1):
+            ws.cell(row=row_number, column=column, value=value).alignment = wrap
+    xlsx_table(ws, header_row, row_number, columns)
+    xlsx_signature(ws, row_number + 2, report.signer, columns, REPORT_COPIES)
     for letter, width in zip("ABCDEF", (6, 24, 24, 60, 18, 60), strict=True):
         ws.column_dimensions[letter].width = width
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+REPORT_KIND = "BẢN TỔNG HỢP, TIẾP THU, GIẢI TRÌNH Ý KIẾN GÓP Ý"
+REPORT_COPIES = ("Lãnh đạo Viện (để báo cáo)", "Lưu: VT")
+
+
+def _report_masthead(report: ConsolidationReport) -> Masthead:
+    return Masthead(
+        report.agency_name, report.drafting_unit, report.place, report.date, report.symbol
+    )
+
+
+def _report_subject(report: ConsolidationReport) -> str:
+    return f"Đối với dự thảo {report.draft_title} ({report.version_label})"
 
 
 def _counts_sentence(report: ConsolidationReport) -> str:

@@ -58,6 +58,18 @@ VERSION = {
         "source_filename": {"type": "string", "nullable": True},
         "note": {"type": "string"},
         "lock_version": {"type": "integer"},
+        "source_title": {"type": "string", "description": "Tên văn bản đọc từ tệp nhập"},
+        "preamble": {"type": "array", "items": {"type": "string"}},
+        "warnings": {"type": "array", "items": {"type": "string"}},
+        "left_out": {
+            "type": "array",
+            "description": "Các đoạn của tệp không đưa vào cây điều khoản, kèm lý do",
+            "items": {
+                "type": "object",
+                "required": ["text", "reason"],
+                "properties": {"text": {"type": "string"}, "reason": {"type": "string"}},
+            },
+        },
     },
 }
 # Children repeat this shape; OpenAPI 3.0 cannot say so without a named component.
@@ -294,6 +306,12 @@ def version_json(version: Version) -> dict[str, Any]:
         "source_filename": version.source_filename,
         "note": version.note or "",
         "lock_version": version.lock_version,
+        "source_title": version.source_title or "",
+        "preamble": list(version.source_preamble or []),
+        "warnings": list(version.import_warnings or []),
+        "left_out": [
+            {"text": item["text"], "reason": item["reason"]} for item in version.left_out or []
+        ],
     }
 
 

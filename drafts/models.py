@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from flask_babel import gettext
 from sqlalchemy import (
+    JSON,
     Date,
     ForeignKey,
     Index,
@@ -195,6 +196,13 @@ class Version(db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Optimistic lock for the clause editor: two drafters editing one version.
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    # What an import read outside the clause tree, kept so nothing the user gave disappears
+    # after the preview: the document's name, its preamble, the parser's warnings and the
+    # paragraphs left out ({"text", "reason"}; the reason is a Vietnamese label).
+    source_title: Mapped[str] = mapped_column(Text, default="")
+    source_preamble: Mapped[list[str]] = mapped_column(JSON, default=list)
+    import_warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    left_out: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
 
     draft: Mapped[Draft] = relationship(back_populates="versions", foreign_keys=[draft_id])
     based_on: Mapped[Version | None] = relationship(remote_side=[id])

@@ -832,6 +832,10 @@ def import_version(draft: Draft, *, actor: User, data: bytes, filename: str) -> 
     version = create_version(
         draft, actor=actor, nodes=nodes, source_filename=display_filename(filename), based_on=base
     )
+    version.source_title = preview.title
+    version.source_preamble = list(preview.preamble)
+    version.import_warnings = list(preview.warnings)
+    version.left_out = [dict(item) for item in preview.left_out]
     audit.record(
         "version.import",
         version,

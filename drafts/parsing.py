@@ -48,8 +48,13 @@ Decisions worth knowing:
   zero-width characters and decomposed Unicode are normalised before labels are read.
 * Lines hard-wrapped at a margin (text pasted from a PDF, one line per paragraph) are joined
   unless a line starts with a structural label; a warning says so.
-* Footnotes are kept with the node of the paragraph that cites them. Headers, footers,
-  comments, text boxes, deleted revisions and hidden text are not read.
+* Footnotes are kept with the node of the paragraph that cites them. Text boxes are read after
+  the paragraph they are anchored in. Page headers and footers, and a table of contents (Word's
+  "TOC" styles), are left out with their reason.
+  Comments, deleted revisions and hidden text are not read.
+* A table used as layout (one cell framing text, or one or two columns whose cells start with
+  "Điều N.") is read paragraph by paragraph as if it were not there; a cell holding only
+  "Điều 1." is joined to the cell beside it. Wider tables are data and stay rows of text.
 * Other formats (.doc, .odt, .rtf, .pdf) and legacy encodings: see drafts.formats.
 """
 
@@ -123,6 +128,8 @@ LEFT_OUT_SEPARATOR = N_("Dòng kẻ, dòng trang trí")
 LEFT_OUT_OTHER_DOCUMENT = N_("Văn bản khác trong cùng tệp, không được nhập")
 LEFT_OUT_TABLE = N_("Bảng ngoài phần nội dung (biểu mẫu, tiêu đề)")
 LEFT_OUT_PAGE_NUMBER = N_("Số trang")
+LEFT_OUT_HEADER_FOOTER = N_("Đầu trang, chân trang")
+LEFT_OUT_CONTENTS = N_("Mục lục")
 LEFT_OUT_REASONS = (
     LEFT_OUT_NATIONAL_HEADING,
     LEFT_OUT_LETTERHEAD,
@@ -131,6 +138,8 @@ LEFT_OUT_REASONS = (
     LEFT_OUT_OTHER_DOCUMENT,
     LEFT_OUT_TABLE,
     LEFT_OUT_PAGE_NUMBER,
+    LEFT_OUT_HEADER_FOOTER,
+    LEFT_OUT_CONTENTS,
 )
 
 
@@ -329,6 +338,8 @@ def int_to_roman(value: int) -> str:
 
 _OFF_VALUES = {"0", "false", "off", "none"}
 _HEADING_STYLE = re.compile(r"^(heading \d|title|subtitle)$")
+# Word's table of contents: its entries repeat the headings, and must not be read as them.
+_CONTENTS_STYLE = re.compile(r"^toc (\d|heading)$")
 
 
 def _val(element: Any, tag: str) -> str | None:
@@ -596,6 +607,7 @@ class _Line:
     auto_label: str | None  # rendered Word numbering, only on a paragraph's first line
     first_in_paragraph: bool
     footnotes: tuple[str, ...] = ()  # notes referenced from this paragraph, on its last line
+    contents: bool = False  # an entry (or the heading) of a table of contents
 
     @property
     def emphasised(self) -> bool:
@@ -603,7 +615,7 @@ class _Line:
 
     @property
     def labelled_text(self) -> str:
-        return f"{self.auto_label} {self.text}" if self.auto_label else self.text
+        return f"{self.auto_label} {self.text}".strip() if self.auto_label else self.text
 
 
 # Not read inside a paragraph: deleted or moved-away revisions, properties, and the fallback
@@ -650,6 +662,7 @@ class WordBody:
         jc = _val(ppr, "w:jc")
         centered = style.centered if jc is None else jc == "center"
         heading = self.styles.is_heading(style_id)
+        contents = bool(_CONTENTS_STYLE.match(style.name))
         lines: list[_Line] = []
         for segments in _split_lines(self._segments(paragraph, style)):
             text = squash("".join(text for text, _ in segments)).strip()
@@ -665,8 +678,13 @@ class WordBody:
                     heading_style=heading,
                     auto_label=None if lines else auto_label,
                     first_in_paragraph=not lines,
+                    contents=contents,
                 )
             )
+        if not lines and auto_label and auto_label not in ("-", "+"):
+            # A numbered paragraph with no text ("Chương I" with its title below) still
+            # shows its label, and the label opens a node.
+            lines.append(_Line("", 0, False, bool(centered), heading, auto_label, True))
         notes = tuple(
             self.notes[ref.get(qn("w:id"), "")]
             for ref in paragraph.iter(qn("w:footnoteReference"))
@@ -676,27 +694,57 @@ class WordBody:
             lines[-1] = dataclasses.replace(lines[-1], footnotes=notes)
         return lines
 
-    def table_rows(self, table: Any) -> list[str]:
-        """One text per non-empty row, cells joined by " | " (nested tables flattened)."""
-        rows: list[str] = []
+    def table_cells(self, table: Any) -> list[list[list[_Line]]]:
+        """The table as rows of cells, each cell its lines in order; a nested table's rows
+        follow the row that holds it."""
+        rows: list[list[list[_Line]]] = []
         for row in table.iterchildren(qn("w:tr")):
-            cells: list[str] = []
-            nested: list[str] = []
+            cells: list[list[_Line]] = []
+            nested: list[list[list[_Line]]] = []
             for cell in row.iterchildren(qn("w:tc")):
-                texts = []
+                lines: list[_Line] = []
                 for kind, element in self.blocks(cell):
                     if kind == "tbl":
-                        nested.extend(self.table_rows(element))
+                        nested.extend(self.table_cells(element))
                     else:
-                        for line in self.lines(element):
-                            texts += [line.labelled_text, *line.footnotes]
-                text = " ".join(t for t in texts if t)
-                if text:
-                    cells.append(text)
-            if cells:
-                rows.append(" | ".join(cells))
+                        lines.extend(self.paragraph_lines(element))
+                cells.append(lines)
+            rows.append(cells)
             rows.extend(nested)
         return rows
+
+    def table_rows(self, table: Any) -> list[str]:
+        """One text per non-empty row, cells joined by " | " (nested tables flattened)."""
+        return rows_text(self.table_cells(table))
+
+    def paragraph_lines(self, paragraph: Any) -> list[_Line]:
+        """The lines of a paragraph, then those of the text boxes anchored in it."""
+        lines = self.lines(paragraph)
+        for box in _text_boxes(paragraph):
+            for kind, element in self.blocks(box):
+                if kind == "tbl":
+                    lines.extend(_plain_line(row) for row in self.table_rows(element))
+                else:
+                    lines.extend(self.paragraph_lines(element))
+        return lines
+
+    def margin_texts(self, document: Any) -> list[str]:
+        """The text of the page headers and footers, each distinct text once."""
+        texts: list[str] = []
+        for rel in document.part.rels.values():
+            if rel.is_external or not rel.reltype.endswith(("/header", "/footer")):
+                continue
+            element = getattr(rel.target_part, "element", None)
+            if element is None:
+                continue
+            for kind, block in self.blocks(element):
+                found = (
+                    self.table_rows(block)
+                    if kind == "tbl"
+                    else [ln.labelled_text for ln in self.paragraph_lines(block)]
+                )
+                texts.extend(text for text in found if text not in texts)
+        return texts
 
     def _read_notes(self, element: Any) -> dict[str, str]:
         """Footnote texts by id (separators and continuation notices have no text)."""
@@ -756,6 +804,38 @@ def _related_element(part: Any, name: str) -> Any:
                 element = parse_xml(rel.target_part.blob)  # a part python-docx does not model
             return element
     return None
+
+
+_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+
+
+def _text_boxes(paragraph: Any) -> list[Any]:
+    """The text boxes anchored in a paragraph (w:txbxContent), outermost only, skipping the
+    VML copy Word keeps in mc:Fallback so each box is read once."""
+    boxes = []
+    for box in paragraph.iter(qn("w:txbxContent")):
+        ancestors = []
+        parent = box.getparent()
+        while parent is not None and parent is not paragraph:
+            ancestors.append(parent.tag)
+            parent = parent.getparent()
+        if _MC_FALLBACK not in ancestors and qn("w:txbxContent") not in ancestors:
+            boxes.append(box)
+    return boxes
+
+
+def rows_text(rows: list[list[list[_Line]]]) -> list[str]:
+    """Rows of cells as text: cells joined by " | ", empty rows dropped."""
+    texts = []
+    for row in rows:
+        cells = [
+            " ".join(t for line in cell for t in (line.labelled_text, *line.footnotes) if t)
+            for cell in row
+        ]
+        text = " | ".join(cell for cell in cells if cell)
+        if text:
+            texts.append(text)
+    return texts
 
 
 def _split_lines(segments: list[tuple[str, bool]]) -> list[list[tuple[str, bool]]]:
@@ -1017,10 +1097,16 @@ class _RegulationBuilder:
             self.outline.left_out.append(LeftOut(text, item.reason))
             return
         if item.signature:
-            self.outline.left_out.append(LeftOut(text, LEFT_OUT_SIGNATURE))
+            # The national heading of an attached text can sit between its issuer's signature
+            # and its name: left out all the same, under its own reason.
+            national = _head_reason(text) == LEFT_OUT_NATIONAL_HEADING
+            reason = LEFT_OUT_NATIONAL_HEADING if national else LEFT_OUT_SIGNATURE
+            self.outline.left_out.append(LeftOut(text, reason))
             self.outline.left_out.extend(LeftOut(n, LEFT_OUT_SIGNATURE) for n in item.notes)
             return
         if item.line is None:
+            if item.new_document:
+                self._start_document()  # the letterhead table of the text after a signature
             self._add_table(item)
             return
         if _SEPARATOR_RE.match(text):
@@ -1036,6 +1122,7 @@ class _RegulationBuilder:
             item.new_document
             or _ATTACHMENT_RE.match(text)
             or (_is_document_title(text) and self.outline.roots and not self.outline.title_due)
+            or (self._names_next_document(item.line) and label is None)
         ):
             self._start_document(attachment=_ATTACHMENT_RE.match(text) is not None)
             if label is None or label.rank >= RANK_POINT:
@@ -1059,6 +1146,17 @@ class _RegulationBuilder:
         for note in item.notes:
             node.text = f"{node.text}\n{note}" if node.text else note
             self.outline.body.append(note)
+
+    def _names_next_document(self, line: _Line) -> bool:
+        """A heading in capitals naming a regulation on one line ("QUY CHẾ LÀM VIỆC CỦA ...")
+        after the articles of a document, where no heading's title is still going on."""
+        outline = self.outline
+        if not outline.roots or outline.title_due or outline.title_open:
+            return False
+        text = line.text
+        if not (line.emphasised or line.centered) or text != text.upper():
+            return False
+        return len(text.split()) <= 30 and any(text.startswith(w + " ") for w in _DOCUMENT_TITLES)
 
     def _add_table(self, item: _Item) -> None:
         if self.mode != "body":
@@ -1244,8 +1342,21 @@ def _is_provision(outline: _Outline, line: _Line) -> bool:
     return outline.is_decision or issues is not None
 
 
+def _national_heading(item: _Item) -> bool:
+    """The national heading as a line of its own, or in a letterhead table."""
+    folded = fold(item.text)
+    if item.line is None:
+        return any(heading in folded for heading in _NATIONAL_HEADING)
+    return any(folded.startswith(heading) for heading in _NATIONAL_HEADING)
+
+
 def _starts_document(text: str) -> bool:
-    return bool(_ATTACHMENT_RE.match(text)) or _is_document_title(text)
+    """An attachment line, or a regulation's name: "QUY CHẾ" alone or "QUY CHẾ LÀM VIỆC ..." in
+    capitals on one line."""
+    if _ATTACHMENT_RE.match(text) or _is_document_title(text):
+        return True
+    capitals = text == text.upper() and len(text.split()) <= 30
+    return capitals and any(text.startswith(word + " ") for word in _DOCUMENT_TITLES)
 
 
 def _is_document_title(text: str) -> bool:
@@ -1335,19 +1446,67 @@ def _continues_title(line: _Line, node: Node) -> bool:
 def _docx_items(reader: WordBody) -> list[_Item]:
     items: list[_Item] = []
     for kind, element in reader.blocks():
-        if kind == "tbl":
-            rows = reader.table_rows(element)
-            if rows:
-                items.append(_Item(rows=rows))
+        if kind == "p":
+            for line in reader.paragraph_lines(element):
+                reason = LEFT_OUT_CONTENTS if line.contents else None
+                items.append(_Item(line=line, reason=reason))
             continue
-        items.extend(_Item(line=line) for line in reader.lines(element))
+        cells = reader.table_cells(element)
+        if _is_layout_table(cells):
+            items.extend(_Item(line=line) for line in _layout_lines(cells))
+        elif rows := rows_text(cells):
+            items.append(_Item(rows=rows))
     return items
+
+
+def _is_layout_table(rows: list[list[list[_Line]]]) -> bool:
+    """A table used as page layout rather than data: a one-cell frame around text, or one or
+    two columns whose cells start with the document's articles ("Điều 2."). Its paragraphs are
+    read as if the table were not there."""
+    filled = [cell for row in rows for cell in row if cell]
+    if len(filled) == 1 and len(rows) == 1:
+        return True
+    if any(sum(1 for cell in row if cell) > 2 for row in rows):
+        return False  # a data table (a form, a specimen of layout) keeps its rows
+    return any(
+        (label := _classify(cell[0].labelled_text, True, cell[0].centered)) is not None
+        and label.kind == "article"
+        for cell in filled
+    )
+
+
+def _layout_lines(rows: list[list[list[_Line]]]) -> list[_Line]:
+    """The lines of a layout table in reading order. A cell holding only a label ("Điều 1.")
+    is joined to the first line of the cell beside it."""
+    lines: list[_Line] = []
+    for row in rows:
+        pending: _Line | None = None
+        for cell in row:
+            if not cell:
+                continue
+            first, rest = cell[0], cell[1:]
+            if pending is not None:
+                first = dataclasses.replace(
+                    pending,
+                    text=f"{pending.text} {first.text}",
+                    all_bold=pending.all_bold and first.all_bold,
+                    footnotes=pending.footnotes + first.footnotes,
+                )
+                pending = None
+            label = _classify(first.labelled_text, True, first.centered)
+            if not rest and label is not None and not label.rest and label.rank <= RANK_CLAUSE:
+                pending = first
+                continue
+            lines.extend([first, *rest])
+        if pending is not None:
+            lines.append(pending)
+    return lines
 
 
 def _label_items(items: list[_Item]) -> None:
     for item in items:
         line = item.line
-        if line is not None:
+        if line is not None and item.reason is None:
             emphasised = line.emphasised or line.auto_label is not None
             item.label = _classify(line.labelled_text, emphasised, line.centered)
 
@@ -1406,6 +1565,8 @@ def _mark_signatures(items: list[_Item]) -> None:
         start = index
         while start > 0 and index - start < 3 and _signature_lead_in(items[start - 1]):
             start -= 1
+        # The next document's national heading (a line or a letterhead table) ends the block.
+        end = next((i for i in range(index + 1, end) if _national_heading(items[i])), end)
         for item in items[start:end]:
             item.signature = True
         if end < len(items) and not _starts_document(items[end].text):
@@ -1453,6 +1614,8 @@ def _join_wrapped(items: list[_Item], width: int) -> list[_Item]:
             and previous.line is not None
             and line is not None
             and not previous.signature
+            and previous.reason is None
+            and item.reason is None
             and last_length >= 0.7 * width
             and not previous.line.text.endswith(_SENTENCE_END)
             and line.auto_label is None
@@ -1530,7 +1693,11 @@ def parse_regulation(data: bytes, filename: str = "") -> ParseResult:
     document = open_docx(data)
     formats.refuse_legacy_encoding(document)
     try:
-        return _build(_docx_items(WordBody(document)), notes)
+        reader = WordBody(document)
+        result = _build(_docx_items(reader), notes)
+        margins = reader.margin_texts(document)
+        result.left_out.extend(LeftOut(text, LEFT_OUT_HEADER_FOOTER) for text in margins)
+        return result
     except ParseError:
         raise
     except Exception as exc:  # a malformed package must never surface as a server error

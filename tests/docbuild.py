@@ -233,3 +233,28 @@ def zip_bomb(member_size: int) -> bytes:
     return zip_bytes(
         {"[Content_Types].xml": DOCX_CONTENT_TYPES, "word/document.xml": bytes(member_size)}
     )
+
+
+def text_box_xml(*lines: str, vml_only: bool = False) -> str:
+    """Runs holding a text box with one paragraph per line, as Word saves one: the drawing in
+    mc:Choice and a VML copy in mc:Fallback (or the VML alone, as older files have it)."""
+    paragraphs = "".join(
+        f'<w:p><w:r><w:t xml:space="preserve">{t}</w:t></w:r></w:p>' for t in lines
+    )
+    vml = (
+        '<w:pict><v:shape xmlns:v="urn:schemas-microsoft-com:vml" style="width:100pt">'
+        f"<v:textbox><w:txbxContent>{paragraphs}</w:txbxContent></v:textbox></v:shape></w:pict>"
+    )
+    if vml_only:
+        return f"<w:r>{vml}</w:r>"
+    return (
+        '<w:r><mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/'
+        'markup-compatibility/2006"><mc:Choice Requires="wps"><w:drawing><wp:anchor '
+        'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing">'
+        '<a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
+        '<a:graphicData uri="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">'
+        '<wps:wsp xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">'
+        f"<wps:txbx><w:txbxContent>{paragraphs}</w:txbxContent></wps:txbx></wps:wsp>"
+        "</a:graphicData></a:graphic></wp:anchor></w:drawing></mc:Choice>"
+        f"<mc:Fallback>{vml}</mc:Fallback></mc:AlternateContent></w:r>"
+    )

@@ -23,6 +23,7 @@ from comments import consolidation as ops
 from comments import exports
 from comments.models import Comment, Decision, Disposition, ResponseStatus, UnitResponse
 from drafts.models import Clause
+from tests import sheets
 from tests.fixtures.consolidation import find_node, next_version
 from tests.office import convert_to_pdf
 
@@ -210,7 +211,8 @@ def test_header_and_signature_come_from_the_agency_settings(client, auth, org, r
 
 def test_xlsx_has_the_same_rows_with_exact_citations(client, auth, org, rnd):
     data = download(client, auth, org.drafter, f"/consolidation/{rnd.consultation.id}/report.xlsx")
-    rows = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    ws = load_workbook(io.BytesIO(data)).active
+    rows = sheets.table(ws, "STT")
 
     assert [r[1] for r in rows[1:]] == [
         GENERAL,
@@ -226,6 +228,9 @@ def test_xlsx_has_the_same_rows_with_exact_citations(client, auth, org, rnd):
         "Đề nghị bổ sung nguyên tắc khách quan.",
         "Tiếp thu",
     )
+    # The same heading and signer as the .docx: agency, "Số:" of the round, signer once.
+    sheets.assert_official_layout(ws, "STT", "BẢN TỔNG HỢP, TIẾP THU, GIẢI TRÌNH Ý KIẾN GÓP Ý")
+    assert "VIỆN KIỂM SÁT NHÂN DÂN TỈNH BẮC GIANG" in sheets.texts(ws, 1, 3)
 
 
 def test_linked_change_appears_beside_the_answer(client, auth, org, rnd):
@@ -304,7 +309,7 @@ def test_documents_stay_vietnamese_for_a_reader_in_english(client, auth, org, rn
     assert not [word for word in english if any(word in text for text in texts)]
 
     data = client.get(f"/consolidation/{rnd.consultation.id}/report.xlsx").data
-    rows = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    rows = sheets.table(load_workbook(io.BytesIO(data)).active, "STT")
     assert {r[4] for r in rows[1:]} >= {"Tiếp thu", "Tiếp thu một phần", "Không tiếp thu"}
 
     comparison = client.get(

@@ -82,6 +82,11 @@ def test_upload_preview_then_confirm(org, api, create_empty_draft):
     assert response.status_code == 201
     assert response.json["label"] == "Dự thảo lần 1" and response.json["status"] == "editing"
     assert count(Clause) == 16
+    # What the import left out stays with the version, in its JSON, after the preview.
+    for version in (response.json, client.get(f"/api/v1/drafts/{draft.id}").json["versions"][0]):
+        assert version["left_out"] == preview.json["left_out"]
+        assert version["warnings"] == preview.json["warnings"]
+        assert (version["source_title"], version["preamble"]) == ("QUY CHẾ", [])
     again = client.post(f"/api/v1/drafts/{draft.id}/imports/confirm", json=confirm)
     assert again.status_code == 409 and again.is_json
 

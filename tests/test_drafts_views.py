@@ -12,6 +12,7 @@ from sqlalchemy import event, func, select
 from accounts.models import Role
 from app import db
 from drafts.models import Clause, Draft, DraftKind, DraftState, Version
+from drafts.parsing import LEFT_OUT_LETTERHEAD
 from tests.docbuild import OLE_HEADER, zip_bomb, zip_bytes
 from tests.fixtures.drafts import criteria_xlsx, regulation_docx, regulation_nodes
 
@@ -183,6 +184,16 @@ def test_import_shows_a_preview_then_confirm_creates_the_version(
     version = db.session.scalar(select(Version))
     assert version.number == 1 and version.source_filename == "du-thao.docx"
     assert count_rows(Clause) == 16
+    # The version's page keeps showing what the import left out, with the reasons.
+    assert version.left_out == [
+        {"text": "VIỆN KIỂM SÁT NHÂN DÂN TỈNH", "reason": LEFT_OUT_LETTERHEAD},
+        {"text": "DỰ THẢO", "reason": LEFT_OUT_LETTERHEAD},
+    ]
+    assert version.import_warnings == ["Số thứ tự không liên tục: Điều 7 đứng ngay sau Điều 2."]
+    page = client.get(f"/drafts/{draft.id}").get_data(as_text=True)
+    left_out = page.split("Đoạn không đưa vào", 1)[1]
+    assert "DỰ THẢO" in left_out and LEFT_OUT_LETTERHEAD in left_out
+    assert "Số thứ tự không liên tục: Điều 7 đứng ngay sau Điều 2." in page
     # The upload is gone once used, and it cannot be confirmed twice.
     assert client.post(f"/drafts/{draft.id}/import/confirm").status_code in (303, 409)
     assert count_rows(Version) == 1

@@ -13,7 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drafts.parsing import LEFT_OUT_SIGNATURE, Node, parse_regulation
+from drafts.parsing import (
+    LEFT_OUT_HEADER_FOOTER,
+    LEFT_OUT_SIGNATURE,
+    LeftOut,
+    Node,
+    parse_regulation,
+)
 from tests.conservation import missing_lines, source_lines
 from tests.docbuild import DocxBuilder
 
@@ -57,9 +63,16 @@ def test_decree_30_title_preamble_and_left_out() -> None:
     assert result.title == "NGHỊ ĐỊNH Về công tác văn thư"
     assert result.preamble[0].startswith("Căn cứ Luật Tổ chức Chính phủ")
     assert result.preamble[-1] == "Chính phủ ban hành Nghị định về công tác văn thư."
-    assert result.left_out[-1].reason == LEFT_OUT_SIGNATURE
-    assert result.left_out[-1].text.startswith("Nơi nhận:")
+    body_left_out = [item for item in result.left_out if item.reason != LEFT_OUT_HEADER_FOOTER]
+    assert body_left_out[-1].reason == LEFT_OUT_SIGNATURE
+    assert body_left_out[-1].text.startswith("Nơi nhận:")
+    # The page number Word keeps in the header is left out under its own reason.
+    assert LeftOut("16", LEFT_OUT_HEADER_FOOTER) in result.left_out
     assert result.warnings == []
+
+
+def points(nodes: list[Node]) -> int:
+    return counts(nodes).get("point", 0)
 
 
 def test_appendix_keeps_part_two_and_its_tables() -> None:
@@ -70,6 +83,16 @@ def test_appendix_keeps_part_two_and_its_tables() -> None:
         ("part", "II", "THỂ THỨC VÀ KỸ THUẬT TRÌNH BÀY BẢN SAO VĂN BẢN"),
     ]
     assert result.title.startswith("Phụ lục I THỂ THỨC, KỸ THUẬT TRÌNH BÀY VĂN BẢN HÀNH CHÍNH")
+    # The counts of expected.json, section by section as read in the document (clauses, then
+    # the points under them): Part I, sections I-V; Part II, sections I-II.
+    assert [
+        (part.number, section.number, len(section.children), points(section.children))
+        for part in result.nodes
+        for section in part.children
+    ] == [
+        ("I", "I", 7, 0), ("I", "II", 9, 34), ("I", "III", 4, 9), ("I", "IV", 2, 0),
+        ("I", "V", 0, 0), ("II", "I", 3, 7), ("II", "II", 3, 13),
+    ]  # fmt: skip
     # Point b) of clause 9 holds sentences that start "Phần thứ nhất/hai ...": body text.
     assert "Phần thứ hai bao gồm từ “Nơi nhận”" in result.to_json()
     assert all("Bảng trong" in w and "dòng văn bản" in w for w in result.warnings)

@@ -12,6 +12,7 @@ from docx.oxml.ns import qn
 from docx.table import Table, _Cell
 from openpyxl import load_workbook
 
+from accounts.officedoc import NATIONAL_NAME
 from comments.reports import (
     CommentLetter,
     CommentLetterItem,
@@ -28,6 +29,7 @@ from comments.reports import (
     change_note,
     place_and_date,
 )
+from tests import sheets
 from tests.office import convert_to_pdf
 
 ARTICLE_5 = "Điều 5. Nhiệm vụ của Cụm trưởng"
@@ -274,7 +276,8 @@ def test_report_without_comments_has_only_the_header_row() -> None:
     doc = open_docx(build_consolidation_docx(report))
 
     assert len(main_table(doc).rows) == 1
-    assert len(load_workbook(io.BytesIO(build_consolidation_xlsx(report))).active["A"]) == 1
+    ws = load_workbook(io.BytesIO(build_consolidation_xlsx(report))).active
+    assert len(sheets.table(ws, "STT")) == 1
 
 
 def test_unknown_decision_is_rejected() -> None:
@@ -300,7 +303,8 @@ def test_place_and_date_follow_the_administrative_style(date: datetime.date, exp
 def test_xlsx_has_one_row_per_comment_with_a_filtered_frozen_header() -> None:
     report = make_report()
     ws = load_workbook(io.BytesIO(build_consolidation_xlsx(report))).active
-    rows = list(ws.iter_rows(values_only=True))
+    rows = sheets.table(ws, "STT")
+    start = sheets.header_row(ws, "STT")
 
     assert rows[0] == (
         "STT",
@@ -310,10 +314,9 @@ def test_xlsx_has_one_row_per_comment_with_a_filtered_frozen_header() -> None:
         "Quyết định",
         "Tiếp thu/giải trình",
     )
-    assert all(cell.font.bold for cell in ws[1])
     assert len(rows) == 1 + len(report.rows)
-    assert ws.auto_filter.ref == f"A1:F{len(rows)}"
-    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == f"A{start}:F{start + len(rows) - 1}"
+    sheets.assert_official_layout(ws, "STT", "BẢN TỔNG HỢP, TIẾP THU, GIẢI TRÌNH Ý KIẾN GÓP Ý")
     assert [r[0] for r in rows[1:]] == list(range(1, len(report.rows) + 1))
     assert rows[1][1] == GENERAL
     assert rows[3] == (
@@ -324,7 +327,23 @@ def test_xlsx_has_one_row_per_comment_with_a_filtered_frozen_header() -> None:
         "Tiếp thu",
         "Đã bổ sung tại khoản 3 Điều 5.",
     )
-    assert ws["D3"].alignment.wrap_text
+    assert ws.cell(row=start + 2, column=4).alignment.wrap_text
+
+
+def test_xlsx_carries_the_official_heading_and_the_signer_of_the_docx() -> None:
+    report = make_report()
+    ws = load_workbook(io.BytesIO(build_consolidation_xlsx(report))).active
+    start = sheets.header_row(ws, "STT")
+
+    above = sheets.texts(ws, 1, start - 1)
+    assert above[:2] == [report.agency_name, NATIONAL_NAME]
+    assert report.drafting_unit in above and "Số: 15/BC-VP" in above
+    assert f"Đối với dự thảo {report.draft_title} ({report.version_label})" in above
+    below = sheets.texts(ws, start + len(report.rows) + 1)
+    assert [*report.signer.heading_lines, report.signer.name] == [
+        text for text in below if text in (*report.signer.heading_lines, report.signer.name)
+    ]
+    assert "- Lưu: VT." in below
 
 
 def make_comparison() -> ComparisonTable:

@@ -15,6 +15,7 @@ from sqlalchemy import event, func, insert, select
 
 from accounts.models import Unit, UnitKind, User
 from app import db
+from tests import sheets
 from tests.fixtures.drafts import CRITERIA
 from tests.fixtures.workflow import DEADLINES, codes_to_keys, place, put_scores, sheet_of
 from workflow import operations
@@ -122,11 +123,12 @@ def test_results_export_puts_the_three_columns_side_by_side(client, auth, org, o
     assert response.headers["Content-Disposition"].startswith("attachment")
     book = load_workbook(io.BytesIO(response.data))
     ranking = book["Xếp hạng"]
-    header = [cell.value for cell in ranking[4]]
-    assert header[3:6] == ["Điểm tự chấm", "Điểm Cụm chấm", "Điểm thẩm định"]
-    first = [cell.value for cell in ranking[5]]
+    header, first, *_ = sheets.table(ranking, "STT")
+    assert list(header[3:6]) == ["Điểm tự chấm", "Điểm Cụm chấm", "Điểm thẩm định"]
+    sheets.assert_official_layout(ranking, "STT", "KẾT QUẢ CHẤM ĐIỂM, XẾP LOẠI THI ĐUA")
+    assert "HỘI ĐỒNG THI ĐUA - KHEN THƯỞNG" in sheets.texts(ranking, 1, 3)
     assert first[1] == "Viện kiểm sát nhân dân khu vực 1"
-    assert first[3:6] == [100, 99.5, 99] and first[11] == "Xuất sắc, đề nghị Cờ thi đua"
+    assert first[3:6] == (100, 99.5, 99) and first[11] == "Xuất sắc, đề nghị Cờ thi đua"
     detail = book["Chi tiết"]
     units = [cell.value for cell in detail[1] if cell.value]
     assert units[3:] == [f"Viện kiểm sát nhân dân khu vực {n}" for n in (1, 2, 3)]
@@ -146,6 +148,9 @@ def test_a_sheet_exports_as_xlsx_and_as_a_pdf_with_vietnamese_text(client, auth,
     auth.login(org.staff2)
     book = load_workbook(io.BytesIO(client.get(f"/scoring/sheets/{sheet.id}/export.xlsx").data))
     values = [row for row in book.active.iter_rows(values_only=True)]
+    criteria = sheets.table(book.active, "Tiêu chí")
+    assert criteria[0][3] == "Điểm tự chấm" and len(criteria) > 1
+    sheets.assert_official_layout(book.active, "Tiêu chí", "PHIẾU CHẤM ĐIỂM THI ĐUA")
     assert ("Tổng điểm", None, None, Decimal("93.5")) == values[-4][:4] or any(
         r[0] == "Tổng điểm" and r[3] == 93.5 for r in values
     )

@@ -31,7 +31,14 @@ from accounts.letterhead import (
     unit_signer,
 )
 from accounts.models import Group
-from accounts.officedoc import Masthead, OfficialPDF, Signer
+from accounts.officedoc import (
+    Masthead,
+    OfficialPDF,
+    Signer,
+    xlsx_masthead,
+    xlsx_signature,
+    xlsx_table,
+)
 from workflow import queries
 from workflow.models import STAGE_LABELS, Evidence, ScoreSheet, ScoreStage, ScoringPeriod
 from workflow.operations import evidence_path
@@ -151,32 +158,40 @@ def _result_heads(period: ScoringPeriod) -> list[str]:
 
 
 def results_xlsx(results: queries.Results, group: Group | None = None) -> bytes:
-    """Ranking, then every criterion with the columns side by side per unit; ``group``
-    keeps one Cụm/Khối's units (their ranks stay those of the whole period)."""
+    """Ranking under the council's official heading and over its signer, then every criterion
+    with the columns side by side per unit; ``group`` keeps one Cụm/Khối's units (their
+    ranks stay those of the whole period)."""
     results = results.for_group(group.id if group is not None else None)
     period, table = results.period, results.table
     workbook = Workbook()
     ws = workbook.active
     ws.title = "Xếp hạng"
-    ws.append([results_title(period, group)])
-    ws["A1"].font = Font(bold=True, size=13)
-    ws.append(
-        [
-            f"Bảng tiêu chí: {period.criteria_draft.title}; tổng điểm chuẩn "
-            f"{format_points(table.total_max)}; lập ngày {format_date(now())}"
-        ]
+    heads = ["STT", "Đơn vị", "Cụm, Khối", *_result_heads(period), "Ghi chú"]
+    row = xlsx_masthead(
+        ws, _results_masthead(), len(heads), RESULTS_KIND, results_subject(period, group)
     )
-    _heading(ws, 4, ["STT", "Đơn vị", "Cụm, Khối", *_result_heads(period), "Ghi chú"])
-    for number, row in enumerate(results.rows, start=1):
-        ws.append(
-            [
-                number,
-                row.sheet.unit.name,
-                row.sheet.group.name if row.sheet.group else "",
-                *[_number(value) for value in result_figures(results, row)],
-                result_note(row),
-            ]
-        )
+    ws.cell(
+        row=row,
+        column=1,
+        value=f"Bảng tiêu chí: {period.criteria_draft.title}; tổng điểm chuẩn "
+        f"{format_points(table.total_max)}; lập ngày {format_date(now())}",
+    )
+    header_row = row + 2
+    _heading(ws, header_row, heads)
+    line = header_row
+    for number, row_data in enumerate(results.rows, start=1):
+        line += 1
+        values = [
+            number,
+            row_data.sheet.unit.name,
+            row_data.sheet.group.name if row_data.sheet.group else "",
+            *[_number(value) for value in result_figures(results, row_data)],
+            result_note(row_data),
+        ]
+        for column, value in enumerate(values, start=1):
+            ws.cell(row=line, column=column, value=value)
+    xlsx_table(ws, header_row, line, len(heads))
+    xlsx_signature(ws, line + 2, results_signer(), len(heads), RESULTS_COPIES)
     _widths(ws, [6, 40, 26, 14, 14, 14, 12, 12, 12, 12, 10, 32, 40])
     _detail_sheet(workbook.create_sheet("Chi tiết"), results)
     return _save(workbook)
@@ -348,43 +363,43 @@ def _total(column: Any, attribute: str) -> Decimal | None:
 
 
 def sheet_xlsx(sheet: ScoreSheet) -> bytes:
+    """The sheet under the unit's official heading and over its head's signature; the
+    criteria a table of their own, the totals and the bonus/deduction lines below it."""
     period = sheet.period
     rows, columns = _sheet_rows(sheet)
     workbook = Workbook()
     ws = workbook.active
     ws.title = "Phiếu chấm điểm"
-    ws.append(["PHIẾU CHẤM ĐIỂM THI ĐUA"])
-    ws["A1"].font = Font(bold=True, size=13)
-    for line in _sheet_header(sheet):
-        ws.append([line])
-    start = ws.max_row + 2
     stage_heads = [STAGE_LABELS[stage] for stage in period.stages]
-    _heading(
-        ws, start, ["Tiêu chí", "Điểm chuẩn", "Cách chấm", *stage_heads, "Minh chứng", "Ghi chú"]
-    )
+    heads = ["Tiêu chí", "Điểm chuẩn", "Cách chấm", *stage_heads, "Minh chứng", "Ghi chú"]
+    line = xlsx_masthead(ws, _sheet_masthead(sheet), len(heads), SHEET_KIND, period.name)
+    for text in _sheet_header(sheet):
+        ws.cell(row=line, column=1, value=text)
+        line += 1
+    header_row = line + 1
+    _heading(ws, header_row, heads)
     width = len(period.stages)
+    line = header_row
     for row in rows:
         # Points as numbers so the spreadsheet can add them up again.
         numbers = [_parse(text) for text in [row[1], *row[3 : 3 + width]]]
-        ws.append([row[0], numbers[0], row[2], *numbers[1:], *row[3 + width :]])
-        for cell in ws[ws.max_row]:
-            cell.alignment = _WRAP
-    ws.append([])
+        line += 1
+        values = [row[0], numbers[0], row[2], *numbers[1:], *row[3 + width :]]
+        for column, value in enumerate(values, start=1):
+            ws.cell(row=line, column=column, value=value).alignment = _WRAP
+    xlsx_table(ws, header_row, line, len(heads))
+    line += 1
     for label, attribute in (
         ("Cộng điểm tiêu chí", "base"),
         ("Điểm thưởng (sau giới hạn)", "bonus"),
         ("Điểm trừ", "deductions"),
         ("Tổng điểm", "final"),
     ):
-        ws.append(
-            [
-                label,
-                None,
-                None,
-                *[_number(_total(columns[stage], attribute)) for stage in period.stages],
-            ]
-        )
-        ws.cell(row=ws.max_row, column=1).font = _BOLD
+        line += 1
+        ws.cell(row=line, column=1, value=label).font = _BOLD
+        for offset, stage in enumerate(period.stages):
+            ws.cell(row=line, column=4 + offset, value=_number(_total(columns[stage], attribute)))
+    xlsx_signature(ws, line + 2, unit_signer(sheet.unit), len(heads), SHEET_COPIES)
     _widths(ws, [50, 10, 36, *[12] * width, 30, 30])
     return _save(workbook)
 
@@ -431,6 +446,17 @@ def _official_pdf(*, landscape: bool) -> OfficialPDF:
 SHEET_COPIES = ("Thường trực Hội đồng Thi đua - Khen thưởng", "Lưu: VT")
 RESULTS_COPIES = ("Các đơn vị trực thuộc", "Lưu: VT, Văn phòng")
 COUNCIL = "HỘI ĐỒNG THI ĐUA - KHEN THƯỞNG"
+SHEET_KIND = "PHIẾU CHẤM ĐIỂM THI ĐUA"
+RESULTS_KIND = "KẾT QUẢ CHẤM ĐIỂM, XẾP LOẠI THI ĐUA"
+
+
+def _sheet_masthead(sheet: ScoreSheet) -> Masthead:
+    """A unit's sheet is the unit's document, under the agency."""
+    return Masthead(agency_name(), sheet.unit.name.upper(), agency_place(), local_today())
+
+
+def _results_masthead() -> Masthead:
+    return Masthead(agency_name(), COUNCIL, agency_place(), local_today())
 
 
 def sheet_pdf(sheet: ScoreSheet) -> bytes:
@@ -438,8 +464,8 @@ def sheet_pdf(sheet: ScoreSheet) -> bytes:
     rows, columns = _sheet_rows(sheet)
     pdf = _official_pdf(landscape=True)
     pdf.add_page()
-    pdf.masthead(Masthead(agency_name(), sheet.unit.name.upper(), agency_place(), local_today()))
-    pdf.document_title("PHIẾU CHẤM ĐIỂM THI ĐUA", period.name)
+    pdf.masthead(_sheet_masthead(sheet))
+    pdf.document_title(SHEET_KIND, period.name)
     pdf.set_font(pdf.FAMILY, size=12)
     for line in _sheet_header(sheet):
         pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
