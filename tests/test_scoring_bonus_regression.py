@@ -114,7 +114,7 @@ def test_a_reviewers_change_keeps_the_bonus_and_says_why_through_the_api(api, or
         {"lineage": keys[code], "value": value, "lock_version": 0}
         for code, value in SELF_SCORES.items()
     ]
-    assert api(org.staff2).put(f"{base}/scores", json={"stage": "self", "scores": self_scores}
+    assert api(org.staff2).patch(f"{base}/scores", json={"stage": "self", "scores": self_scores}
                                ).status_code == 200  # fmt: skip
     claimed = api(org.staff2).post(
         f"{base}/adjustments",
@@ -125,7 +125,7 @@ def test_a_reviewers_change_keeps_the_bonus_and_says_why_through_the_api(api, or
 
     # The Cụm lowers criterion 2 by 1,75: without a reason it is refused.
     lower = {"lineage": keys["2"], "value": "29,25", "lock_version": 0}
-    refused = api(org.head1).put(f"{base}/scores", json={"stage": "cluster", "scores": [lower]})
+    refused = api(org.head1).patch(f"{base}/scores", json={"stage": "cluster", "scores": [lower]})
     assert refused.status_code == 422
     assert "Cần ghi lý do điều chỉnh tiêu chí I.2" in refused.json["error"]["message"]
     lower["note"] = "Số vụ án quá hạn chưa trừ"
