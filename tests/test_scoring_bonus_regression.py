@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 
 from app import db
 from tests.fixtures.workflow import codes_to_keys, sheet_of
+from tests.sheets import table
 from workflow.models import ScoreSheet
 from workflow.queries import load_criteria
 
@@ -47,8 +48,8 @@ def result_row(page: str, sheet: ScoreSheet) -> str:
 
 def ranking_row(xlsx: bytes, unit: str) -> dict[str, object]:
     sheet = load_workbook(io.BytesIO(xlsx))["Xếp hạng"]
-    header = [c.value for c in sheet[4]]
-    row = next(r for r in sheet.iter_rows(min_row=5, values_only=True) if r[1] == unit)
+    header, *rows = table(sheet, "STT")
+    row = next(r for r in rows if r[1] == unit)
     return dict(zip(header, row, strict=False))
 
 

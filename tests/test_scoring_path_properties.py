@@ -36,6 +36,7 @@ from sqlalchemy import select
 
 from app import db
 from tasks.models import Notification
+from tests import sheets
 from tests.fixtures.workflow import place, sheet_of
 from workflow import operations
 from workflow.models import AdjustmentKind, Score, ScoreChange, ScoreSheet, ScoreStage
@@ -505,8 +506,8 @@ def check_results(period, org, totals, barred, total_max, reader, client, auth, 
     workbook = load_workbook(io.BytesIO(reader.get(
         f"/api/v1/scoring/periods/{period.id}/results.xlsx").data))  # fmt: skip
     ranking = workbook["Xếp hạng"]
-    header = [c.value for c in ranking[4]]
-    for values in ranking.iter_rows(min_row=5, values_only=True):
+    header, *rows = sheets.table(ranking, "STT")
+    for values in rows:
         line = dict(zip(header, values, strict=False))
         unit_id = next(u for u, unit in units.items() if unit.name == line["Đơn vị"])
         expected = want[unit_id]
