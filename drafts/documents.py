@@ -10,12 +10,14 @@ The comment form's rows carry the same bookmarks in their "Điều, khoản" cel
 
 from __future__ import annotations
 
+import copy
 import datetime
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import count
 
+from docx.document import Document as DocxDocument
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -35,11 +37,13 @@ from drafts.tree import HEADING_NAMES, heading
 __all__ = [
     "COMMENT_FORM_HEADERS",
     "DraftHeading",
+    "StyledParagraphs",
     "bookmark_name",
     "build_comment_form_docx",
     "build_for_comment_docx",
     "clause_lines",
     "form_rows",
+    "paragraph_style",
     "style_paragraph",
 ]
 
@@ -119,6 +123,28 @@ def style_paragraph(paragraph: Paragraph, style: str) -> bool:
     return style == "article"
 
 
+class StyledParagraphs:
+    """Adds paragraphs set as `style_paragraph` sets them; each style's properties are built
+    once and copied, which is several times faster than python-docx's setters on long texts."""
+
+    def __init__(self, doc: DocxDocument) -> None:
+        self.doc = doc
+        self._styles: dict[str, tuple[OxmlElement, bool]] = {}
+
+    def add(self, style: str) -> tuple[OxmlElement, bool]:
+        """A new paragraph element at the end of the body, and whether its runs are bold."""
+        if style not in self._styles:
+            sample = self.doc.add_paragraph()
+            bold = style_paragraph(sample, style)
+            ppr = sample._p.pPr
+            sample._p.getparent().remove(sample._p)
+            self._styles[style] = (ppr, bold)
+        ppr, bold = self._styles[style]
+        p = self.doc.add_paragraph()._p
+        p.append(copy.deepcopy(ppr))
+        return p, bold
+
+
 def text_run(text: str, *, bold: bool = False, deleted: bool = False) -> OxmlElement:
     run = OxmlElement("w:r")
     if bold:
@@ -141,14 +167,6 @@ def bookmark(kind: str, ident: int, name: str | None = None) -> OxmlElement:
     return element
 
 
-def insert_after_ppr(paragraph: Paragraph, element: OxmlElement) -> None:
-    ppr = paragraph._p.pPr
-    if ppr is None:
-        paragraph._p.insert(0, element)
-    else:
-        ppr.addnext(element)
-
-
 # --------------------------------------------------------------------------- the draft
 
 
@@ -158,17 +176,17 @@ def build_for_comment_docx(head: DraftHeading, clauses: Sequence[DiffClause]) ->
     add_masthead(doc, head.masthead())
     add_title(doc, head.draft_title.upper(), f"({head.version_label} - lấy ý kiến góp ý)")
     ids = count(1)
+    styled = StyledParagraphs(doc)
     for clause in clauses:
         paragraphs = []
         for index, line in enumerate(clause_lines(clause)):
-            paragraph = doc.add_paragraph()
-            bold = style_paragraph(paragraph, paragraph_style(clause.kind, index))
+            p, bold = styled.add(paragraph_style(clause.kind, index))
             if line:
-                paragraph._p.append(text_run(line, bold=bold))
-            paragraphs.append(paragraph)
+                p.append(text_run(line, bold=bold))
+            paragraphs.append(p)
         ident = next(ids)
-        insert_after_ppr(paragraphs[0], bookmark("Start", ident, bookmark_name(clause.lineage)))
-        paragraphs[-1]._p.append(bookmark("End", ident))
+        paragraphs[0].pPr.addnext(bookmark("Start", ident, bookmark_name(clause.lineage)))
+        paragraphs[-1].append(bookmark("End", ident))
     return document_to_bytes(doc)
 
 

@@ -38,11 +38,11 @@ from drafts.diffing import (
     word_diff,
 )
 from drafts.documents import (
+    StyledParagraphs,
     bookmark,
     bookmark_name,
     clause_lines,
     paragraph_style,
-    style_paragraph,
     text_run,
 )
 
@@ -183,8 +183,9 @@ def build_redline_docx(head: RedlineHeading, entries: Sequence[DiffEntry]) -> by
     _rotate_trailing_marks(paragraphs)
 
     doc = new_document()
+    styled = StyledParagraphs(doc)
     for para in paragraphs:
-        _write(doc, para, head, ids)
+        _write(styled, para, head, ids)
     return document_to_bytes(doc)
 
 
@@ -253,14 +254,12 @@ def _change(op: str, head: RedlineHeading, ids: Iterator[int]) -> OxmlElement:
     return element
 
 
-def _write(doc: object, para: _Para, head: RedlineHeading, ids: Iterator[int]) -> None:
-    paragraph = doc.add_paragraph()  # type: ignore[attr-defined]
-    bold = style_paragraph(paragraph, para.style)
-    p = paragraph._p
+def _write(styled: StyledParagraphs, para: _Para, head: RedlineHeading, ids: Iterator[int]) -> None:
+    p, bold = styled.add(para.style)
     if para.mark != EQUAL:
         rpr = OxmlElement("w:rPr")
         rpr.append(_change(para.mark, head, ids))
-        p.get_or_add_pPr().append(rpr)
+        p.pPr.append(rpr)  # the paragraph mark's properties come last in w:pPr
     for element in para.before:
         p.append(element)
     for op, text in para.runs:
