@@ -7,16 +7,17 @@ Each function reads what it needs through the read models of `comments.consolida
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from flask import Response, send_file
 from sqlalchemy import select
 from unidecode import unidecode
 
 from accounts.clock import local_today, to_local
+from accounts.downloads import DOCX_MIMETYPE, XLSX_MIMETYPE, Download
+from accounts.downloads import send_download as send_download  # the views serve through it
+from accounts.downloads import slug as _slug
 from accounts.errors import Conflict
 from accounts.letterhead import (
     agency_in_sentence,
@@ -54,30 +55,6 @@ from comments.reports import (
 from drafts.diffing import DiffClause
 from drafts.models import Clause, Version
 from drafts.tree import citation_labels, heading
-
-DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@dataclass(frozen=True, slots=True)
-class Download:
-    data: bytes
-    filename: str
-    mimetype: str
-
-
-def send_download(download: Download) -> Response:
-    return send_file(
-        io.BytesIO(download.data),
-        mimetype=download.mimetype,
-        as_attachment=True,
-        download_name=download.filename,
-    )
-
-
-def _slug(text: str, limit: int = 60) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", unidecode(text).lower()).strip("-")[:limit].rstrip("-")
-
 
 # --------------------------------------------------------------------------- consolidation
 

@@ -12,10 +12,11 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from accounts.apispec import MAX_ID, api_route, current_api_user, list_of
+from accounts.downloads import DOCX_MIMETYPE, send_download
 from accounts.errors import Conflict, Invalid, NotFound, UserError, ensure, error_response
 from accounts.models import Scope, User
 from app import db
-from drafts import operations, tree
+from drafts import exports, operations, tree
 from drafts.lifecycle import DRAFT_MACHINE
 from drafts.models import (
     CLAUSE_KIND_LABELS,
@@ -388,7 +389,7 @@ def _drafter_only(draft: Draft) -> None:
 
 
 def _version(version_id: int, *, change: bool = False) -> Version:
-    version = db.session.get(Version, version_id)
+    version = db.session.get(Version, version_id) if 0 < version_id <= MAX_ID else None
     if version is None:
         raise NotFound("Không tìm thấy phiên bản.")
     ensure(version.can_view(current_api_user()))
@@ -843,3 +844,44 @@ def adopt(draft_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     )
     db.session.commit()
     return jsonify(draft_json(draft, user))
+
+
+# --- Word documents of a version ---------------------------------------------------------
+@api_route(
+    bp,
+    "/versions/<int:version_id>/for-comment.docx",
+    methods=["GET"],
+    summary="Dự thảo gửi lấy ý kiến (.docx), mỗi điều khoản trong một bookmark theo khóa định danh",
+    tags=TAGS,
+    content_type=DOCX_MIMETYPE,
+)
+def for_comment_docx(version_id: int):  # type: ignore[no-untyped-def]
+    return send_download(exports.for_comment_docx(_version(version_id)))
+
+
+@api_route(
+    bp,
+    "/versions/<int:version_id>/comment-form.docx",
+    methods=["GET"],
+    summary="Phiếu góp ý (.docx): bảng các điều, khoản của dự thảo với cột góp ý để trống",
+    tags=TAGS,
+    content_type=DOCX_MIMETYPE,
+)
+def comment_form_docx(version_id: int):  # type: ignore[no-untyped-def]
+    return send_download(exports.comment_form_docx(_version(version_id)))
+
+
+@api_route(
+    bp,
+    "/versions/<int:version_id>/redline.docx",
+    methods=["GET"],
+    summary="Bản theo dõi thay đổi (.docx, track changes) so với phiên bản trước "
+    "(mặc định: phiên bản làm cơ sở)",
+    tags=TAGS,
+    content_type=DOCX_MIMETYPE,
+    query={"against": {"type": "integer", "minimum": 1}},
+)
+def redline_docx(version_id: int, query: dict[str, Any]):  # type: ignore[no-untyped-def]
+    version = _version(version_id)
+    against = _version(query["against"]) if "against" in query else None
+    return send_download(exports.redline_docx(version, exports.redline_base(version, against)))

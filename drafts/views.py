@@ -25,11 +25,12 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from accounts.confirm import confirmation_page, is_confirmed
+from accounts.downloads import send_download
 from accounts.errors import Conflict, NotFound, UserError, about, ensure, error_response
 from accounts.operations import get_or_404
 from accounts.params import int_arg
 from app import db
-from drafts import operations, tree
+from drafts import exports, operations, tree
 from drafts.forms import (
     AdoptForm,
     ClauseForm,
@@ -205,7 +206,18 @@ def _draft_page(
         "criteria_problems": problems,
         "total_points": tree.criteria_total(roots) if draft.kind == DraftKind.CRITERIA else None,
         "lock_form": LockForm(),
+        "redline_base": _redline_base(version),
     }
+
+
+def _redline_base(version: Version | None) -> Version | None:
+    """The version a redline of `version` compares with, if there is one."""
+    if version is None:
+        return None
+    try:
+        return exports.redline_base(version)
+    except UserError:
+        return None
 
 
 # --- creating versions -------------------------------------------------------------------
@@ -743,3 +755,34 @@ def adopt_confirm(draft_id: int):  # type: ignore[no-untyped-def]
         decision_date=form.decision_date.data,
         back=back,
     )
+
+
+# --- Word documents of a version ---------------------------------------------------------
+def _viewed_version(version_id: int) -> Version:
+    """A version anyone who may read it may also download (no drafter check)."""
+    version = get_or_404(Version, version_id, "Không tìm thấy phiên bản.")
+    ensure(version.can_view(current_user))
+    about(_draft_url(version.draft, version), version.draft.title)
+    return version
+
+
+@bp.route("/versions/<int:version_id>/for-comment.docx")
+@login_required
+def for_comment_docx(version_id: int):  # type: ignore[no-untyped-def]
+    return send_download(exports.for_comment_docx(_viewed_version(version_id)))
+
+
+@bp.route("/versions/<int:version_id>/comment-form.docx")
+@login_required
+def comment_form_docx(version_id: int):  # type: ignore[no-untyped-def]
+    return send_download(exports.comment_form_docx(_viewed_version(version_id)))
+
+
+@bp.route("/versions/<int:version_id>/redline.docx")
+@login_required
+def redline_docx(version_id: int):  # type: ignore[no-untyped-def]
+    """`?against=<version id>` picks the earlier version; by default the one it is based on."""
+    version = _viewed_version(version_id)
+    against_id = request.args.get("against", type=int)
+    against = _viewed_version(against_id) if against_id else None
+    return send_download(exports.redline_docx(version, exports.redline_base(version, against)))

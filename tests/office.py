@@ -30,9 +30,12 @@ def convert_to_pdf(documents: dict[str, bytes], workdir: Path) -> dict[str, Path
     return pdfs
 
 
-def convert(documents: dict[str, bytes], workdir: Path, target: str) -> dict[str, Path]:
+def convert(
+    documents: dict[str, bytes], workdir: Path, target: str, export_filter: str = ""
+) -> dict[str, Path]:
     """Convert documents to `target` ("pdf", "odt", "doc", "rtf", ...) in one headless run;
-    the converted files by source name. Fails the test unless every one exists."""
+    the converted files by source name. Fails the test unless every one exists.
+    `export_filter` names LibreOffice's filter ("MS Word 2007 XML" to re-save a .docx)."""
     binary = soffice_binary()
     for name, data in documents.items():
         (workdir / name).write_bytes(data)
@@ -44,7 +47,7 @@ def convert(documents: dict[str, bytes], workdir: Path, target: str) -> dict[str
             f"-env:UserInstallation={profile.as_uri()}",
             "--headless",
             "--convert-to",
-            target,
+            f"{target}:{export_filter}" if export_filter else target,
             "--outdir",
             str(out),
             *(str(workdir / name) for name in documents),
