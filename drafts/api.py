@@ -853,6 +853,7 @@ def adopt(draft_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     methods=["GET"],
     summary="Dự thảo gửi lấy ý kiến (.docx), mỗi điều khoản trong một bookmark theo khóa định danh",
     tags=TAGS,
+    scope=Scope.READ,
     content_type=DOCX_MIMETYPE,
 )
 def for_comment_docx(version_id: int):  # type: ignore[no-untyped-def]
@@ -865,6 +866,7 @@ def for_comment_docx(version_id: int):  # type: ignore[no-untyped-def]
     methods=["GET"],
     summary="Phiếu góp ý (.docx): bảng các điều, khoản của dự thảo với cột góp ý để trống",
     tags=TAGS,
+    scope=Scope.READ,
     content_type=DOCX_MIMETYPE,
 )
 def comment_form_docx(version_id: int):  # type: ignore[no-untyped-def]
@@ -878,8 +880,9 @@ def comment_form_docx(version_id: int):  # type: ignore[no-untyped-def]
     summary="Bản theo dõi thay đổi (.docx, track changes) so với phiên bản trước "
     "(mặc định: phiên bản làm cơ sở)",
     tags=TAGS,
+    scope=Scope.READ,
     content_type=DOCX_MIMETYPE,
-    query={"against": {"type": "integer", "minimum": 1}},
+    query={"against": ID},
 )
 def redline_docx(version_id: int, query: dict[str, Any]):  # type: ignore[no-untyped-def]
     version = _version(version_id)

@@ -783,6 +783,6 @@ def comment_form_docx(version_id: int):  # type: ignore[no-untyped-def]
 def redline_docx(version_id: int):  # type: ignore[no-untyped-def]
     """`?against=<version id>` picks the earlier version; by default the one it is based on."""
     version = _viewed_version(version_id)
-    against_id = request.args.get("against", type=int)
+    against_id = int_arg("against")
     against = _viewed_version(against_id) if against_id else None
     return send_download(exports.redline_docx(version, exports.redline_base(version, against)))
