@@ -24,6 +24,8 @@ from accounts.models import EmulationYear, Group, GroupMembership, Unit, active_
 from app import db
 from drafts.models import Draft
 from drafts.operations import adopted_criteria_drafts
+from tasks import background
+from tasks.models import JobKind
 from workflow import exports, operations, queries, sheetflow
 from workflow.forms import (
     ActionForm,
@@ -244,12 +246,17 @@ def results(period_id: int):  # type: ignore[no-untyped-def]
     if period is None:
         raise NotFound(_("Không tìm thấy kỳ chấm điểm."))
     ensure(period.can_see_results(current_user))
+    results = queries.period_results(period)
     return render_template(
         "workflow/results.html",
         period=period,
-        results=queries.period_results(period),
+        results=results,
         labels=STAGE_LABELS,
         nouns=STAGE_NOUNS,
+        # Many units × criteria: the files are made by a worker (buttons that start a job).
+        export_job=background.export_runs_in_background(
+            len(results.rows) * len(results.table.leaves)
+        ),
     )
 
 
@@ -273,6 +280,26 @@ def results_pdf(period_id: int):  # type: ignore[no-untyped-def]
     ensure(period.can_see_results(current_user))
     data = exports.results_pdf(queries.period_results(period))
     return _download(data, exports.results_filename(period, "pdf"), exports.PDF)
+
+
+@bp.route("/periods/<int:period_id>/results.xlsx", methods=["POST"])
+@login_required
+def results_xlsx_job(period_id: int):  # type: ignore[no-untyped-def]
+    return _results_job(period_id, JobKind.RESULTS_XLSX)
+
+
+@bp.route("/periods/<int:period_id>/results.pdf", methods=["POST"])
+@login_required
+def results_pdf_job(period_id: int):  # type: ignore[no-untyped-def]
+    return _results_job(period_id, JobKind.RESULTS_PDF)
+
+
+def _results_job(period_id: int, kind: JobKind):  # type: ignore[no-untyped-def]
+    period = _period_or_404(period_id)
+    ensure(period.can_see_results(current_user))
+    job = background.start_job(kind, owner=current_user, subject=period)
+    db.session.commit()
+    return redirect(url_for("tasks.job", job_id=job.id), 303)
 
 
 # --- one sheet --------------------------------------------------------------------------------
