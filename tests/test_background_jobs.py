@@ -23,6 +23,7 @@ from drafts.models import DraftKind, Version
 from drafts.operations import ImportPreview, import_runs_in_background
 from tasks import background, runners
 from tasks.models import BackgroundJob, JobKind, JobState
+from tests.fixtures.consolidation import next_version
 from tests.fixtures.drafts import regulation_docx
 
 REFRESH = re.compile(r'<meta http-equiv="refresh" content="\d+">')
@@ -346,3 +347,36 @@ def test_import_goes_to_the_background_by_format_and_size():
     assert import_runs_in_background(docx, "a.docx", max_bytes=len(docx) - 1) is True
     assert import_runs_in_background(b"%PDF-1.4 ...", "a.pdf", max_bytes=10**9) is True
     assert import_runs_in_background(b"{\\rtf1 x}", "a.rtf", max_bytes=10**9) is True
+
+
+def test_the_comparison_table_and_the_results_run_as_jobs(
+    client, auth, api, org, make_round, create_draft, open_period, app
+):
+    draft = create_draft(drafter=org.drafter)
+    rnd = make_round(draft)
+    new = next_version(draft, org.drafter, lambda nodes: None)
+    auth.login(org.drafter)
+    app.config["EXPORT_SYNC_MAX_ROWS"] = 0
+    try:
+        diff_page = client.get(f"/consolidation/drafts/{draft.id}/diff").get_data(as_text=True)
+    finally:
+        app.config["EXPORT_SYNC_MAX_ROWS"] = 1000
+    assert f'method="post" action="/consolidation/drafts/{draft.id}/comparison.docx"' in diff_page
+    response = client.post(
+        f"/consolidation/drafts/{draft.id}/comparison.docx",
+        data={"old": rnd.version.id, "new": new.id, "symbol": "16/BSS-VP"},
+    )
+    assert response.status_code == 303
+    job_id = int(response.location.rsplit("/", 1)[1])
+    data = client.get(f"/jobs/{job_id}/download").data
+    assert "Số: 16/BSS-VP" in "".join(Document(io.BytesIO(data)).element.body.itertext())
+
+    period = open_period()
+    started = api(org.verifier).post(f"/api/v1/scoring/periods/{period.id}/results.pdf")
+    assert started.status_code == 202
+    status = api(org.verifier).get(started.headers["Location"]).get_json()
+    assert status["state"] == "done" and status["result"]["filename"].endswith(".pdf")
+    assert api(org.verifier).get(status["result"]["download"]).data.startswith(b"%PDF")
+    # Someone who may not see the results cannot start the job either.
+    refused = api(org.staff1).post(f"/api/v1/scoring/periods/{period.id}/results.pdf")
+    assert refused.status_code == 403
