@@ -591,7 +591,11 @@ def import_confirm(draft_id: int, body: dict[str, Any]):  # type: ignore[no-unty
     _drafter_only(draft)
     upload = operations.take_upload(body["token"], user=user, draft=draft)
     version = operations.import_version(
-        draft, actor=user, data=upload.data, filename=upload.filename
+        draft,
+        actor=user,
+        data=upload.data,
+        filename=upload.filename,
+        preview=operations.kept_preview(user, draft, upload.token),
     )
     db.session.commit()
     operations.drop_upload(upload.token)

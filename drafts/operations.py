@@ -43,6 +43,7 @@ from drafts.models import (
     VersionStatus,
     new_lineage,
 )
+from tasks.background import kept_import
 from tasks.notify import notify
 
 REGULATION_KINDS = (
@@ -787,6 +788,12 @@ def _node_from_json(node: dict[str, Any]) -> dict[str, Any]:
         out["max_points"] = Decimal(out["max_points"])
     out["children"] = [_node_from_json(child) for child in node.get("children", [])]
     return out
+
+
+def kept_preview(user: User, draft: Draft, token: str) -> ImportPreview | None:
+    """The parse a background import kept for this upload, if one did."""
+    kept = kept_import(user.id, draft.id, token)
+    return ImportPreview.from_json(kept) if kept is not None else None
 
 
 def import_runs_in_background(data: bytes, filename: str, *, max_bytes: int) -> bool:

@@ -46,7 +46,6 @@ from tasks.models import BackgroundJob, JobKind, JobState
 bp = Blueprint("drafts", __name__, url_prefix="/drafts")
 
 _IMPORT_SESSION_KEY = "draft_imports"
-_IMPORT_JOB_SESSION_KEY = "draft_import_jobs"
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -260,20 +259,14 @@ def _preview_page(draft: Draft, preview: operations.ImportPreview, filename: str
     )
 
 
-def _remember_pending(draft: Draft, token: str, job_id: int | None = None) -> None:
-    """The upload waiting for this draft's confirmation (one per draft and session), and
-    the background job that parsed it, if one did."""
+def _remember_pending(draft: Draft, token: str) -> None:
+    """The upload waiting for this draft's confirmation (one per draft and session)."""
     pending = dict(session.get(_IMPORT_SESSION_KEY, {}))
     old = pending.pop(str(draft.id), None)
     if old and old != token:
         operations.drop_upload(old)
     pending[str(draft.id)] = token
     session[_IMPORT_SESSION_KEY] = pending
-    parsed_by = dict(session.get(_IMPORT_JOB_SESSION_KEY, {}))
-    parsed_by.pop(str(draft.id), None)
-    if job_id is not None:
-        parsed_by[str(draft.id)] = job_id
-    session[_IMPORT_JOB_SESSION_KEY] = parsed_by
 
 
 @bp.route("/<int:draft_id>/import/jobs/<int:job_id>")
@@ -288,13 +281,13 @@ def import_job_preview(draft_id: int, job_id: int):  # type: ignore[no-untyped-d
     if job.state != JobState.DONE or not job.result_data:
         return redirect(url_for("tasks.job", job_id=job.id))
     data = job.result_data
-    _remember_pending(draft, data["token"], job.id)
+    _remember_pending(draft, data["token"])
     preview = operations.ImportPreview.from_json(data["preview"])
     return _preview_page(draft, preview, data["filename"])
 
 
-def _own_import_job(draft: Draft, job_id: int | None) -> BackgroundJob | None:
-    job = db.session.get(BackgroundJob, job_id) if job_id else None
+def _own_import_job(draft: Draft, job_id: int) -> BackgroundJob | None:
+    job = db.session.get(BackgroundJob, job_id)
     if (
         job is None
         or job.kind != JobKind.DRAFT_IMPORT
@@ -305,18 +298,6 @@ def _own_import_job(draft: Draft, job_id: int | None) -> BackgroundJob | None:
     return job
 
 
-def _parsed_preview(draft: Draft, token: str) -> operations.ImportPreview | None:
-    """The parse a background job kept for this upload, so confirming does not read the
-    file again (a conversion takes seconds)."""
-    job_id = session.get(_IMPORT_JOB_SESSION_KEY, {}).get(str(draft.id))
-    job = _own_import_job(draft, job_id)
-    if job is None or job.state != JobState.DONE or not job.result_data:
-        return None
-    if job.result_data.get("token") != token:
-        return None
-    return operations.ImportPreview.from_json(job.result_data["preview"])
-
-
 def _pending_token(draft: Draft) -> str:
     return session.get(_IMPORT_SESSION_KEY, {}).get(str(draft.id), "")
 
@@ -325,9 +306,6 @@ def _forget_pending(draft: Draft) -> None:
     pending = dict(session.get(_IMPORT_SESSION_KEY, {}))
     token = pending.pop(str(draft.id), None)
     session[_IMPORT_SESSION_KEY] = pending
-    parsed_by = dict(session.get(_IMPORT_JOB_SESSION_KEY, {}))
-    parsed_by.pop(str(draft.id), None)
-    session[_IMPORT_JOB_SESSION_KEY] = parsed_by
     if token:
         operations.drop_upload(token)
 
@@ -343,7 +321,7 @@ def import_confirm(draft_id: int):  # type: ignore[no-untyped-def]
         actor=current_user,
         data=upload.data,
         filename=upload.filename,
-        preview=_parsed_preview(draft, upload.token),
+        preview=operations.kept_preview(current_user, draft, upload.token),
     )
     db.session.commit()
     _forget_pending(draft)

@@ -179,6 +179,26 @@ def result_file(job: BackgroundJob) -> bytes | None:
         return None
 
 
+def kept_import(owner_id: int, draft_id: int, token: str) -> dict[str, Any] | None:
+    """The parse (ImportPreview JSON) a finished import job kept for the upload `token`, so
+    confirming does not read the file again (a conversion takes seconds); None if none."""
+    results = db.session.scalars(
+        select(BackgroundJob.result_data)
+        .where(
+            BackgroundJob.kind == JobKind.DRAFT_IMPORT,
+            BackgroundJob.owner_id == owner_id,
+            BackgroundJob.subject_id == draft_id,
+            BackgroundJob.state == JobState.DONE,
+        )
+        .order_by(BackgroundJob.id.desc())
+        .limit(20)
+    )
+    for data in results:
+        if data and token and data.get("token") == token:
+            return data["preview"]
+    return None
+
+
 def recent_jobs(user: User, limit: int = 30) -> list[BackgroundJob]:
     """The person's latest jobs, newest first ("Việc của tôi")."""
     return list(

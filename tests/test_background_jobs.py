@@ -181,9 +181,11 @@ def test_api_import_job_ends_in_the_same_preview_and_confirmation(org, create_em
     assert preview["filename"] == "du-thao.docx" and preview["count"] == 16
     assert db.session.scalar(select(Version)) is None  # nothing saved before confirmation
 
-    confirmed = client.post(
-        f"/api/v1/drafts/{draft.id}/imports/confirm", json={"token": preview["token"]}
-    )
+    # Confirming uses the job's parse: the file is not read again.
+    with patch("drafts.operations.read_upload", side_effect=AssertionError("parsed again")):
+        confirmed = client.post(
+            f"/api/v1/drafts/{draft.id}/imports/confirm", json={"token": preview["token"]}
+        )
     assert confirmed.status_code == 201
     assert db.session.scalar(select(Version)).number == 1
 
