@@ -71,6 +71,16 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # Longer than any SMTP conversation can take (MAIL_TIMEOUT per command).
         "MAIL_SEND_LEASE_SECONDS": 300,
         "UPLOAD_DIR": str(instance_path / "uploads"),
+        # Background jobs: imports that need a conversion (.doc/.odt/.rtf/.pdf) or are larger
+        # than IMPORT_SYNC_MAX_BYTES, and exports of more than EXPORT_SYNC_MAX_ROWS rows.
+        "IMPORT_SYNC_MAX_BYTES": 1024 * 1024,
+        "EXPORT_SYNC_MAX_ROWS": 1000,
+        # A job still running after this long lost its worker (conversions stop after 60 s).
+        "JOB_STALE_SECONDS": 900,
+        # A job still queued after this long lost its message: the sweep queues it again.
+        "JOB_REQUEUE_SECONDS": 120,
+        "JOB_SWEEP_SECONDS": 60,
+        "JOB_KEEP_DAYS": 7,
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
         # Uploaded documents are read in a child process (drafts.sandbox) with these limits:
@@ -156,6 +166,9 @@ _ENV: dict[str, tuple[str, Any]] = {
     "PARSE_TIMEOUT_SECONDS": ("PARSE_TIMEOUT_SECONDS", float),
     "CRITERIA_MAX_ROWS": ("CRITERIA_MAX_ROWS", int),
     "CRITERIA_MAX_COLUMNS": ("CRITERIA_MAX_COLUMNS", int),
+    "IMPORT_SYNC_MAX_BYTES": ("IMPORT_SYNC_MAX_BYTES", int),
+    "EXPORT_SYNC_MAX_ROWS": ("EXPORT_SYNC_MAX_ROWS", int),
+    "JOB_STALE_SECONDS": ("JOB_STALE_SECONDS", float),
     "SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", _bool),
     "RULE_INELIGIBLE_CANNOT_LEAD": ("RULE_INELIGIBLE_CANNOT_LEAD", _bool),
     "AGENCY_NAME": ("AGENCY_NAME", str),

@@ -84,6 +84,8 @@ ACTION_LABELS = {
     "sheet.clear_disqualification": N_("Bỏ không xét thi đua"),
     "reminders.send_now": N_("Gửi nhắc việc ngay"),
     "reminders.retry_mail": N_("Gửi lại thư"),
+    "job.start": N_("Bắt đầu việc chạy nền"),
+    "job.failed": N_("Việc chạy nền không thành công"),
 }
 # Codes made from data (a period's own steps): named by what they act on.
 ACTION_PREFIX_LABELS = {

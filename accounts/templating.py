@@ -37,6 +37,7 @@ def navigation(user: Any) -> list[NavItem]:
     if count_unread is not None and (unread := count_unread(user)):
         notices = f"{notices} ({unread})"
     items.append(NavItem(notices, url_for("tasks.notifications"), "tasks.notifications"))
+    items.append(NavItem(_("Việc của tôi"), url_for("tasks.jobs_list"), "tasks.job"))
     if user.can_administer():
         items.append(NavItem(_("Đơn vị"), url_for("accounts.units"), "accounts.unit"))
         items.append(NavItem(_("Cụm, Khối"), url_for("accounts.years"), "accounts.year"))

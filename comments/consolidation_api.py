@@ -26,6 +26,9 @@ from comments.models import (
 )
 from drafts.diffing import Segment
 from drafts.models import Clause, Draft, DraftState, Version
+from tasks import background
+from tasks.background import JOB_ACCEPTED
+from tasks.models import JobKind
 
 bp = Blueprint("consolidation_api", __name__, url_prefix="/api/v1")
 
@@ -402,6 +405,52 @@ def report_docx(consultation_id: int, query: dict[str, Any]):  # type: ignore[no
     return exports.send_download(exports.consolidation_docx(consultation, symbol))
 
 
+@api_route(
+    bp,
+    "/consultations/<int:consultation_id>/report.docx",
+    methods=["POST"],
+    scope=Scope.READ,
+    summary="Tạo bản tổng hợp (.docx) trong nền: 202 và Location của việc; khi xong, "
+    "việc cho đường dẫn tải tệp",
+    tags=TAGS,
+    query={"symbol": SYMBOL},
+    response=JOB_ACCEPTED,
+    status=202,
+)
+def report_docx_job(consultation_id: int, query: dict[str, Any]):  # type: ignore[no-untyped-def]
+    consultation = _consultation(consultation_id)
+    ensure(consultation.can_track(current_api_user()))
+    symbol = _given_symbol(consultation, "report", query)
+    job = background.start_job(
+        JobKind.CONSOLIDATION_DOCX,
+        owner=current_api_user(),
+        subject=consultation,
+        params={"symbol": symbol} if symbol else {},
+    )
+    db.session.commit()
+    return background.accepted(job)
+
+
+@api_route(
+    bp,
+    "/consultations/<int:consultation_id>/report.xlsx",
+    methods=["POST"],
+    scope=Scope.READ,
+    summary="Tạo bảng tổng hợp (.xlsx) trong nền: 202 và Location của việc",
+    tags=TAGS,
+    response=JOB_ACCEPTED,
+    status=202,
+)
+def report_xlsx_job(consultation_id: int):  # type: ignore[no-untyped-def]
+    consultation = _consultation(consultation_id)
+    ensure(consultation.can_track(current_api_user()))
+    job = background.start_job(
+        JobKind.CONSOLIDATION_XLSX, owner=current_api_user(), subject=consultation
+    )
+    db.session.commit()
+    return background.accepted(job)
+
+
 def _given_symbol(
     consultation: Consultation | None, document: str, query: dict[str, Any]
 ) -> str | None:
@@ -562,6 +611,32 @@ def comparison_docx(draft_id: int, query: dict[str, Any]):  # type: ignore[no-un
     old, new = _versions(draft, query)
     symbol = _given_symbol(ops.round_of_version(old), "comparison", query)
     return exports.send_download(exports.comparison_docx(old, new, symbol))
+
+
+@api_route(
+    bp,
+    "/drafts/<int:draft_id>/comparison.docx",
+    methods=["POST"],
+    scope=Scope.READ,
+    summary="Tạo bảng so sánh hai phiên bản (.docx) trong nền: 202 và Location của việc",
+    tags=TAGS,
+    query=COMPARISON_QUERY,
+    response=JOB_ACCEPTED,
+    status=202,
+)
+def comparison_docx_job(draft_id: int, query: dict[str, Any]):  # type: ignore[no-untyped-def]
+    draft = _draft(draft_id)
+    ensure(draft.can_view(current_api_user()))
+    old, new = _versions(draft, query)
+    symbol = _given_symbol(ops.round_of_version(old), "comparison", query)
+    params: dict[str, Any] = {"old_id": old.id, "new_id": new.id}
+    if symbol:
+        params["symbol"] = symbol
+    job = background.start_job(
+        JobKind.COMPARISON_DOCX, owner=current_api_user(), subject=draft, params=params
+    )
+    db.session.commit()
+    return background.accepted(job)
 
 
 @api_route(

@@ -6,6 +6,8 @@ Each view loads, checks a predicate (403), validates and calls one operation.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -33,6 +35,8 @@ from comments.models import (
 )
 from comments.reports import CHANGE_NOTES
 from drafts.models import Clause, Draft, Version
+from tasks import background
+from tasks.models import JobKind
 
 bp = Blueprint("consolidation", __name__, url_prefix="/consolidation")
 
@@ -47,15 +51,18 @@ def _consultation(consultation_id: int) -> Consultation:
 def consultation(consultation_id: int):  # type: ignore[no-untyped-def]
     consultation = _consultation(consultation_id)
     ensure(consultation.can_track(current_user))
+    data = ops.consolidation_page(consultation)
     return render_template(
         "consolidation/consultation.html",
-        data=ops.consolidation_page(consultation),
+        data=data,
         consultation=consultation,
         can_consolidate=ops.can_consolidate(consultation, current_user),
         blocked=ops.why_not_consolidate(consultation),
         can_start=ops.can_start_consolidation(consultation, current_user),
         decision_labels=DECISION_LABELS,
         tracker_labels=TRACKER_LABELS,
+        # A large round's report is made by a worker (a button that starts a job).
+        export_job=background.export_runs_in_background(data.counts.comments_total),
     )
 
 
@@ -150,9 +157,39 @@ def report_docx(consultation_id: int):  # type: ignore[no-untyped-def]
     return exports.send_download(exports.consolidation_docx(consultation, symbol))
 
 
-def _given_symbol(consultation: Consultation | None, document: str) -> str | None:
-    """The ?symbol= of an export: validated and remembered for the round; the drafter's."""
-    given = request.args.get("symbol", "").strip()
+@bp.route("/<int:consultation_id>/report.docx", methods=["POST"])
+@login_required
+def report_docx_job(consultation_id: int):  # type: ignore[no-untyped-def]
+    """The same report made by a worker: the user follows its progress on the job's page."""
+    consultation = _consultation(consultation_id)
+    ensure(consultation.can_track(current_user))
+    symbol = _given_symbol(consultation, "report", request.form)
+    job = background.start_job(
+        JobKind.CONSOLIDATION_DOCX,
+        owner=current_user,
+        subject=consultation,
+        params={"symbol": symbol} if symbol else {},
+    )
+    db.session.commit()
+    return redirect(url_for("tasks.job", job_id=job.id), 303)
+
+
+@bp.route("/<int:consultation_id>/report.xlsx", methods=["POST"])
+@login_required
+def report_xlsx_job(consultation_id: int):  # type: ignore[no-untyped-def]
+    consultation = _consultation(consultation_id)
+    ensure(consultation.can_track(current_user))
+    job = background.start_job(JobKind.CONSOLIDATION_XLSX, owner=current_user, subject=consultation)
+    db.session.commit()
+    return redirect(url_for("tasks.job", job_id=job.id), 303)
+
+
+def _given_symbol(
+    consultation: Consultation | None, document: str, values: Any = None
+) -> str | None:
+    """The symbol of an export (?symbol=, or the form's): validated and remembered for the
+    round; the drafter's."""
+    given = (values if values is not None else request.args).get("symbol", "").strip()
     if not given:
         return None
     if consultation is None:
@@ -228,6 +265,7 @@ def diff(draft_id: int):  # type: ignore[no-untyped-def]
         form=form,
         diff=result,
         rows=result.changed_rows if form.changed.data else result.rows,
+        export_job=background.export_runs_in_background(len(result.rows)),
         links=page.linked,
         earlier=page.earlier,
         rounds=page.rounds,
@@ -247,6 +285,26 @@ def comparison_docx(draft_id: int):  # type: ignore[no-untyped-def]
         raise Conflict(_("Dự thảo mới có một phiên bản, chưa có gì để so sánh."))
     symbol = _given_symbol(ops.round_of_version(picked[0]), "comparison")
     return exports.send_download(exports.comparison_docx(*picked, symbol))
+
+
+@bp.route("/drafts/<int:draft_id>/comparison.docx", methods=["POST"])
+@login_required
+def comparison_docx_job(draft_id: int):  # type: ignore[no-untyped-def]
+    draft = get_or_404(Draft, draft_id, "Không tìm thấy dự thảo.")
+    ensure(draft.can_view(current_user))
+    picked = _picked_versions(draft, VersionPickerForm(request.form))
+    if picked is None:
+        raise Conflict(_("Dự thảo mới có một phiên bản, chưa có gì để so sánh."))
+    old, new = picked
+    symbol = _given_symbol(ops.round_of_version(old), "comparison", request.form)
+    params: dict[str, Any] = {"old_id": old.id, "new_id": new.id}
+    if symbol:
+        params["symbol"] = symbol
+    job = background.start_job(
+        JobKind.COMPARISON_DOCX, owner=current_user, subject=draft, params=params
+    )
+    db.session.commit()
+    return redirect(url_for("tasks.job", job_id=job.id), 303)
 
 
 @bp.route("/clauses/<int:clause_id>/links", methods=["GET", "POST"])

@@ -28,6 +28,9 @@ from drafts.models import (
     DraftState,
     Version,
 )
+from tasks import background
+from tasks.background import JOB_ACCEPTED
+from tasks.models import JobKind
 
 bp = Blueprint("drafts_api", __name__, url_prefix="/api/v1")
 TAGS = ["drafts"]
@@ -551,20 +554,51 @@ def import_preview(draft_id: int):  # type: ignore[no-untyped-def]
     operations.ensure_can_add_version(draft)
     preview = operations.read_upload(draft.kind, data, upload.filename or "")
     token = operations.stash_upload(data, filename=upload.filename or "", user=user, draft=draft)
-    return jsonify(
-        {
-            "token": token,
-            "filename": operations.display_filename(upload.filename or ""),
-            "kind": draft.kind.value,
-            "clauses": [clause_json(r) for r in preview.roots],
-            "warnings": preview.warnings,
-            "count": preview.count,
-            "title": preview.title,
-            "preamble": preview.preamble,
-            "left_out": preview.left_out,
-            "total_max_points": _number(preview.total_max_points),
-        }
+    return jsonify(preview_json(preview, token, operations.display_filename(upload.filename or "")))
+
+
+def preview_json(preview: operations.ImportPreview, token: str, filename: str) -> dict[str, Any]:
+    return {
+        "token": token,
+        "filename": filename,
+        "kind": preview.kind.value,
+        "clauses": [clause_json(r) for r in preview.roots],
+        "warnings": preview.warnings,
+        "count": preview.count,
+        "title": preview.title,
+        "preamble": preview.preamble,
+        "left_out": preview.left_out,
+        "total_max_points": _number(preview.total_max_points),
+    }
+
+
+@api_route(
+    bp,
+    "/drafts/<int:draft_id>/import-jobs",
+    methods=["POST"],
+    scope=Scope.COMMENT,
+    summary="Tải tệp lên và đọc nó trong nền (tệp lớn, .doc/.odt/.rtf/.pdf): trả về 202 "
+    "và Location của việc; khi xong, việc chứa bản xem trước và mã xác nhận",
+    tags=TAGS,
+    upload=True,
+    response=JOB_ACCEPTED,
+    status=202,
+)
+def import_job(draft_id: int):  # type: ignore[no-untyped-def]
+    user = current_api_user()
+    draft = _draft(draft_id)
+    _drafter_only(draft)
+    upload = request.files.get("file")
+    if upload is None:
+        raise UserError("Thiếu tệp (trường multipart “file”).")
+    data = upload.read()
+    operations.ensure_can_add_version(draft)
+    token = operations.stash_upload(data, filename=upload.filename or "", user=user, draft=draft)
+    job = background.start_job(
+        JobKind.DRAFT_IMPORT, owner=user, subject=draft, params={"token": token}
     )
+    db.session.commit()
+    return background.accepted(job)
 
 
 @api_route(
@@ -584,7 +618,11 @@ def import_confirm(draft_id: int, body: dict[str, Any]):  # type: ignore[no-unty
     _drafter_only(draft)
     upload = operations.take_upload(body["token"], user=user, draft=draft)
     version = operations.import_version(
-        draft, actor=user, data=upload.data, filename=upload.filename
+        draft,
+        actor=user,
+        data=upload.data,
+        filename=upload.filename,
+        preview=operations.kept_preview(user, draft, upload.token),
     )
     db.session.commit()
     operations.drop_upload(upload.token)

@@ -31,6 +31,7 @@ from accounts.models import Role, Unit, User, UserRole
 from app import db
 from drafts import sandbox, tree
 from drafts.criteria_parsing import SheetTooLarge
+from drafts.formats import identify
 from drafts.lifecycle import DRAFT_MACHINE, apply_draft_action
 from drafts.models import (
     Clause,
@@ -44,6 +45,7 @@ from drafts.models import (
     new_lineage,
 )
 from drafts.parsing import ParseError
+from tasks.background import kept_import
 from tasks.notify import notify
 
 REGULATION_KINDS = (
@@ -744,6 +746,63 @@ class ImportPreview:
     def count(self) -> int:
         return len(tree.flat_from_nodes(self.nodes))
 
+    def as_json(self) -> dict[str, Any]:
+        """The preview as JSON (points as strings, exact), kept by a background import."""
+        return {
+            "kind": self.kind.value,
+            "nodes": [_node_json(node) for node in self.nodes],
+            "warnings": self.warnings,
+            "total_max_points": _decimal_text(self.total_max_points),
+            "title": self.title,
+            "preamble": self.preamble,
+            "left_out": self.left_out,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ImportPreview:
+        total = data.get("total_max_points")
+        return cls(
+            DraftKind(data["kind"]),
+            [_node_from_json(node) for node in data["nodes"]],
+            list(data.get("warnings", [])),
+            Decimal(total) if total is not None else None,
+            title=data.get("title", ""),
+            preamble=list(data.get("preamble", [])),
+            left_out=list(data.get("left_out", [])),
+        )
+
+
+def _decimal_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _node_json(node: dict[str, Any]) -> dict[str, Any]:
+    out = dict(node)
+    if "max_points" in out:
+        out["max_points"] = _decimal_text(out["max_points"])
+    out["children"] = [_node_json(child) for child in node.get("children", [])]
+    return out
+
+
+def _node_from_json(node: dict[str, Any]) -> dict[str, Any]:
+    out = dict(node)
+    if out.get("max_points") is not None:
+        out["max_points"] = Decimal(out["max_points"])
+    out["children"] = [_node_from_json(child) for child in node.get("children", [])]
+    return out
+
+
+def kept_preview(user: User, draft: Draft, token: str) -> ImportPreview | None:
+    """The parse a background import kept for this upload, if one did."""
+    kept = kept_import(user.id, draft.id, token)
+    return ImportPreview.from_json(kept) if kept is not None else None
+
+
+def import_runs_in_background(data: bytes, filename: str, *, max_bytes: int) -> bool:
+    """Whether parsing this upload may take seconds: a file LibreOffice or pdfminer must
+    read first, or a large one. Small .docx/.xlsx files are read while the user waits."""
+    return identify(data, filename) != "docx" or len(data) > max_bytes
+
 
 # The parsers the upload sandbox runs, by name (see drafts.sandbox).
 PARSERS = {
@@ -815,14 +874,23 @@ def _criteria_dict(node: Any) -> dict[str, Any]:
     }
 
 
-def import_version(draft: Draft, *, actor: User, data: bytes, filename: str) -> Version:
+def import_version(
+    draft: Draft,
+    *,
+    actor: User,
+    data: bytes,
+    filename: str,
+    preview: ImportPreview | None = None,
+) -> Version:
     """Create the next version from an uploaded file.
 
     Clauses whose citation and kind match the latest published version inherit its
-    lineage keys, so comments and the diff follow them into the new text.
+    lineage keys, so comments and the diff follow them into the new text. `preview` is
+    the file's parse when a background import already made it (not parsed again).
     """
     _ensure_not_adopted(draft)
-    preview = read_upload(draft.kind, data, filename)
+    if preview is None or preview.kind != draft.kind:
+        preview = read_upload(draft.kind, data, filename)
     if not preview.nodes:
         raise Invalid("Tệp không có điều khoản nào để nhập.")
     base = latest_published(draft)

@@ -42,6 +42,8 @@ from drafts.forms import (
 )
 from drafts.lifecycle import DRAFT_MACHINE
 from drafts.models import Clause, Draft, DraftDrafter, DraftKind, DraftState, Version
+from tasks import background
+from tasks.models import BackgroundJob, JobKind, JobState
 
 bp = Blueprint("drafts", __name__, url_prefix="/drafts")
 
@@ -232,34 +234,81 @@ def import_file(draft_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         upload = form.file.data
         data = upload.read()
+        filename = upload.filename or ""
+        limit = int(current_app.config["IMPORT_SYNC_MAX_BYTES"])
+        if operations.import_runs_in_background(data, filename, max_bytes=limit):
+            # A conversion or a large file: read by a worker, the user watches its progress.
+            token = operations.stash_upload(data, filename=filename, user=current_user, draft=draft)
+            _remember_pending(draft, token)
+            job = background.start_job(
+                JobKind.DRAFT_IMPORT, owner=current_user, subject=draft, params={"token": token}
+            )
+            db.session.commit()
+            return redirect(url_for("tasks.job", job_id=job.id), 303)
         try:
-            preview = operations.read_upload(draft.kind, data, upload.filename or "")
+            preview = operations.read_upload(draft.kind, data, filename)
         except UserError as exc:
             form.file.errors.append(exc.message)
             status = exc.status
         else:
-            token = operations.stash_upload(
-                data, filename=upload.filename or "", user=current_user, draft=draft
-            )
-            pending = dict(session.get(_IMPORT_SESSION_KEY, {}))
-            old = pending.pop(str(draft.id), None)
-            if old:
-                operations.drop_upload(old)
-            pending[str(draft.id)] = token
-            session[_IMPORT_SESSION_KEY] = pending
-            roots = preview.roots
-            return render_template(
-                "drafts/import_preview.html",
-                draft=draft,
-                preview=preview,
-                roots=roots,
-                flat=list(tree.iter_tree(roots)),
-                filename=operations.display_filename(upload.filename or ""),
-                form=LockForm(),
-            )
+            token = operations.stash_upload(data, filename=filename, user=current_user, draft=draft)
+            _remember_pending(draft, token)
+            return _preview_page(draft, preview, operations.display_filename(filename))
     elif request.method == "POST":
         status = 422
     return render_template("drafts/import.html", draft=draft, form=form), status
+
+
+def _preview_page(draft: Draft, preview: operations.ImportPreview, filename: str) -> str:
+    roots = preview.roots
+    return render_template(
+        "drafts/import_preview.html",
+        draft=draft,
+        preview=preview,
+        roots=roots,
+        flat=list(tree.iter_tree(roots)),
+        filename=filename,
+        form=LockForm(),
+    )
+
+
+def _remember_pending(draft: Draft, token: str) -> None:
+    """The upload waiting for this draft's confirmation (one per draft and session)."""
+    pending = dict(session.get(_IMPORT_SESSION_KEY, {}))
+    old = pending.pop(str(draft.id), None)
+    if old and old != token:
+        operations.drop_upload(old)
+    pending[str(draft.id)] = token
+    session[_IMPORT_SESSION_KEY] = pending
+
+
+@bp.route("/<int:draft_id>/import/jobs/<int:job_id>")
+@login_required
+def import_job_preview(draft_id: int, job_id: int):  # type: ignore[no-untyped-def]
+    """The preview of a file a background job has read: the same page as a direct import."""
+    draft = _load_draft(draft_id)
+    _drafter_only(draft)
+    job = _own_import_job(draft, job_id)
+    if job is None:
+        raise NotFound(_("Không tìm thấy công việc này."))
+    if job.state != JobState.DONE or not job.result_data:
+        return redirect(url_for("tasks.job", job_id=job.id))
+    data = job.result_data
+    _remember_pending(draft, data["token"])
+    preview = operations.ImportPreview.from_json(data["preview"])
+    return _preview_page(draft, preview, data["filename"])
+
+
+def _own_import_job(draft: Draft, job_id: int) -> BackgroundJob | None:
+    job = db.session.get(BackgroundJob, job_id)
+    if (
+        job is None
+        or job.kind != JobKind.DRAFT_IMPORT
+        or job.subject_id != draft.id
+        or job.owner_id != current_user.id
+    ):
+        return None
+    return job
 
 
 def _pending_token(draft: Draft) -> str:
@@ -281,7 +330,11 @@ def import_confirm(draft_id: int):  # type: ignore[no-untyped-def]
     _drafter_only(draft)
     upload = operations.take_upload(_pending_token(draft), user=current_user, draft=draft)
     version = operations.import_version(
-        draft, actor=current_user, data=upload.data, filename=upload.filename
+        draft,
+        actor=current_user,
+        data=upload.data,
+        filename=upload.filename,
+        preview=operations.kept_preview(current_user, draft, upload.token),
     )
     db.session.commit()
     _forget_pending(draft)

@@ -5,7 +5,7 @@
 app context. The beat schedule is here, in code: the deadline scan every
 REMINDER_SCAN_MINUTES (REMINDER_SCAN_SECONDS when set, for tests), the daily digest
 at REMINDER_DIGEST_HOUR:REMINDER_DIGEST_MINUTE Asia/Ho_Chi_Minh, and the mail retry
-sweep every MAIL_RETRY_SWEEP_SECONDS.
+sweep every MAIL_RETRY_SWEEP_SECONDS, and the background-job sweep every JOB_SWEEP_SECONDS.
 """
 
 from __future__ import annotations
@@ -56,10 +56,12 @@ def scan_interval(config: Any) -> timedelta:
 
 
 def beat_schedule(config: Any) -> dict[str, dict[str, Any]]:
+    from tasks.background import JOB_SWEEP
     from tasks.jobs import DIGEST, SCAN, SWEEP
 
     scan_every = scan_interval(config)
     sweep_every = timedelta(seconds=float(config["MAIL_RETRY_SWEEP_SECONDS"]))
+    job_sweep_every = timedelta(seconds=float(config["JOB_SWEEP_SECONDS"]))
     return {
         "reminder-scan": {
             "task": SCAN,
@@ -80,12 +82,18 @@ def beat_schedule(config: Any) -> dict[str, dict[str, Any]]:
             "schedule": sweep_every,
             "options": {"expires": sweep_every.total_seconds()},
         },
+        "job-sweep": {
+            "task": JOB_SWEEP,
+            "schedule": job_sweep_every,
+            "options": {"expires": job_sweep_every.total_seconds()},
+        },
     }
 
 
 def _register_shared_tasks() -> None:
     # Importing the module declares the shared tasks; every Celery app gets them.
-    import tasks.jobs  # noqa: F401
+    import tasks.jobs
+    import tasks.runners  # noqa: F401
 
 
 def _register_templating(app: Flask) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, send_file
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -12,8 +14,13 @@ from accounts.apispec import DATETIME, ID, api_route, current_api_user, list_of
 from accounts.errors import Invalid, NotFound, ensure
 from accounts.models import Scope
 from app import db
-from tasks import jobs, notify
+from drafts.api import PREVIEW, preview_json
+from drafts.operations import ImportPreview
+from tasks import background, jobs, notify
 from tasks.models import (
+    BackgroundJob,
+    JobKind,
+    JobState,
     MailStatus,
     Notification,
     OutgoingMail,
@@ -318,3 +325,118 @@ def retry_mail(mail_id: int):  # type: ignore[no-untyped-def]
     db.session.commit()
     db.session.refresh(outgoing)
     return mail_json(outgoing)
+
+
+# --- background jobs -----------------------------------------------------------------------
+JOB = {
+    "type": "object",
+    "required": ["id", "kind", "state", "progress", "created_at"],
+    "properties": {
+        "id": ID,
+        "kind": {"type": "string", "enum": [k.value for k in JobKind]},
+        "kind_label": {"type": "string"},
+        "state": {"type": "string", "enum": [s.value for s in JobState]},
+        "state_label": {"type": "string"},
+        "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+        "step": {"type": "string"},
+        "subject_type": {"type": "string"},
+        "subject_id": ID,
+        "error": {"type": "string", "nullable": True},
+        "result": {
+            "type": "object",
+            "nullable": True,
+            "description": "Khi đã xong: đường dẫn tải tệp (download), hoặc bản xem trước "
+            "của tệp nhập (preview, kèm mã xác nhận token cho /drafts/{id}/imports/confirm).",
+            "properties": {
+                "download": {"type": "string"},
+                "filename": {"type": "string"},
+                "preview": PREVIEW,
+            },
+        },
+        "created_at": DATETIME,
+        "started_at": NULLABLE_DATETIME,
+        "finished_at": NULLABLE_DATETIME,
+    },
+}
+
+
+def job_json(job: BackgroundJob) -> dict[str, Any]:
+    result: dict[str, Any] | None = None
+    if job.state == JobState.DONE:
+        if job.kind == JobKind.DRAFT_IMPORT and job.result_data:
+            data = job.result_data
+            preview = ImportPreview.from_json(data["preview"])
+            result = {"preview": preview_json(preview, data["token"], data["filename"])}
+        else:
+            result = {"download": background.result_url(job, api=True), "filename": job.result_name}
+    return {
+        "id": job.id,
+        "kind": job.kind.value,
+        "kind_label": _(job.kind_label),
+        "state": job.state.value,
+        "state_label": _(job.state_label),
+        "progress": job.progress,
+        "step": _(job.step) if job.step else "",
+        "subject_type": job.subject_type,
+        "subject_id": job.subject_id,
+        "error": _(job.error) if job.error else None,
+        "result": result,
+        "created_at": _iso(job.created_at),
+        "started_at": _iso(job.started_at),
+        "finished_at": _iso(job.finished_at),
+    }
+
+
+def _job(job_id: int) -> BackgroundJob:
+    job = db.session.get(BackgroundJob, job_id)
+    if job is None or not job.can_view(current_api_user()):
+        raise NotFound(_("Không tìm thấy công việc này."))
+    return job
+
+
+@api_route(
+    bp,
+    "/jobs",
+    methods=["GET"],
+    scope=Scope.READ,
+    summary="Việc của tôi: các việc chạy nền gần đây",
+    tags=["jobs"],
+    response=list_of(JOB),
+)
+def list_jobs():  # type: ignore[no-untyped-def]
+    return {"items": [job_json(j) for j in background.recent_jobs(current_api_user())]}
+
+
+@api_route(
+    bp,
+    "/jobs/<int:job_id>",
+    methods=["GET"],
+    scope=Scope.READ,
+    summary="Trạng thái, tiến độ và kết quả của một việc chạy nền",
+    tags=["jobs"],
+    response=JOB,
+)
+def job(job_id: int):  # type: ignore[no-untyped-def]
+    return job_json(_job(job_id))
+
+
+@api_route(
+    bp,
+    "/jobs/<int:job_id>/download",
+    methods=["GET"],
+    scope=Scope.READ,
+    summary="Tải tệp kết quả của một việc chạy nền đã xong",
+    tags=["jobs"],
+    content_type="application/octet-stream",
+)
+def job_download(job_id: int):  # type: ignore[no-untyped-def]
+    job = _job(job_id)
+    data = background.result_file(job)
+    if data is None:
+        raise NotFound(_("Kết quả của công việc này không còn; hãy thực hiện lại."))
+    return send_file(
+        BytesIO(data),
+        mimetype=job.result_mimetype,
+        as_attachment=True,
+        download_name=job.result_name,
+    )

@@ -4,15 +4,18 @@ A `Reminder` row is a decision to remind one person about one item for one
 deadline: it is unique on (user, subject, deadline, kind, offset), so running the
 scan twice, or two beats at once, never decides the same thing twice. An
 `OutgoingMail` is one e-mail to one person (a digest of reminders, or notices);
-its content is rendered when it is sent, from the rows that point at it.
+its content is rendered when it is sent, from the rows that point at it. A
+`BackgroundJob` is one long piece of work (an import, an export) a person started
+and can come back to.
 """
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.clock import UTCDateTime, now
@@ -217,3 +220,94 @@ class ScanRun(db.Model):
     cancelled: Mapped[int] = mapped_column(Integer, default=0)
     in_app: Mapped[int] = mapped_column(Integer, default=0)
     mails: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class JobKind(enum.StrEnum):
+    DRAFT_IMPORT = "draft_import"  # parse an upload; the preview reads the result
+    CONSOLIDATION_DOCX = "consolidation_docx"
+    CONSOLIDATION_XLSX = "consolidation_xlsx"
+    COMPARISON_DOCX = "comparison_docx"
+    RESULTS_XLSX = "results_xlsx"
+    RESULTS_PDF = "results_pdf"
+
+
+JOB_KIND_LABELS = {
+    JobKind.DRAFT_IMPORT: N_("Nhập tệp dự thảo"),
+    JobKind.CONSOLIDATION_DOCX: N_("Xuất bản tổng hợp, tiếp thu, giải trình (.docx)"),
+    JobKind.CONSOLIDATION_XLSX: N_("Xuất bảng tổng hợp ý kiến (.xlsx)"),
+    JobKind.COMPARISON_DOCX: N_("Xuất bảng so sánh (.docx)"),
+    JobKind.RESULTS_XLSX: N_("Xuất kết quả chấm điểm (.xlsx)"),
+    JobKind.RESULTS_PDF: N_("Xuất kết quả chấm điểm (PDF)"),
+}
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+JOB_STATE_LABELS = {
+    JobState.QUEUED: N_("Đang chờ"),
+    JobState.RUNNING: N_("Đang chạy"),
+    JobState.DONE: N_("Đã xong"),
+    JobState.FAILED: N_("Không thành công"),
+}
+
+
+class BackgroundJob(db.Model):
+    """One import or export run by a worker, with its progress and its result.
+
+    The state changes only through tasks.background. `step` and `error` hold the
+    Vietnamese text (a catalogue message id where there is one), translated when shown.
+    """
+
+    __tablename__ = "background_jobs"
+    __table_args__ = (
+        Index("ix_background_jobs_owner_created", "owner_id", "created_at"),
+        Index("ix_background_jobs_state_started", "state", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[JobKind] = mapped_column(enum_type(JobKind, 40))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # What the job is about (a draft, a consultation, a scoring period): for links and audit.
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    # What the worker needs besides the subject (an upload's token, a document symbol…).
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[JobState] = mapped_column(enum_type(JobState), default=JobState.QUEUED)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    step: Mapped[str] = mapped_column(String(300), default="")
+    # A file result lives under UPLOAD_DIR/jobs/, named by the job; a parse result is JSON.
+    result_path: Mapped[str] = mapped_column(String(300), default="")
+    result_name: Mapped[str] = mapped_column(String(300), default="")
+    result_mimetype: Mapped[str] = mapped_column(String(120), default="")
+    result_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    owner: Mapped[User] = relationship()
+
+    @property
+    def kind_label(self) -> str:
+        return JOB_KIND_LABELS[self.kind]
+
+    @property
+    def state_label(self) -> str:
+        return JOB_STATE_LABELS[self.state]
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (JobState.DONE, JobState.FAILED)
+
+    @property
+    def has_file(self) -> bool:
+        return self.state == JobState.DONE and bool(self.result_path)
+
+    def can_view(self, user: User) -> bool:
+        return user.id == self.owner_id or user.can_administer()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from io import BytesIO
 from typing import Any
 
 from flask import (
@@ -13,6 +14,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -25,11 +27,12 @@ from accounts.models import User
 from accounts.params import page_arg
 from app import db
 from comments.models import Consultation, UnitResponse
-from tasks import jobs, mail, notify
+from tasks import background, jobs, mail, notify
 from tasks.models import (
     MAIL_STATUS_LABELS,
     REMINDER_KIND_LABELS,
     REMINDER_STATUS_LABELS,
+    BackgroundJob,
     MailStatus,
     Notification,
     OutgoingMail,
@@ -44,6 +47,8 @@ from workflow.models import ScoreSheet, ScoringPeriod
 bp = Blueprint("tasks", __name__)
 
 PAGE_SIZE = 50
+# How often a job's page reloads itself while the job runs (a meta refresh: no JS needed).
+REFRESH_SECONDS = 2
 
 
 def _page() -> int:
@@ -120,6 +125,49 @@ def notifications_read_all():  # type: ignore[no-untyped-def]
     db.session.commit()
     flash(_("Đã đánh dấu %(n)d thông báo là đã đọc.", n=count), "success")
     return redirect(url_for("tasks.notifications"), 303)
+
+
+# --- background jobs ("Việc của tôi") ----------------------------------------------------
+@bp.route("/jobs")
+@login_required
+def jobs_list():  # type: ignore[no-untyped-def]
+    return render_template("tasks/jobs.html", jobs=background.recent_jobs(current_user))
+
+
+def _job(job_id: int) -> BackgroundJob:
+    job = db.session.get(BackgroundJob, job_id)
+    # Someone else's job is "not found", not "forbidden": its existence is not theirs to know.
+    if job is None or not job.can_view(current_user):
+        raise NotFound(_("Không tìm thấy công việc này."))
+    return job
+
+
+@bp.route("/jobs/<int:job_id>")
+@login_required
+def job(job_id: int):  # type: ignore[no-untyped-def]
+    job = _job(job_id)
+    return render_template(
+        "tasks/job.html",
+        job=job,
+        result_url=background.result_url(job),
+        origin_url=background.origin_url(job),
+        refresh_seconds=REFRESH_SECONDS,
+    )
+
+
+@bp.route("/jobs/<int:job_id>/download")
+@login_required
+def job_download(job_id: int):  # type: ignore[no-untyped-def]
+    job = _job(job_id)
+    data = background.result_file(job)
+    if data is None:
+        raise NotFound(_("Kết quả của công việc này không còn; hãy thực hiện lại."))
+    return send_file(
+        BytesIO(data),
+        mimetype=job.result_mimetype,
+        as_attachment=True,
+        download_name=job.result_name,
+    )
 
 
 # --- reminder log ------------------------------------------------------------------------------

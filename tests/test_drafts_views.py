@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from sqlalchemy import event, func, select
@@ -231,6 +232,10 @@ BAD_FILES = {
 }
 
 
+# Formats that need pdfminer or LibreOffice are read by a background job.
+READ_IN_BACKGROUND = {"broken pdf", "encrypted"}
+
+
 @pytest.mark.parametrize("case", list(BAD_FILES))
 def test_bad_uploads_get_a_clear_message_and_nothing_is_created(
     client, auth, org, create_draft, case, app
@@ -240,8 +245,13 @@ def test_bad_uploads_get_a_clear_message_and_nothing_is_created(
     auth.login(org.drafter)
     pending = Path(app.config["UPLOAD_DIR"]) / "tmp"
     before = set(pending.glob("*")) if pending.exists() else set()
-    response = client.post(f"/drafts/{draft.id}/import", data=upload(data))
-    assert response.status_code == 422
+    response = client.post(f"/drafts/{draft.id}/import", data=upload(data), follow_redirects=True)
+    if case in READ_IN_BACKGROUND:
+        # A PDF or an old Word file is read by a worker: its page tells why it failed.
+        assert response.request.path.startswith("/jobs/")
+        assert "Không thành công" in response.get_data(as_text=True)
+    else:
+        assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert count_rows(Version) == 1
     assert set(pending.glob("*")) == before if pending.exists() else not before
@@ -490,10 +500,26 @@ def test_import_accepts_an_rtf_file_converted_by_libreoffice(client, auth, org, 
         "- Các đơn vị;",
     )
 
+    # A conversion runs as a background job (eager in tests): its page links to the preview.
     response = client.post(f"/drafts/{draft.id}/import", data=upload(data, "quy-che.rtf"))
+    assert response.status_code == 303 and response.location.startswith("/jobs/")
+    job_page = client.get(response.location).get_data(as_text=True)
+    assert "Đã xong" in job_page
+    preview_url = f"/drafts/{draft.id}/import/jobs/{response.location.rsplit('/', 1)[1]}"
+    assert preview_url in job_page
+    response = client.get(preview_url)
     page = response.get_data(as_text=True)
 
     assert response.status_code == 200
+    assert count_rows(Version) == 0
     assert "Quy chế này quy định về thi đua." in page
     assert "QUY CHẾ Thi đua, khen thưởng" in page
     assert "Phần ký, nơi nhận" in page and "- Các đơn vị;" in page
+
+    # Confirming uses the job's parse (the file is not converted again) and saves the version.
+    with patch("drafts.operations.read_upload", side_effect=AssertionError("parsed again")):
+        response = client.post(f"/drafts/{draft.id}/import/confirm")
+    assert response.status_code == 302
+    version = db.session.scalar(select(Version))
+    assert version.source_filename == "quy-che.rtf"
+    assert count_rows(Clause) == 3

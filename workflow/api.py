@@ -25,6 +25,9 @@ from accounts.errors import Invalid, NotFound, ensure
 from accounts.models import Group, Scope, Unit, active_units
 from app import db
 from drafts.models import Draft
+from tasks import background
+from tasks.background import JOB_ACCEPTED
+from tasks.models import JobKind
 from workflow import exports, operations, queries, scoring
 from workflow.models import (
     PERIOD_MACHINE,
@@ -966,6 +969,42 @@ def _save_bands(period_id: int, body: dict[str, Any]):  # type: ignore[no-untype
     operations.set_bands(period, bands, user)
     db.session.commit()
     return _bands_json(_period(period_id), user)
+
+
+@api_route(
+    bp,
+    "/scoring/periods/<int:period_id>/results.xlsx",
+    methods=["POST"],
+    scope=Scope.READ,
+    summary="Tạo tệp kết quả (.xlsx) trong nền: 202 và Location của việc",
+    tags=TAGS,
+    response=JOB_ACCEPTED,
+    status=202,
+)
+def results_xlsx_job(period_id: int):  # type: ignore[no-untyped-def]
+    return _results_job(period_id, JobKind.RESULTS_XLSX)
+
+
+@api_route(
+    bp,
+    "/scoring/periods/<int:period_id>/results.pdf",
+    methods=["POST"],
+    scope=Scope.READ,
+    summary="Tạo tệp kết quả (PDF) trong nền: 202 và Location của việc",
+    tags=TAGS,
+    response=JOB_ACCEPTED,
+    status=202,
+)
+def results_pdf_job(period_id: int):  # type: ignore[no-untyped-def]
+    return _results_job(period_id, JobKind.RESULTS_PDF)
+
+
+def _results_job(period_id: int, kind: JobKind):  # type: ignore[no-untyped-def]
+    period = _period(period_id)
+    ensure(period.can_export_results(current_api_user()))
+    job = background.start_job(kind, owner=current_api_user(), subject=period)
+    db.session.commit()
+    return background.accepted(job)
 
 
 # --- sheets -----------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ from accounts.params import int_arg
 from app import db
 from drafts.models import Draft
 from drafts.operations import adopted_criteria_drafts
+from tasks import background
+from tasks.models import JobKind
 from workflow import exports, operations, queries, sheetflow
 from workflow.forms import (
     ActionForm,
@@ -267,6 +269,10 @@ def results(period_id: int):  # type: ignore[no-untyped-def]
         actions=PERIOD_MACHINE.actions_for(period, current_user),
         labels=STAGE_LABELS,
         nouns=STAGE_NOUNS,
+        # Many units × criteria: the files are made by a worker (buttons that start a job).
+        export_job=background.export_runs_in_background(
+            len(outcome.rows) * len(outcome.table.leaves)
+        ),
     )
 
 
@@ -357,6 +363,26 @@ def bands(period_id: int):  # type: ignore[no-untyped-def]
         editable=editable,
         total_max=total_max,
     ), status
+
+
+@bp.route("/periods/<int:period_id>/results.xlsx", methods=["POST"])
+@login_required
+def results_xlsx_job(period_id: int):  # type: ignore[no-untyped-def]
+    return _results_job(period_id, JobKind.RESULTS_XLSX)
+
+
+@bp.route("/periods/<int:period_id>/results.pdf", methods=["POST"])
+@login_required
+def results_pdf_job(period_id: int):  # type: ignore[no-untyped-def]
+    return _results_job(period_id, JobKind.RESULTS_PDF)
+
+
+def _results_job(period_id: int, kind: JobKind):  # type: ignore[no-untyped-def]
+    period = _period_or_404(period_id)
+    ensure(period.can_export_results(current_user))
+    job = background.start_job(kind, owner=current_user, subject=period)
+    db.session.commit()
+    return redirect(url_for("tasks.job", job_id=job.id), 303)
 
 
 # --- one sheet --------------------------------------------------------------------------------
