@@ -14,6 +14,8 @@ from app import db
 from drafts import operations as draft_operations
 from drafts.models import DraftKind
 from tasks.models import Notification
+from tests.fixtures.workflow import place, put_scores, sheet_of
+from workflow.models import ScoreStage
 
 
 def english(client) -> None:  # type: ignore[no-untyped-def]
@@ -107,3 +109,17 @@ def test_a_deferred_message_keeps_its_values_whole_in_either_language(app, title
     assert shown_vi == f"Công văn số {title} đề nghị đơn vị góp ý Dự thảo lần {n}. " + (
         "Hạn góp ý: 15/12/2026 17:00."
     )
+
+
+def test_a_refused_transition_is_flashed_in_english(client, auth, org, open_period):
+    sheet = sheet_of(open_period(), org.r2)
+    put_scores(sheet, ScoreStage.SELF)
+    place(sheet, "submitted")
+    auth.login(org.head1)  # the Cụm leader may return it, with a reason
+    english(client)
+    back = f"/scoring/sheets/{sheet.id}"
+    sent = client.post(f"{back}/actions/return", data={"note": ""}, headers={"Referer": back})
+    assert sent.status_code in (303, 422)
+    page = (client.get(back) if sent.status_code == 303 else sent).get_data(as_text=True)
+    assert "Give a reason (note) to" in page
+    assert "Cần nhập lý do" not in page
