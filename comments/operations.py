@@ -123,7 +123,7 @@ def _ensure_not_closed(consultation: Consultation | CommentTarget) -> None:
             _(
                 "%(label)s đã kết thúc lúc %(when)s; không thể góp ý, sửa ý kiến hay gửi ý "
                 "kiến nữa.",
-                label=consultation.display_label,
+                label=consultation.label,
                 when=format_datetime(consultation.closed_at),
             )
         )
@@ -136,7 +136,7 @@ def _ensure_accepting(consultation: Consultation | CommentTarget) -> None:
         raise Conflict(
             _(
                 "%(label)s chưa bắt đầu; các đơn vị góp ý từ %(when)s.",
-                label=consultation.display_label,
+                label=consultation.label,
                 when=format_datetime(consultation.opens_at),
             )
         )
@@ -195,7 +195,7 @@ def _foreign_clause(version: Version, consultation: Consultation | CommentTarget
             "Điều khoản được chọn không thuộc %(label)s đang được lấy ý kiến ở %(round)s; chỉ "
             "góp ý trên các điều khoản của phiên bản này.",
             label=version.display_label,
-            round=consultation.display_label.lower(),
+            round=consultation.label.lower(),
         )
     )
 
