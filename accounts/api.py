@@ -333,7 +333,9 @@ def _units_by_id(ids: list[int]) -> list[Unit]:
     units = db.session.scalars(select(Unit).where(Unit.id.in_(ids))).all()
     missing = set(ids) - {u.id for u in units}
     if missing:
-        raise Invalid(f"Không có đơn vị mã {', '.join(map(str, sorted(missing)))}.")
+        raise Invalid(
+            _("Không có đơn vị mã %(names)s.", names=", ".join(map(str, sorted(missing))))
+        )
     return list(units)
 
 
@@ -345,7 +347,7 @@ def _apply_group(group: Group, body: dict[str, Any]) -> None:
     leader_id, deputy_id = body.get("leader_unit_id"), body.get("deputy_unit_id")
     for ident in (leader_id, deputy_id):
         if ident and ident not in by_id:  # 0: none
-            raise Invalid("Cụm/Khối trưởng và phó phải là đơn vị thành viên.")
+            raise Invalid(_("Cụm/Khối trưởng và phó phải là đơn vị thành viên."))
     operations.set_group_leadership(
         group,
         leader=by_id.get(leader_id) if leader_id else None,
@@ -455,7 +457,7 @@ def create_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
         username=body["username"],
         full_name=body["full_name"],
         email=body["email"],
-        unit=operations.get_or_404(Unit, body["unit_id"], "Không có đơn vị này."),
+        unit=operations.get_or_404(Unit, body["unit_id"], _("Không có đơn vị này.")),
         roles=[Role(r) for r in body["roles"]],
         password=body["password"],
         actor=current_api_user(),

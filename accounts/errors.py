@@ -177,10 +177,13 @@ def register_error_handlers(app: Flask) -> None:
 
         db.session.rollback()
         status = transition_status.get(type(exc), 409)
+        message = exc.message
+        if exc.template:  # the same refusal in the reader's language
+            message = _(exc.template, **{k: _(v) for k, v in exc.labels.items()})
         if not wants_json() and request.method == "POST":
-            flash(exc.message, "danger")
+            flash(message, "danger")
             return redirect(request.referrer or "/"), 303
-        return error_response(status, exc.code, exc.message)
+        return error_response(status, exc.code, message)
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]

@@ -52,7 +52,7 @@ def _check_email(email: str | None) -> str | None:
     try:
         return validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise Invalid(f"Địa chỉ e-mail không hợp lệ: {email}") from exc
+        raise Invalid(_("Địa chỉ e-mail không hợp lệ: %(email)s", email=email)) from exc
 
 
 def _unit_name_taken(name: str, short_name: str, exclude_id: int | None = None) -> str | None:
@@ -70,9 +70,9 @@ def create_unit(
 ) -> Unit:
     name, short_name = name.strip(), short_name.strip()
     if not name or not short_name:
-        raise Invalid("Tên và tên viết tắt của đơn vị là bắt buộc.")
+        raise Invalid(_("Tên và tên viết tắt của đơn vị là bắt buộc."))
     if clash := _unit_name_taken(name, short_name):
-        raise Conflict(f"Đã có đơn vị trùng tên hoặc tên viết tắt: {clash}.")
+        raise Conflict(_("Đã có đơn vị trùng tên hoặc tên viết tắt: %(clash)s.", clash=clash))
     unit = Unit(name=name, short_name=short_name, kind=kind, email=_check_email(email))
     db.session.add(unit)
     audit.record("unit.create", unit, actor=actor, summary=name)
@@ -85,9 +85,9 @@ def update_unit(
     """Rename keeps the old name in the history, so earlier documents stay traceable."""
     name, short_name = name.strip(), short_name.strip()
     if not name or not short_name:
-        raise Invalid("Tên và tên viết tắt của đơn vị là bắt buộc.")
+        raise Invalid(_("Tên và tên viết tắt của đơn vị là bắt buộc."))
     if clash := _unit_name_taken(name, short_name, exclude_id=unit.id):
-        raise Conflict(f"Đã có đơn vị trùng tên hoặc tên viết tắt: {clash}.")
+        raise Conflict(_("Đã có đơn vị trùng tên hoặc tên viết tắt: %(clash)s.", clash=clash))
     if name != unit.name or short_name != unit.short_name:
         db.session.add(
             UnitNameChange(
@@ -108,7 +108,7 @@ def update_unit(
 
 def retire_unit(unit: Unit, *, actor: User) -> Unit:
     if not unit.active:
-        raise Conflict(f"Đơn vị {unit.name} đã ngừng hoạt động.")
+        raise Conflict(_("Đơn vị %(name)s đã ngừng hoạt động.", name=unit.name))
     unit.active = False
     unit.retired_at = now()
     audit.record("unit.retire", unit, actor=actor, summary=unit.name)
@@ -118,9 +118,9 @@ def retire_unit(unit: Unit, *, actor: User) -> Unit:
 def merge_units(source: Unit, target: Unit, *, actor: User) -> Unit:
     """Retire `source` into `target`; its people move, its history stays with it."""
     if source.id == target.id:
-        raise Invalid("Không thể sáp nhập một đơn vị vào chính nó.")
+        raise Invalid(_("Không thể sáp nhập một đơn vị vào chính nó."))
     if not target.active:
-        raise Conflict(f"Đơn vị nhận sáp nhập {target.name} đã ngừng hoạt động.")
+        raise Conflict(_("Đơn vị nhận sáp nhập %(name)s đã ngừng hoạt động.", name=target.name))
     source.active = False
     source.retired_at = now()
     source.merged_into = target
@@ -151,7 +151,9 @@ def import_units_csv(data: str, *, actor: User | None) -> ImportReport:
     reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
     required = {"name", "short_name", "kind"}
     if reader.fieldnames is None or not required <= {f.strip() for f in reader.fieldnames}:
-        raise Invalid("Dòng 1: tệp CSV phải có các cột name, short_name, kind (và tùy chọn email).")
+        raise Invalid(
+            _("Dòng 1: tệp CSV phải có các cột name, short_name, kind (và tùy chọn email).")
+        )
     errors: list[str] = []
     rows: list[tuple[int, dict[str, str]]] = []
     seen: dict[str, int] = {}
@@ -247,12 +249,12 @@ def year_for_date(day: date) -> EmulationYear | None:
 def create_group(*, year: EmulationYear, kind: GroupKind, name: str, actor: User | None) -> Group:
     name = name.strip()
     if not name:
-        raise Invalid("Tên Cụm/Khối là bắt buộc.")
+        raise Invalid(_("Tên Cụm/Khối là bắt buộc."))
     clash = db.session.scalars(
         select(Group).where(Group.year_id == year.id, Group.name == name)
     ).first()
     if clash is not None:
-        raise Conflict(f"Năm {year.year} đã có {name}.")
+        raise Conflict(_("Năm %(year)s đã có %(name)s.", year=year.year, name=name))
     group = Group(year=year, kind=kind, name=name)
     db.session.add(group)
     audit.record("group.create", group, actor=actor, summary=f"{name} ({year.year})")
@@ -272,7 +274,9 @@ def set_group_members(group: Group, units: Iterable[Unit], *, actor: User | None
     ).all()
     if taken:
         clashes = "; ".join(f"{wanted[uid].name} (đã thuộc {gname})" for uid, gname in taken)
-        raise Conflict(f"Mỗi đơn vị chỉ thuộc một Cụm/Khối trong năm: {clashes}.")
+        raise Conflict(
+            _("Mỗi đơn vị chỉ thuộc một Cụm/Khối trong năm: %(clashes)s.", clashes=clashes)
+        )
     for membership in list(group.memberships):
         if membership.unit_id not in wanted:
             group.memberships.remove(membership)
@@ -311,16 +315,29 @@ def set_group_leadership(
     members = {m.unit_id: m for m in group.memberships}
     for unit, title in ((leader, "Cụm/Khối trưởng"), (deputy, "Cụm/Khối phó")):
         if unit is not None and unit.id not in members:
-            raise Invalid(f"{unit.name} không thuộc {group.name} nên không thể làm {title}.")
+            raise Invalid(
+                _(
+                    "%(name)s không thuộc %(group)s nên không thể làm %(title)s.",
+                    name=unit.name,
+                    group=group.name,
+                    title=title,
+                )
+            )
     if leader is not None and deputy is not None and leader.id == deputy.id:
-        raise Invalid("Cụm/Khối trưởng và Cụm/Khối phó phải là hai đơn vị khác nhau.")
+        raise Invalid(_("Cụm/Khối trưởng và Cụm/Khối phó phải là hai đơn vị khác nhau."))
     if leader is not None and current_app.config["RULE_INELIGIBLE_CANNOT_LEAD"]:
         status = previous_year_ineligibility(leader, group.year)
         if status is not None:
             reason = f" ({status.reason})" if status.reason else ""
             raise Invalid(
-                f"{leader.name} không đủ điều kiện xét thi đua năm {group.year.year - 1}"
-                f"{reason} nên không được làm Cụm/Khối trưởng năm {group.year.year}."
+                _(
+                    "%(name)s không đủ điều kiện xét thi đua năm %(value)s%(reason)s nên không "
+                    "được làm Cụm/Khối trưởng năm %(year)s.",
+                    name=leader.name,
+                    value=group.year.year - 1,
+                    reason=reason,
+                    year=group.year.year,
+                )
             )
     for membership in group.memberships:
         if leader is not None and membership.unit_id == leader.id:
@@ -364,7 +381,12 @@ def set_unit_eligibility(
 # --- users --------------------------------------------------------------------------------
 def _check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
+        raise Invalid(
+            _(
+                "Mật khẩu phải có ít nhất %(limit)s ký tự.",
+                limit=MIN_PASSWORD_LENGTH,
+            )
+        )
 
 
 def create_user(
@@ -379,9 +401,9 @@ def create_user(
 ) -> User:
     username = username.strip().lower()
     if not username or not full_name.strip():
-        raise Invalid("Tên đăng nhập và họ tên là bắt buộc.")
+        raise Invalid(_("Tên đăng nhập và họ tên là bắt buộc."))
     if db.session.scalars(select(User).where(User.username == username)).first():
-        raise Conflict(f"Tên đăng nhập {username} đã được dùng.")
+        raise Conflict(_("Tên đăng nhập %(username)s đã được dùng.", username=username))
     _check_password_strength(password)
     user = User(
         username=username,
@@ -415,7 +437,7 @@ def update_user(
 ) -> User:
     roles = set(roles)
     if user.id == actor.id and Role.ADMIN not in roles:
-        raise Invalid("Bạn không thể tự bỏ quyền quản trị của chính mình.")
+        raise Invalid(_("Bạn không thể tự bỏ quyền quản trị của chính mình."))
     user.full_name = full_name.strip()
     user.email = _check_email(email) or ""
     user.unit = unit
@@ -551,20 +573,22 @@ def set_document_signer(
     to the configuration (SIGNER_*) or the drafting unit's head."""
     authority, title, name = authority.strip().upper(), title.strip().upper(), name.strip()
     if name and not title:
-        raise Invalid("Hãy ghi chức vụ của người ký, ví dụ “PHÓ VIỆN TRƯỞNG”.")
+        raise Invalid(_("Hãy ghi chức vụ của người ký, ví dụ “PHÓ VIỆN TRƯỞNG”."))
     if authority and not name:
-        raise Invalid("Hãy ghi họ và tên người ký.")
+        raise Invalid(_("Hãy ghi họ và tên người ký."))
     for value, limit in ((authority, 80), (title, 120), (name, 120)):
         if len(value) > limit:
-            raise Invalid(f"Mỗi dòng của khối chữ ký dài tối đa {limit} ký tự.")
+            raise Invalid(_("Mỗi dòng của khối chữ ký dài tối đa %(limit)s ký tự.", limit=limit))
     row = document_signer()
     if row is None:
         row = DocumentSigner()
         db.session.add(row)
     elif expected_version is not None and expected_version != row.lock_version:
         raise Conflict(
-            "Người khác vừa sửa người ký văn bản. Hãy tải lại trang, nội dung bạn nhập vẫn "
-            "được giữ trong biểu mẫu."
+            _(
+                "Người khác vừa sửa người ký văn bản. Hãy tải lại trang, nội dung bạn nhập vẫn "
+                "được giữ trong biểu mẫu."
+            )
         )
     row.authority, row.title, row.name = authority, title, name
     row.updated_at = now()
@@ -580,7 +604,7 @@ def set_document_signer(
 
 def change_password(user: User, *, current: str, new: str) -> None:
     if not user.check_password(current):
-        raise Invalid("Mật khẩu hiện tại không đúng.")
+        raise Invalid(_("Mật khẩu hiện tại không đúng."))
     _check_password_strength(new)
     user.set_password(new)
     user.password_changed_at = now()
@@ -656,8 +680,11 @@ def authenticate(username: str, password: str, *, ip: str) -> User:
     locked = lockout_until(username, ip)
     if locked is not None:
         raise LoginLocked(
-            "Bạn đã nhập sai mật khẩu quá nhiều lần. Đăng nhập bị khóa đến "
-            f"{format_datetime(locked)}. Vui lòng thử lại sau."
+            _(
+                "Bạn đã nhập sai mật khẩu quá nhiều lần. Đăng nhập bị khóa đến %(when)s. Vui "
+                "lòng thử lại sau.",
+                when=format_datetime(locked),
+            )
         )
     user = db.session.scalars(select(User).where(User.username == username)).first()
     if user is not None and user.active:
@@ -669,7 +696,7 @@ def authenticate(username: str, password: str, *, ip: str) -> User:
         ok = False
     db.session.add(LoginAttempt(username=username, ip=ip, success=ok))
     if not ok:
-        raise LoginFailed("Tên đăng nhập hoặc mật khẩu không đúng.")
+        raise LoginFailed(_("Tên đăng nhập hoặc mật khẩu không đúng."))
     assert user is not None
     audit.record("user.login", user, actor=user, summary=username)
     return user
@@ -725,7 +752,7 @@ def create_api_token(
 
 def revoke_api_token(token: ApiToken, *, actor: User | None) -> ApiToken:
     if token.revoked_at is not None:
-        raise Conflict("Mã truy cập này đã bị thu hồi.")
+        raise Conflict(_("Mã truy cập này đã bị thu hồi."))
     token.revoked_at = now()
     audit.record("token.revoke", token, actor=actor, summary=token.prefix)
     return token

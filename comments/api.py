@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from accounts.apispec import (
@@ -412,7 +413,13 @@ def _parse_moment(value: str, field: str, *, end_of_day: bool = False) -> dateti
             )
         moment = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise Invalid(f"Trường {field} không phải là thời điểm hợp lệ: {value}") from exc
+        raise Invalid(
+            _(
+                "Trường %(field)s không phải là thời điểm hợp lệ: %(value)s",
+                field=field,
+                value=value,
+            )
+        ) from exc
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=LOCAL_TZ)
 
 
@@ -426,17 +433,17 @@ def _response(consultation: Consultation, response_id: int) -> UnitResponse:
     for response in consultation.responses:
         if response.id == response_id:
             return response
-    raise NotFound("Không tìm thấy đơn vị trong đợt lấy ý kiến này.")
+    raise NotFound(_("Không tìm thấy đơn vị trong đợt lấy ý kiến này."))
 
 
 def _clause(clause_id: int | None) -> Clause | None:
     if clause_id is None:
         return None
-    return get_or_404(Clause, clause_id, "Không tìm thấy điều khoản.")
+    return get_or_404(Clause, clause_id, _("Không tìm thấy điều khoản."))
 
 
 def _comment(comment_id: int) -> tuple[Comment, Consultation]:
-    comment = get_or_404(Comment, comment_id, "Không tìm thấy ý kiến (có thể đã bị xóa).")
+    comment = get_or_404(Comment, comment_id, _("Không tìm thấy ý kiến (có thể đã bị xóa)."))
     consultation = queries.get_round(comment.consultation_id)
     ensure(comment.can_view(current_api_user()))
     return comment, consultation
@@ -447,7 +454,7 @@ def _default_version(draft: Draft) -> Version:
     for version in reversed(draft.versions):
         if version.is_published and version.id not in consulted:
             return version
-    raise Conflict("Dự thảo chưa có phiên bản đã phát hành nào chưa được lấy ý kiến.")
+    raise Conflict(_("Dự thảo chưa có phiên bản đã phát hành nào chưa được lấy ý kiến."))
 
 
 # --- rounds --------------------------------------------------------------------------------
@@ -481,17 +488,17 @@ def list_rounds(query: dict[str, Any]):  # type: ignore[no-untyped-def]
 def open_round(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     user = current_api_user()
     ensure(user.can_draft())
-    draft = get_or_404(Draft, body["draft_id"], "Không tìm thấy dự thảo.")
+    draft = get_or_404(Draft, body["draft_id"], _("Không tìm thấy dự thảo."))
     ensure(draft.is_drafter(user))
     if "version_id" in body:
-        version = get_or_404(Version, body["version_id"], "Không tìm thấy phiên bản.")
+        version = get_or_404(Version, body["version_id"], _("Không tìm thấy phiên bản."))
     else:
         version = _default_version(draft)
     unit_ids, group_ids = body.get("unit_ids", []), body.get("group_ids", [])
     units = db.session.scalars(select(Unit).where(Unit.id.in_(unit_ids))).all()
     groups = db.session.scalars(select(Group).where(Group.id.in_(group_ids))).all()
     if len(units) != len(unit_ids) or len(groups) != len(group_ids):
-        raise Invalid("Có đơn vị hoặc Cụm/Khối không tồn tại.")
+        raise Invalid(_("Có đơn vị hoặc Cụm/Khối không tồn tại."))
     consultation = operations.open_consultation(
         draft,
         version,
@@ -614,10 +621,10 @@ def create_comment(consultation_id: int, body: RequestBody):  # type: ignore[no-
     # The clause is read with the round in one statement; its id is taken before the body
     # is checked, so that an uninvited caller is refused first, whatever they sent.
     target = queries.comment_target(consultation_id, caller.unit_id, body.unchecked_id("clause_id"))
-    ensure(target.response_id is not None, "Đơn vị của bạn không được mời góp ý trong đợt này.")
+    ensure(target.response_id is not None, _("Đơn vị của bạn không được mời góp ý trong đợt này."))
     text = body["text"]
     if body.get("clause_id") is not None and target.clause is None:
-        raise NotFound("Không tìm thấy điều khoản.")
+        raise NotFound(_("Không tìm thấy điều khoản."))
     comment = operations.insert_comment(target, text=text, actor=caller)
     db.session.commit()
     return added_comment_json(comment), 201
@@ -694,12 +701,14 @@ def record_conference(consultation_id: int, body: dict[str, Any]):  # type: igno
     try:
         meeting_date = parse_date(body["meeting_date"])
     except ValueError as exc:
-        raise Invalid("Ngày họp không hợp lệ (YYYY-MM-DD).") from exc
+        raise Invalid(_("Ngày họp không hợp lệ (YYYY-MM-DD).")) from exc
     opinions = []
     for item in body["opinions"]:
         response = consultation.response_for(item["unit_id"])
         if response is None:
-            raise Invalid(f"Đơn vị {item['unit_id']} không được mời góp ý trong đợt này.")
+            raise Invalid(
+                _("Đơn vị %(value)s không được mời góp ý trong đợt này.", value=item["unit_id"])
+            )
         opinions.append(
             operations.ConferenceOpinion(
                 unit=response.unit, clause=_clause(item.get("clause_id")), text=item["text"]
@@ -817,7 +826,7 @@ def upload_attachment(consultation_id: int):  # type: ignore[no-untyped-def]
     ensure(consultation.can_manage(user))
     upload = request.files.get("file")
     if upload is None:
-        raise Invalid("Thiếu tệp tải lên (trường file).")
+        raise Invalid(_("Thiếu tệp tải lên (trường file)."))
     attachment = operations.add_attachment(
         consultation,
         operations.AttachmentUpload(upload.filename or "", upload.read()),
@@ -837,7 +846,9 @@ def upload_attachment(consultation_id: int):  # type: ignore[no-untyped-def]
     content_type="application/octet-stream",
 )
 def download_attachment(attachment_id: int):  # type: ignore[no-untyped-def]
-    attachment = get_or_404(ConsultationAttachment, attachment_id, "Không tìm thấy tệp đính kèm.")
+    attachment = get_or_404(
+        ConsultationAttachment, attachment_id, _("Không tìm thấy tệp đính kèm.")
+    )
     consultation = queries.get_round(attachment.consultation_id)
     ensure(consultation.can_download(current_api_user()))
     return send_attachment(attachment)

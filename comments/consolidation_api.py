@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from accounts.apispec import DATETIME, ID, api_route, current_api_user, list_of
@@ -290,11 +291,11 @@ def comment_json(
 
 
 def _consultation(consultation_id: int) -> Consultation:
-    return get_or_404(Consultation, consultation_id, "Không tìm thấy lần lấy ý kiến.")
+    return get_or_404(Consultation, consultation_id, _("Không tìm thấy lần lấy ý kiến."))
 
 
 def _draft(draft_id: int) -> Draft:
-    return get_or_404(Draft, draft_id, "Không tìm thấy dự thảo.")
+    return get_or_404(Draft, draft_id, _("Không tìm thấy dự thảo."))
 
 
 # --- one round -----------------------------------------------------------------------------
@@ -491,7 +492,7 @@ def report_xlsx(consultation_id: int):  # type: ignore[no-untyped-def]
     content_type=exports.DOCX_MIMETYPE,
 )
 def comment_letter(response_id: int):  # type: ignore[no-untyped-def]
-    response = get_or_404(UnitResponse, response_id, "Không tìm thấy ý kiến của đơn vị.")
+    response = get_or_404(UnitResponse, response_id, _("Không tìm thấy ý kiến của đơn vị."))
     ensure(ops.can_download_letter(response, current_api_user()))
     return exports.send_download(exports.comment_letter_docx(response))
 
@@ -536,10 +537,10 @@ def _versions(draft: Draft, query: dict[str, Any]) -> tuple[Version, Version]:
     versions = ops.comparable_versions(draft, current_api_user())
     by_id = {v.id: v for v in versions}
     if len(versions) < 2:
-        raise Conflict("Dự thảo mới có một phiên bản, chưa có gì để so sánh.")
+        raise Conflict(_("Dự thảo mới có một phiên bản, chưa có gì để so sánh."))
     old_id, new_id = query.get("old", versions[-2].id), query.get("new", versions[-1].id)
     if old_id not in by_id or new_id not in by_id:
-        raise Invalid("Phiên bản cần so sánh không thuộc dự thảo này hoặc chưa được phát hành.")
+        raise Invalid(_("Phiên bản cần so sánh không thuộc dự thảo này hoặc chưa được phát hành."))
     return by_id[old_id], by_id[new_id]
 
 
@@ -649,7 +650,7 @@ def comparison_docx_job(draft_id: int, query: dict[str, Any]):  # type: ignore[n
     response=EARLIER,
 )
 def earlier_comments(version_id: int):  # type: ignore[no-untyped-def]
-    version = get_or_404(Version, version_id, "Không tìm thấy phiên bản.")
+    version = get_or_404(Version, version_id, _("Không tìm thấy phiên bản."))
     user = current_api_user()
     ensure(version.draft.can_view(user))
     found = ops.earlier_comments_by_lineage(version.draft, version)
@@ -668,7 +669,7 @@ def earlier_comments(version_id: int):  # type: ignore[no-untyped-def]
 
 # --- links from a changed clause to the comments it answers --------------------------------
 def _clause_for_links(clause_id: int) -> Clause:
-    clause = get_or_404(Clause, clause_id, "Không tìm thấy điều khoản.")
+    clause = get_or_404(Clause, clause_id, _("Không tìm thấy điều khoản."))
     ensure(ops.can_link_changes(clause.version.draft, current_api_user()))
     return clause
 
@@ -676,7 +677,7 @@ def _clause_for_links(clause_id: int) -> Clause:
 def _comments(ids: list[int]) -> list[Comment]:
     rows = list(db.session.scalars(select(Comment).where(Comment.id.in_(ids))))
     if len(rows) != len(set(ids)):
-        raise Invalid("Có ý kiến góp ý không tồn tại.")
+        raise Invalid(_("Có ý kiến góp ý không tồn tại."))
     return rows
 
 
@@ -699,7 +700,7 @@ def _links_json(clause: Clause) -> dict[str, Any]:
     response=LINKS,
 )
 def get_links(clause_id: int):  # type: ignore[no-untyped-def]
-    clause = get_or_404(Clause, clause_id, "Không tìm thấy điều khoản.")
+    clause = get_or_404(Clause, clause_id, _("Không tìm thấy điều khoản."))
     ensure(clause.version.draft.can_view(current_api_user()))
     return _links_json(clause)
 

@@ -42,7 +42,7 @@ bp = Blueprint("consolidation", __name__, url_prefix="/consolidation")
 
 
 def _consultation(consultation_id: int) -> Consultation:
-    return get_or_404(Consultation, consultation_id, "Không tìm thấy lần lấy ý kiến.")
+    return get_or_404(Consultation, consultation_id, _("Không tìm thấy lần lấy ý kiến."))
 
 
 # --- one round -----------------------------------------------------------------------------
@@ -211,7 +211,7 @@ def report_xlsx(consultation_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/responses/<int:response_id>/letter.docx")
 @login_required
 def comment_letter(response_id: int):  # type: ignore[no-untyped-def]
-    response = get_or_404(UnitResponse, response_id, "Không tìm thấy ý kiến của đơn vị.")
+    response = get_or_404(UnitResponse, response_id, _("Không tìm thấy ý kiến của đơn vị."))
     ensure(ops.can_download_letter(response, current_user))
     return exports.send_download(exports.comment_letter_docx(response))
 
@@ -220,7 +220,7 @@ def comment_letter(response_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/drafts/<int:draft_id>/rounds")
 @login_required
 def rounds(draft_id: int):  # type: ignore[no-untyped-def]
-    draft = get_or_404(Draft, draft_id, "Không tìm thấy dự thảo.")
+    draft = get_or_404(Draft, draft_id, _("Không tìm thấy dự thảo."))
     ensure(ops.can_view_rounds(draft, current_user))
     return render_template(
         "consolidation/rounds.html", draft=draft, rounds=ops.rounds_history(draft)
@@ -251,7 +251,7 @@ def _picked_versions(draft: Draft, form: VersionPickerForm) -> tuple[Version, Ve
 @bp.route("/drafts/<int:draft_id>/diff")
 @login_required
 def diff(draft_id: int):  # type: ignore[no-untyped-def]
-    draft = get_or_404(Draft, draft_id, "Không tìm thấy dự thảo.")
+    draft = get_or_404(Draft, draft_id, _("Không tìm thấy dự thảo."))
     ensure(draft.can_view(current_user))
     form = _version_picker()
     picked = _picked_versions(draft, form)
@@ -278,7 +278,7 @@ def diff(draft_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/drafts/<int:draft_id>/comparison.docx")
 @login_required
 def comparison_docx(draft_id: int):  # type: ignore[no-untyped-def]
-    draft = get_or_404(Draft, draft_id, "Không tìm thấy dự thảo.")
+    draft = get_or_404(Draft, draft_id, _("Không tìm thấy dự thảo."))
     ensure(draft.can_view(current_user))
     picked = _picked_versions(draft, _version_picker())
     if picked is None:
@@ -311,7 +311,7 @@ def comparison_docx_job(draft_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def change_links(clause_id: int):  # type: ignore[no-untyped-def]
     """Tick the earlier comments that this changed clause answers."""
-    clause = get_or_404(Clause, clause_id, "Không tìm thấy điều khoản.")
+    clause = get_or_404(Clause, clause_id, _("Không tìm thấy điều khoản."))
     draft = clause.version.draft
     ensure(ops.can_link_changes(draft, current_user))
     show_all = request.args.get("all") == "1"

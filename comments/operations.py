@@ -20,16 +20,19 @@ from pathlib import Path
 from typing import Protocol
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from accounts import audit
 from accounts.clock import format_datetime, local_today, now
 from accounts.errors import Conflict, Forbidden, Invalid
+from accounts.i18n import N_, Deferred
 from accounts.models import EmulationYear, Group, Unit, User
 from accounts.operations import year_for_date
 from app import db
 from comments.models import (
+    ROUND_LABEL,
     Comment,
     CommentSource,
     Consultation,
@@ -48,7 +51,7 @@ from comments.queries import (
     unit_written_comments,
 )
 from drafts.lifecycle import DRAFT_MACHINE, apply_draft_action
-from drafts.models import Clause, Draft, Version
+from drafts.models import VERSION_LABEL, Clause, Draft, Version
 from drafts.parsing import ParseError, sniff_office_file
 from tasks.notify import notify
 
@@ -104,21 +107,25 @@ def _drafters(draft: Draft) -> list[User]:
     return [d.user for d in draft.drafters if d.user.active]
 
 
-def _clean_text(text: str, *, what: str = "Nội dung góp ý") -> str:
+def _clean_text(text: str, *, what: str = N_("Nội dung góp ý")) -> str:
     text = (text or "").strip()
     if not text:
-        raise Invalid(f"{what} không được để trống.")
+        raise Invalid(_("%(what)s không được để trống.", what=_(what)))
     if len(text) > MAX_COMMENT_LENGTH:
         limit = f"{MAX_COMMENT_LENGTH:,}".replace(",", ".")  # Vietnamese: 20.000
-        raise Invalid(f"{what} dài quá {limit} ký tự.")
+        raise Invalid(_("%(what)s dài quá %(limit)s ký tự.", what=_(what), limit=limit))
     return text
 
 
 def _ensure_not_closed(consultation: Consultation | CommentTarget) -> None:
     if consultation.closed_at is not None:
         raise Conflict(
-            f"{consultation.label} đã kết thúc lúc {format_datetime(consultation.closed_at)}; "
-            "không thể góp ý, sửa ý kiến hay gửi ý kiến nữa."
+            _(
+                "%(label)s đã kết thúc lúc %(when)s; không thể góp ý, sửa ý kiến hay gửi ý "
+                "kiến nữa.",
+                label=consultation.label,
+                when=format_datetime(consultation.closed_at),
+            )
         )
 
 
@@ -127,8 +134,11 @@ def _ensure_accepting(consultation: Consultation | CommentTarget) -> None:
     _ensure_not_closed(consultation)
     if not consultation.is_open():
         raise Conflict(
-            f"{consultation.label} chưa bắt đầu; các đơn vị góp ý từ "
-            f"{format_datetime(consultation.opens_at)}."
+            _(
+                "%(label)s chưa bắt đầu; các đơn vị góp ý từ %(when)s.",
+                label=consultation.label,
+                when=format_datetime(consultation.opens_at),
+            )
         )
 
 
@@ -143,19 +153,21 @@ def _ensure_can_comment(
     actor: User | Author,
 ) -> None:
     if not actor.can_work_for_unit(unit_id):
-        raise Forbidden("Chỉ cán bộ và Thủ trưởng của đơn vị được mời mới góp ý cho đơn vị đó.")
+        raise Forbidden(_("Chỉ cán bộ và Thủ trưởng của đơn vị được mời mới góp ý cho đơn vị đó."))
     _ensure_accepting(consultation)
     if submitted:
         raise Conflict(
-            "Đơn vị đã gửi ý kiến chính thức; Thủ trưởng đơn vị cần mở lại ý kiến "
-            "đã gửi trước khi thêm, sửa hoặc xóa góp ý."
+            _(
+                "Đơn vị đã gửi ý kiến chính thức; Thủ trưởng đơn vị cần mở lại ý kiến đã gửi "
+                "trước khi thêm, sửa hoặc xóa góp ý."
+            )
         )
 
 
 def ensure_can_edit(comment: Comment, actor: User) -> None:
     if comment.is_conference:
         if not comment.consultation.can_manage(actor):
-            raise Forbidden("Chỉ cán bộ soạn thảo của dự thảo mới sửa ý kiến tại hội nghị.")
+            raise Forbidden(_("Chỉ cán bộ soạn thảo của dự thảo mới sửa ý kiến tại hội nghị."))
         _ensure_not_closed(comment.consultation)
         return
     ensure_can_comment(comment.response, actor)
@@ -164,8 +176,10 @@ def ensure_can_edit(comment: Comment, actor: User) -> None:
 def _ensure_lock(comment: Comment, lock_version: int | None) -> None:
     if lock_version is not None and lock_version != comment.lock_version:
         raise Conflict(
-            "Ý kiến này vừa được người khác sửa sau khi bạn mở ra. Nội dung bạn nhập vẫn "
-            "được giữ nguyên; hãy đối chiếu với nội dung hiện tại rồi lưu lại.",
+            _(
+                "Ý kiến này vừa được người khác sửa sau khi bạn mở ra. Nội dung bạn nhập vẫn "
+                "được giữ nguyên; hãy đối chiếu với nội dung hiện tại rồi lưu lại."
+            ),
             details={"current_lock_version": comment.lock_version, "current_text": comment.text},
         )
 
@@ -177,14 +191,18 @@ def check_clause(consultation: Consultation, clause: Clause | None) -> None:
 
 def _foreign_clause(version: Version, consultation: Consultation | CommentTarget) -> Invalid:
     return Invalid(
-        f"Điều khoản được chọn không thuộc {version.label} đang được lấy ý "
-        f"kiến ở {consultation.label.lower()}; chỉ góp ý trên các điều khoản của phiên bản này."
+        _(
+            "Điều khoản được chọn không thuộc %(label)s đang được lấy ý kiến ở %(round)s; chỉ "
+            "góp ý trên các điều khoản của phiên bản này.",
+            label=version.display_label,
+            round=consultation.label.lower(),
+        )
     )
 
 
 def _ensure_manager(consultation: Consultation, actor: User) -> None:
     if not consultation.can_manage(actor):
-        raise Forbidden("Chỉ cán bộ soạn thảo của dự thảo mới thực hiện được thao tác này.")
+        raise Forbidden(_("Chỉ cán bộ soạn thảo của dự thảo mới thực hiện được thao tác này."))
 
 
 # --- opening a round ---------------------------------------------------------------------
@@ -200,36 +218,44 @@ def invitees(
     chosen: dict[int, Unit] = {u.id: u for u in units}
     for group in groups:
         if year is None or group.year_id != year.id:
-            raise Invalid(f"{group.name} không thuộc năm thi đua hiện tại.")
+            raise Invalid(_("%(name)s không thuộc năm thi đua hiện tại.", name=group.name))
         chosen.update({u.id: u for u in group.units})
     return sorted(chosen.values(), key=lambda u: u.name)
 
 
 def _validate_window(opens_at: datetime, closes_at: datetime) -> None:
     if opens_at.tzinfo is None or closes_at.tzinfo is None:
-        raise Invalid("Thời điểm bắt đầu và hạn góp ý phải có múi giờ.")
+        raise Invalid(_("Thời điểm bắt đầu và hạn góp ý phải có múi giờ."))
     if closes_at <= opens_at:
-        raise Invalid("Hạn góp ý phải sau thời điểm bắt đầu lấy ý kiến.")
+        raise Invalid(_("Hạn góp ý phải sau thời điểm bắt đầu lấy ý kiến."))
     if closes_at <= now():
-        raise Invalid("Hạn góp ý phải là một thời điểm trong tương lai.")
+        raise Invalid(_("Hạn góp ý phải là một thời điểm trong tương lai."))
 
 
 def _validate_version(draft: Draft, version: Version) -> None:
     if version.draft_id != draft.id:
-        raise Invalid("Phiên bản được chọn không thuộc dự thảo này.")
+        raise Invalid(_("Phiên bản được chọn không thuộc dự thảo này."))
     if not version.is_published:
         raise Conflict(
-            f"{version.label} chưa được phát hành; chỉ lấy ý kiến trên phiên bản đã phát hành."
+            _(
+                "%(label)s chưa được phát hành; chỉ lấy ý kiến trên phiên bản đã phát hành.",
+                label=version.display_label,
+            )
         )
     consulted = consulted_version_ids(draft)
     if version.id in consulted:
         raise Conflict(
-            f"{version.label} đã được lấy ý kiến; hãy phát hành phiên bản mới "
-            "để lấy ý kiến lần tiếp theo."
+            _(
+                "%(label)s đã được lấy ý kiến; hãy phát hành phiên bản mới để lấy ý kiến lần "
+                "tiếp theo.",
+                label=version.display_label,
+            )
         )
     numbers = [v.number for v in draft.versions if v.id in consulted]
     if numbers and version.number < max(numbers):
-        raise Conflict(f"Đã lấy ý kiến trên phiên bản mới hơn {version.label}.")
+        raise Conflict(
+            _("Đã lấy ý kiến trên phiên bản mới hơn %(label)s.", label=version.display_label)
+        )
 
 
 def open_consultation(
@@ -248,22 +274,32 @@ def open_consultation(
     """Open a round on a published version: one UnitResponse per invited unit, the
     draft moves to "Đang lấy ý kiến", and every user of every invited unit is told."""
     if not (actor.can_draft() and draft.is_drafter(actor)):
-        raise Forbidden("Chỉ cán bộ soạn thảo của dự thảo mới lấy ý kiến góp ý.")
+        raise Forbidden(_("Chỉ cán bộ soạn thảo của dự thảo mới lấy ý kiến góp ý."))
     # The draft's state first: "đang lấy ý kiến" explains more than any field would.
     DRAFT_MACHINE.check(draft, "open_consultation", actor)
     _validate_version(draft, version)
     invited = list({u.id: u for u in units}.values())
     if not invited:
-        raise Invalid("Hãy chọn ít nhất một đơn vị được mời góp ý.")
+        raise Invalid(_("Hãy chọn ít nhất một đơn vị được mời góp ý."))
     retired = [u.name for u in invited if not u.active]
     if retired:
-        raise Invalid(f"Đơn vị đã ngừng hoạt động, không mời góp ý được: {', '.join(retired)}.")
+        raise Invalid(
+            _(
+                "Đơn vị đã ngừng hoạt động, không mời góp ý được: %(names)s.",
+                names=", ".join(retired),
+            )
+        )
     _validate_window(opens_at, closes_at)
     letter_number = (letter_number or "").strip()
     if not letter_number:
-        raise Invalid("Hãy nhập số công văn xin ý kiến.")
+        raise Invalid(_("Hãy nhập số công văn xin ý kiến."))
     if len(letter_number) > MAX_LETTER_NUMBER_LENGTH:
-        raise Invalid(f"Số công văn dài quá {MAX_LETTER_NUMBER_LENGTH} ký tự.")
+        raise Invalid(
+            _(
+                "Số công văn dài quá %(limit)s ký tự.",
+                limit=MAX_LETTER_NUMBER_LENGTH,
+            )
+        )
     prepared = [_prepare_upload(a) for a in attachments]
 
     apply_draft_action(draft, "open_consultation", actor)
@@ -303,10 +339,12 @@ def open_consultation(
     notify(
         _active_users(u.id for u in invited),
         kind="consultation.opened",
-        title=f"Đề nghị góp ý: {draft.title}",
-        body=(
-            f"Công văn số {letter_number} đề nghị đơn vị góp ý {version.label}. "
-            f"Hạn góp ý: {format_datetime(closes_at)}."
+        title=Deferred(N_("Đề nghị góp ý: %(title)s"), title=draft.title),
+        body=Deferred(
+            N_("Công văn số %(letter)s đề nghị đơn vị góp ý %(version)s. Hạn góp ý: %(due)s."),
+            letter=letter_number,
+            version=Deferred(VERSION_LABEL, n=version.number),
+            due=format_datetime(closes_at),
         ),
         url=round_path(consultation),
     )
@@ -331,9 +369,17 @@ def _prepare_upload(upload: AttachmentUpload) -> tuple[str, str]:
     data = upload.data
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 20 * 1024 * 1024
     if not data:
-        raise Invalid(f"Tệp {upload.filename} rỗng." if upload.filename else "Tệp rỗng.")
+        raise Invalid(
+            _("Tệp %(name)s rỗng.", name=upload.filename) if upload.filename else _("Tệp rỗng.")
+        )
     if len(data) > limit:
-        raise Invalid(f"Tệp {upload.filename} vượt quá {limit // (1024 * 1024)} MB.")
+        raise Invalid(
+            _(
+                "Tệp %(filename)s vượt quá %(value)s MB.",
+                filename=upload.filename,
+                value=limit // (1024 * 1024),
+            )
+        )
     if data.startswith(b"%PDF-"):
         kind = "pdf"
     else:
@@ -341,8 +387,12 @@ def _prepare_upload(upload: AttachmentUpload) -> tuple[str, str]:
             kind = sniff_office_file(data)
         except ParseError as exc:
             raise Invalid(
-                f"Tệp {upload.filename}: chỉ nhận tệp PDF, Word (.docx) hoặc Excel (.xlsx). "
-                f"{exc.message}"
+                _(
+                    "Tệp %(filename)s: chỉ nhận tệp PDF, Word (.docx) hoặc Excel (.xlsx). "
+                    "%(message)s",
+                    filename=upload.filename,
+                    message=exc.message,
+                )
             ) from exc
     return kind, display_filename(upload.filename, kind)
 
@@ -472,7 +522,7 @@ def insert_comment(target: CommentTarget, *, text: str, actor: Author) -> AddedC
     comment and its audit row as plain INSERTs. No object is loaded, flushed or read
     back after the commit."""
     if target.response_id is None or target.unit_id is None:
-        raise Forbidden("Đơn vị của bạn không được mời góp ý trong đợt này.")
+        raise Forbidden(_("Đơn vị của bạn không được mời góp ý trong đợt này."))
     unit_name, unit_short_name = target.unit_name or "", target.unit_short_name or ""
     _ensure_can_comment(target.unit_id, target, target.is_submitted, actor)
     clause = target.clause
@@ -589,20 +639,29 @@ def record_conference_opinions(
     _ensure_manager(consultation, actor)
     _ensure_not_closed(consultation)
     if meeting_date > local_today():
-        raise Invalid("Ngày họp không được sau ngày hôm nay.")
+        raise Invalid(_("Ngày họp không được sau ngày hôm nay."))
     meeting_form = " ".join((meeting_form or "").split())
     if not meeting_form:
-        raise Invalid("Hãy nhập hình thức hội nghị, ví dụ “Hội nghị trực tuyến”.")
+        raise Invalid(_("Hãy nhập hình thức hội nghị, ví dụ “Hội nghị trực tuyến”."))
     if len(meeting_form) > MAX_MEETING_FORM_LENGTH:
-        raise Invalid(f"Hình thức hội nghị dài quá {MAX_MEETING_FORM_LENGTH} ký tự.")
+        raise Invalid(
+            _(
+                "Hình thức hội nghị dài quá %(limit)s ký tự.",
+                limit=MAX_MEETING_FORM_LENGTH,
+            )
+        )
     if not opinions:
-        raise Invalid("Hãy nhập ít nhất một ý kiến.")
+        raise Invalid(_("Hãy nhập ít nhất một ý kiến."))
     created: list[Comment] = []
     for opinion in opinions:
         response = consultation.response_for(opinion.unit.id)
         if response is None:
             raise Invalid(
-                f"{opinion.unit.name} không được mời góp ý trong {consultation.label.lower()}."
+                _(
+                    "%(name)s không được mời góp ý trong %(round)s.",
+                    name=opinion.unit.name,
+                    round=consultation.display_label.lower(),
+                )
             )
         check_clause(consultation, opinion.clause)
         comment = Comment(
@@ -617,7 +676,7 @@ def record_conference_opinions(
             meeting_date=meeting_date,
             meeting_form=meeting_form,
         )
-        comment.set_text(_clean_text(opinion.text, what="Nội dung ý kiến"))
+        comment.set_text(_clean_text(opinion.text, what=N_("Nội dung ý kiến")))
         db.session.add(comment)
         created.append(comment)
     db.session.flush()
@@ -636,9 +695,15 @@ def record_conference_opinions(
         notify(
             _active_users([unit_id], heads_only=True),
             kind="consultation.conference",
-            title=f"Ý kiến của đơn vị tại {meeting_form} đã được ghi nhận",
-            body=f"{consultation.draft.title}: ý kiến phát biểu ngày "
-            f"{meeting_date.strftime('%d/%m/%Y')} được ghi vào {consultation.label.lower()}.",
+            title=Deferred(
+                N_("Ý kiến của đơn vị tại %(meeting)s đã được ghi nhận"), meeting=meeting_form
+            ),
+            body=Deferred(
+                N_("%(title)s: ý kiến phát biểu ngày %(day)s được ghi vào %(round)s."),
+                title=consultation.draft.title,
+                day=meeting_date.strftime("%d/%m/%Y"),
+                round=Deferred(ROUND_LABEL, n=consultation.round_number),
+            ),
             url=round_path(consultation),
         )
     return created
@@ -654,12 +719,13 @@ def position_fingerprint(comments: Iterable[Comment]) -> str:
 def position_problem(*, agrees: bool, comments: Sequence[Comment]) -> str | None:
     """Why this position cannot be sent as it stands, or None."""
     if agrees and comments:
-        return (
-            f"Đơn vị đang có {len(comments)} ý kiến góp ý nên không thể gửi “thống nhất với "
-            "dự thảo”. Hãy gửi các ý kiến đó, hoặc xóa chúng trước nếu đơn vị thống nhất."
+        return _(
+            "Đơn vị đang có %(n)d ý kiến góp ý nên không thể gửi “thống nhất với dự thảo”. "
+            "Hãy gửi các ý kiến đó, hoặc xóa chúng trước nếu đơn vị thống nhất.",
+            n=len(comments),
         )
     if not agrees and not comments:
-        return (
+        return _(
             "Đơn vị chưa có ý kiến góp ý nào để gửi. Nếu đơn vị thống nhất với dự thảo, "
             "hãy chọn “Thống nhất với dự thảo”."
         )
@@ -668,12 +734,14 @@ def position_problem(*, agrees: bool, comments: Sequence[Comment]) -> str | None
 
 def ensure_can_submit(response: UnitResponse, actor: User) -> None:
     if not actor.can_sign_for_unit(response.unit_id):
-        raise Forbidden("Chỉ Thủ trưởng đơn vị mới gửi ý kiến chính thức của đơn vị.")
+        raise Forbidden(_("Chỉ Thủ trưởng đơn vị mới gửi ý kiến chính thức của đơn vị."))
     _ensure_accepting(response.consultation)
     if response.is_submitted:
         raise Conflict(
-            f"Đơn vị đã gửi ý kiến lúc {format_datetime(response.submitted_at)}; "
-            "hãy mở lại ý kiến đã gửi nếu cần sửa."
+            _(
+                "Đơn vị đã gửi ý kiến lúc %(when)s; hãy mở lại ý kiến đã gửi nếu cần sửa.",
+                when=format_datetime(response.submitted_at),
+            )
         )
 
 
@@ -689,8 +757,10 @@ def submit_position(
         raise Invalid(problem)
     if fingerprint is not None and fingerprint != position_fingerprint(comments):
         raise Conflict(
-            "Ý kiến của đơn vị vừa thay đổi sau khi bạn mở trang xác nhận; "
-            "hãy xem lại danh sách trước khi gửi."
+            _(
+                "Ý kiến của đơn vị vừa thay đổi sau khi bạn mở trang xác nhận; hãy xem lại "
+                "danh sách trước khi gửi."
+            )
         )
     moment = now()
     late = moment > response.deadline
@@ -735,8 +805,18 @@ def submit_position(
     notify(
         _drafters(consultation.draft),
         kind="consultation.position",
-        title=f"{response.unit.name} đã gửi ý kiến" + (" (gửi muộn)" if late else ""),
-        body=f"{consultation.draft.title}, {consultation.label.lower()}: {what}.",
+        title=Deferred(
+            N_("%(unit)s đã gửi ý kiến (gửi muộn)") if late else N_("%(unit)s đã gửi ý kiến"),
+            unit=response.unit.name,
+        ),
+        body=Deferred(
+            N_("%(title)s, %(round)s: %(what)s."),
+            title=consultation.draft.title,
+            round=Deferred(ROUND_LABEL, n=consultation.round_number),
+            what=Deferred(N_("thống nhất với dự thảo"))
+            if agrees
+            else Deferred(N_("%(n)d ý kiến góp ý"), n=len(comments)),
+        ),
         url=round_path(consultation),
     )
     return submission
@@ -744,14 +824,16 @@ def submit_position(
 
 def ensure_can_reopen(response: UnitResponse, actor: User) -> None:
     if not actor.can_sign_for_unit(response.unit_id):
-        raise Forbidden("Chỉ Thủ trưởng đơn vị mới mở lại ý kiến đã gửi.")
+        raise Forbidden(_("Chỉ Thủ trưởng đơn vị mới mở lại ý kiến đã gửi."))
     _ensure_accepting(response.consultation)
     if not response.is_submitted:
-        raise Conflict("Đơn vị chưa gửi ý kiến nên không có gì để mở lại.")
+        raise Conflict(_("Đơn vị chưa gửi ý kiến nên không có gì để mở lại."))
     if now() > response.deadline:
         raise Conflict(
-            f"Đã hết hạn góp ý của đơn vị ({format_datetime(response.deadline)}); "
-            "không thể mở lại ý kiến đã gửi."
+            _(
+                "Đã hết hạn góp ý của đơn vị (%(when)s); không thể mở lại ý kiến đã gửi.",
+                when=format_datetime(response.deadline),
+            )
         )
 
 
@@ -772,8 +854,12 @@ def reopen_position(response: UnitResponse, *, actor: User) -> PositionSubmissio
     notify(
         _drafters(consultation.draft),
         kind="consultation.position",
-        title=f"{response.unit.name} đã mở lại ý kiến để chỉnh sửa",
-        body=f"{consultation.draft.title}, {consultation.label.lower()}.",
+        title=Deferred(N_("%(unit)s đã mở lại ý kiến để chỉnh sửa"), unit=response.unit.name),
+        body=Deferred(
+            N_("%(title)s, %(round)s."),
+            title=consultation.draft.title,
+            round=Deferred(ROUND_LABEL, n=consultation.round_number),
+        ),
         url=round_path(consultation),
     )
     return entry
@@ -785,13 +871,15 @@ def extend_deadline(response: UnitResponse, *, deadline: datetime, actor: User) 
     _ensure_manager(consultation, actor)
     _ensure_not_closed(consultation)
     if deadline.tzinfo is None:
-        raise Invalid("Hạn mới phải có múi giờ.")
+        raise Invalid(_("Hạn mới phải có múi giờ."))
     if deadline <= now():
-        raise Invalid("Hạn mới phải là một thời điểm trong tương lai.")
+        raise Invalid(_("Hạn mới phải là một thời điểm trong tương lai."))
     if deadline <= consultation.closes_at:
         raise Invalid(
-            "Hạn mới phải sau hạn chung của đợt lấy ý kiến "
-            f"({format_datetime(consultation.closes_at)})."
+            _(
+                "Hạn mới phải sau hạn chung của đợt lấy ý kiến (%(when)s).",
+                when=format_datetime(consultation.closes_at),
+            )
         )
     old = response.deadline
     response.deadline_override = deadline
@@ -805,8 +893,10 @@ def extend_deadline(response: UnitResponse, *, deadline: datetime, actor: User) 
     notify(
         _active_users([response.unit_id]),
         kind="consultation.extended",
-        title=f"Gia hạn góp ý: {consultation.draft.title}",
-        body=f"Hạn góp ý của đơn vị được gia hạn đến {format_datetime(deadline)}.",
+        title=Deferred(N_("Gia hạn góp ý: %(title)s"), title=consultation.draft.title),
+        body=Deferred(
+            N_("Hạn góp ý của đơn vị được gia hạn đến %(due)s."), due=format_datetime(deadline)
+        ),
         url=round_path(consultation),
     )
     return response
@@ -820,7 +910,11 @@ def close_round(consultation: Consultation, actor: User | None = None) -> Consul
         _ensure_manager(consultation, actor)
     if consultation.closed_at is not None:
         raise Conflict(
-            f"{consultation.label} đã kết thúc lúc {format_datetime(consultation.closed_at)}."
+            _(
+                "%(label)s đã kết thúc lúc %(when)s.",
+                label=consultation.display_label,
+                when=format_datetime(consultation.closed_at),
+            )
         )
     apply_draft_action(consultation.draft, "close_consultation", actor)
     consultation.closed_at = now()
@@ -835,8 +929,11 @@ def close_round(consultation: Consultation, actor: User | None = None) -> Consul
     notify(
         _active_users(r.unit_id for r in consultation.responses),
         kind="consultation.closed",
-        title=f"Kết thúc lấy ý kiến: {consultation.draft.title}",
-        body=f"{consultation.label} đã kết thúc; ý kiến không còn được thêm hoặc sửa.",
+        title=Deferred(N_("Kết thúc lấy ý kiến: %(title)s"), title=consultation.draft.title),
+        body=Deferred(
+            N_("%(round)s đã kết thúc; ý kiến không còn được thêm hoặc sửa."),
+            round=Deferred(ROUND_LABEL, n=consultation.round_number),
+        ),
         url=round_path(consultation),
     )
     return consultation

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TypeVar
 
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select, true
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
@@ -65,7 +66,7 @@ def get_round(consultation_id: int, *, responses: bool = True) -> Consultation:
         db.session.scalars(statement, {"consultation_id": consultation_id}).unique().first()
     )
     if consultation is None:
-        raise NotFound("Không tìm thấy đợt lấy ý kiến.")
+        raise NotFound(_("Không tìm thấy đợt lấy ý kiến."))
     return consultation
 
 
@@ -675,7 +676,7 @@ def comment_target(consultation_id: int, unit_id: int, clause_id: int | None) ->
         {"consultation_id": consultation_id, "unit_id": unit_id, "clause_id": clause_id},
     ).all()
     if not rows:
-        raise NotFound("Không tìm thấy đợt lấy ý kiến.")
+        raise NotFound(_("Không tìm thấy đợt lấy ý kiến."))
     chain = [_ChainClause(*r[_ROUND_COLUMNS:]) for r in rows if r[_ROUND_COLUMNS] is not None]
     found = next((c for c in chain if c.id == clause_id), None)
     clause = None

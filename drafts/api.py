@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -381,7 +382,7 @@ def _draft(draft_id: int) -> Draft:
         )
     )
     if draft is None:
-        raise NotFound("Không tìm thấy dự thảo.")
+        raise NotFound(_("Không tìm thấy dự thảo."))
     ensure(draft.can_view(current_api_user()))
     return draft
 
@@ -394,7 +395,7 @@ def _drafter_only(draft: Draft) -> None:
 def _version(version_id: int, *, change: bool = False) -> Version:
     version = db.session.get(Version, version_id) if 0 < version_id <= MAX_ID else None
     if version is None:
-        raise NotFound("Không tìm thấy phiên bản.")
+        raise NotFound(_("Không tìm thấy phiên bản."))
     ensure(version.can_view(current_api_user()))
     if change:
         _drafter_only(version.draft)
@@ -404,7 +405,7 @@ def _version(version_id: int, *, change: bool = False) -> Version:
 def _clause(clause_id: int) -> Clause:
     clause = db.session.get(Clause, clause_id)
     if clause is None:
-        raise NotFound("Không tìm thấy điều khoản.")
+        raise NotFound(_("Không tìm thấy điều khoản."))
     _version(clause.version_id, change=True)
     return clause
 
@@ -414,7 +415,7 @@ def _clause_in(version: Version, clause_id: int | None) -> Clause | None:
         return None
     clause = db.session.get(Clause, clause_id)
     if clause is None or clause.version_id != version.id:
-        raise NotFound("Không tìm thấy điều khoản trong phiên bản này.")
+        raise NotFound(_("Không tìm thấy điều khoản trong phiên bản này."))
     return clause
 
 
@@ -549,7 +550,7 @@ def import_preview(draft_id: int):  # type: ignore[no-untyped-def]
     _drafter_only(draft)
     upload = request.files.get("file")
     if upload is None:
-        raise UserError("Thiếu tệp (trường multipart “file”).")
+        raise UserError(_("Thiếu tệp (trường multipart “file”)."))
     data = upload.read()
     operations.ensure_can_add_version(draft)
     preview = operations.read_upload(draft.kind, data, upload.filename or "")
@@ -789,7 +790,7 @@ def move_clause(clause_id: int, body: dict[str, Any]):  # type: ignore[no-untype
     user, lock = current_api_user(), body["lock_version"]
     if "direction" in body:
         if "parent_id" in body or "after_id" in body:
-            raise Invalid("Chỉ dùng direction, hoặc parent_id/after_id, không dùng cả hai.")
+            raise Invalid(_("Chỉ dùng direction, hoặc parent_id/after_id, không dùng cả hai."))
         operations.shift_clause(clause, body["direction"], actor=user, lock_version=lock)
     elif "parent_id" in body:
         version = clause.version
@@ -801,7 +802,7 @@ def move_clause(clause_id: int, body: dict[str, Any]):  # type: ignore[no-untype
             after=_clause_in(version, body.get("after_id")),
         )
     else:
-        raise Invalid("Cần direction (up/down) hoặc parent_id (0 = cấp cao nhất).")
+        raise Invalid(_("Cần direction (up/down) hoặc parent_id (0 = cấp cao nhất)."))
     db.session.commit()
     return jsonify(_clause_result(clause))
 
@@ -820,7 +821,7 @@ def delete_clause(clause_id: int, query: dict[str, Any]):  # type: ignore[no-unt
     clause = _clause(clause_id)
     version = clause.version
     if "lock_version" not in query:
-        raise Invalid("Cần tham số lock_version (phiên bản dữ liệu bạn đang xem).")
+        raise Invalid(_("Cần tham số lock_version (phiên bản dữ liệu bạn đang xem)."))
     count = operations.delete_clause(
         clause, actor=current_api_user(), lock_version=query["lock_version"]
     )
@@ -863,14 +864,14 @@ def adopt(draft_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     draft = _draft(draft_id)
     _drafter_only(draft)
     if draft.state == DraftState.ADOPTED:
-        raise Conflict("Dự thảo đã được ban hành; không thể sửa đổi.")
+        raise Conflict(_("Dự thảo đã được ban hành; không thể sửa đổi."))
     version = db.session.get(Version, body["version_id"])
     if version is None or version.draft_id != draft.id:
-        raise NotFound("Phiên bản không thuộc dự thảo này.")
+        raise NotFound(_("Phiên bản không thuộc dự thảo này."))
     try:
         decided = date.fromisoformat(body["decision_date"])
     except ValueError as exc:
-        raise Invalid("Ngày ký không hợp lệ (YYYY-MM-DD).") from exc
+        raise Invalid(_("Ngày ký không hợp lệ (YYYY-MM-DD).")) from exc
     operations.adopt_draft(
         draft,
         version,

@@ -60,6 +60,9 @@ DRAFT_STATE_LABELS = {
     DraftState.REVISED: N_("Đã chỉnh lý"),
     DraftState.ADOPTED: N_("Đã ban hành"),
 }
+# A draft stays in DRAFT until a round opens, but once a version is published it is no
+# longer a "Nháp" to its readers: the label says what they can do with it.
+DRAFT_PUBLISHED_LABEL = N_("Đã phát hành, chưa lấy ý kiến")
 
 
 class ClauseKind(enum.StrEnum):
@@ -137,6 +140,8 @@ class Draft(db.Model):
 
     @property
     def state_label(self) -> str:
+        if self.state == DraftState.DRAFT and self.has_published_version:
+            return DRAFT_PUBLISHED_LABEL
         return DRAFT_STATE_LABELS[self.state]
 
     @property

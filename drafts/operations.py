@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import flag_modified
@@ -27,6 +28,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from accounts import audit
 from accounts.clock import now
 from accounts.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
+from accounts.i18n import N_, Deferred
 from accounts.models import Role, Unit, User, UserRole
 from app import db
 from drafts import sandbox, tree
@@ -34,6 +36,7 @@ from drafts.criteria_parsing import SheetTooLarge
 from drafts.formats import identify
 from drafts.lifecycle import DRAFT_MACHINE, apply_draft_action
 from drafts.models import (
+    VERSION_LABEL,
     Clause,
     ClauseKind,
     Draft,
@@ -75,9 +78,9 @@ def create_draft(
 ) -> Draft:
     title = title.strip()
     if not title:
-        raise Invalid("Tên dự thảo là bắt buộc.")
+        raise Invalid(_("Tên dự thảo là bắt buộc."))
     if len(title) > 500:
-        raise Invalid("Tên dự thảo dài quá 500 ký tự.")
+        raise Invalid(_("Tên dự thảo dài quá 500 ký tự."))
     co_drafters = list(drafters)
     not_drafters = [u.full_name for u in co_drafters if not u.can_draft()]
     if not_drafters:
@@ -100,8 +103,10 @@ def create_draft(
     notify(
         [u for u in co_drafters if u.id != actor.id],
         kind="draft.co_drafter",
-        title=f"Bạn được phân công cùng soạn thảo: {title}",
-        body=f"{actor.full_name} đã tạo dự thảo và phân công bạn cùng soạn thảo.",
+        title=Deferred(N_("Bạn được phân công cùng soạn thảo: %(title)s"), title=title),
+        body=Deferred(
+            N_("%(name)s đã tạo dự thảo và phân công bạn cùng soạn thảo."), name=actor.full_name
+        ),
         url=draft_path(draft),
     )
     return draft
@@ -156,11 +161,14 @@ def adopted_criteria_drafts() -> list[Draft]:
 
 def _ensure_not_adopted(draft: Draft) -> None:
     if draft.state == DraftState.ADOPTED:
-        raise Conflict(
-            "Dự thảo đã được ban hành"
-            + (f" (Quyết định số {draft.decision_number})" if draft.decision_number else "")
-            + "; không thể sửa đổi."
-        )
+        if draft.decision_number:
+            raise Conflict(
+                _(
+                    "Dự thảo đã được ban hành (Quyết định số %(number)s); không thể sửa đổi.",
+                    number=draft.decision_number,
+                )
+            )
+        raise Conflict(_("Dự thảo đã được ban hành; không thể sửa đổi."))
 
 
 # --- versions ----------------------------------------------------------------------------
@@ -202,8 +210,11 @@ def ensure_can_add_version(draft: Draft) -> None:
     _ensure_not_adopted(draft)
     if draft.latest_version is not None and not draft.latest_version.is_published:
         raise Conflict(
-            f"{draft.latest_version.label} chưa được phát hành; hãy phát hành hoặc xóa "
-            "phiên bản đó trước khi tạo phiên bản mới."
+            _(
+                "%(label)s chưa được phát hành; hãy phát hành hoặc xóa phiên bản đó trước khi "
+                "tạo phiên bản mới.",
+                label=draft.latest_version.display_label,
+            )
         )
 
 
@@ -240,10 +251,10 @@ def publish_version(version: Version, *, actor: User, lock_version: int | None =
     """Freeze a version: from now on its text never changes."""
     _ensure_not_adopted(version.draft)
     if version.is_published:
-        raise Conflict(f"{version.label} đã được phát hành.")
+        raise Conflict(_("%(label)s đã được phát hành.", label=version.display_label))
     check_lock(version, lock_version)
     if not version.clauses:
-        raise Invalid("Không thể phát hành một phiên bản chưa có nội dung.")
+        raise Invalid(_("Không thể phát hành một phiên bản chưa có nội dung."))
     version.status = VersionStatus.PUBLISHED
     version.published_at = now()
     audit.record("version.publish", version, actor=actor, summary=version.label)
@@ -259,7 +270,7 @@ def new_version(draft: Draft, *, actor: User, note: str = "") -> Version:
     _ensure_not_adopted(draft)
     base = latest_published(draft)
     if base is None:
-        raise Conflict("Dự thảo chưa có phiên bản nào được phát hành để làm cơ sở.")
+        raise Conflict(_("Dự thảo chưa có phiên bản nào được phát hành để làm cơ sở."))
     nodes = tree.to_nodes(tree.load_version_tree(base), keep_lineage=True)
     version = create_version(draft, actor=actor, nodes=nodes, based_on=base)
     version.note = note.strip()
@@ -271,7 +282,9 @@ def discard_version(version: Version, *, actor: User) -> None:
     draft = version.draft
     _ensure_not_adopted(draft)
     if version.is_published:
-        raise Conflict(f"{version.label} đã được phát hành; không thể xóa.")
+        raise Conflict(
+            _("%(label)s đã được phát hành; không thể xóa.", label=version.display_label)
+        )
     audit.record("version.discard", version, actor=actor, summary=f"{draft.title}: {version.label}")
     db.session.delete(version)
     db.session.flush()
@@ -288,7 +301,7 @@ def finish_revision(draft: Draft, actor: User, note: str | None = None) -> Versi
     "Đã chỉnh lý" (the lifecycle's "revise")."""
     version = draft.latest_version
     if version is None or version.is_published or version.based_on_id is None:
-        raise Conflict("Chưa có phiên bản chỉnh lý nào đang soạn để hoàn thành.")
+        raise Conflict(_("Chưa có phiên bản chỉnh lý nào đang soạn để hoàn thành."))
     # Check the transition first, so a refused "revise" does not publish anything.
     DRAFT_MACHINE.check(draft, "revise", actor, note)
     publish_version(version, actor=actor)
@@ -316,29 +329,38 @@ def check_adoption(
     """
     _ensure_not_adopted(draft)
     if version.draft_id != draft.id:
-        raise NotFound("Phiên bản không thuộc dự thảo này.")
+        raise NotFound(_("Phiên bản không thuộc dự thảo này."))
     if not version.is_published:
-        raise Conflict(f"{version.label} chưa được phát hành; chỉ ban hành được bản đã phát hành.")
+        raise Conflict(
+            _(
+                "%(label)s chưa được phát hành; chỉ ban hành được bản đã phát hành.",
+                label=version.display_label,
+            )
+        )
     latest = latest_published(draft)
     if latest is not None and latest.id != version.id and not confirm_not_latest:
         raise Conflict(
-            f"{version.label} không phải bản mới nhất đã phát hành ({latest.label}); "
-            "hãy xác nhận rõ nếu vẫn muốn ban hành bản cũ hơn."
+            _(
+                "%(label)s không phải bản mới nhất đã phát hành (%(label2)s); hãy xác nhận rõ "
+                "nếu vẫn muốn ban hành bản cũ hơn.",
+                label=version.display_label,
+                label2=latest.display_label,
+            )
         )
     decision_number, signer_name = decision_number.strip(), signer_name.strip()
     missing = [
         label
         for label, value in (
-            ("số quyết định", decision_number),
-            ("ngày ký", decision_date),
-            ("người ký", signer_name),
+            (_("số quyết định"), decision_number),
+            (_("ngày ký"), decision_date),
+            (_("người ký"), signer_name),
         )
         if not value
     ]
     if missing:
-        raise Invalid("Cần nhập " + ", ".join(missing) + ".")
+        raise Invalid(_("Cần nhập %(fields)s.", fields=", ".join(missing)))
     if len(decision_number) > 120 or len(signer_name) > 200:
-        raise Invalid("Số quyết định hoặc tên người ký quá dài.")
+        raise Invalid(_("Số quyết định hoặc tên người ký quá dài."))
     # The table's own checks (state, drafter) before the criteria sums, as applying does.
     DRAFT_MACHINE.check(draft, "adopt", actor)
     problems = (
@@ -397,9 +419,17 @@ def adopt_draft(
     notify(
         [d.user for d in draft.drafters if d.user_id != actor.id],
         kind="draft.adopted",
-        title=f"Đã ban hành: {draft.title}",
-        body=f"{version.label} được ban hành theo Quyết định số {decision_number} "
-        f"ngày {decision_date.strftime('%d/%m/%Y')}, người ký: {signer_name}.",
+        title=Deferred(N_("Đã ban hành: %(title)s"), title=draft.title),
+        body=Deferred(
+            N_(
+                "%(version)s được ban hành theo Quyết định số %(number)s ngày %(day)s, "
+                "người ký: %(signer)s."
+            ),
+            version=Deferred(VERSION_LABEL, n=version.number),
+            number=decision_number,
+            day=decision_date.strftime("%d/%m/%Y"),
+            signer=signer_name,
+        ),
         url=draft_path(draft),
     )
     return draft
@@ -410,8 +440,11 @@ def check_lock(version: Version, lock_version: int | None) -> None:
     """Refuse an edit made on a stale view of the version (another drafter saved since)."""
     if lock_version is not None and lock_version != version.lock_version:
         raise Conflict(
-            f"{version.label} vừa được người khác sửa. Nội dung bạn nhập vẫn được giữ; "
-            "hãy tải lại trang để xem bản mới nhất rồi lưu lại."
+            _(
+                "%(label)s vừa được người khác sửa. Nội dung bạn nhập vẫn được giữ; hãy tải "
+                "lại trang để xem bản mới nhất rồi lưu lại.",
+                label=version.display_label,
+            )
         )
 
 
@@ -420,8 +453,11 @@ def ensure_editable(version: Version, lock_version: int | None = None) -> None:
     _ensure_not_adopted(version.draft)
     if version.is_published:
         raise Conflict(
-            f"{version.label} đã được phát hành nên không thể sửa. "
-            "Hãy tạo phiên bản mới (Dự thảo lần tiếp theo) để chỉnh sửa."
+            _(
+                "%(label)s đã được phát hành nên không thể sửa. Hãy tạo phiên bản mới (Dự thảo "
+                "lần tiếp theo) để chỉnh sửa.",
+                label=version.display_label,
+            )
         )
     check_lock(version, lock_version)
 
@@ -470,20 +506,31 @@ class ClauseFields:
         kind = ClauseKind(self.kind)
         allowed = CRITERIA_KINDS if draft.kind == DraftKind.CRITERIA else REGULATION_KINDS
         if kind not in allowed:
-            raise Invalid(f"Loại “{kind.value}” không dùng được trong {draft.kind_label.lower()}.")
+            raise Invalid(
+                _(
+                    "Loại “%(value)s” không dùng được trong %(kind)s.",
+                    value=kind.value,
+                    kind=_(draft.kind_label).lower(),
+                )
+            )
         number = self.number.strip()
         if len(number) > MAX_NUMBER_LENGTH:
-            raise Invalid(f"Số hiệu dài quá {MAX_NUMBER_LENGTH} ký tự.")
+            raise Invalid(
+                _(
+                    "Số hiệu dài quá %(limit)s ký tự.",
+                    limit=MAX_NUMBER_LENGTH,
+                )
+            )
         if kind == ClauseKind.PARAGRAPH:
             number = ""
         title, text = self.title.strip(), self.text.strip()
         if not (title or text or number):
-            raise Invalid("Cần nhập số hiệu, tiêu đề hoặc nội dung.")
+            raise Invalid(_("Cần nhập số hiệu, tiêu đề hoặc nội dung."))
         points = self.max_points
         if points is not None and kind not in CRITERIA_KINDS:
             points = None
         if points is not None and (points < 0 or points >= Decimal("100000000")):
-            raise Invalid("Điểm chuẩn phải là số không âm và nhỏ hơn 100.000.000.")
+            raise Invalid(_("Điểm chuẩn phải là số không âm và nhỏ hơn 100.000.000."))
         return ClauseFields(kind, number, title, text, points, self.guidance.strip())
 
 
@@ -500,13 +547,19 @@ def _check_nesting(kind: str, parent_kind: str, where: str) -> None:
     child, parent = ClauseKind(kind), ClauseKind(parent_kind)
     same_level_ok = child in (ClauseKind.POINT, ClauseKind.PARAGRAPH) and child == parent
     if _RANK[child] <= _RANK[parent] and not same_level_ok:
-        raise Invalid(f"Không thể đặt {_kind_name(child)} bên trong {where}.")
+        raise Invalid(
+            _(
+                "Không thể đặt %(kind_name)s bên trong %(where)s.",
+                kind_name=_kind_name(child),
+                where=where,
+            )
+        )
 
 
 def _kind_name(kind: str) -> str:
     from drafts.models import CLAUSE_KIND_LABELS
 
-    return CLAUSE_KIND_LABELS[ClauseKind(kind)].lower()
+    return _(CLAUSE_KIND_LABELS[ClauseKind(kind)]).lower()
 
 
 def add_clause(
@@ -525,11 +578,11 @@ def add_clause(
     roots, nodes = _tree(version)
     for other in (parent, after):
         if other is not None and other.id not in nodes:
-            raise NotFound("Điều khoản không thuộc phiên bản này.")
+            raise NotFound(_("Điều khoản không thuộc phiên bản này."))
     if after is not None:
         after_node = nodes[after.id]
         if parent is not None and after_node.parent is not nodes[parent.id]:
-            raise Invalid("Vị trí chèn không nằm dưới mục cha đã chọn.")
+            raise Invalid(_("Vị trí chèn không nằm dưới mục cha đã chọn."))
         parent_node = after_node.parent
     else:
         parent_node = nodes[parent.id] if parent is not None else None
@@ -611,18 +664,18 @@ def move_clause(
     node = nodes[clause.id]
     target = nodes.get(parent.id) if parent is not None else None
     if parent is not None and target is None:
-        raise NotFound("Mục cha không thuộc phiên bản này.")
+        raise NotFound(_("Mục cha không thuộc phiên bản này."))
     ancestor = target
     while ancestor is not None:
         if ancestor is node:
-            raise Invalid("Không thể chuyển một điều khoản vào bên trong chính nó.")
+            raise Invalid(_("Không thể chuyển một điều khoản vào bên trong chính nó."))
         ancestor = ancestor.parent
     _check_placement(node.kind, target)
     after_node = nodes.get(after.id) if after is not None else None
     if after is not None and (after_node is None or after_node.parent is not target):
-        raise Invalid("Vị trí chèn không nằm dưới mục cha đã chọn.")
+        raise Invalid(_("Vị trí chèn không nằm dưới mục cha đã chọn."))
     if after_node is node:
-        raise Invalid("Không thể đặt một điều khoản sau chính nó.")
+        raise Invalid(_("Không thể đặt một điều khoản sau chính nó."))
     _siblings(roots, node.parent).remove(node)
     siblings = _siblings(roots, target)
     position = siblings.index(after_node) + 1 if after_node is not None else len(siblings)
@@ -652,9 +705,9 @@ def shift_clause(
     other = index - 1 if direction == "up" else index + 1
     if not 0 <= other < len(siblings):
         raise Invalid(
-            "Điều khoản đã ở vị trí đầu tiên."
+            _("Điều khoản đã ở vị trí đầu tiên.")
             if direction == "up"
-            else "Điều khoản đã ở vị trí cuối cùng."
+            else _("Điều khoản đã ở vị trí cuối cùng.")
         )
     siblings[index], siblings[other] = siblings[other], siblings[index]
     _relayout(roots)
@@ -672,7 +725,7 @@ def shift_clause(
 def subtree_size(clause: Clause) -> int:
     """How many clauses deleting this one removes (itself and everything under it)."""
     _roots, nodes = _tree(clause.version)
-    return sum(1 for _ in tree.iter_tree([nodes[clause.id]]))
+    return sum(1 for _node in tree.iter_tree([nodes[clause.id]]))
 
 
 def delete_clause(clause: Clause, *, actor: User, lock_version: int | None) -> int:
@@ -892,7 +945,7 @@ def import_version(
     if preview is None or preview.kind != draft.kind:
         preview = read_upload(draft.kind, data, filename)
     if not preview.nodes:
-        raise Invalid("Tệp không có điều khoản nào để nhập.")
+        raise Invalid(_("Tệp không có điều khoản nào để nhập."))
     base = latest_published(draft)
     nodes = preview.nodes
     if base is not None:
@@ -976,7 +1029,7 @@ def stash_upload(data: bytes, *, filename: str, user: User, draft: Draft) -> str
 
 def take_upload(token: str, *, user: User, draft: Draft) -> PendingUpload:
     """The upload behind `token`, only for the user and draft it was made for."""
-    gone = Conflict("Tệp xem trước đã hết hạn hoặc không còn; hãy tải tệp lên lại.")
+    gone = Conflict(_("Tệp xem trước đã hết hạn hoặc không còn; hãy tải tệp lên lại."))
     if not _TOKEN.match(token or ""):
         raise gone
     folder = _pending_dir()
@@ -986,7 +1039,7 @@ def take_upload(token: str, *, user: User, draft: Draft) -> PendingUpload:
     except (OSError, ValueError):
         raise gone from None
     if meta.get("user_id") != user.id or meta.get("draft_id") != draft.id:
-        raise Forbidden("Tệp xem trước này không phải của bạn hoặc không thuộc dự thảo này.")
+        raise Forbidden(_("Tệp xem trước này không phải của bạn hoặc không thuộc dự thảo này."))
     if now() - datetime.fromisoformat(meta["created_at"]) > PENDING_TTL:
         drop_upload(token)
         raise gone

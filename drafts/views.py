@@ -92,7 +92,7 @@ def _drafter_only(draft: Draft) -> None:
 
 
 def _version(version_id: int) -> Version:
-    version = get_or_404(Version, version_id, "Không tìm thấy phiên bản.")
+    version = get_or_404(Version, version_id, _("Không tìm thấy phiên bản."))
     ensure(version.can_view(current_user))
     about(_draft_url(version.draft, version), version.draft.title)
     _drafter_only(version.draft)
@@ -100,7 +100,7 @@ def _version(version_id: int) -> Version:
 
 
 def _clause(clause_id: int) -> Clause:
-    clause = get_or_404(Clause, clause_id, "Không tìm thấy điều khoản.")
+    clause = get_or_404(Clause, clause_id, _("Không tìm thấy điều khoản."))
     ensure(clause.version.can_view(current_user))
     about(_draft_url(clause.version.draft, clause.version), clause.version.draft.title)
     _drafter_only(clause.version.draft)

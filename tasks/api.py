@@ -208,7 +208,7 @@ def list_notifications(query: dict[str, Any]):  # type: ignore[no-untyped-def]
 def read_notification(notification_id: int):  # type: ignore[no-untyped-def]
     notification = db.session.get(Notification, notification_id)
     if notification is None:
-        raise NotFound("Không tìm thấy thông báo.")
+        raise NotFound(_("Không tìm thấy thông báo."))
     ensure(notification.can_view(current_api_user()))
     notify.mark_read(notification, actor=current_api_user())
     db.session.commit()
@@ -279,7 +279,7 @@ def send_reminders_now(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     elif "sheet_id" in body:
         kind, subject_id = SubjectType.SCORE_SHEET, body["sheet_id"]
     else:  # pragma: no cover - the schema allows exactly one of the two
-        raise Invalid("Cần consultation_id hoặc sheet_id.")
+        raise Invalid(_("Cần consultation_id hoặc sheet_id."))
     jobs.request_send_now(kind, subject_id, actor=current_api_user())
     db.session.commit()
     return {"queued": True, "subject_type": kind.value, "subject_id": subject_id}, 202
@@ -320,7 +320,7 @@ def retry_mail(mail_id: int):  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
     outgoing = db.session.get(OutgoingMail, mail_id)
     if outgoing is None:
-        raise NotFound("Không tìm thấy thư.")
+        raise NotFound(_("Không tìm thấy thư."))
     jobs.retry_failed_mail(outgoing, actor=current_api_user())
     db.session.commit()
     db.session.refresh(outgoing)

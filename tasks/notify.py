@@ -18,11 +18,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from accounts.clock import now
 from accounts.errors import Forbidden
+from accounts.i18n import Deferred, render
 from accounts.models import NotifyMode, User
 from app import db
 from tasks.mail import new_message_id
@@ -38,8 +41,8 @@ _AFTER_COMMIT = "draftflow.after_commit_tasks"
 class PendingNotice:
     user_ids: tuple[int, ...]
     kind: str
-    title: str
-    body: str
+    title: str | Deferred  # a Deferred is written in each recipient's language
+    body: str | Deferred
     url: str
     escalation: bool = False
 
@@ -48,8 +51,8 @@ def notify(
     users: Iterable[User],
     *,
     kind: str,
-    title: str,
-    body: str = "",
+    title: str | Deferred,
+    body: str | Deferred = "",
     url: str = "",
     escalation: bool = False,
 ) -> None:
@@ -110,9 +113,12 @@ def write_notices(session: Session, notices: Iterable[PendingNotice]) -> list[in
     people = {
         row.id: row
         for row in session.execute(
-            select(User.id, User.email, User.notify_mode, User.active).where(User.id.in_(user_ids))
+            select(User.id, User.email, User.notify_mode, User.active, User.locale).where(
+                User.id.in_(user_ids)
+            )
         )
     }
+    default_locale = current_app.config["BABEL_DEFAULT_LOCALE"]
     moment = now()
     mails: dict[int, OutgoingMail] = {}
     for notice in notices:
@@ -124,11 +130,13 @@ def write_notices(session: Session, notices: Iterable[PendingNotice]) -> list[in
             by_mail = bool(email) and (
                 person.notify_mode == NotifyMode.IMMEDIATE or notice.escalation
             )
+            with force_locale(person.locale or default_locale):
+                title, body = render(notice.title), render(notice.body)
             row = Notification(
                 user_id=uid,
                 kind=notice.kind[:60],
-                title=notice.title[:500],
-                body=notice.body,
+                title=title[:500],
+                body=body,
                 url=notice.url[:500],
                 escalation=notice.escalation,
                 created_at=moment,
@@ -143,7 +151,7 @@ def write_notices(session: Session, notices: Iterable[PendingNotice]) -> list[in
                         user_id=uid,
                         to_address=email,
                         kind="notice",
-                        subject=notice.title[:300],
+                        subject=title[:300],
                         message_id=new_message_id(),
                         status=MailStatus.QUEUED,
                         attempts=0,

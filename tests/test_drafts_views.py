@@ -85,8 +85,28 @@ def test_draft_page_renders_the_tree_with_vietnamese_headings(client, auth, org,
     for text in ("Chương I", "QUY ĐỊNH CHUNG", "Điều 7. Chấm điểm, xếp loại thi đua", "4.", "đ)"):
         assert text in page
     assert "Dự thảo lần 1" in page
-    assert "Nháp" in page
+    assert "Đã phát hành, chưa lấy ý kiến" in page
     assert 'aria-label="Sửa điểm đ khoản 4 Điều 7"' not in page  # published: not editable
+
+
+def test_a_draft_stops_saying_nhap_once_a_version_is_published(client, auth, org, create_draft):
+    draft = create_draft(drafter=org.drafter, published=False)
+    auth.login(org.drafter)
+    badge = re.compile(r'class="badge badge-">([^<]*)</span>')
+    assert badge.findall(client.get(f"/drafts/{draft.id}").get_data(as_text=True)) == ["Nháp"]
+    version = draft.versions[0]
+    sent = client.post(
+        f"/drafts/versions/{version.id}/publish",
+        data={"confirmed": "1", "lock_version": version.lock_version},
+    )
+    assert sent.status_code == 302
+    for url in (f"/drafts/{draft.id}", "/drafts/"):
+        page = client.get(url).get_data(as_text=True)
+        assert badge.findall(page) == ["Đã phát hành, chưa lấy ý kiến"], url
+    assert db.session.get(Draft, draft.id).state == DraftState.DRAFT  # no round yet
+    client.post("/lang", data={"lang": "en"})
+    page = client.get(f"/drafts/{draft.id}").get_data(as_text=True)
+    assert badge.findall(page) == ["Published, not yet sent for comments"]
 
 
 def test_criteria_rows_are_a_table_with_points_and_guidance(client, auth, org, create_draft):

@@ -8,6 +8,7 @@ from io import BytesIO
 from typing import Any
 
 from flask import Blueprint, request, send_file
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from accounts.apispec import (
@@ -530,14 +531,14 @@ def sheet_json(sheet: ScoreSheet, user: Any) -> dict[str, Any]:
 def _period(period_id: int) -> ScoringPeriod:
     period = db.session.get(ScoringPeriod, period_id)
     if period is None:
-        raise NotFound("Không tìm thấy kỳ chấm điểm.")
+        raise NotFound(_("Không tìm thấy kỳ chấm điểm."))
     return period
 
 
 def _sheet(sheet_id: int) -> ScoreSheet:
     sheet = queries.load_sheet(sheet_id)
     if sheet is None:
-        raise NotFound("Không tìm thấy phiếu chấm điểm.")
+        raise NotFound(_("Không tìm thấy phiếu chấm điểm."))
     ensure(sheet.can_view(current_api_user()))
     return sheet
 
@@ -551,9 +552,11 @@ def _moment(text: str, what: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise Invalid(f"{what} không phải là ngày hợp lệ: “{text}”.") from None
+        raise Invalid(
+            _("%(what)s không phải là ngày hợp lệ: “%(text)s”.", what=what, text=text)
+        ) from None
     if moment.tzinfo is None:
-        raise Invalid(f"{what} phải có múi giờ: “{text}”.")
+        raise Invalid(_("%(what)s phải có múi giờ: “%(text)s”.", what=what, text=text))
     return moment
 
 
@@ -618,19 +621,21 @@ def list_periods():  # type: ignore[no-untyped-def]
 def open_period(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     user = current_api_user()
     ensure(
-        can_open_period(user), "Chỉ Thường trực Hội đồng hoặc quản trị viên được mở kỳ chấm điểm."
+        can_open_period(user),
+        _("Chỉ Thường trực Hội đồng hoặc quản trị viên được mở kỳ chấm điểm."),
     )
     draft = db.session.get(Draft, body["draft_id"])
     if draft is None:
-        raise NotFound("Không tìm thấy bảng tiêu chí.")
+        raise NotFound(_("Không tìm thấy bảng tiêu chí."))
     if "unit_ids" in body:
         units = list(db.session.scalars(select(Unit).where(Unit.id.in_(body["unit_ids"]))))
         if len(units) != len(body["unit_ids"]):
-            raise NotFound("Có đơn vị không tồn tại.")
+            raise NotFound(_("Có đơn vị không tồn tại."))
     else:
         units = active_units()
     deadlines = {
-        key: _moment(value, f"Hạn của bước {key}") for key, value in body["deadlines"].items()
+        key: _moment(value, _("Hạn của bước %(key)s", key=key))
+        for key, value in body["deadlines"].items()
     }
     bands = None
     if "bands" in body and draft.adopted_version_id is not None:
@@ -709,7 +714,7 @@ def group_comparison(period_id: int, group_id: int):  # type: ignore[no-untyped-
     period = _period(period_id)
     group = db.session.get(Group, group_id)
     if group is None:
-        raise NotFound("Không tìm thấy Cụm, Khối.")
+        raise NotFound(_("Không tìm thấy Cụm, Khối."))
     ensure(period.can_view_group(current_api_user(), group))
     table = queries.load_criteria(period.criteria_version_id)
     sheets = queries.period_sheets(period, group_id=group.id)
@@ -1152,7 +1157,7 @@ def add_adjustment(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-unty
 def delete_adjustment(adjustment_id: int):  # type: ignore[no-untyped-def]
     item = db.session.get(ScoreAdjustment, adjustment_id)
     if item is None:
-        raise NotFound("Không tìm thấy khoản điểm.")
+        raise NotFound(_("Không tìm thấy khoản điểm."))
     user = current_api_user()
     ensure(item.sheet.can_view(user))
     ensure(item.can_remove(user))
@@ -1179,7 +1184,7 @@ def upload_evidence(sheet_id: int):  # type: ignore[no-untyped-def]
     ensure(sheet.can_upload_evidence(user))
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise Invalid("Thiếu tệp minh chứng (trường file).")
+        raise Invalid(_("Thiếu tệp minh chứng (trường file)."))
     evidence = operations.upload_evidence(
         sheet, request.form.get("lineage") or None, upload.filename, upload.read(), user
     )
@@ -1199,7 +1204,7 @@ def upload_evidence(sheet_id: int):  # type: ignore[no-untyped-def]
 def download_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
     evidence = db.session.get(Evidence, evidence_id)
     if evidence is None:
-        raise NotFound("Không tìm thấy minh chứng.")
+        raise NotFound(_("Không tìm thấy minh chứng."))
     ensure(evidence.can_download(current_api_user()))
     return exports.evidence_response(evidence)
 
@@ -1216,7 +1221,7 @@ def download_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
 def delete_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
     evidence = db.session.get(Evidence, evidence_id)
     if evidence is None:
-        raise NotFound("Không tìm thấy minh chứng.")
+        raise NotFound(_("Không tìm thấy minh chứng."))
     user = current_api_user()
     ensure(evidence.can_download(user))
     ensure(evidence.can_delete(user))
@@ -1239,7 +1244,7 @@ def extend_deadline(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-unt
     sheet = _sheet(sheet_id)
     user = current_api_user()
     ensure(sheet.can_extend_deadline(user))
-    operations.extend_deadline(sheet, _moment(body["due"], "Hạn mới"), body["reason"], user)
+    operations.extend_deadline(sheet, _moment(body["due"], _("Hạn mới")), body["reason"], user)
     db.session.commit()
     return sheet_summary(_sheet(sheet_id))
 

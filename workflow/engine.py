@@ -42,16 +42,40 @@ class TableError(ValueError):
     """The transition table itself is inconsistent (a configuration error)."""
 
 
+def N_(message: str) -> str:
+    """Mark a message for the translation catalogue (this module imports nothing of ours)."""
+    return message
+
+
+ILLEGAL = N_("Không thể thực hiện “%(label)s” khi đang ở trạng thái “%(state)s”.")
+NOT_PERMITTED = N_("Bạn không có quyền thực hiện “%(label)s” ở trạng thái “%(state)s”.")
+NOTE_REQUIRED = N_("Cần nhập lý do (ghi chú) để thực hiện “%(label)s”.")
+
+
 class TransitionError(Exception):
-    """A transition was refused; ``message`` is Vietnamese and safe to show to users."""
+    """A transition was refused; ``message`` is Vietnamese and safe to show to users.
+
+    ``template`` and ``labels`` let a web layer say the same in the reader's language:
+    the template and each label are catalogue messages (custom labels pass unchanged).
+    """
 
     code = "transition_error"
 
-    def __init__(self, message: str, *, action: str = "", state: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        action: str = "",
+        state: str = "",
+        template: str = "",
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.action = action
         self.state = state
+        self.template = template
+        self.labels = dict(labels or {})
 
 
 class IllegalTransition(TransitionError):
@@ -198,21 +222,26 @@ class Machine:
         state = self.current_state(obj)
         row = self._by_key.get((state, action))
         label, state_label = self.action_label(action), self.state_label(state)
+        labels = {"label": label, "state": state_label}
         if row is None:
             raise IllegalTransition(
-                f"Không thể thực hiện “{label}” khi đang ở trạng thái “{state_label}”.",
-                action=action,
-                state=state,
+                ILLEGAL % labels, action=action, state=state, template=ILLEGAL, labels=labels
             )
         if not row.allowed(obj, actor):
             raise NotPermitted(
-                f"Bạn không có quyền thực hiện “{label}” ở trạng thái “{state_label}”.",
+                NOT_PERMITTED % labels,
                 action=action,
                 state=state,
+                template=NOT_PERMITTED,
+                labels=labels,
             )
         if row.requires_note and not _clean_note(note):
             raise NoteRequired(
-                f"Cần nhập lý do (ghi chú) để thực hiện “{label}”.", action=action, state=state
+                NOTE_REQUIRED % labels,
+                action=action,
+                state=state,
+                template=NOTE_REQUIRED,
+                labels=labels,
             )
         if row.guard is not None:
             problem = row.guard(obj)

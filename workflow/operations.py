@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from accounts import audit
 from accounts.clock import format_datetime, now, to_local
 from accounts.errors import Conflict, Forbidden, Invalid, NotFound
+from accounts.i18n import N_, Deferred
 from accounts.models import EmulationYear, GroupMembership, Role, Unit, User
 from accounts.operations import ensure_year, year_for_date
 from app import db
@@ -103,18 +105,18 @@ def open_period(
     units; by default the one containing the self-scoring deadline.
     """
     if not can_open_period(actor):
-        raise Forbidden("Chỉ Thường trực Hội đồng hoặc quản trị viên được mở kỳ chấm điểm.")
+        raise Forbidden(_("Chỉ Thường trực Hội đồng hoặc quản trị viên được mở kỳ chấm điểm."))
     version = _adopted_version(criteria_draft)
     name = (name or "").strip()
     if not name:
-        raise Invalid("Cần nhập tên kỳ chấm điểm, ví dụ “Năm 2026”.")
+        raise Invalid(_("Cần nhập tên kỳ chấm điểm, ví dụ “Năm 2026”."))
     steps_config = list(steps) if steps else list(DEFAULT_STEP_KEYS)
     step_specs = _validated_steps(steps_config)
     reviewers = _validated_reviewers(step_specs, step_reviewers)
     due = _validated_deadlines(step_specs, deadlines)
     table = load_criteria(version.id)
     if not table.leaves:
-        raise Invalid("Bảng tiêu chí chưa có tiêu chí nào để chấm.")
+        raise Invalid(_("Bảng tiêu chí chưa có tiêu chí nào để chấm."))
     total_max = _ensure_table_max(table)
     chosen_bands = _validated_bands(bands or scoring.default_bands(total_max), total_max)
     cap = _validated_bonus_cap(bonus_cap)
@@ -126,7 +128,7 @@ def open_period(
         )
     )
     if clash is not None:
-        raise Conflict(f"Bảng tiêu chí này đã có kỳ chấm điểm “{name}”.")
+        raise Conflict(_("Bảng tiêu chí này đã có kỳ chấm điểm “%(name)s”.", name=name))
 
     period = ScoringPeriod(
         name=name,
@@ -172,8 +174,8 @@ def open_period(
     notify(
         members,
         kind="scoring.period_opened",
-        title=f"Mở kỳ chấm điểm thi đua: {name}",
-        body=f"Hạn tự chấm điểm: {format_datetime(first_due)}.",
+        title=Deferred(N_("Mở kỳ chấm điểm thi đua: %(name)s"), name=name),
+        body=Deferred(N_("Hạn tự chấm điểm: %(due)s."), due=format_datetime(first_due)),
         url="/scoring/",
     )
     return period
@@ -185,7 +187,7 @@ def _adopted_version(draft: Draft):  # type: ignore[no-untyped-def]
         or draft.state != DraftState.ADOPTED
         or draft.adopted_version is None
     ):
-        raise Invalid("Chỉ mở kỳ chấm điểm trên bảng tiêu chí đã được ban hành.")
+        raise Invalid(_("Chỉ mở kỳ chấm điểm trên bảng tiêu chí đã được ban hành."))
     return draft.adopted_version
 
 
@@ -212,10 +214,12 @@ def _validated_reviewers(
         try:
             reviewers[step.key] = ReviewerRule(chosen[step.key])
         except (KeyError, ValueError):
-            raise Invalid(f"Bước “{step.title}” chưa có người xét duyệt hợp lệ.") from None
+            raise Invalid(
+                _("Bước “%(title)s” chưa có người xét duyệt hợp lệ.", title=step.title)
+            ) from None
     scored = [rule for rule in reviewers.values() if rule != ReviewerRule.COUNCIL]
     if len(scored) != len(set(scored)):
-        raise Invalid("Mỗi cột điểm (Cụm chấm, thẩm định) chỉ được gắn với một bước.")
+        raise Invalid(_("Mỗi cột điểm (Cụm chấm, thẩm định) chỉ được gắn với một bước."))
     return reviewers
 
 
@@ -226,15 +230,17 @@ def _validated_deadlines(
     for step in steps:
         value = deadlines.get(step.key)
         if value is None:
-            raise Invalid(f"Cần đặt hạn cho bước “{step.title}”.")
+            raise Invalid(_("Cần đặt hạn cho bước “%(title)s”.", title=step.title))
         if value.tzinfo is None:
-            raise Invalid(f"Hạn của bước “{step.title}” phải có múi giờ.")
+            raise Invalid(_("Hạn của bước “%(title)s” phải có múi giờ.", title=step.title))
         due[step.key] = value
     ordered = list(due.values())
     for (key, value), previous in zip(list(due.items())[1:], ordered, strict=False):
         if value < previous:
             title = next(step.title for step in steps if step.key == key)
-            raise Invalid(f"Hạn của bước “{title}” không được sớm hơn hạn của bước trước.")
+            raise Invalid(
+                _("Hạn của bước “%(title)s” không được sớm hơn hạn của bước trước.", title=title)
+            )
     return due
 
 
@@ -244,7 +250,7 @@ def _ensure_table_max(table: CriteriaTable) -> Decimal:
     except scoring.ScoreError as exc:
         raise Invalid(exc.message) from exc
     if total <= 0:
-        raise Invalid("Tổng điểm chuẩn của bảng tiêu chí phải lớn hơn 0.")
+        raise Invalid(_("Tổng điểm chuẩn của bảng tiêu chí phải lớn hơn 0."))
     return total
 
 
@@ -260,17 +266,17 @@ def _validated_bands(bands: scoring.Bands, total_max: Decimal) -> scoring.Bands:
 
 def _validated_bonus_cap(cap: Decimal | None) -> Decimal | None:
     if cap is not None and cap < 0:
-        raise Invalid("Mức điểm thưởng tối đa không được âm.")
+        raise Invalid(_("Mức điểm thưởng tối đa không được âm."))
     return cap
 
 
 def _validated_units(units: Sequence[Unit]) -> list[Unit]:
     chosen = list({unit.id: unit for unit in units}.values())
     if not chosen:
-        raise Invalid("Cần chọn ít nhất một đơn vị tham gia chấm điểm.")
+        raise Invalid(_("Cần chọn ít nhất một đơn vị tham gia chấm điểm."))
     retired = [unit.short_name for unit in chosen if not unit.active]
     if retired:
-        raise Invalid(f"Đơn vị đã ngừng hoạt động: {', '.join(retired)}.")
+        raise Invalid(_("Đơn vị đã ngừng hoạt động: %(names)s.", names=", ".join(retired)))
     return chosen
 
 
@@ -279,7 +285,7 @@ def _emulation_year(year: int | None, first_deadline: datetime) -> EmulationYear
         return ensure_year(year)
     found = year_for_date(to_local(first_deadline).date())
     if found is None:
-        raise Invalid("Chưa có năm thi đua chứa hạn tự chấm điểm; hãy chọn năm thi đua.")
+        raise Invalid(_("Chưa có năm thi đua chứa hạn tự chấm điểm; hãy chọn năm thi đua."))
     return found
 
 
@@ -384,16 +390,24 @@ def _refresh_due(sheet: ScoreSheet) -> None:
 def _notify_transition(sheet: ScoreSheet, entry: TransitionRecord, label: str) -> None:
     unit = sheet.unit.name
     if sheetflow.is_return_action(entry.action):
-        title = f"Phiếu chấm điểm của {unit} bị trả lại để chỉnh sửa"
+        title = Deferred(N_("Phiếu chấm điểm của %(unit)s bị trả lại để chỉnh sửa"), unit=unit)
     elif sheet.current_step is None:
-        title = f"Phiếu chấm điểm của {unit} đã được công nhận"
+        title = Deferred(N_("Phiếu chấm điểm của %(unit)s đã được công nhận"), unit=unit)
     else:
-        title = f"Phiếu chấm điểm của {unit}: {label}"
+        title = Deferred(
+            N_("Phiếu chấm điểm của %(unit)s: %(action)s"), unit=unit, action=Deferred(label)
+        )
     recipients = holders_of(sheet) or _unit_people([sheet.unit_id])
     if entry.action == sheetflow.START or not recipients:
         return
-    deadline = f"Hạn xử lý: {format_datetime(sheet.due_at)}." if sheet.due_at else ""
-    body = "\n".join(part for part in (entry.note and f"Lý do: {entry.note}", deadline) if part)
+    reason = Deferred(N_("Lý do: %(note)s"), note=entry.note) if entry.note else None
+    due = Deferred(N_("Hạn xử lý: %(due)s."), due=format_datetime(sheet.due_at))
+    body = Deferred(
+        "%(reason)s%(gap)s%(due)s",
+        reason=reason or "",
+        gap="\n" if reason and sheet.due_at else "",
+        due=due if sheet.due_at else "",
+    )
     notify(recipients, kind=f"scoring.{entry.action}", title=title, body=body, url=sheet_url(sheet))
 
 
@@ -416,7 +430,12 @@ class ScoreInput:
 
 def _require_stage(sheet: ScoreSheet, stage: ScoreStage, actor: User) -> None:
     if not sheet.can_edit_stage(actor, stage):
-        raise Forbidden(f"Bạn không thể sửa {STAGE_NOUNS[stage]} của phiếu này ở bước hiện tại.")
+        raise Forbidden(
+            _(
+                "Bạn không thể sửa %(value)s của phiếu này ở bước hiện tại.",
+                value=_(STAGE_NOUNS[stage]),
+            )
+        )
 
 
 def _auto_start(sheet: ScoreSheet, actor: User) -> None:
@@ -482,7 +501,7 @@ def _parse_entries(
     errors: dict[str, str] = {}
     for entry in entries:
         if entry.lineage not in leaves and entry.lineage not in items:
-            raise NotFound("Không có tiêu chí này trong bảng tiêu chí của kỳ chấm điểm.")
+            raise NotFound(_("Không có tiêu chí này trong bảng tiêu chí của kỳ chấm điểm."))
         try:
             value = scoring.parse_points(entry.value)
             if entry.lineage in leaves:
@@ -495,7 +514,8 @@ def _parse_entries(
         parsed[entry.lineage] = value
     if errors:
         raise Invalid(
-            "Có điểm không hợp lệ: " + " ".join(errors.values()), details={"errors": errors}
+            _("Có điểm không hợp lệ: %(errors)s", errors=" ".join(errors.values())),
+            details={"errors": errors},
         )
     return parsed
 
@@ -573,8 +593,10 @@ def _stale_entries(
         changes[entry.lineage] = [_text(current_value), _text(value)]
     if conflicts:
         raise Conflict(
-            "Điểm của một số tiêu chí vừa được người khác cập nhật. Điểm bạn nhập vẫn được giữ "
-            "trên trang; hãy xem lại giá trị hiện tại rồi lưu lại.",
+            _(
+                "Điểm của một số tiêu chí vừa được người khác cập nhật. Điểm bạn nhập vẫn được "
+                "giữ trên trang; hãy xem lại giá trị hiện tại rồi lưu lại."
+            ),
             details={"conflicts": conflicts},
         )
     return changes
@@ -631,7 +653,7 @@ def confirm_previous_scores(sheet: ScoreSheet, actor: User) -> int:
     items included. Returns how many values were recorded."""
     stage = sheet.editable_stage
     if stage is None or stage == ScoreStage.SELF:
-        raise Conflict("Phiếu không ở bước xét duyệt có chấm điểm.")
+        raise Conflict(_("Phiếu không ở bước xét duyệt có chấm điểm."))
     _require_stage(sheet, stage, actor)
     source = previous_stage(sheet, stage)
     assert source is not None  # a review stage always follows the self-score
@@ -674,18 +696,18 @@ def add_adjustment(
     Its points are a score of that column, so later columns carry them over."""
     stage = sheet.editable_stage
     if stage is None:
-        raise Conflict("Phiếu đã hoàn tất, không thể thêm điểm thưởng hoặc điểm trừ.")
+        raise Conflict(_("Phiếu đã hoàn tất, không thể thêm điểm thưởng hoặc điểm trừ."))
     _require_stage(sheet, stage, actor)
     label = ADJUSTMENT_KIND_LABELS[kind]
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid(f"Cần ghi lý do cho {label.lower()}.")
+        raise Invalid(_("Cần ghi lý do cho %(kind)s.", kind=_(label).lower()))
     try:
         value = scoring.parse_points(points)
     except scoring.ScoreError as exc:
         raise Invalid(exc.message) from exc
     if value is None or value <= 0:
-        raise Invalid(f"Số {label.lower()} phải lớn hơn 0.")
+        raise Invalid(_("Số %(kind)s phải lớn hơn 0.", kind=_(label).lower()))
     table = load_criteria(sheet.period.criteria_version_id)
     filed = _filed_row(table, kind, row)
     item = ScoreAdjustment(
@@ -932,14 +954,14 @@ _EXTENSIONS = {
     "jpeg": "jpg",
     "png": "png",
 }
-_TYPE_MESSAGE = "Chỉ nhận minh chứng dạng PDF, DOCX, XLSX, JPG hoặc PNG."
+_TYPE_MESSAGE = N_("Chỉ nhận minh chứng dạng PDF, DOCX, XLSX, JPG hoặc PNG.")
 
 
 def sniff_evidence(data: bytes, filename: str) -> str:
     """The file's type from its content, which must agree with its extension."""
     extension = _EXTENSIONS.get(filename.rsplit(".", 1)[-1].lower() if "." in filename else "")
     if extension is None:
-        raise Invalid(_TYPE_MESSAGE)
+        raise Invalid(_(_TYPE_MESSAGE))
     if data.startswith(b"%PDF-"):
         kind = "pdf"
     elif data.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -952,11 +974,15 @@ def sniff_evidence(data: bytes, filename: str) -> str:
         except ParseError as exc:
             raise Invalid(str(exc)) from exc
     else:
-        raise Invalid(_TYPE_MESSAGE)
+        raise Invalid(_(_TYPE_MESSAGE))
     if kind != extension:
         raise Invalid(
-            f"Nội dung tệp là {kind.upper()} nhưng tên tệp có đuôi .{extension}; "
-            "hãy kiểm tra lại tệp."
+            _(
+                "Nội dung tệp là %(upper)s nhưng tên tệp có đuôi .%(extension)s; hãy kiểm tra "
+                "lại tệp.",
+                upper=kind.upper(),
+                extension=extension,
+            )
         )
     return kind
 
@@ -975,19 +1001,19 @@ def upload_evidence(
     sheet: ScoreSheet, lineage: str | None, filename: str, data: bytes, actor: User
 ) -> Evidence:
     if not sheet.can_upload_evidence(actor):
-        raise Forbidden("Chỉ đơn vị được tải minh chứng lên khi đang tự chấm điểm.")
+        raise Forbidden(_("Chỉ đơn vị được tải minh chứng lên khi đang tự chấm điểm."))
     limit = int(current_app.config["EVIDENCE_MAX_BYTES"])
     if len(data) > limit:
-        raise Invalid(f"Tệp minh chứng vượt quá {limit // (1024 * 1024)} MB.")
+        raise Invalid(_("Tệp minh chứng vượt quá %(value)s MB.", value=limit // (1024 * 1024)))
     if not data:
-        raise Invalid("Tệp minh chứng rỗng.")
+        raise Invalid(_("Tệp minh chứng rỗng."))
     name = display_filename(filename)
     kind = sniff_evidence(data, name)
     if lineage is not None:
         # A criterion of the table, or one of the sheet's bonus or deduction items.
         table = load_criteria(sheet.period.criteria_version_id)
         if lineage not in table.by_key and lineage not in {a.key for a in sheet.adjustments}:
-            raise NotFound("Không có tiêu chí này trong bảng tiêu chí của kỳ chấm điểm.")
+            raise NotFound(_("Không có tiêu chí này trong bảng tiêu chí của kỳ chấm điểm."))
     _auto_start(sheet, actor)
     stored = f"{secrets.token_hex(16)}.{kind}"
     (_evidence_dir() / stored).write_bytes(data)
@@ -1015,7 +1041,7 @@ def upload_evidence(
 
 def delete_evidence(evidence: Evidence, actor: User) -> None:
     if not evidence.can_delete(actor):
-        raise Forbidden("Bạn không thể xoá minh chứng này ở bước hiện tại.")
+        raise Forbidden(_("Bạn không thể xoá minh chứng này ở bước hiện tại."))
     sheet = evidence.sheet
     audit.record(
         "sheet.evidence_delete",
@@ -1046,18 +1072,23 @@ def extend_deadline(sheet: ScoreSheet, due_at: datetime, reason: str, actor: Use
     """Give one sheet more time for its current step."""
     if not sheet.can_extend_deadline(actor):
         raise Forbidden(
-            "Chỉ Thường trực Hội đồng được gia hạn, và chỉ khi phiếu còn bước chờ xử lý."
+            _("Chỉ Thường trực Hội đồng được gia hạn, và chỉ khi phiếu còn bước chờ xử lý.")
         )
     step = sheet.current_step
     assert step is not None  # can_extend_deadline checked it
     if due_at.tzinfo is None:
-        raise Invalid("Hạn mới phải có múi giờ.")
+        raise Invalid(_("Hạn mới phải có múi giờ."))
     previous = sheet.deadline_for(step.key)
     if previous is not None and due_at <= previous:
-        raise Invalid(f"Hạn mới phải sau hạn hiện tại ({format_datetime(previous)}).")
+        raise Invalid(
+            _(
+                "Hạn mới phải sau hạn hiện tại (%(when)s).",
+                when=format_datetime(previous),
+            )
+        )
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("Cần ghi lý do gia hạn.")
+        raise Invalid(_("Cần ghi lý do gia hạn."))
     sheet.extensions.append(
         SheetDeadlineExtension(
             step_key=step.key,
@@ -1085,8 +1116,14 @@ def extend_deadline(sheet: ScoreSheet, due_at: datetime, reason: str, actor: Use
     notify(
         holders_of(sheet),
         kind="scoring.deadline_extended",
-        title=f"Gia hạn bước “{step.title}” cho {sheet.unit.name}",
-        body=f"Hạn mới: {format_datetime(due_at)}. Lý do: {reason}",
+        title=Deferred(
+            N_("Gia hạn bước “%(step)s” cho %(unit)s"),
+            step=Deferred(step.title),
+            unit=sheet.unit.name,
+        ),
+        body=Deferred(
+            N_("Hạn mới: %(due)s. Lý do: %(reason)s"), due=format_datetime(due_at), reason=reason
+        ),
         url=sheet_url(sheet),
     )
 
@@ -1094,10 +1131,12 @@ def extend_deadline(sheet: ScoreSheet, due_at: datetime, reason: str, actor: Use
 def disqualify(sheet: ScoreSheet, condition: str, note: str, actor: User) -> None:
     """Mark a disqualifying condition: the unit's classification is capped."""
     if not sheet.can_disqualify(actor):
-        raise Forbidden("Chỉ Thường trực Hội đồng hoặc Hội đồng được xác định điều kiện loại trừ.")
+        raise Forbidden(
+            _("Chỉ Thường trực Hội đồng hoặc Hội đồng được xác định điều kiện loại trừ.")
+        )
     condition = (condition or "").strip()
     if condition not in sheet.period.disqualifiers:
-        raise Invalid("Điều kiện loại trừ không có trong danh sách của kỳ chấm điểm.")
+        raise Invalid(_("Điều kiện loại trừ không có trong danh sách của kỳ chấm điểm."))
     sheet.disqualifier = condition
     sheet.disqualification_note = (note or "").strip()
     audit.record(
@@ -1111,9 +1150,9 @@ def disqualify(sheet: ScoreSheet, condition: str, note: str, actor: User) -> Non
 
 def clear_disqualification(sheet: ScoreSheet, note: str, actor: User) -> None:
     if not sheet.can_disqualify(actor):
-        raise Forbidden("Chỉ Thường trực Hội đồng hoặc Hội đồng được bỏ điều kiện loại trừ.")
+        raise Forbidden(_("Chỉ Thường trực Hội đồng hoặc Hội đồng được bỏ điều kiện loại trừ."))
     if not sheet.disqualified:
-        raise Conflict("Phiếu này không có điều kiện loại trừ.")
+        raise Conflict(_("Phiếu này không có điều kiện loại trừ."))
     previous = sheet.disqualifier
     sheet.disqualifier = None
     sheet.disqualification_note = ""

@@ -1,0 +1,125 @@
+"""Messages built in Python reach each reader in their language: the 403 page, a flash
+raised by an operation, a notification written for someone who reads English, and the
+login prompt in Vietnamese."""
+
+from __future__ import annotations
+
+from flask_babel import force_locale
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accounts.i18n import N_, Deferred
+from accounts.models import Role
+from app import db
+from drafts import operations as draft_operations
+from drafts.models import DraftKind
+from tasks.models import Notification
+from tests.fixtures.workflow import place, put_scores, sheet_of
+from workflow.models import ScoreStage
+
+
+def english(client) -> None:  # type: ignore[no-untyped-def]
+    client.post("/lang", data={"lang": "en"})
+
+
+def test_the_403_page_speaks_english_to_an_english_reader(client, auth, org):
+    auth.login(org.staff1)
+    english(client)
+    page = client.get("/admin/users")
+    assert page.status_code == 403
+    text = page.get_data(as_text=True)
+    assert "You are not allowed to do this." in text
+    assert "Bạn không có quyền" not in text
+
+
+def test_a_refusal_from_an_operation_is_flashed_in_english(client, auth, org, create_draft):
+    draft = create_draft(drafter=org.drafter)  # version 1 is already published
+    version = draft.versions[0]
+    auth.login(org.drafter)
+    english(client)
+    back = f"/drafts/{draft.id}"
+    sent = client.post(
+        f"/drafts/versions/{version.id}/publish",
+        data={"confirmed": "1", "lock_version": version.lock_version},
+        headers={"Referer": back},
+    )
+    assert sent.status_code == 303
+    page = client.get(back).get_data(as_text=True)
+    assert "Draft 1 has already been released." in page
+    assert "đã được phát hành." not in page
+
+
+def test_each_recipient_reads_a_notification_in_their_own_language(app, org, create_user):
+    reader_en = create_user(Role.DRAFTER, unit=org.office, username="reader_en")
+    reader_en.locale = "en"
+    reader_vi = create_user(Role.DRAFTER, unit=org.office, username="reader_vi")
+    db.session.commit()
+    # The actor works in Vietnamese; each co-drafter is told in their own language.
+    with app.test_request_context():
+        draft_operations.create_draft(
+            title="Quy chế thi đua",
+            kind=DraftKind.REGULATION,
+            drafting_unit=org.office,
+            actor=org.drafter,
+            drafters=[reader_en, reader_vi],
+        )
+        db.session.commit()
+    titles = {
+        n.user_id: (n.title, n.body)
+        for n in db.session.query(Notification).filter_by(kind="draft.co_drafter")
+    }
+    assert titles[reader_en.id] == (
+        "You have been made a co-drafter of: Quy chế thi đua",
+        f"{org.drafter.full_name} created the draft and made you a co-drafter.",
+    )
+    assert titles[reader_vi.id] == (
+        "Bạn được phân công cùng soạn thảo: Quy chế thi đua",
+        f"{org.drafter.full_name} đã tạo dự thảo và phân công bạn cùng soạn thảo.",
+    )
+
+
+def test_the_vietnamese_login_prompt_is_vietnamese(client):
+    page = client.get("/drafts/", follow_redirects=True).get_data(as_text=True)
+    assert "Vui lòng đăng nhập để tiếp tục." in page
+    assert "Please log in" not in page
+    english(client)
+    page = client.get("/drafts/", follow_redirects=True).get_data(as_text=True)
+    assert "Please log in to continue." in page
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(title=st.text(min_size=1, max_size=40), n=st.integers(min_value=1, max_value=99))
+def test_a_deferred_message_keeps_its_values_whole_in_either_language(app, title, n):
+    """Whatever a title holds (% signs, braces, Vietnamese), both renderings carry it
+    unchanged, and a nested label is translated with its message."""
+    message = Deferred(
+        N_("Công văn số %(letter)s đề nghị đơn vị góp ý %(version)s. Hạn góp ý: %(due)s."),
+        letter=title,
+        version=Deferred(N_("Dự thảo lần %(n)d"), n=n),
+        due="15/12/2026 17:00",
+    )
+    with app.test_request_context():
+        with force_locale("en"):
+            shown_en = message.render()
+        with force_locale("vi"):
+            shown_vi = message.render()
+    assert shown_en == f"Letter no. {title} asks your unit to comment on Draft {n}. " + (
+        "Deadline: 15/12/2026 17:00."
+    )
+    assert shown_vi == f"Công văn số {title} đề nghị đơn vị góp ý Dự thảo lần {n}. " + (
+        "Hạn góp ý: 15/12/2026 17:00."
+    )
+
+
+def test_a_refused_transition_is_flashed_in_english(client, auth, org, open_period):
+    sheet = sheet_of(open_period(), org.r2)
+    put_scores(sheet, ScoreStage.SELF)
+    place(sheet, "submitted")
+    auth.login(org.head1)  # the Cụm leader may return it, with a reason
+    english(client)
+    back = f"/scoring/sheets/{sheet.id}"
+    sent = client.post(f"{back}/actions/return", data={"note": ""}, headers={"Referer": back})
+    assert sent.status_code in (303, 422)
+    page = (client.get(back) if sent.status_code == 303 else sent).get_data(as_text=True)
+    assert "Give a reason (note) to" in page
+    assert "Cần nhập lý do" not in page
