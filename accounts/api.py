@@ -20,7 +20,7 @@ from accounts.models import (
     UnitKind,
     User,
 )
-from app import db
+from extensions import db
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
 

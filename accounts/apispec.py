@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload
 
 from accounts.errors import UserError
 from accounts.models import ApiToken, Role, User, UserRole
-from app import db
+from extensions import db
 
 ERROR_SCHEMA = {
     "type": "object",

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, and_, false, insert, or_, select, true
 
 from accounts.i18n import N_
 from accounts.models import AuditEntry, User
-from app import db
+from extensions import db
 
 # What each action code means, as the audit page shows it (translated there). The codes
 # stay in the rows and in the filter: they are what an export or a query matches on.

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from accounts import operations
 from accounts.errors import UserError
 from accounts.models import Role, Unit, User
-from app import db
+from extensions import db
 
 users_cli = AppGroup("users", help="Người dùng và mã truy cập API.")
 units_cli = AppGroup("units", help="Đơn vị.")

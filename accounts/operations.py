@@ -37,7 +37,7 @@ from accounts.models import (
     User,
     UserRole,
 )
-from app import db
+from extensions import db
 
 MIN_PASSWORD_LENGTH = 8
 

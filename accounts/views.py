@@ -52,7 +52,7 @@ from accounts.models import (
     UnitKind,
     User,
 )
-from app import db, limiter, login_manager, select_locale
+from extensions import db, limiter, login_manager, select_locale
 
 bp = Blueprint("accounts", __name__)
 

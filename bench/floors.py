@@ -546,7 +546,7 @@ def register(app: Flask, database_url: str, prefix: str = "/__floor") -> None:
 
 def create_floor_app(database_url: str | None = None) -> Flask:
     """A minimal Flask app with only the floors (gunicorn: ``bench.floors:create_floor_app()``)."""
-    import app as _app_module  # noqa: F401  (the SQLite pragmas: WAL, busy timeout)
+    import extensions  # noqa: F401  (the SQLite pragmas: WAL, busy timeout)
 
     app = Flask("floor")
     register(app, database_url or os.environ["DATABASE_URL"])

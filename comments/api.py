@@ -22,7 +22,6 @@ from accounts.clock import LOCAL_TZ, end_of_local_day, now, parse_date
 from accounts.errors import Conflict, Invalid, NotFound, ensure
 from accounts.models import Group, Unit, User
 from accounts.operations import get_or_404
-from app import db
 from comments import operations, queries
 from comments.models import (
     TRACKER_LABELS,
@@ -37,6 +36,7 @@ from comments.models import (
 )
 from comments.views import send_attachment
 from drafts.models import Clause, Draft, Version
+from extensions import db
 
 bp = Blueprint("comments_api", __name__, url_prefix="/api/v1")
 

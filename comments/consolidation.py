@@ -29,7 +29,6 @@ from accounts.clock import format_date, now
 from accounts.errors import Conflict, Forbidden, Invalid, NotFound
 from accounts.models import Unit, User
 from accounts.officedoc import valid_symbol
-from app import db
 from comments.models import (
     DECISION_LABELS,
     ChangeLink,
@@ -66,6 +65,7 @@ from drafts.tree import (
     load_version_tree,
     to_diff_clauses,
 )
+from extensions import db
 from workflow.engine import TransitionRecord
 
 EXPLANATION_REQUIRED = {

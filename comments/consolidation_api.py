@@ -10,7 +10,6 @@ from sqlalchemy import select
 from accounts.apispec import DATETIME, ID, api_route, current_api_user, list_of
 from accounts.errors import Conflict, Invalid, ensure
 from accounts.operations import get_or_404
-from app import db
 from comments import consolidation as ops
 from comments import exports
 from comments.models import (
@@ -25,6 +24,7 @@ from comments.models import (
 )
 from drafts.diffing import Segment
 from drafts.models import Clause, Draft, DraftState, Version
+from extensions import db
 
 bp = Blueprint("consolidation_api", __name__, url_prefix="/api/v1")
 

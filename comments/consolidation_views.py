@@ -13,7 +13,6 @@ from flask_login import current_user, login_required
 
 from accounts.errors import Conflict, Invalid, UserError, ensure
 from accounts.operations import get_or_404
-from app import db
 from comments import consolidation as ops
 from comments import exports
 from comments.consolidation_forms import (
@@ -32,6 +31,7 @@ from comments.models import (
 )
 from comments.reports import CHANGE_NOTES
 from drafts.models import Clause, Draft, Version
+from extensions import db
 
 bp = Blueprint("consolidation", __name__, url_prefix="/consolidation")
 

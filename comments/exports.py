@@ -26,7 +26,6 @@ from accounts.letterhead import (
     unit_signer,
 )
 from accounts.models import Unit
-from app import db
 from comments.consolidation import (
     CommentGroup,
     Consolidation,
@@ -54,6 +53,7 @@ from comments.reports import (
 from drafts.diffing import DiffClause
 from drafts.models import Clause, Version
 from drafts.tree import citation_labels, heading
+from extensions import db
 
 DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -34,8 +34,8 @@ from unidecode import unidecode
 from accounts.clock import UTCDateTime, now
 from accounts.i18n import N_
 from accounts.models import Unit, User, enum_type
-from app import db
 from drafts.models import Clause, Draft, DraftState, Version
+from extensions import db
 
 
 def fold_text(text: str) -> str:

@@ -28,7 +28,6 @@ from accounts.clock import format_datetime, local_today, now
 from accounts.errors import Conflict, Forbidden, Invalid
 from accounts.models import EmulationYear, Group, Unit, User
 from accounts.operations import year_for_date
-from app import db
 from comments.models import (
     Comment,
     CommentSource,
@@ -50,6 +49,7 @@ from comments.queries import (
 from drafts.lifecycle import DRAFT_MACHINE, apply_draft_action
 from drafts.models import Clause, Draft, Version
 from drafts.parsing import ParseError, sniff_office_file
+from extensions import db
 from tasks.notify import notify
 
 MAX_COMMENT_LENGTH = 20_000

@@ -21,7 +21,6 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 from accounts.clock import days_left, now
 from accounts.errors import NotFound
 from accounts.models import Unit, User
-from app import db
 from comments.models import (
     TRACKER_LABELS,
     Comment,
@@ -36,6 +35,7 @@ from comments.models import (
 )
 from drafts.models import Clause, Draft, DraftDrafter, Version
 from drafts.tree import TreeNode, build_tree, citation_labels, iter_tree, load_flat_clauses
+from extensions import db
 
 GENERAL_LABEL = "Ý kiến chung"
 

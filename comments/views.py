@@ -38,7 +38,6 @@ from accounts.errors import Conflict, NotFound, UserError, ensure, link_back_by
 from accounts.i18n import N_, label_choices
 from accounts.models import Group, Unit, active_units
 from accounts.operations import get_or_404
-from app import db
 from comments import operations, queries
 from comments.forms import (
     AttachmentForm,
@@ -63,6 +62,7 @@ from comments.models import (
     can_open_consultation,
 )
 from drafts.models import Clause, Draft, Version
+from extensions import db
 from workflow.engine import TransitionError
 
 bp = Blueprint("comments", __name__, url_prefix="/comments")

@@ -14,7 +14,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from accounts.apispec import MAX_ID, api_route, current_api_user, list_of
 from accounts.errors import Conflict, Invalid, NotFound, UserError, ensure, error_response
 from accounts.models import User
-from app import db
 from drafts import operations, tree
 from drafts.lifecycle import DRAFT_MACHINE
 from drafts.models import (
@@ -27,6 +26,7 @@ from drafts.models import (
     DraftState,
     Version,
 )
+from extensions import db
 
 bp = Blueprint("drafts_api", __name__, url_prefix="/api/v1")
 TAGS = ["drafts"]

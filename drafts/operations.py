@@ -28,7 +28,6 @@ from accounts import audit
 from accounts.clock import now
 from accounts.errors import Conflict, Forbidden, Invalid, NotFound
 from accounts.models import Role, Unit, User, UserRole
-from app import db
 from drafts import tree
 from drafts.lifecycle import DRAFT_MACHINE, apply_draft_action
 from drafts.models import (
@@ -42,6 +41,7 @@ from drafts.models import (
     VersionStatus,
     new_lineage,
 )
+from extensions import db
 from tasks.notify import notify
 
 REGULATION_KINDS = (

@@ -27,7 +27,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from accounts.confirm import confirmation_page, is_confirmed
 from accounts.errors import Conflict, NotFound, UserError, about, ensure, error_response
 from accounts.operations import get_or_404
-from app import db
 from drafts import operations, tree
 from drafts.forms import (
     AdoptForm,
@@ -40,6 +39,7 @@ from drafts.forms import (
 )
 from drafts.lifecycle import DRAFT_MACHINE
 from drafts.models import Clause, Draft, DraftDrafter, DraftKind, DraftState, Version
+from extensions import db
 
 bp = Blueprint("drafts", __name__, url_prefix="/drafts")
 

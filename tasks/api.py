@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from accounts.apispec import DATETIME, ID, api_route, current_api_user, list_of
 from accounts.errors import Invalid, NotFound, ensure
-from app import db
+from extensions import db
 from tasks import jobs, notify
 from tasks.models import (
     MailStatus,

@@ -25,15 +25,14 @@ from typing import Any
 
 from celery import shared_task
 from flask import current_app
-from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import and_, delete, or_, select, update
 
 from accounts import audit
 from accounts.clock import now
 from accounts.errors import Conflict, NotFound
 from accounts.models import User
-from app import db
 from comments.models import Consultation
+from extensions import db, enqueue
 from tasks.mail import MailError, build_message, current_backend, items_summary, render_mail
 from tasks.models import (
     MailStatus,
@@ -54,19 +53,6 @@ DIGEST = "draftflow.daily_digest"
 SEND_MAIL = "draftflow.send_mail"
 SWEEP = "draftflow.retry_sweep"
 SEND_NOW = "draftflow.send_now"
-
-
-def enqueue(task_name: str, *args: Any) -> None:
-    """Hand a task to the worker (inline when Celery is eager).
-
-    A broker that is down is not an error here: the rows are committed, and the
-    sweep picks them up once the worker runs.
-    """
-    celery_app = current_app.extensions["celery"]
-    try:
-        celery_app.tasks[task_name].apply_async(args)
-    except (BrokerError, OSError) as exc:
-        log.warning("could not queue %s%r: %s", task_name, args, exc.__class__.__name__)
 
 
 def retry_delay(attempt: int, *, base: float, cap: float) -> timedelta:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from accounts.clock import now
 from accounts.errors import Forbidden
 from accounts.models import NotifyMode, User
-from app import db
+from extensions import db
 from tasks.mail import new_message_id
 from tasks.models import MailStatus, Notification, OutgoingMail
 
@@ -89,7 +89,7 @@ def _dispatch(session: Session) -> None:
     pending = session.info.pop(_AFTER_COMMIT, None)
     if not pending:
         return
-    from tasks.jobs import enqueue
+    from extensions import enqueue
 
     for task_name, args in pending:
         enqueue(task_name, *args)

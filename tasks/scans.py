@@ -46,10 +46,10 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from accounts.clock import UTCDateTime, days_left, format_datetime, local_datetime_to_utc, to_local
 from accounts.models import Group, GroupMembership, NotifyMode, Role, User, UserRole
-from app import db
 from comments.models import Consultation, ResponseStatus, UnitResponse
 from comments.operations import round_path
 from drafts.models import Clause, Draft, DraftDrafter
+from extensions import db
 from tasks.mail import MailItem, absolute_url, items_summary, new_message_id
 from tasks.models import (
     MailStatus,

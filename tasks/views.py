@@ -22,8 +22,8 @@ from sqlalchemy.orm import joinedload
 
 from accounts.errors import Invalid, NotFound, ensure
 from accounts.models import User
-from app import db
 from comments.models import Consultation, UnitResponse
+from extensions import db
 from tasks import jobs, mail, notify
 from tasks.models import (
     MAIL_STATUS_LABELS,

@@ -16,7 +16,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from app import create_app, db, limiter
+from app import create_app
+from extensions import db, limiter
 
 pytest_plugins = [
     "tests.fixtures.accounts",

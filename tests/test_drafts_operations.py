@@ -12,9 +12,9 @@ from sqlalchemy import select
 from accounts.clock import now
 from accounts.errors import Conflict, Forbidden, Invalid
 from accounts.models import AuditEntry, Role
-from app import db
 from drafts import operations, tree
 from drafts.models import Clause, Draft, DraftKind, DraftState, Version
+from extensions import db
 from tests.fixtures.drafts import criteria_xlsx, regulation_docx
 from workflow.engine import NotPermitted
 

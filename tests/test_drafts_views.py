@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import event, func, select
 
 from accounts.models import Role
-from app import db
 from drafts.models import Clause, Draft, DraftKind, DraftState, Version
+from extensions import db
 from tests.docbuild import OLE_HEADER, zip_bomb, zip_bytes
 from tests.fixtures.drafts import criteria_xlsx, regulation_docx, regulation_nodes
 

@@ -21,9 +21,10 @@ from sqlalchemy import event, func, select
 
 from accounts import operations as account_ops
 from accounts.models import User
-from app import create_app, db
+from app import create_app
 from bench.load import Burst, Gunicorn, post_burst
 from comments.models import Comment, Consultation, ResponseStatus, UnitResponse
+from extensions import db
 from tasks.models import MailStatus, OutgoingMail, Reminder, ReminderStatus
 from tests.fixtures.tasks import Processes, SmtpHandler, celery_bin, wait_for
 from tests.pgserver import free_port

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app import db
+from extensions import db
 from tasks import jobs
 from tasks.models import MailStatus, OutgoingMail, Reminder, ReminderStatus, ScanRun
 from tests.fixtures.comments import submit_as

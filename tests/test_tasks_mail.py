@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from accounts.clock import now
 from accounts.models import NotifyMode, Role
-from app import db
+from extensions import db
 from tasks import jobs
 from tasks.mail import (
     MailError,

@@ -10,8 +10,8 @@ from sqlalchemy import event, select
 
 from accounts.clock import end_of_local_day
 from accounts.models import NotifyMode
-from app import db
 from comments import operations as comment_ops
+from extensions import db
 from tasks import jobs
 from tasks.models import Notification, OutgoingMail, Reminder, ReminderKind, ReminderStatus
 from tasks.scans import deliver_due, offset_windows, scan_due_reminders, window_offset

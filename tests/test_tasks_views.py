@@ -7,7 +7,7 @@ from datetime import timedelta
 import time_machine
 from sqlalchemy import event, select
 
-from app import db
+from extensions import db
 from tasks import jobs
 from tasks.models import Notification, Reminder, ReminderStatus
 from tasks.notify import notify

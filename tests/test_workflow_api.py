@@ -6,7 +6,7 @@ import io
 
 from openpyxl import load_workbook
 
-from app import db
+from extensions import db
 from tests.fixtures.workflow import codes_to_keys, place, put_scores, sheet_of
 from workflow.models import ScoreSheet, ScoreStage, ScoringPeriod
 

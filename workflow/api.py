@@ -14,8 +14,8 @@ from accounts.apispec import DATETIME, ID, NULLABLE_STRING, api_route, current_a
 from accounts.clock import end_of_local_day, parse_date
 from accounts.errors import Invalid, NotFound, ensure
 from accounts.models import Group, Unit, active_units
-from app import db
 from drafts.models import Draft
+from extensions import db
 from workflow import exports, operations, queries, scoring
 from workflow.models import (
     Evidence,

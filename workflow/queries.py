@@ -20,8 +20,8 @@ from sqlalchemy import Select, String, bindparam, cast, func, literal_column, se
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from accounts.models import Group, GroupMembership, User
-from app import db
 from drafts.models import Clause, ClauseKind
+from extensions import db
 from workflow import scoring, sheetflow
 from workflow.models import (
     Evidence,

@@ -21,9 +21,9 @@ from accounts.clock import end_of_local_day
 from accounts.confirm import confirmation_page, is_confirmed
 from accounts.errors import Conflict, Invalid, NotFound, UserError, ensure
 from accounts.models import EmulationYear, Group, GroupMembership, Unit, active_units
-from app import db
 from drafts.models import Draft
 from drafts.operations import adopted_criteria_drafts
+from extensions import db
 from workflow import exports, operations, queries, sheetflow
 from workflow.forms import (
     ActionForm,
