@@ -85,6 +85,7 @@ def _load_models() -> None:
 
 MODEL_MODULES = [
     "accounts.models",
+    "notices.models",
     "drafts.models",
     "comments.models",
     "workflow.models",

@@ -50,7 +50,7 @@ from drafts.lifecycle import DRAFT_MACHINE, apply_draft_action
 from drafts.models import Clause, Draft, Version
 from drafts.parsing import ParseError, sniff_office_file
 from extensions import db
-from tasks.notify import notify
+from notices.notify import notify
 
 MAX_COMMENT_LENGTH = 20_000
 MAX_LETTER_NUMBER_LENGTH = 120

@@ -42,7 +42,7 @@ from drafts.models import (
     new_lineage,
 )
 from extensions import db
-from tasks.notify import notify
+from notices.notify import notify
 
 REGULATION_KINDS = (
     ClauseKind.PART,

@@ -11,16 +11,10 @@ from sqlalchemy.orm import joinedload
 from accounts.apispec import DATETIME, ID, api_route, current_api_user, list_of
 from accounts.errors import Invalid, NotFound, ensure
 from extensions import db
-from tasks import jobs, notify
-from tasks.models import (
-    MailStatus,
-    Notification,
-    OutgoingMail,
-    Reminder,
-    ReminderKind,
-    ReminderStatus,
-    SubjectType,
-)
+from notices import notify
+from notices.models import MailStatus, Notification, OutgoingMail
+from tasks import jobs
+from tasks.models import Reminder, ReminderKind, ReminderStatus, SubjectType
 
 bp = Blueprint("tasks_api", __name__, url_prefix="/api/v1")
 

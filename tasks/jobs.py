@@ -33,16 +33,10 @@ from accounts.errors import Conflict, NotFound
 from accounts.models import User
 from comments.models import Consultation
 from extensions import db, enqueue
+from notices.models import MailStatus, OutgoingMail
+from notices.notify import SEND_MAIL, after_commit
 from tasks.mail import MailError, build_message, current_backend, items_summary, render_mail
-from tasks.models import (
-    MailStatus,
-    OutgoingMail,
-    Reminder,
-    ReminderStatus,
-    ScanRun,
-    SubjectType,
-)
-from tasks.notify import after_commit
+from tasks.models import Reminder, ReminderStatus, ScanRun, SubjectType
 from tasks.scans import compose_mail, deliver_due, scan_due_reminders
 from workflow.models import ScoreSheet
 
@@ -50,7 +44,6 @@ log = logging.getLogger(__name__)
 
 SCAN = "draftflow.scan_reminders"
 DIGEST = "draftflow.daily_digest"
-SEND_MAIL = "draftflow.send_mail"
 SWEEP = "draftflow.retry_sweep"
 SEND_NOW = "draftflow.send_now"
 

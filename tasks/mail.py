@@ -17,7 +17,6 @@ import re
 import smtplib
 import ssl
 import tempfile
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -97,11 +96,6 @@ def endpoint_url(endpoint: str, fallback: str = "accounts.index", **values: Any)
         return adapter.build(endpoint, values, force_external=True)
     except BuildError:
         return adapter.build(fallback, {}, force_external=True)
-
-
-def new_message_id() -> str:
-    host = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "draftflow.local"
-    return f"<{uuid.uuid4().hex}@{host}>"
 
 
 # --- rendering --------------------------------------------------------------------

@@ -50,16 +50,10 @@ from comments.models import Consultation, ResponseStatus, UnitResponse
 from comments.operations import round_path
 from drafts.models import Clause, Draft, DraftDrafter
 from extensions import db
-from tasks.mail import MailItem, absolute_url, items_summary, new_message_id
-from tasks.models import (
-    MailStatus,
-    Notification,
-    OutgoingMail,
-    Reminder,
-    ReminderKind,
-    ReminderStatus,
-    SubjectType,
-)
+from notices.models import MailStatus, Notification, OutgoingMail
+from notices.notify import new_message_id
+from tasks.mail import MailItem, absolute_url, items_summary
+from tasks.models import Reminder, ReminderKind, ReminderStatus, SubjectType
 from workflow import sheetflow
 from workflow.models import (
     Evidence,
@@ -1092,7 +1086,7 @@ def _link_notices(updates: Sequence[tuple[int, str | None]], mail_ids: Mapping[s
 @dataclass(frozen=True)
 class MailContent:
     items: list[MailItem]  # reminders still due, escalations first
-    notices: list[MailItem]  # notices from operations (tasks.notify)
+    notices: list[MailItem]  # notices from operations (notices.notify)
 
 
 def compose_mail(mail: OutgoingMail, moment: datetime) -> MailContent:

@@ -24,14 +24,12 @@ from accounts.errors import Invalid, NotFound, ensure
 from accounts.models import User
 from comments.models import Consultation, UnitResponse
 from extensions import db
-from tasks import jobs, mail, notify
+from notices import notify
+from notices.models import MAIL_STATUS_LABELS, MailStatus, Notification, OutgoingMail
+from tasks import jobs, mail
 from tasks.models import (
-    MAIL_STATUS_LABELS,
     REMINDER_KIND_LABELS,
     REMINDER_STATUS_LABELS,
-    MailStatus,
-    Notification,
-    OutgoingMail,
     Reminder,
     ReminderKind,
     ReminderStatus,

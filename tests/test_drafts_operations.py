@@ -410,7 +410,7 @@ def test_display_filename_keeps_vietnamese_and_the_extension():
 
 
 def test_co_drafters_hear_about_the_draft_and_its_adoption(org, create_user, create_draft):
-    from tasks.models import Notification
+    from notices.models import Notification
 
     colleague = create_user(Role.DRAFTER, unit=org.office)
     draft = operations.create_draft(

@@ -25,7 +25,8 @@ from app import create_app
 from bench.load import Burst, Gunicorn, post_burst
 from comments.models import Comment, Consultation, ResponseStatus, UnitResponse
 from extensions import db
-from tasks.models import MailStatus, OutgoingMail, Reminder, ReminderStatus
+from notices.models import MailStatus, OutgoingMail
+from tasks.models import Reminder, ReminderStatus
 from tests.fixtures.tasks import Processes, SmtpHandler, celery_bin, wait_for
 from tests.pgserver import free_port
 

@@ -12,8 +12,9 @@ from accounts.clock import end_of_local_day
 from accounts.models import NotifyMode
 from comments import operations as comment_ops
 from extensions import db
+from notices.models import Notification, OutgoingMail
 from tasks import jobs
-from tasks.models import Notification, OutgoingMail, Reminder, ReminderKind, ReminderStatus
+from tasks.models import Reminder, ReminderKind, ReminderStatus
 from tasks.scans import deliver_due, offset_windows, scan_due_reminders, window_offset
 from tests.fixtures.tasks import DEADLINE_DAY, local, submit, text_of
 

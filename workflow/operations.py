@@ -29,7 +29,7 @@ from drafts.models import Draft, DraftKind, DraftState
 from drafts.operations import display_filename
 from drafts.parsing import ParseError, sniff_office_file
 from extensions import db
-from tasks.notify import notify
+from notices.notify import notify
 from workflow import scoring, sheetflow
 from workflow.engine import Guard, TableError, TransitionRecord
 from workflow.models import (
