@@ -56,7 +56,8 @@ def parse_draft(path: str) -> None:
 @click.argument("path")
 def parse_criteria_cmd(path: str) -> None:
     """In bảng tiêu chí của một tệp .xlsx hoặc .docx dưới dạng JSON."""
-    from drafts.parsing import ParseError, parse_criteria
+    from drafts.criteria_parsing import parse_criteria
+    from drafts.parsing import ParseError
 
     try:
         result = parse_criteria(_read(path), filename=Path(path).name)

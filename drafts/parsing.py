@@ -1578,16 +1578,3 @@ def _pdf_items(blocks: list[list[str]]) -> list[_Item]:
 
 def _plain_line(text: str) -> _Line:
     return _Line(text, 0, False, False, False, None, True)
-
-
-# The criteria parser lives in drafts.criteria_parsing, which imports this module; these names
-# are also offered here so callers have one place to import parsers from.
-_CRITERIA_EXPORTS = {"parse_criteria", "check_criteria_sums", "CriteriaNode", "CriteriaResult"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _CRITERIA_EXPORTS:
-        from drafts import criteria_parsing
-
-        return getattr(criteria_parsing, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
