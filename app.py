@@ -29,7 +29,7 @@ from extensions import (
 # How often an active session cookie is re-signed (see _session_expiry).
 SESSION_SLIDE_SECONDS = 60
 
-DEMO_MODULES = ["drafts.demo", "comments.demo", "workflow.demo"]
+DEMO_MODULES = ["drafts.demo", "comments.consultation.demo", "workflow.demo"]
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -87,7 +87,7 @@ MODEL_MODULES = [
     "accounts.models",
     "notices.models",
     "drafts.models",
-    "comments.models",
+    "comments.consultation.models",
     "workflow.models",
     "tasks.models",
 ]
@@ -97,9 +97,10 @@ def _register_blueprints(app: Flask) -> None:
     from accounts import api as accounts_api
     from accounts import views as accounts_views
     from accounts.errors import register_error_handlers
-    from comments import api as comments_api
-    from comments import consolidation_api, consolidation_views
-    from comments import views as comments_views
+    from comments.consolidation import api as consolidation_api
+    from comments.consolidation import views as consolidation_views
+    from comments.consultation import api as comments_api
+    from comments.consultation import views as comments_views
     from drafts import api as drafts_api
     from drafts import views as drafts_views
     from tasks import api as tasks_api

@@ -298,8 +298,8 @@ def _walk(nodes: Any) -> Iterator[Any]:
 def time_report(app: Flask, consultation_id: int, *, runs: int = 2) -> dict[str, float]:
     """The consolidation report (.docx) of the 3,000-comment round, through the export
     function the download route calls."""
-    from comments import exports
-    from comments.models import Consultation
+    from comments.consolidation import exports
+    from comments.consultation.models import Consultation
     from extensions import db
 
     times, size = [], 0

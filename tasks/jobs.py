@@ -31,7 +31,7 @@ from accounts import audit
 from accounts.clock import now
 from accounts.errors import Conflict, NotFound
 from accounts.models import User
-from comments.models import Consultation
+from comments.consultation.models import Consultation
 from extensions import db, enqueue
 from notices.models import MailStatus, OutgoingMail
 from notices.notify import SEND_MAIL, after_commit

@@ -46,8 +46,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from accounts.clock import UTCDateTime, days_left, format_datetime, local_datetime_to_utc, to_local
 from accounts.models import Group, GroupMembership, NotifyMode, Role, User, UserRole
-from comments.models import Consultation, ResponseStatus, UnitResponse
-from comments.operations import round_path
+from comments.consultation.models import Consultation, ResponseStatus, UnitResponse
+from comments.consultation.operations import round_path
 from drafts.models import Clause, Draft, DraftDrafter
 from extensions import db
 from notices.models import MailStatus, Notification, OutgoingMail

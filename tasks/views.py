@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from accounts.errors import Invalid, NotFound, ensure
 from accounts.models import User
-from comments.models import Consultation, UnitResponse
+from comments.consultation.models import Consultation, UnitResponse
 from extensions import db
 from notices import notify
 from notices.models import MAIL_STATUS_LABELS, MailStatus, Notification, OutgoingMail

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from accounts.models import AuditEntry
-from comments import operations
-from comments.models import Visibility
+from comments.consultation import operations
+from comments.consultation.models import Visibility
 from extensions import db
 from tests.fixtures.comments import comment_as, submit_as
 

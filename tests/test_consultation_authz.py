@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from accounts.models import Role
-from comments import operations
+from comments.consultation import operations
 from extensions import db
 from tests.fixtures.accounts import PASSWORD
 from tests.fixtures.comments import comment_as, response_of

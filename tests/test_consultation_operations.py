@@ -12,8 +12,8 @@ from sqlalchemy import select
 from accounts.clock import now
 from accounts.errors import Conflict, Forbidden, Invalid
 from accounts.models import AuditEntry, Role
-from comments import operations, queries
-from comments.models import (
+from comments.consultation import operations, queries
+from comments.consultation.models import (
     VISIBILITY_LABELS,
     Comment,
     CommentSource,

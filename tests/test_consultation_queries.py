@@ -11,7 +11,7 @@ from sqlalchemy import event, insert, select, update
 
 from accounts.clock import now
 from accounts.models import Role, Unit, User
-from comments.models import (
+from comments.consultation.models import (
     Comment,
     CommentSource,
     Consultation,

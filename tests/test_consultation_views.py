@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from accounts.clock import now, to_local
 from accounts.models import Role
-from comments import operations
-from comments.models import (
+from comments.consultation import operations
+from comments.consultation.models import (
     Comment,
     CommentSource,
     Consultation,

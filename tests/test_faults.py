@@ -23,7 +23,7 @@ from accounts import operations as account_ops
 from accounts.models import User
 from app import create_app
 from bench.load import Burst, Gunicorn, post_burst
-from comments.models import Comment, Consultation, ResponseStatus, UnitResponse
+from comments.consultation.models import Comment, Consultation, ResponseStatus, UnitResponse
 from extensions import db
 from notices.models import MailStatus, OutgoingMail
 from tasks.models import Reminder, ReminderStatus

@@ -12,7 +12,7 @@ from docx.oxml.ns import qn
 from docx.table import Table, _Cell
 from openpyxl import load_workbook
 
-from comments.reports import (
+from comments.consolidation.reports import (
     CommentLetter,
     CommentLetterItem,
     ComparisonRow,

@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 
 from accounts.clock import end_of_local_day
 from accounts.models import NotifyMode
-from comments import operations as comment_ops
+from comments.consultation import operations as comment_ops
 from extensions import db
 from notices.models import Notification, OutgoingMail
 from tasks import jobs

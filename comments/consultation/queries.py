@@ -22,7 +22,7 @@ from accounts import audit
 from accounts.clock import days_left, now
 from accounts.errors import NotFound
 from accounts.models import AuditEntry, Unit, User
-from comments.models import (
+from comments.consultation.models import (
     TRACKER_LABELS,
     Comment,
     CommentSource,

@@ -38,8 +38,8 @@ from accounts.errors import Conflict, NotFound, UserError, ensure, link_back_by
 from accounts.i18n import N_, label_choices
 from accounts.models import Group, Unit, active_units
 from accounts.operations import get_or_404
-from comments import operations, queries
-from comments.forms import (
+from comments.consultation import operations, queries
+from comments.consultation.forms import (
     AttachmentForm,
     CommentFilterForm,
     CommentForm,
@@ -49,7 +49,7 @@ from comments.forms import (
     OpenConsultationForm,
     SubmitPositionForm,
 )
-from comments.models import (
+from comments.consultation.models import (
     TRACKER_LABELS,
     VISIBILITY_LABELS,
     Comment,

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from accounts.apispec import DATETIME, ID, api_route, current_api_user, list_of
 from accounts.errors import Conflict, Invalid, ensure
 from accounts.operations import get_or_404
-from comments import consolidation as ops
-from comments import exports
-from comments.models import (
+from comments.consolidation import exports
+from comments.consolidation import operations as ops
+from comments.consultation.models import (
     DECISION_LABELS,
     ChangeLink,
     Comment,

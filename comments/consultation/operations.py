@@ -5,7 +5,7 @@ Each one checks who may act and whether the round's state allows it (raising a
 `UserError` with a plain Vietnamese message), changes the models, writes the audit row
 and queues notifications. None of them commits: the caller does, once.
 
-The checks mirror the `can_*` predicates in `comments.models` (templates hide buttons
+The checks mirror the `can_*` predicates in `comments.consultation.models` (templates hide buttons
 with those); here they also say *why* an action is refused.
 """
 
@@ -28,7 +28,7 @@ from accounts.clock import format_datetime, local_today, now
 from accounts.errors import Conflict, Forbidden, Invalid
 from accounts.models import EmulationYear, Group, Unit, User
 from accounts.operations import year_for_date
-from comments.models import (
+from comments.consultation.models import (
     Comment,
     CommentSource,
     Consultation,
@@ -39,7 +39,7 @@ from comments.models import (
     Visibility,
     fold_text,
 )
-from comments.queries import (
+from comments.consultation.queries import (
     GENERAL_LABEL,
     CommentTarget,
     consulted_version_ids,

@@ -29,7 +29,9 @@ from accounts.clock import format_date, now
 from accounts.errors import Conflict, Forbidden, Invalid, NotFound
 from accounts.models import Unit, User
 from accounts.officedoc import valid_symbol
-from comments.models import (
+from comments.consolidation.reports import CHANGE_NOTES
+from comments.consolidation.reports import GENERAL_GROUP_KEY as GENERAL_KEY
+from comments.consultation.models import (
     DECISION_LABELS,
     ChangeLink,
     Comment,
@@ -40,9 +42,7 @@ from comments.models import (
     ResponseStatus,
     UnitResponse,
 )
-from comments.queries import GENERAL_LABEL
-from comments.reports import CHANGE_NOTES
-from comments.reports import GENERAL_GROUP_KEY as GENERAL_KEY
+from comments.consultation.queries import GENERAL_LABEL
 from drafts.diffing import (
     DiffEntry,
     Segment,

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from accounts.clock import end_of_local_day, local_today, now
 from accounts.models import Unit, UnitKind, User
-from comments import operations
-from comments.models import Consultation, Visibility
+from comments.consultation import operations
+from comments.consultation.models import Consultation, Visibility
 from drafts.models import Clause, Draft, DraftState, Version
 from drafts.tree import citation_labels
 from extensions import db
