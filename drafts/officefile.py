@@ -89,5 +89,3 @@ def normalize_text(text: str) -> str:
     if re.search(r"[\u0400-\u04ff]", text):
         text = _MIXED_WORD.sub(_unconfuse, text)
     return text
-
-

@@ -216,6 +216,8 @@ def open_docx(data: bytes) -> Any:
 # ---------------------------------------------------------------------------------------------
 
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+
+
 def squash(text: str) -> str:
     """normalize_text, with every run of spaces/tabs/nbsp as one space (newlines kept)."""
     return _SPACES.sub(" ", normalize_text(text))
