@@ -11,78 +11,25 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request, session
-from flask_babel import Babel, gettext
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
-from flask_migrate import Migrate
-from flask_sqlalchemy import SQLAlchemy
-from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from flask_babel import gettext
 
 import config as config_module
-
-# Constraint names must be deterministic so Alembic can alter them, on SQLite too.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
-login_manager = LoginManager()
-csrf = CSRFProtect()
-babel = Babel()
-# No default limits: only the credential endpoints are limited (see accounts.views.login).
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    # WAL lets the web server and the Celery worker read while the other writes;
-    # SQLite leaves foreign keys off unless asked, per connection.
-    module = type(dbapi_connection).__module__
-    if not module.startswith(("sqlite3", "pysqlite")):
-        return
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def select_locale() -> str:
-    from flask import current_app, has_request_context
-
-    # Tasks and commands have no session: their messages are in the default language.
-    lang = session.get("lang") if has_request_context() else None
-    if lang in current_app.config["LANGUAGES"]:
-        return lang
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
-
-
-def select_timezone() -> str:
-    from flask import current_app
-
-    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
-
+from extensions import (
+    babel,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    migrate,
+    select_locale,
+    select_timezone,
+)
 
 # Packages that add their own demo content after the organisation exists.
 # How often an active session cookie is re-signed (see _session_expiry).
 SESSION_SLIDE_SECONDS = 60
 
-DEMO_MODULES = ["drafts.demo", "comments.demo", "workflow.demo"]
+DEMO_MODULES = ["drafts.demo", "comments.consultation.demo", "workflow.demo"]
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -138,8 +85,9 @@ def _load_models() -> None:
 
 MODEL_MODULES = [
     "accounts.models",
+    "notices.models",
     "drafts.models",
-    "comments.models",
+    "comments.consultation.models",
     "workflow.models",
     "tasks.models",
 ]
@@ -149,9 +97,10 @@ def _register_blueprints(app: Flask) -> None:
     from accounts import api as accounts_api
     from accounts import views as accounts_views
     from accounts.errors import register_error_handlers
-    from comments import api as comments_api
-    from comments import consolidation_api, consolidation_views
-    from comments import views as comments_views
+    from comments.consolidation import api as consolidation_api
+    from comments.consolidation import views as consolidation_views
+    from comments.consultation import api as comments_api
+    from comments.consultation import views as comments_views
     from drafts import api as drafts_api
     from drafts import views as drafts_views
     from tasks import api as tasks_api

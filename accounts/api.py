@@ -31,7 +31,7 @@ from accounts.models import (
     UnitKind,
     User,
 )
-from app import db, limiter
+from extensions import db, limiter
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
 

@@ -29,7 +29,7 @@ from accounts.clock import format_datetime, now
 from accounts.errors import Forbidden, UserError
 from accounts.models import ApiToken, Role, Scope, User, UserRole, granted_scopes
 from accounts.params import MAX_ID, parse_int
-from app import db
+from extensions import db
 
 ERROR_SCHEMA = {
     "type": "object",

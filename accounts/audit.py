@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, insert, or_, select, true
+from sqlalchemy import ColumnElement, and_, insert, or_
 
 from accounts.i18n import N_
 from accounts.models import AuditEntry, User
-from app import db
+from extensions import db
 
 # What each action code means, as the audit page shows it (translated there). The codes
 # stay in the rows and in the filter: they are what an export or a query matches on.
@@ -170,39 +171,31 @@ def record_row(
     )
 
 
+# A package above accounts (comments) decides who may read the rows about its objects;
+# accounts cannot import it, so it registers one WHERE clause per object type here.
+AuditReaders = Callable[[User], ColumnElement[bool]]
+_READERS: dict[str, AuditReaders] = {}
+
+
+def restrict_readers(object_type: str) -> Callable[[AuditReaders], AuditReaders]:
+    """Decorator: the rows about `object_type` are readable only where `rule(user)` holds."""
+
+    def register(rule: AuditReaders) -> AuditReaders:
+        _READERS[object_type] = rule
+        return rule
+
+    return register
+
+
 def readable_by(user: User) -> ColumnElement[bool]:
     """The audit rows `user` may read, as a WHERE clause evaluated by the database.
 
-    A row about a comment follows `Comment.can_view` (a unit's unsent drafts stay inside
-    the unit), a row about a disposition `Consultation.can_track`, a row about a score
-    sheet (its scores, notes, lines, evidence, steps) `ScoreSheet.can_view`. Rows about
-    an object that no longer exists: only administrators see them.
+    Rows about an object type with registered readers (comments and dispositions: see
+    comments.consultation.queries; score sheets: see workflow.queries) follow that rule;
+    every other row is readable.
     """
-    from comments.models import Comment, Disposition
-    from comments.queries import trackable_consultation_ids, viewable_comment_ids
-    from workflow.models import ScoreSheet
-    from workflow.queries import viewable_sheet_ids
-
-    admin = true() if user.can_administer() else false()
-    comment_rows = or_(
-        AuditEntry.object_id.in_(viewable_comment_ids(user)),
-        and_(admin, AuditEntry.object_id.not_in(select(Comment.id))),
-    )
-    disposition_rows = or_(
-        AuditEntry.object_id.in_(
-            select(Disposition.id).where(
-                Disposition.consultation_id.in_(trackable_consultation_ids(user))
-            )
-        ),
-        and_(admin, AuditEntry.object_id.not_in(select(Disposition.id))),
-    )
-    sheet_rows = or_(
-        AuditEntry.object_id.in_(viewable_sheet_ids(user)),
-        and_(admin, AuditEntry.object_id.not_in(select(ScoreSheet.id))),
-    )
+    rules = dict(_READERS)
     return or_(
-        AuditEntry.object_type.not_in(("comments", "dispositions", "score_sheets")),
-        and_(AuditEntry.object_type == "comments", comment_rows),
-        and_(AuditEntry.object_type == "dispositions", disposition_rows),
-        and_(AuditEntry.object_type == "score_sheets", sheet_rows),
+        AuditEntry.object_type.not_in(tuple(rules)),
+        *(and_(AuditEntry.object_type == kind, rule(user)) for kind, rule in rules.items()),
     )

@@ -14,7 +14,7 @@ from accounts import operations
 from accounts.clock import add_days, end_of_local_day, now, parse_date
 from accounts.errors import UserError
 from accounts.models import Role, Scope, Unit, User
-from app import db
+from extensions import db
 
 users_cli = AppGroup("users", help="Người dùng và mã truy cập API.")
 units_cli = AppGroup("units", help="Đơn vị.")

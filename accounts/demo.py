@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from accounts import operations
 from accounts.models import GroupKind, Role, Unit, UnitKind, User
-from app import db
+from extensions import db
 
 DEPARTMENTS = [
     ("Văn phòng", "VP", UnitKind.OFFICE),

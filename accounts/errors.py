@@ -145,7 +145,7 @@ def http_message(status: int) -> tuple[str, str]:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(UserError)
     def _user_error(exc: UserError):  # type: ignore[no-untyped-def]
-        from app import db
+        from extensions import db
 
         db.session.rollback()
         if not wants_json() and request.method == "POST" and exc.status in (409, 422, 400):
@@ -173,7 +173,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(TransitionError)
     def _transition_error(exc: TransitionError):  # type: ignore[no-untyped-def]
-        from app import db
+        from extensions import db
 
         db.session.rollback()
         status = transition_status.get(type(exc), 409)
@@ -195,7 +195,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(StaleDataError)
     def _stale(exc: StaleDataError):  # type: ignore[no-untyped-def]
-        from app import db
+        from extensions import db
 
         db.session.rollback()
         return error_response(
@@ -205,14 +205,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DataError)
     def _bad_value(exc: DataError):  # type: ignore[no-untyped-def]
         # A value the database cannot hold (an out-of-range number); the input is wrong.
-        from app import db
+        from extensions import db
 
         db.session.rollback()
         return error_response(422, *http_message(422))
 
     @app.errorhandler(OperationalError)
     def _db_busy(exc: OperationalError):  # type: ignore[no-untyped-def]
-        from app import db
+        from extensions import db
 
         db.session.rollback()
         log.warning("database unavailable: %s", exc.__class__.__name__)
@@ -228,7 +228,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
-        from app import db
+        from extensions import db
 
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)

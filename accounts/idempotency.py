@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from accounts.clock import now
 from accounts.errors import Conflict, Invalid
 from accounts.models import IdempotencyKey
-from app import db
+from extensions import db
 
 HEADER = "Idempotency-Key"
 FORM_FIELD = "idempotency_key"

@@ -19,7 +19,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from accounts.errors import Invalid
 from accounts.models import User
-from app import db
+from extensions import db
 
 Purpose = Literal["password_reset", "invitation"]
 RESET: Purpose = "password_reset"
@@ -86,16 +86,3 @@ def forgot_answer() -> str:
         "lại mật khẩu vừa được gửi tới hộp thư của tài khoản đó. Hãy kiểm tra thư (cả mục thư "
         "rác)."
     )
-
-
-def mail_context(user: User, purpose: Purpose) -> tuple[str, dict[str, Any]]:
-    """The subject and the template context of the mail, with a link made now."""
-    from tasks.mail import endpoint_url
-
-    link = endpoint_url(ENDPOINTS[purpose], token=make_token(user, purpose))
-    hours = lifetime_seconds(purpose) // 3600
-    if purpose == RESET:
-        subject = _("[Draftflow] Đặt lại mật khẩu")
-    else:
-        subject = _("[Draftflow] Lời mời sử dụng hệ thống")
-    return subject, {"user": user, "link": link, "hours": hours, "days": hours // 24}

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from accounts.models import DocumentSigner, Role, Unit, UnitKind, User, UserRole
 from accounts.officedoc import Signer
-from app import db
+from extensions import db
 
 # Who signs for a unit, by the kind of unit.
 SIGNER_TITLES = {

@@ -35,7 +35,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from accounts.clock import UTCDateTime, now
 from accounts.i18n import N_
-from app import db
+from extensions import db
 
 
 def enum_type(enum_cls: type[enum.Enum], length: int = 32) -> Enum:

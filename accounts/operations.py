@@ -39,8 +39,8 @@ from accounts.models import (
     User,
     UserRole,
 )
-from app import db
-from tasks.models import MailStatus, OutgoingMail
+from extensions import db
+from notices.models import MailStatus, OutgoingMail
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -541,9 +541,7 @@ def set_password_by_link(token: str, purpose: invites.Purpose, new: str) -> User
 def _queue_account_mail(user: User, purpose: invites.Purpose) -> None:
     """A mail row in this transaction, handed to the mail task after the commit; the link
     is made when it is sent (see accounts.invites)."""
-    from tasks.jobs import SEND_MAIL
-    from tasks.mail import new_message_id
-    from tasks.notify import after_commit
+    from notices.notify import SEND_MAIL, after_commit, new_message_id
 
     moment = now()
     mail = OutgoingMail(

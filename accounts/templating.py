@@ -85,7 +85,7 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        from app import select_locale
+        from extensions import select_locale
 
         translations = get_translations()
         return {

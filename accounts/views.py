@@ -58,7 +58,7 @@ from accounts.models import (
     User,
 )
 from accounts.params import int_arg, page_arg
-from app import db, limiter, login_manager, select_locale
+from extensions import db, limiter, login_manager, select_locale
 
 bp = Blueprint("accounts", __name__)
 

@@ -114,8 +114,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(url: str, args: argparse.Namespace, parts: set[str]) -> dict[str, Any]:
-    from app import create_app, db
+    from app import create_app
     from bench.floors import create_floor_app
+    from extensions import db
 
     app = create_app(app_config(url))
     with app.app_context():
@@ -206,7 +207,7 @@ def _round(values: dict[str, Any], key: str, digits: int) -> float | None:
 
 
 def time_scans(app: Any, data: bench_data.BenchData) -> dict[str, Any]:
-    from app import db
+    from extensions import db
 
     moment = measure.scan_moment()
     scan = bench_data.ScanSet()

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, func, select, text
 from werkzeug.security import generate_password_hash
 
-from app import db
+from extensions import db
 from workflow.models import review_flags_update
 
 PASSWORD = "bench-mat-khau-2026"

@@ -175,7 +175,7 @@ ORDER BY u.kind <> 'regional', u.name"""
 
 def _round_header(consultation_id: int) -> tuple[Any, list[Row]]:
     """The round's first row (its version id, draft, dates) and the header it shows."""
-    from comments.models import VISIBILITY_LABELS, Visibility
+    from comments.consultation.models import VISIBILITY_LABELS, Visibility
 
     header = _rows(ROUND_HEADER, c=consultation_id)
     k = header[0]
@@ -213,7 +213,7 @@ class _Invited:
 def _invited_units(consultation_id: int, *, is_open: bool) -> _Invited:
     """Every invited unit with its state as the tracker shows it, and the counts."""
     from accounts.clock import days_left
-    from comments.models import ResponseStatus, TrackerStatus, tracker_status
+    from comments.consultation.models import ResponseStatus, TrackerStatus, tracker_status
 
     moment = datetime.now(UTC)
     invited = _Invited(units=[], per_state=dict.fromkeys(TrackerStatus, 0))
@@ -241,7 +241,7 @@ def _invited_units(consultation_id: int, *, is_open: bool) -> _Invited:
 
 @bp.route("/tracker/<int:consultation_id>")
 def tracker(consultation_id: int) -> str:
-    from comments.models import TRACKER_LABELS
+    from comments.consultation.models import TRACKER_LABELS
 
     k, rows = _round_header(consultation_id)
     invited = _invited_units(consultation_id, is_open=k.closed_at is None)
@@ -289,7 +289,7 @@ ORDER BY m.id"""
 
 @bp.route("/consolidation/<int:consultation_id>")
 def consolidation(consultation_id: int) -> str:
-    from comments.models import TRACKER_LABELS
+    from comments.consultation.models import TRACKER_LABELS
     from drafts.models import DRAFT_STATE_LABELS, DraftState
 
     k = _rows(ROUND_HEADER, c=consultation_id)[0]
@@ -557,7 +557,7 @@ def register(app: Flask, database_url: str, prefix: str = "/__floor") -> None:
 
 def create_floor_app(database_url: str | None = None) -> Flask:
     """A minimal Flask app with only the floors (gunicorn: ``bench.floors:create_floor_app()``)."""
-    import app as _app_module  # noqa: F401  (the SQLite pragmas: WAL, busy timeout)
+    import extensions  # noqa: F401  (the SQLite pragmas: WAL, busy timeout)
 
     app = Flask("floor")
     register(app, database_url or os.environ["DATABASE_URL"])

@@ -208,7 +208,7 @@ def measure_page(
     requests: int,
     warmup: int,
 ) -> PageResult:
-    from app import db
+    from extensions import db
 
     result = PageResult(page.name)
     client = app.test_client()
@@ -254,10 +254,10 @@ def time_import(app: Flask, *, runs: int = 3) -> dict[str, float]:
     from sqlalchemy import select
 
     from accounts.models import User
-    from app import db
     from drafts import operations
     from drafts.models import DraftKind
     from drafts.parsing import parse_regulation
+    from extensions import db
 
     document = bench_data.regulation_docx(300)
     parse_times, total_times = [], []
@@ -298,9 +298,9 @@ def _walk(nodes: Any) -> Iterator[Any]:
 def time_report(app: Flask, consultation_id: int, *, runs: int = 2) -> dict[str, float]:
     """The consolidation report (.docx) of the 3,000-comment round, through the export
     function the download route calls."""
-    from app import db
-    from comments import exports
-    from comments.models import Consultation
+    from comments.consolidation import exports
+    from comments.consultation.models import Consultation
+    from extensions import db
 
     times, size = [], 0
     with app.test_request_context():
@@ -328,7 +328,7 @@ def time_scan(
 ) -> ScanTiming:
     """One reminder scan (decide + deliver, as the beat task does before sending), in a
     transaction rolled back after each run so every run decides the same things."""
-    from app import db
+    from extensions import db
     from tasks import scans
 
     moment = moment or datetime.now(UTC)

@@ -35,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import os
 
-    from app import create_app, db
+    from app import create_app
     from bench.floors import create_floor_app
+    from extensions import db
 
     WORK.mkdir(parents=True, exist_ok=True)
     url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{WORK / 'profile.sqlite'}"

@@ -16,7 +16,6 @@ from accounts.apispec import MAX_ID, api_route, current_api_user, list_of
 from accounts.downloads import DOCX_MIMETYPE, send_download
 from accounts.errors import Conflict, Invalid, NotFound, UserError, ensure, error_response
 from accounts.models import Scope, User
-from app import db
 from drafts import exports, operations, tree
 from drafts.lifecycle import DRAFT_MACHINE
 from drafts.models import (
@@ -29,6 +28,7 @@ from drafts.models import (
     DraftState,
     Version,
 )
+from extensions import db
 from tasks import background
 from tasks.background import JOB_ACCEPTED
 from tasks.models import JobKind

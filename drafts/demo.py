@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from accounts.clock import local_today
 from accounts.models import Unit, User
-from app import db
 from drafts import operations
 from drafts.models import Draft, DraftKind
+from extensions import db
 
 REGULATION_TITLE = "Quy chế tổ chức và hoạt động của Cụm, Khối thi đua"
 DRAFTER = "soanthao"

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from docx.oxml.ns import qn
 
-from drafts.parsing import OLE_MAGIC, ParseError, checked_zip, normalize_text
+from drafts.officefile import OLE_MAGIC, ParseError, checked_zip, normalize_text
 
 Source = Literal["docx", "doc", "odt", "rtf", "pdf"]
 CONVERTED: frozenset[Source] = frozenset({"doc", "odt", "rtf"})

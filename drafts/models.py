@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from accounts.clock import UTCDateTime, now
 from accounts.i18n import N_
 from accounts.models import Unit, User, enum_type
-from app import db
+from extensions import db
 
 
 class DraftKind(enum.StrEnum):

@@ -30,7 +30,6 @@ from accounts.clock import now
 from accounts.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from accounts.i18n import N_, Deferred
 from accounts.models import Role, Unit, User, UserRole
-from app import db
 from drafts import sandbox, tree
 from drafts.criteria_parsing import SheetTooLarge
 from drafts.formats import identify
@@ -48,8 +47,9 @@ from drafts.models import (
     new_lineage,
 )
 from drafts.parsing import ParseError
+from extensions import db
+from notices.notify import notify
 from tasks.background import kept_import
-from tasks.notify import notify
 
 REGULATION_KINDS = (
     ClauseKind.PART,

@@ -66,7 +66,6 @@ import itertools
 import json
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -76,17 +75,16 @@ import docx
 from docx.oxml import parse_xml
 from docx.oxml.ns import qn
 
+from drafts.officefile import (
+    MSG_NOT_OFFICE,
+    ParseError,
+    checked_zip,
+    normalize_text,
+)
+
 # ---------------------------------------------------------------------------------------------
 # Errors and results
 # ---------------------------------------------------------------------------------------------
-
-
-class ParseError(ValueError):
-    """The file cannot be read; ``str(error)`` is one Vietnamese line for the user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 NodeKind = Literal[
@@ -184,28 +182,13 @@ class ParseResult:
 
 OfficeKind = Literal["docx", "xlsx"]
 
-MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
-MAX_COMPRESSION_RATIO = 100
-# Below this size a member cannot hurt, and ratios of tiny members are noise.
-RATIO_CHECK_MIN_BYTES = 64 * 1024
-MAX_MEMBERS = 10_000
-OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
-
 _MAIN_CONTENT_TYPES: dict[str, OfficeKind] = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": "docx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": "xlsx",
 }
 
-MSG_EMPTY = "Tệp rỗng, không có nội dung để đọc."
-MSG_OLE = (
-    "Tệp được đặt mật khẩu hoặc ở định dạng Office cũ (.doc, .xls); "
-    "hãy gỡ mật khẩu và lưu lại dưới dạng .docx hoặc .xlsx."
-)
-MSG_NOT_OFFICE = "Tệp không phải là tài liệu Word (.docx) hoặc bảng tính Excel (.xlsx) hợp lệ."
 MSG_NOT_DOCX = "Tệp không phải là tài liệu Word (.docx) hợp lệ."
 MSG_XLSX_NOT_DOCX = "Tệp là bảng tính Excel (.xlsx), không phải tài liệu Word (.docx) hợp lệ."
-MSG_CORRUPT = "Tệp bị hỏng hoặc tải lên không đầy đủ; hãy lưu lại tệp và tải lên lần nữa."
-MSG_BOMB = "Tệp có dung lượng giải nén bất thường (nghi là tệp nén độc hại) nên không được xử lý."
 MSG_UNREADABLE_DOCX = "Không đọc được nội dung tài liệu Word (.docx); tệp có thể bị hỏng."
 MSG_NO_STRUCTURE = (
     "Không nhận dạng được cấu trúc văn bản (Chương, Điều, Khoản, Điểm) trong tài liệu."
@@ -226,34 +209,6 @@ def sniff_office_file(data: bytes) -> OfficeKind:
     raise ParseError(MSG_NOT_OFFICE)
 
 
-def checked_zip(data: bytes) -> zipfile.ZipFile:
-    if not data:
-        raise ParseError(MSG_EMPTY)
-    if data[:8] == OLE_MAGIC:
-        raise ParseError(MSG_OLE)
-    if data[:2] != b"PK":
-        raise ParseError(MSG_NOT_OFFICE)
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except Exception as exc:  # zipfile raises several types for truncated or odd archives
-        raise ParseError(MSG_CORRUPT) from exc
-    members = archive.infolist()
-    # Declared sizes can be trusted: zipfile never inflates a member past its declared size.
-    if len(members) > MAX_MEMBERS or sum(m.file_size for m in members) > MAX_UNCOMPRESSED_BYTES:
-        raise ParseError(MSG_BOMB)
-    for member in members:
-        ratio_limit = member.compress_size * MAX_COMPRESSION_RATIO
-        if member.file_size > RATIO_CHECK_MIN_BYTES and member.file_size > ratio_limit:
-            raise ParseError(MSG_BOMB)
-    try:
-        broken = archive.testzip()
-    except Exception as exc:  # bad CRC, unsupported compression, encrypted member
-        raise ParseError(MSG_CORRUPT) from exc
-    if broken is not None:
-        raise ParseError(MSG_CORRUPT)
-    return archive
-
-
 def open_docx(data: bytes) -> Any:
     """Return a python-docx Document for checked bytes; ParseError for anything else."""
     kind = sniff_office_file(data)
@@ -270,29 +225,6 @@ def open_docx(data: bytes) -> Any:
 # ---------------------------------------------------------------------------------------------
 
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
-# Invisible characters that split words for the eye-less reader (soft hyphen, joiners, BOM).
-_INVISIBLE = re.compile(r"[\u00ad\u200c\u200d\u2060\ufeff]")
-# Letters that look like Vietnamese ones but are not: "Ðiều" typed with the Icelandic Ð
-# (U+00D0) is common in Vietnamese files and would hide every article.
-_LOOKALIKES = str.maketrans({"Ð": "Đ", "ð": "đ", "Ɖ": "Đ", "ɖ": "đ"})
-# Cyrillic letters inside an otherwise Latin word (pasted text); Cyrillic words stay as written.
-_CYRILLIC_TO_LATIN = str.maketrans("АВЕКМНОРСТХаеорсухіІ", "ABEKMHOPCTXaeopcyxiI")
-_MIXED_WORD = re.compile(r"\w*[\u0400-\u04ff]\w*")
-
-
-def _unconfuse(word: re.Match[str]) -> str:
-    text = word.group(0)
-    if re.search(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]", text):
-        return text.translate(_CYRILLIC_TO_LATIN)
-    return text
-
-
-def normalize_text(text: str) -> str:
-    """NFC, lookalike letters mapped, invisible characters dropped (spaces left as they are)."""
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text)).translate(_LOOKALIKES)
-    if re.search(r"[\u0400-\u04ff]", text):
-        text = _MIXED_WORD.sub(_unconfuse, text)
-    return text
 
 
 def squash(text: str) -> str:
@@ -1745,16 +1677,3 @@ def _pdf_items(blocks: list[list[str]]) -> list[_Item]:
 
 def _plain_line(text: str) -> _Line:
     return _Line(text, 0, False, False, False, None, True)
-
-
-# The criteria parser lives in drafts.criteria_parsing, which imports this module; these names
-# are also offered here so callers have one place to import parsers from.
-_CRITERIA_EXPORTS = {"parse_criteria", "check_criteria_sums", "CriteriaNode", "CriteriaResult"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _CRITERIA_EXPORTS:
-        from drafts import criteria_parsing
-
-        return getattr(criteria_parsing, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

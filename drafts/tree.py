@@ -210,8 +210,8 @@ def load_version_tree(version: Version) -> list[TreeNode]:
     """A version's tree, with ONE ordered query whatever its size."""
     from sqlalchemy import select
 
-    from app import db
     from drafts.models import Clause
+    from extensions import db
 
     rows = db.session.scalars(
         select(Clause).where(Clause.version_id == version.id).order_by(Clause.seq)
@@ -231,8 +231,8 @@ def load_flat_clauses(
     faster to read than a result row's)."""
     from sqlalchemy import String, select, type_coerce
 
-    from app import db
     from drafts.models import Clause
+    from extensions import db
 
     found: dict[int, list[FlatClause]] = {v: [] for v in version_ids}
     if not found:

@@ -29,7 +29,6 @@ from accounts.downloads import send_download
 from accounts.errors import Conflict, NotFound, UserError, about, ensure, error_response
 from accounts.operations import get_or_404
 from accounts.params import int_arg
-from app import db
 from drafts import exports, operations, tree
 from drafts.forms import (
     AdoptForm,
@@ -42,6 +41,7 @@ from drafts.forms import (
 )
 from drafts.lifecycle import DRAFT_MACHINE
 from drafts.models import Clause, Draft, DraftDrafter, DraftKind, DraftState, Version
+from extensions import db
 from tasks import background
 from tasks.models import BackgroundJob, JobKind, JobState
 

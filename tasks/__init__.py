@@ -99,7 +99,7 @@ def _register_shared_tasks() -> None:
 def _register_templating(app: Flask) -> None:
     from flask_login import current_user
 
-    from tasks.notify import unread_count
+    from notices.notify import unread_count
 
     def unread_for(user: Any) -> int:
         return unread_count(user) if getattr(user, "is_authenticated", False) else 0

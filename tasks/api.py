@@ -13,17 +13,16 @@ from sqlalchemy.orm import joinedload
 from accounts.apispec import DATETIME, ID, api_route, current_api_user, list_of
 from accounts.errors import Invalid, NotFound, ensure
 from accounts.models import Scope
-from app import db
 from drafts.api import PREVIEW, preview_json
 from drafts.operations import ImportPreview
-from tasks import background, jobs, notify
+from extensions import db
+from notices import notify
+from notices.models import MailStatus, Notification, OutgoingMail
+from tasks import background, jobs
 from tasks.models import (
     BackgroundJob,
     JobKind,
     JobState,
-    MailStatus,
-    Notification,
-    OutgoingMail,
     Reminder,
     ReminderKind,
     ReminderStatus,

@@ -28,9 +28,9 @@ from accounts import audit
 from accounts.clock import now
 from accounts.i18n import N_
 from accounts.models import User
-from app import db
+from extensions import db
+from notices.notify import after_commit
 from tasks.models import JOB_KIND_LABELS, BackgroundJob, JobKind, JobState
-from tasks.notify import after_commit
 
 log = logging.getLogger(__name__)
 

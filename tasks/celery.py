@@ -8,7 +8,8 @@ from typing import Any
 
 from celery.signals import worker_process_init
 
-from app import create_app, db
+from app import create_app
+from extensions import db
 
 flask_app = create_app()
 celery = flask_app.extensions["celery"]

@@ -26,32 +26,26 @@ from typing import Any
 from celery import shared_task
 from flask import current_app
 from flask_babel import force_locale
-from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import and_, delete, or_, select, update
 
 from accounts import audit, invites
 from accounts.clock import now
 from accounts.errors import Conflict, NotFound
 from accounts.models import User
-from app import db
-from comments.models import Consultation
+from comments.consultation.models import Consultation
+from extensions import db, enqueue
+from notices.models import MailStatus, OutgoingMail
+from notices.notify import SEND_MAIL, after_commit
 from tasks.mail import (
     MailError,
+    account_mail_context,
     build_message,
     current_backend,
     items_summary,
     mail_locale,
     render_mail,
 )
-from tasks.models import (
-    MailStatus,
-    OutgoingMail,
-    Reminder,
-    ReminderStatus,
-    ScanRun,
-    SubjectType,
-)
-from tasks.notify import after_commit
+from tasks.models import Reminder, ReminderStatus, ScanRun, SubjectType
 from tasks.scans import compose_mail, deliver_due, scan_due_reminders
 from workflow.models import ScoreSheet
 
@@ -59,22 +53,8 @@ log = logging.getLogger(__name__)
 
 SCAN = "draftflow.scan_reminders"
 DIGEST = "draftflow.daily_digest"
-SEND_MAIL = "draftflow.send_mail"
 SWEEP = "draftflow.retry_sweep"
 SEND_NOW = "draftflow.send_now"
-
-
-def enqueue(task_name: str, *args: Any) -> None:
-    """Hand a task to the worker (inline when Celery is eager).
-
-    A broker that is down is not an error here: the rows are committed, and the
-    sweep picks them up once the worker runs.
-    """
-    celery_app = current_app.extensions["celery"]
-    try:
-        celery_app.tasks[task_name].apply_async(args)
-    except (BrokerError, OSError) as exc:
-        log.warning("could not queue %s%r: %s", task_name, args, exc.__class__.__name__)
 
 
 def retry_delay(attempt: int, *, base: float, cap: float) -> timedelta:
@@ -169,7 +149,7 @@ def send_mail(mail_id: int) -> str:
             return "cancelled"
         # The link is made now, so that it lives its whole lifetime from the sending.
         with force_locale(mail_locale(mail.user.locale)):
-            subject, context = invites.mail_context(mail.user, mail.kind)  # type: ignore[arg-type]
+            subject, context = account_mail_context(mail.user, mail.kind)  # type: ignore[arg-type]
     else:
         content = compose_mail(mail, moment)
         if not content.items and not content.notices:

@@ -17,7 +17,6 @@ import re
 import smtplib
 import ssl
 import tempfile
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,8 +30,12 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from jinja2 import TemplateNotFound
 from werkzeug.routing import BuildError
+
+from accounts import invites
+from accounts.models import User
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +100,6 @@ def endpoint_url(endpoint: str, fallback: str = "accounts.index", **values: Any)
         return adapter.build(endpoint, values, force_external=True)
     except BuildError:
         return adapter.build(fallback, {}, force_external=True)
-
-
-def new_message_id() -> str:
-    host = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "draftflow.local"
-    return f"<{uuid.uuid4().hex}@{host}>"
 
 
 # --- rendering --------------------------------------------------------------------
@@ -325,3 +323,15 @@ def items_summary(items: Sequence[MailItem]) -> str:
     if len(items) == 1:
         return f"[Draftflow] Nhắc việc: {items[0].title}"[:300]
     return f"[Draftflow] Nhắc việc: {len(items)} việc cần xử lý"
+
+
+def account_mail_context(user: User, purpose: invites.Purpose) -> tuple[str, dict[str, Any]]:
+    """The subject and the template context of an invitation or a password-reset mail,
+    with a link made now (see accounts.invites)."""
+    link = endpoint_url(invites.ENDPOINTS[purpose], token=invites.make_token(user, purpose))
+    hours = invites.lifetime_seconds(purpose) // 3600
+    if purpose == invites.RESET:
+        subject = _("[Draftflow] Đặt lại mật khẩu")
+    else:
+        subject = _("[Draftflow] Lời mời sử dụng hệ thống")
+    return subject, {"user": user, "link": link, "hours": hours, "days": hours // 24}

@@ -21,15 +21,14 @@ from sqlalchemy import delete, select
 from accounts.clock import now
 from accounts.errors import Forbidden, NotFound, UserError, ensure
 from accounts.i18n import N_
-from app import db
-from comments import exports as comment_exports
-from comments.models import Consultation
+from comments.consolidation import exports as comment_exports
+from comments.consultation.models import Consultation
 from drafts import formats
 from drafts import operations as draft_ops
 from drafts.models import Draft, Version
+from extensions import db, enqueue
 from tasks import background
 from tasks.background import JOB_SWEEP, RUN_JOB
-from tasks.jobs import enqueue
 from tasks.models import BackgroundJob, JobKind, JobState
 from workflow import exports as workflow_exports
 from workflow import queries as workflow_queries

@@ -46,20 +46,14 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from accounts.clock import UTCDateTime, days_left, format_datetime, local_datetime_to_utc, to_local
 from accounts.models import Group, GroupMembership, NotifyMode, Role, User, UserRole
-from app import db
-from comments.models import Consultation, ResponseStatus, UnitResponse
-from comments.operations import round_path
+from comments.consultation.models import Consultation, ResponseStatus, UnitResponse
+from comments.consultation.operations import round_path
 from drafts.models import Draft, DraftDrafter
-from tasks.mail import MailItem, absolute_url, items_summary, new_message_id
-from tasks.models import (
-    MailStatus,
-    Notification,
-    OutgoingMail,
-    Reminder,
-    ReminderKind,
-    ReminderStatus,
-    SubjectType,
-)
+from extensions import db
+from notices.models import MailStatus, Notification, OutgoingMail
+from notices.notify import new_message_id
+from tasks.mail import MailItem, absolute_url, items_summary
+from tasks.models import Reminder, ReminderKind, ReminderStatus, SubjectType
 from workflow import sheetflow
 from workflow.models import (
     ADJUSTMENT_KIND_LABELS,
@@ -1114,7 +1108,7 @@ def _link_notices(updates: Sequence[tuple[int, str | None]], mail_ids: Mapping[s
 @dataclass(frozen=True)
 class MailContent:
     items: list[MailItem]  # reminders still due, escalations first
-    notices: list[MailItem]  # notices from operations (tasks.notify)
+    notices: list[MailItem]  # notices from operations (notices.notify)
 
 
 def compose_mail(mail: OutgoingMail, moment: datetime) -> MailContent:

@@ -25,17 +25,15 @@ from sqlalchemy.orm import joinedload
 from accounts.errors import Invalid, NotFound, ensure
 from accounts.models import User
 from accounts.params import page_arg
-from app import db
-from comments.models import Consultation, UnitResponse
-from tasks import background, jobs, mail, notify
+from comments.consultation.models import Consultation, UnitResponse
+from extensions import db
+from notices import notify
+from notices.models import MAIL_STATUS_LABELS, MailStatus, Notification, OutgoingMail
+from tasks import background, jobs, mail
 from tasks.models import (
-    MAIL_STATUS_LABELS,
     REMINDER_KIND_LABELS,
     REMINDER_STATUS_LABELS,
     BackgroundJob,
-    MailStatus,
-    Notification,
-    OutgoingMail,
     Reminder,
     ReminderKind,
     ReminderStatus,

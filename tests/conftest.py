@@ -17,7 +17,8 @@ from flask.testing import FlaskClient
 from hypothesis import settings
 from sqlalchemy import text
 
-from app import create_app, db, limiter
+from app import create_app
+from extensions import db, limiter
 
 # Property tests: "ci" (the default) is derandomized, so `make test` runs the same examples
 # every time and stays quick; HYPOTHESIS_PROFILE=long runs many more, from a random seed

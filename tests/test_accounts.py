@@ -12,7 +12,7 @@ from accounts import operations
 from accounts.clock import now
 from accounts.errors import Conflict, Invalid
 from accounts.models import ApiToken, AuditEntry, Role, Unit, UnitKind, UnitNameChange, User
-from app import db
+from extensions import db
 from tests.fixtures.accounts import PASSWORD
 
 

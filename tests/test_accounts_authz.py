@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Role, Scope
-from app import db
+from extensions import db
 
 ROLES = [None, *Role]  # None: not logged in
 EVERYONE = set(Role)

@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from app import db
 from drafts import operations
 from drafts.models import Draft, DraftState
+from extensions import db
 
 FORM = {"decision_number": "125/QĐ-VKS", "decision_date": "15/12/2026",
         "signer_name": "Nguyễn Văn Viện"}  # fmt: skip

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 
 from accounts import operations
 from accounts.models import Role, Scope
-from app import db
+from extensions import db
 
 CHECKS = [
     not_a_server_error,

@@ -16,7 +16,8 @@ from accounts import operations
 from accounts.apispec import api_route
 from accounts.clock import end_of_local_day, now
 from accounts.models import ApiToken, Scope
-from app import create_app, db
+from app import create_app
+from extensions import db
 from tests.fixtures.accounts import ApiClient
 
 START = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ import pytest
 
 from accounts import operations
 from accounts.models import Role, Scope
-from app import db
+from extensions import db
 from tests.fixtures.accounts import ApiClient
 from tests.test_api_scopes import PUBLIC
 

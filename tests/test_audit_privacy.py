@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from accounts.models import AuditEntry
-from app import db
-from comments import operations
-from comments.models import Visibility
+from comments.consultation import operations
+from comments.consultation.models import Visibility
+from extensions import db
 from tests.fixtures.comments import comment_as, submit_as
 
 SECRET = "Nội dung nháp bí mật của KV1"

@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from accounts.clock import now
 from accounts.models import AuditEntry, Role
-from app import db
 from drafts.models import DraftKind, Version
 from drafts.operations import ImportPreview, import_runs_in_background
+from extensions import db
 from tasks import background, runners
 from tasks.models import BackgroundJob, JobKind, JobState
 from tests.fixtures.consolidation import next_version
@@ -229,7 +229,10 @@ def test_an_unexpected_error_shows_a_general_message_in_the_users_language(
     client, auth, org, make_round, api
 ):
     rnd = make_round()
-    with patch("comments.exports.consolidation_docx", side_effect=RuntimeError("boom at line 3")):
+    with patch(
+        "comments.consolidation.exports.consolidation_docx",
+        side_effect=RuntimeError("boom at line 3"),
+    ):
         response = api(org.drafter).post(f"/api/v1/consultations/{rnd.consultation.id}/report.docx")
     status = api(org.drafter).get(response.headers["Location"]).get_json()
     assert status["state"] == "failed" and status["result"] is None
@@ -255,7 +258,7 @@ def test_running_a_finished_job_again_does_nothing(org, make_round):
     db.session.expire_all()
     first = db.session.get(BackgroundJob, job.id)
     finished_at, attempts = first.finished_at, first.attempts
-    with patch("comments.exports.consolidation_xlsx") as make:
+    with patch("comments.consolidation.exports.consolidation_xlsx") as make:
         assert runners.run_job(job.id) == "skipped"
         make.assert_not_called()
     db.session.expire_all()

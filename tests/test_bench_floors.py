@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app import create_app, db
+from app import create_app
 from bench import data as bench_data
 from bench import measure
 from bench.floors import create_floor_app, keys
+from extensions import db
 
 
 @pytest.fixture(scope="module")

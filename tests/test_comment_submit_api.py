@@ -13,9 +13,9 @@ from accounts import apispec, audit
 from accounts import operations as account_operations
 from accounts.clock import now
 from accounts.models import ApiToken, AuditEntry, Role, Scope, UserRole
-from app import db
-from comments import queries
-from comments.models import Comment, ResponseStatus, UnitResponse
+from comments.consultation import queries
+from comments.consultation.models import Comment, ResponseStatus, UnitResponse
+from extensions import db
 from tests.fixtures.comments import clause_by_label, response_of, submit_as
 
 

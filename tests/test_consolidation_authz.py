@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Role
-from app import db
+from extensions import db
 from tests.fixtures.consolidation import find_node, next_version
 
 # Who is asking, by the name of a fixture attribute (see `people`).

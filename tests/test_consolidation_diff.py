@@ -11,10 +11,10 @@ from sqlalchemy import event, select
 
 from accounts.errors import Forbidden, Invalid
 from accounts.models import Role
-from app import db
-from comments import consolidation as ops
-from comments.models import ChangeLink, Comment, Decision
+from comments.consolidation import operations as ops
+from comments.consultation.models import ChangeLink, Comment, Decision
 from drafts.models import Clause, Version
+from extensions import db
 from tests.fixtures.consolidation import find_node, next_version
 
 

@@ -7,11 +7,11 @@ from sqlalchemy import func, select
 
 from accounts.errors import Conflict, Forbidden, Invalid
 from accounts.models import AuditEntry
-from app import db
-from comments import consolidation as ops
-from comments.models import Comment, Decision, Disposition
+from comments.consolidation import operations as ops
+from comments.consultation.models import Comment, Decision, Disposition
 from drafts.lifecycle import apply_draft_action
 from drafts.models import DraftState
+from extensions import db
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from accounts.models import Role
-from app import db
-from comments import consolidation as ops
-from comments.models import Comment, Consultation, Decision, Visibility
+from comments.consolidation import operations as ops
+from comments.consultation.models import Comment, Consultation, Decision, Visibility
 from drafts.models import Clause, Version
 from drafts.tree import build_tree, citation_labels, iter_tree, load_flat_clauses
+from extensions import db
 from tests.fixtures.consolidation import find_node, next_version
 
 

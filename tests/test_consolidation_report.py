@@ -18,11 +18,17 @@ from openpyxl import load_workbook
 from sqlalchemy import event, select
 
 from accounts.models import Role
-from app import db
-from comments import consolidation as ops
-from comments import exports
-from comments.models import Comment, Decision, Disposition, ResponseStatus, UnitResponse
+from comments.consolidation import exports
+from comments.consolidation import operations as ops
+from comments.consultation.models import (
+    Comment,
+    Decision,
+    Disposition,
+    ResponseStatus,
+    UnitResponse,
+)
 from drafts.models import Clause
+from extensions import db
 from tests import sheets
 from tests.fixtures.consolidation import find_node, next_version
 from tests.office import convert_to_pdf

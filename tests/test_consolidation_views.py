@@ -9,11 +9,11 @@ from docx import Document
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from app import db
-from comments import consolidation as ops
-from comments.exports import DOCX_MIMETYPE, XLSX_MIMETYPE
-from comments.models import Comment, Decision, Disposition
+from comments.consolidation import operations as ops
+from comments.consolidation.exports import DOCX_MIMETYPE, XLSX_MIMETYPE
+from comments.consultation.models import Comment, Decision, Disposition
 from drafts.models import DraftState
+from extensions import db
 from tests import sheets
 
 

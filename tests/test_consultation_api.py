@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from accounts.clock import LOCAL_TZ, now
 from accounts.models import AuditEntry, Role
-from app import db
-from comments import operations
-from comments.models import Comment, Consultation, Visibility
+from comments.consultation import operations
+from comments.consultation.models import Comment, Consultation, Visibility
+from extensions import db
 from tests.fixtures.comments import clause_by_label, comment_as, response_of, submit_as
 
 T0 = datetime(2026, 6, 10, 1, 0, tzinfo=UTC)

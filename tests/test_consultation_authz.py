@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from accounts.models import Role
-from app import db
-from comments import operations
+from comments.consultation import operations
+from extensions import db
 from tests.fixtures.accounts import PASSWORD
 from tests.fixtures.comments import comment_as, response_of
 

@@ -8,10 +8,16 @@ from sqlalchemy import func, select
 
 from accounts.clock import local_today, to_local
 from accounts.models import Role, UnitKind
-from app import db
-from comments import demo
-from comments.models import Comment, CommentSource, Consultation, ResponseStatus, TrackerStatus
-from comments.queries import tracker
+from comments.consultation import demo
+from comments.consultation.models import (
+    Comment,
+    CommentSource,
+    Consultation,
+    ResponseStatus,
+    TrackerStatus,
+)
+from comments.consultation.queries import tracker
+from extensions import db
 
 
 def _organisation(create_unit, create_user):  # type: ignore[no-untyped-def]

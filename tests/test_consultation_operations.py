@@ -12,9 +12,8 @@ from sqlalchemy import select
 from accounts.clock import now
 from accounts.errors import Conflict, Forbidden, Invalid
 from accounts.models import AuditEntry, Role
-from app import db
-from comments import operations, queries
-from comments.models import (
+from comments.consultation import operations, queries
+from comments.consultation.models import (
     VISIBILITY_LABELS,
     Comment,
     CommentSource,
@@ -27,6 +26,7 @@ from drafts import operations as draft_ops
 from drafts.lifecycle import apply_draft_action
 from drafts.models import DraftState
 from drafts.tree import load_version_tree, to_nodes
+from extensions import db
 from tests.fixtures.comments import (
     LETTER_NUMBER,
     clause_by_label,

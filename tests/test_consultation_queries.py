@@ -11,8 +11,7 @@ from sqlalchemy import event, insert, select, update
 
 from accounts.clock import now
 from accounts.models import Role, Unit, User
-from app import db
-from comments.models import (
+from comments.consultation.models import (
     Comment,
     CommentSource,
     Consultation,
@@ -22,6 +21,7 @@ from comments.models import (
     fold_text,
 )
 from drafts.models import Clause
+from extensions import db
 from tests.fixtures.accounts import PASSWORD
 
 

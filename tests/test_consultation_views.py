@@ -13,9 +13,8 @@ from sqlalchemy import select
 
 from accounts.clock import now, to_local
 from accounts.models import Role
-from app import db
-from comments import operations
-from comments.models import (
+from comments.consultation import operations
+from comments.consultation.models import (
     Comment,
     CommentSource,
     Consultation,
@@ -23,6 +22,7 @@ from comments.models import (
     ResponseStatus,
     Visibility,
 )
+from extensions import db
 from tests.fixtures.accounts import PASSWORD
 from tests.fixtures.comments import clause_by_label, comment_as, response_of, submit_as
 

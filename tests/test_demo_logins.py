@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from accounts.models import AuditEntry, Role, User
-from app import db
+from extensions import db
 
 EXPECTED = {
     "quantri": Role.ADMIN,

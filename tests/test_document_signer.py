@@ -9,7 +9,7 @@ from docx import Document
 from sqlalchemy import select
 
 from accounts.models import AuditEntry, DocumentSigner
-from app import db
+from extensions import db
 
 
 def signature_of(data: bytes) -> list[str]:

@@ -7,9 +7,9 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from app import db
 from drafts.models import Clause, Draft, DraftKind, DraftState, Version
 from drafts.parsing import LEFT_OUT_LETTERHEAD
+from extensions import db
 from tests.docbuild import OLE_HEADER
 from tests.fixtures.drafts import criteria_xlsx, regulation_docx
 

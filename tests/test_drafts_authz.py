@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from accounts.models import AuditEntry, Role
-from app import db
 from drafts import operations
 from drafts.models import Clause, DraftKind, DraftState
+from extensions import db
 from tests.fixtures.accounts import PASSWORD
 
 # (method, url template, form data). {d} draft, {v} editing version, {c} one of its clauses.

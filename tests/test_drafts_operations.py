@@ -12,9 +12,9 @@ from sqlalchemy import select
 from accounts.clock import now
 from accounts.errors import Conflict, Forbidden, Invalid
 from accounts.models import AuditEntry, Role
-from app import db
 from drafts import operations, tree
 from drafts.models import Clause, Draft, DraftKind, DraftState, Version
+from extensions import db
 from tests.fixtures.drafts import criteria_xlsx, regulation_docx
 from workflow.engine import NotPermitted
 
@@ -410,7 +410,7 @@ def test_display_filename_keeps_vietnamese_and_the_extension():
 
 
 def test_co_drafters_hear_about_the_draft_and_its_adoption(org, create_user, create_draft):
-    from tasks.models import Notification
+    from notices.models import Notification
 
     colleague = create_user(Role.DRAFTER, unit=org.office)
     draft = operations.create_draft(

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import event, func, select
 
 from accounts.models import Role
-from app import db
 from drafts.models import Clause, Draft, DraftKind, DraftState, Version
 from drafts.parsing import LEFT_OUT_LETTERHEAD
+from extensions import db
 from tests.docbuild import OLE_HEADER, zip_bomb, zip_bytes
 from tests.fixtures.drafts import criteria_xlsx, regulation_docx, regulation_nodes
 

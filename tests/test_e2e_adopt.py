@@ -9,9 +9,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import Role
-from app import db
 from drafts import operations
 from drafts.models import Draft, DraftState
+from extensions import db
 from tests.test_e2e_login import login
 
 pytestmark = pytest.mark.e2e

@@ -16,9 +16,9 @@ from docx import Document
 from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import Role
-from app import db
-from comments.models import Visibility
+from comments.consultation.models import Visibility
 from drafts.models import DraftDrafter, DraftState
+from extensions import db
 from tests.fixtures.workflow import place, put_scores, sheet_of
 from tests.journeys import Journey, serious_violations
 from workflow.models import ScoreStage

@@ -21,10 +21,12 @@ from sqlalchemy import event, func, select
 
 from accounts import operations as account_ops
 from accounts.models import Scope, User
-from app import create_app, db
+from app import create_app
 from bench.load import Burst, Gunicorn, post_burst
-from comments.models import Comment, Consultation, ResponseStatus, UnitResponse
-from tasks.models import MailStatus, OutgoingMail, Reminder, ReminderStatus
+from comments.consultation.models import Comment, Consultation, ResponseStatus, UnitResponse
+from extensions import db
+from notices.models import MailStatus, OutgoingMail
+from tasks.models import Reminder, ReminderStatus
 from tests.fixtures.tasks import Processes, SmtpHandler, celery_bin, wait_for
 from tests.pgserver import free_port
 

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from accounts.i18n import N_, Deferred
 from accounts.models import Role
-from app import db
 from drafts import operations as draft_operations
 from drafts.models import DraftKind
-from tasks.models import Notification
+from extensions import db
+from notices.models import Notification
 from tests.fixtures.workflow import place, put_scores, sheet_of
 from workflow.models import ScoreStage
 

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from accounts.clock import now
 from accounts.models import IdempotencyKey
-from app import db
-from comments.models import Comment
+from comments.consultation.models import Comment
+from extensions import db
 from tests.fixtures.comments import clause_by_label
 from tests.fixtures.workflow import codes_to_keys, sheet_of
 from tests.test_consultation_views import client_for

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from accounts import operations
 from accounts.clock import now
 from accounts.models import Role, User
-from app import db
+from extensions import db
 from tests.fixtures.tasks import text_of
 
 NEW_PASSWORD = "mat-khau-moi-2026"

@@ -12,7 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
-from app import create_app, db
+from app import create_app
+from extensions import db
 from workflow.models import ScoreAdjustment, ScoreChange, ScoreSheet, ScoringPeriod
 from workflow.queries import load_criteria, load_sheet_data, sheet_columns
 

@@ -7,7 +7,8 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect
 
-from app import create_app, db
+from app import create_app
+from extensions import db
 
 
 def test_upgrade_matches_models_and_downgrades(fresh_database_url, tmp_path):

@@ -28,7 +28,7 @@ from accounts.officedoc import (
     number_line,
     valid_symbol,
 )
-from comments.reports import (
+from comments.consolidation.reports import (
     CommentLetterItem,
     ComparisonRow,
     build_comment_letter_docx,

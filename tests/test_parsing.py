@@ -16,17 +16,14 @@ from drafts.criteria_parsing import (
     parse_criteria,
     parse_points,
 )
+from drafts.officefile import MSG_BOMB, MSG_CORRUPT, MSG_EMPTY, MSG_OLE
 from drafts.parsing import (
     LEFT_OUT_HEADER_FOOTER,
     LEFT_OUT_LETTERHEAD,
     LEFT_OUT_OTHER_DOCUMENT,
     LEFT_OUT_SIGNATURE,
-    MSG_BOMB,
-    MSG_CORRUPT,
-    MSG_EMPTY,
     MSG_NO_STRUCTURE,
     MSG_NOT_OFFICE,
-    MSG_OLE,
     MSG_XLSX_NOT_DOCX,
     Node,
     ParseError,

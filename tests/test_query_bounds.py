@@ -18,7 +18,7 @@ from accounts import operations
 from accounts.errors import Invalid
 from accounts.models import Scope
 from accounts.params import MAX_ID, MAX_PAGE, parse_int
-from app import db
+from extensions import db
 from tests.fixtures.accounts import ApiClient
 
 BAD_VALUES = ["9" * 40, str(2**63), "-7", "0", "abc", "1e3", "٣"]

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app import db
+from extensions import db
+from notices.models import MailStatus, OutgoingMail
 from tasks import jobs
-from tasks.models import MailStatus, OutgoingMail, Reminder, ReminderStatus, ScanRun
+from tasks.models import Reminder, ReminderStatus, ScanRun
 from tests.fixtures.comments import submit_as
 from tests.fixtures.tasks import Processes, SmtpHandler, celery_bin, wait_for
 

@@ -13,7 +13,7 @@ from docx.table import Table, _Cell
 from openpyxl import load_workbook
 
 from accounts.officedoc import NATIONAL_NAME
-from comments.reports import (
+from comments.consolidation.reports import (
     CommentLetter,
     CommentLetterItem,
     ComparisonRow,

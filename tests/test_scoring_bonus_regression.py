@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from openpyxl import load_workbook
 
-from app import db
+from extensions import db
 from tests.fixtures.workflow import codes_to_keys, sheet_of
 from tests.sheets import table
 from workflow.models import ScoreSheet

@@ -34,8 +34,8 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from app import db
-from tasks.models import Notification
+from extensions import db
+from notices.models import Notification
 from tests import sheets
 from tests.fixtures.workflow import place, sheet_of
 from workflow import operations

@@ -17,9 +17,9 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from accounts.models import User
-from app import db
-from comments.models import ConsultationAttachment
+from comments.consultation.models import ConsultationAttachment
 from drafts.models import DraftKind, Version
+from extensions import db
 from tests.docbuild import DOCX_CONTENT_TYPES, DocxBuilder, zip_bytes
 from tests.fixtures.accounts import PASSWORD
 from tests.fixtures.comments import comment_as, submit_as

@@ -6,7 +6,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from accounts.models import Role, User
-from app import db
+from extensions import db
 from tests.fixtures.accounts import PASSWORD
 
 

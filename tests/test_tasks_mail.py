@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 
 from accounts.clock import now
 from accounts.models import NotifyMode, Role
-from app import db
+from extensions import db
+from notices.models import MailStatus, Notification, OutgoingMail
+from notices.notify import notify
 from tasks import jobs
 from tasks.mail import (
     MailError,
@@ -25,8 +27,7 @@ from tasks.mail import (
     header_datetime,
     render_mail,
 )
-from tasks.models import MailStatus, Notification, OutgoingMail, Reminder, ReminderStatus
-from tasks.notify import notify
+from tasks.models import Reminder, ReminderStatus
 from tests.fixtures.tasks import DEADLINE_DAY, html_of, local, text_of
 
 T3 = local(DEADLINE_DAY - timedelta(days=3))

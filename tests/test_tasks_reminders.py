@@ -10,10 +10,11 @@ from sqlalchemy import event, select
 
 from accounts.clock import end_of_local_day
 from accounts.models import NotifyMode
-from app import db
-from comments import operations as comment_ops
+from comments.consultation import operations as comment_ops
+from extensions import db
+from notices.models import Notification, OutgoingMail
 from tasks import jobs
-from tasks.models import Notification, OutgoingMail, Reminder, ReminderKind, ReminderStatus
+from tasks.models import Reminder, ReminderKind, ReminderStatus
 from tasks.scans import deliver_due, offset_windows, scan_due_reminders, window_offset
 from tests.fixtures.tasks import DEADLINE_DAY, local, submit, text_of
 

@@ -13,10 +13,11 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, select, update
 
 from accounts.clock import end_of_local_day
-from app import create_app, db
+from app import create_app
 from bench import data as bench_data
-from comments import operations as comment_ops
-from comments.models import Comment, UnitResponse
+from comments.consultation import operations as comment_ops
+from comments.consultation.models import Comment, UnitResponse
+from extensions import db
 from tasks import jobs
 from tasks.models import Reminder, ReminderKind
 from tests.fixtures.tasks import DEADLINE_DAY, PERIOD_OPENED, local, text_of

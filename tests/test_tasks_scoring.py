@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from accounts.clock import to_local
 from accounts.models import NotifyMode
-from app import db
+from extensions import db
 from tasks import jobs
 from tasks.models import Reminder, ReminderKind, ReminderStatus, SubjectType
 from tasks.scans import load_sheet_facts, scan_due_reminders

@@ -7,10 +7,11 @@ from datetime import timedelta
 import time_machine
 from sqlalchemy import event, select
 
-from app import db
+from extensions import db
+from notices.models import Notification
+from notices.notify import notify
 from tasks import jobs
-from tasks.models import Notification, Reminder, ReminderStatus
-from tasks.notify import notify
+from tasks.models import Reminder, ReminderStatus
 from tests.fixtures.tasks import DEADLINE_DAY, local, text_of
 
 T3 = local(DEADLINE_DAY - timedelta(days=3))

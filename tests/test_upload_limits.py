@@ -18,11 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from app import db
 from drafts import operations, sandbox
 from drafts.criteria_parsing import SheetTooLarge, parse_criteria
 from drafts.models import DraftKind, Version
 from drafts.parsing import ParseError, parse_regulation
+from extensions import db
 from tests.fixtures.drafts import regulation_docx
 
 _CONTENT_TYPES = (

@@ -14,11 +14,11 @@ from docx.enum.section import WD_ORIENT
 from lxml import etree
 
 from accounts.officedoc import NATIONAL_MOTTO, NATIONAL_NAME
-from app import db
 from drafts import operations
 from drafts.documents import COMMENT_FORM_HEADERS, bookmark_name, clause_lines
 from drafts.models import Clause, DraftState
 from drafts.tree import load_flat_clauses, to_diff_clauses
+from extensions import db
 from tests.tracked import W, body_paragraphs, change_tags
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

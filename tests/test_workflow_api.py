@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from openpyxl import load_workbook
 
-from app import db
+from extensions import db
 from tests import sheets
 from tests.fixtures.workflow import codes_to_keys, place, put_scores, sheet_of
 from workflow.models import ScoreSheet, ScoreStage, ScoringPeriod

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from accounts.models import AuditEntry, Role
-from app import db
+from extensions import db
 from tests.fixtures.accounts import PASSWORD
 from tests.fixtures.workflow import place, put_scores, sheet_of
 from workflow import operations

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from accounts.models import AuditEntry
-from app import db
+from extensions import db
 from tests.fixtures.workflow import put_scores, sheet_of
 from workflow.models import ScoreStage, ScoringPeriod
 from workflow.queries import period_results

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import event, func, insert, select
 
 from accounts.models import Unit, UnitKind, User
-from app import db
+from extensions import db
 from tests import sheets
 from tests.fixtures.drafts import CRITERIA
 from tests.fixtures.workflow import DEADLINES, codes_to_keys, place, put_scores, sheet_of

@@ -19,8 +19,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from accounts.models import AuditEntry, Role
-from app import db
-from tasks.models import Notification
+from extensions import db
+from notices.models import Notification
 from tests import sheets
 from tests.fixtures.accounts import PASSWORD
 from tests.fixtures.workflow import place, put_item, put_scores, sheet_of

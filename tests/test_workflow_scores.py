@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from accounts.errors import Conflict, Forbidden, Invalid
 from accounts.models import AuditEntry, Role
-from app import db
 from drafts.models import Clause, DraftState
+from extensions import db
 from tests.fixtures.workflow import (
     DEADLINES,
     codes_to_keys,

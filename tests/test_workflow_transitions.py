@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from accounts.errors import Forbidden, Invalid
 from accounts.models import AuditEntry, Role
-from app import db
+from extensions import db
 from tests.fixtures.workflow import DEADLINES, place, put_scores, sheet_of
 from workflow import operations
 from workflow.engine import (

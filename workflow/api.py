@@ -24,8 +24,8 @@ from accounts.apispec import (
 from accounts.clock import end_of_local_day, parse_date
 from accounts.errors import Invalid, NotFound, ensure
 from accounts.models import Group, Scope, Unit, active_units
-from app import db
 from drafts.models import Draft
+from extensions import db
 from tasks import background
 from tasks.background import JOB_ACCEPTED
 from tasks.models import JobKind

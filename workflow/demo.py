@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from accounts.clock import end_of_local_day
 from accounts.models import Unit, User, active_units
-from app import db
 from drafts.models import Draft, DraftKind, DraftState
+from extensions import db
 from workflow import operations
 from workflow.models import ScoreSheet, ScoreStage, ScoringPeriod
 from workflow.queries import load_criteria

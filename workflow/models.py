@@ -74,8 +74,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from accounts.clock import UTCDateTime, now
 from accounts.i18n import N_
 from accounts.models import EmulationYear, Group, Role, Unit, User, UserRole, enum_type
-from app import db
 from drafts.models import Draft, Version
+from extensions import db
 from workflow import scoring, sheetflow
 from workflow.engine import Guard, Machine, Transition
 

@@ -27,11 +27,11 @@ from accounts.errors import Conflict, Forbidden, Invalid, NotFound
 from accounts.i18n import N_, Deferred
 from accounts.models import EmulationYear, GroupMembership, Role, Unit, User
 from accounts.operations import ensure_year, year_for_date
-from app import db
 from drafts.models import Draft, DraftKind, DraftState
 from drafts.operations import display_filename
 from drafts.parsing import ParseError, sniff_office_file
-from tasks.notify import notify
+from extensions import db
+from notices.notify import notify
 from workflow import scoring, sheetflow
 from workflow.engine import Guard, TableError, TransitionRecord
 from workflow.models import (

@@ -17,12 +17,26 @@ from decimal import Decimal
 from functools import cache, cached_property
 from typing import Protocol
 
-from sqlalchemy import Select, String, bindparam, cast, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
-from accounts.models import Group, GroupMembership, User
-from app import db
+from accounts import audit
+from accounts.models import AuditEntry, Group, GroupMembership, User
 from drafts.models import Clause, ClauseKind
+from extensions import db
 from workflow import scoring, sheetflow
 from workflow.models import (
     Evidence,
@@ -787,3 +801,15 @@ def viewable_sheet_ids(user: User) -> Select[tuple[int]] | list[int]:
         )
     )
     return [sheet.id for sheet in candidates if sheet.can_view(user)]
+
+
+# --- who reads the audit rows about score sheets -------------------------------------------
+@audit.restrict_readers("score_sheets")
+def audit_readers_of_sheets(user: User) -> ColumnElement[bool]:
+    """A row about a score sheet (its scores, notes, lines, evidence, steps) follows
+    `ScoreSheet.can_view`; one about a sheet that no longer exists only administrators see."""
+    admin = true() if user.can_administer() else false()
+    return or_(
+        AuditEntry.object_id.in_(viewable_sheet_ids(user)),
+        and_(admin, AuditEntry.object_id.not_in(select(ScoreSheet.id))),
+    )

@@ -23,9 +23,9 @@ from accounts.errors import Conflict, Invalid, NotFound, UserError, ensure
 from accounts.idempotency import idempotent
 from accounts.models import EmulationYear, Group, GroupMembership, Unit, active_units
 from accounts.params import int_arg
-from app import db
 from drafts.models import Draft
 from drafts.operations import adopted_criteria_drafts
+from extensions import db
 from tasks import background
 from tasks.models import JobKind
 from workflow import exports, operations, queries, sheetflow

@@ -2,7 +2,8 @@
 
 Each function reads what it needs through the read models of `comments.consolidation`
 (a fixed number of queries whatever the size), fills the pure dataclasses of
-`comments.reports` and returns a `Download`, which `send_download` serves as an attachment.
+`comments.consolidation.reports` and returns a `Download`, which `send_download` serves
+as an attachment.
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ from accounts.letterhead import (
     unit_signer,
 )
 from accounts.models import Unit
-from app import db
-from comments.consolidation import (
+from comments.consolidation.operations import (
     CommentGroup,
     Consolidation,
     VersionDiff,
@@ -37,9 +37,7 @@ from comments.consolidation import (
     titled_label,
     version_diff,
 )
-from comments.models import Comment, Consultation, Decision, UnitResponse
-from comments.queries import unit_written_comments
-from comments.reports import (
+from comments.consolidation.reports import (
     CommentLetter,
     CommentLetterItem,
     ComparisonRow,
@@ -52,9 +50,12 @@ from comments.reports import (
     build_consolidation_docx,
     build_consolidation_xlsx,
 )
+from comments.consultation.models import Comment, Consultation, Decision, UnitResponse
+from comments.consultation.queries import unit_written_comments
 from drafts.diffing import DiffClause
 from drafts.models import Clause, Version
 from drafts.tree import citation_labels, heading
+from extensions import db
 
 # --------------------------------------------------------------------------- consolidation
 

@@ -29,8 +29,9 @@ from accounts.clock import format_date, now
 from accounts.errors import Conflict, Forbidden, Invalid, NotFound
 from accounts.models import Unit, User
 from accounts.officedoc import valid_symbol
-from app import db
-from comments.models import (
+from comments.consolidation.reports import CHANGE_NOTES
+from comments.consolidation.reports import GENERAL_GROUP_KEY as GENERAL_KEY
+from comments.consultation.models import (
     DECISION_LABELS,
     ChangeLink,
     Comment,
@@ -41,9 +42,7 @@ from comments.models import (
     ResponseStatus,
     UnitResponse,
 )
-from comments.queries import GENERAL_LABEL
-from comments.reports import CHANGE_NOTES
-from comments.reports import GENERAL_GROUP_KEY as GENERAL_KEY
+from comments.consultation.queries import GENERAL_LABEL
 from drafts.diffing import (
     DiffEntry,
     Segment,
@@ -66,6 +65,7 @@ from drafts.tree import (
     load_version_tree,
     to_diff_clauses,
 )
+from extensions import db
 from workflow.engine import TransitionRecord
 
 EXPLANATION_REQUIRED = {
@@ -853,15 +853,10 @@ def comments_for_answer(consultation: Consultation, ids: Iterable[int]) -> list[
 # --------------------------------------------------------------------------- across versions
 
 
-def earlier_comments_by_lineage(draft: Draft, version: Version) -> dict[str, list[Comment]]:
-    """Consolidated comments made on earlier versions of the draft, keyed by the lineage of
-    the clause they were made on, so a page showing `version` can put them beside the
-    matching clause ("Ý kiến ở dự thảo lần n"). One query.
-
-    Each comment comes with its unit, response, answer and round (`comment.consultation`,
-    whose `version.number` is n). Callers decide who may see them (Comment.can_view).
-    """
-    rows = db.session.scalars(
+def _consolidated_before(draft_id: int, number: int) -> Select[tuple[Comment]]:
+    """The consolidated comments on the draft's versions before version `number`, each with
+    its response, round (and its version), unit and answer loaded in the same statement."""
+    return (
         select(Comment)
         .join(Comment.response)
         .join(Comment.consultation)
@@ -873,11 +868,24 @@ def earlier_comments_by_lineage(draft: Draft, version: Version) -> dict[str, lis
             joinedload(Comment.disposition),
         )
         .where(
-            Comment.draft_id == draft.id,
-            Comment.lineage.is_not(None),
-            Version.number < version.number,
+            Comment.draft_id == draft_id,
+            Version.number < number,
             consolidated_criterion(),
         )
+    )
+
+
+def earlier_comments_by_lineage(draft: Draft, version: Version) -> dict[str, list[Comment]]:
+    """Consolidated comments made on earlier versions of the draft, keyed by the lineage of
+    the clause they were made on, so a page showing `version` can put them beside the
+    matching clause ("Ý kiến ở dự thảo lần n"). One query.
+
+    Each comment comes with its unit, response, answer and round (`comment.consultation`,
+    whose `version.number` is n). Callers decide who may see them (Comment.can_view).
+    """
+    rows = db.session.scalars(
+        _consolidated_before(draft.id, version.number)
+        .where(Comment.lineage.is_not(None))
         .order_by(Version.number, Comment.id)
     ).unique()
     found: dict[str, list[Comment]] = {}
@@ -1247,23 +1255,7 @@ def link_candidates(clause: Clause, *, related_only: bool = True) -> LinkChoices
         raise NotFound("Không tìm thấy điều khoản.")
     family = _family_lineages(target)
     comments = list(
-        db.session.scalars(
-            select(Comment)
-            .join(Comment.response)
-            .join(Comment.consultation)
-            .join(Consultation.version)
-            .options(
-                contains_eager(Comment.response),
-                contains_eager(Comment.consultation).contains_eager(Consultation.version),
-                joinedload(Comment.unit),
-                joinedload(Comment.disposition),
-            )
-            .where(
-                Comment.draft_id == version.draft_id,
-                Version.number < version.number,
-                consolidated_criterion(),
-            )
-        ).unique()
+        db.session.scalars(_consolidated_before(version.draft_id, version.number)).unique()
     )
     linked = set(
         db.session.scalars(select(ChangeLink.comment_id).where(ChangeLink.clause_id == clause.id))

@@ -11,7 +11,7 @@ from wtforms.validators import InputRequired, Length
 
 from accounts.forms import MultiCheckboxField
 from accounts.i18n import label_choices
-from comments.models import DECISION_LABELS
+from comments.consultation.models import DECISION_LABELS
 
 
 class DispositionForm(FlaskForm):

@@ -34,8 +34,8 @@ from unidecode import unidecode
 from accounts.clock import UTCDateTime, now
 from accounts.i18n import N_
 from accounts.models import Unit, User, enum_type
-from app import db
 from drafts.models import Clause, Draft, DraftState, Version
+from extensions import db
 
 
 def fold_text(text: str) -> str:
@@ -461,7 +461,7 @@ class Comment(db.Model):
     def is_conference(self) -> bool:
         return self.source == CommentSource.CONFERENCE
 
-    # What a comment card shows; `comments.queries.CommentLine` has the same names.
+    # What a comment card shows; `comments.consultation.queries.CommentLine` has the same names.
     @property
     def unit_name(self) -> str:
         return self.unit.name
@@ -485,7 +485,7 @@ class Comment(db.Model):
         included, sees a written comment only once the head has submitted it (a
         unit's unsent drafts stay inside the unit); conference opinions were voiced
         in public, so they count as sent. Other units also need the round's
-        visibility to allow it. `comments.queries.visible_comments` is the same
+        visibility to allow it. `comments.consultation.queries.visible_comments` is the same
         rule in SQL."""
         if user.can_work_for_unit(self.unit_id):
             return True

@@ -21,8 +21,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from accounts.forms import MultiCheckboxField
 from accounts.i18n import label_choices
-from comments.models import VISIBILITY_LABELS, Visibility
-from comments.operations import DEFAULT_MEETING_FORM, MAX_COMMENT_LENGTH
+from comments.consultation.models import VISIBILITY_LABELS, Visibility
+from comments.consultation.operations import DEFAULT_MEETING_FORM, MAX_COMMENT_LENGTH
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 CONFERENCE_ROWS = 6

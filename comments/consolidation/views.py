@@ -16,25 +16,25 @@ from flask_login import current_user, login_required
 from accounts.errors import Conflict, Invalid, UserError, ensure
 from accounts.operations import get_or_404
 from accounts.params import int_arg, int_list_arg
-from app import db
-from comments import consolidation as ops
-from comments import exports
-from comments.consolidation_forms import (
+from comments.consolidation import exports
+from comments.consolidation import operations as ops
+from comments.consolidation.forms import (
     ChangeLinkForm,
     DispositionForm,
     VersionPickerForm,
     format_expected,
     parse_expected,
 )
-from comments.models import (
+from comments.consolidation.reports import CHANGE_NOTES
+from comments.consultation.models import (
     DECISION_LABELS,
     TRACKER_LABELS,
     Comment,
     Consultation,
     UnitResponse,
 )
-from comments.reports import CHANGE_NOTES
 from drafts.models import Clause, Draft, Version
+from extensions import db
 from tasks import background
 from tasks.models import JobKind
 

@@ -12,10 +12,9 @@ from accounts.apispec import DATETIME, ID, api_route, current_api_user, list_of
 from accounts.errors import Conflict, Invalid, ensure
 from accounts.models import Scope
 from accounts.operations import get_or_404
-from app import db
-from comments import consolidation as ops
-from comments import exports
-from comments.models import (
+from comments.consolidation import exports
+from comments.consolidation import operations as ops
+from comments.consultation.models import (
     DECISION_LABELS,
     ChangeLink,
     Comment,
@@ -27,6 +26,7 @@ from comments.models import (
 )
 from drafts.diffing import Segment
 from drafts.models import Clause, Draft, DraftState, Version
+from extensions import db
 from tasks import background
 from tasks.background import JOB_ACCEPTED
 from tasks.models import JobKind

@@ -40,9 +40,8 @@ from accounts.idempotency import idempotent
 from accounts.models import Group, Unit, active_units
 from accounts.operations import get_or_404
 from accounts.params import int_arg, parse_int
-from app import db
-from comments import operations, queries
-from comments.forms import (
+from comments.consultation import operations, queries
+from comments.consultation.forms import (
     AttachmentForm,
     CommentFilterForm,
     CommentForm,
@@ -52,7 +51,7 @@ from comments.forms import (
     OpenConsultationForm,
     SubmitPositionForm,
 )
-from comments.models import (
+from comments.consultation.models import (
     TRACKER_LABELS,
     VISIBILITY_LABELS,
     Comment,
@@ -65,6 +64,7 @@ from comments.models import (
     can_open_consultation,
 )
 from drafts.models import Clause, Draft, Version
+from extensions import db
 from workflow.engine import TransitionError
 
 bp = Blueprint("comments", __name__, url_prefix="/comments")

@@ -14,9 +14,11 @@ e-mailed to everyone who has an address.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import force_locale
@@ -27,11 +29,13 @@ from accounts.clock import now
 from accounts.errors import Forbidden
 from accounts.i18n import Deferred, render
 from accounts.models import NotifyMode, User
-from app import db
-from tasks.mail import new_message_id
-from tasks.models import MailStatus, Notification, OutgoingMail
+from extensions import db, enqueue
+from notices.models import MailStatus, Notification, OutgoingMail
 
 log = logging.getLogger(__name__)
+
+# The Celery task (defined in tasks.jobs) that sends one queued mail, by name.
+SEND_MAIL = "draftflow.send_mail"
 
 _NOTICES = "draftflow.pending_notices"
 _AFTER_COMMIT = "draftflow.after_commit_tasks"
@@ -75,6 +79,11 @@ def after_commit(task_name: str, *args: Any) -> None:
     db.session().info.setdefault(_AFTER_COMMIT, []).append((task_name, args))
 
 
+def new_message_id() -> str:
+    host = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "draftflow.local"
+    return f"<{uuid.uuid4().hex}@{host}>"
+
+
 # --- session hooks ---------------------------------------------------------------------
 @event.listens_for(Session, "before_commit")
 def _materialise(session: Session) -> None:
@@ -82,8 +91,6 @@ def _materialise(session: Session) -> None:
     if not notices:
         return
     mail_ids = write_notices(session, notices)
-    from tasks.jobs import SEND_MAIL
-
     session.info.setdefault(_AFTER_COMMIT, []).extend((SEND_MAIL, (mid,)) for mid in mail_ids)
 
 
@@ -92,8 +99,6 @@ def _dispatch(session: Session) -> None:
     pending = session.info.pop(_AFTER_COMMIT, None)
     if not pending:
         return
-    from tasks.jobs import enqueue
-
     for task_name, args in pending:
         enqueue(task_name, *args)
 

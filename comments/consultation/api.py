@@ -24,9 +24,8 @@ from accounts.clock import LOCAL_TZ, end_of_local_day, now, parse_date
 from accounts.errors import Conflict, Invalid, NotFound, ensure
 from accounts.models import Group, Scope, Unit, User
 from accounts.operations import get_or_404
-from app import db
-from comments import operations, queries
-from comments.models import (
+from comments.consultation import operations, queries
+from comments.consultation.models import (
     TRACKER_LABELS,
     Comment,
     CommentSource,
@@ -37,8 +36,9 @@ from comments.models import (
     UnitResponse,
     Visibility,
 )
-from comments.views import send_attachment
+from comments.consultation.views import send_attachment
 from drafts.models import Clause, Draft, Version
+from extensions import db
 
 bp = Blueprint("comments_api", __name__, url_prefix="/api/v1")
 

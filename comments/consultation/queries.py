@@ -19,15 +19,16 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select, true
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
+from accounts import audit
 from accounts.clock import days_left, now
 from accounts.errors import NotFound
-from accounts.models import Unit, User
-from app import db
-from comments.models import (
+from accounts.models import AuditEntry, Unit, User
+from comments.consultation.models import (
     TRACKER_LABELS,
     Comment,
     CommentSource,
     Consultation,
+    Disposition,
     ResponseStatus,
     TrackerStatus,
     UnitResponse,
@@ -37,6 +38,7 @@ from comments.models import (
 )
 from drafts.models import Clause, Draft, DraftDrafter, Version
 from drafts.tree import TreeNode, build_tree, citation_labels, iter_tree, load_flat_clauses
+from extensions import db
 
 GENERAL_LABEL = "Ý kiến chung"
 
@@ -729,4 +731,32 @@ def trackable_consultation_ids(user: User):  # type: ignore[no-untyped-def]
         Consultation.draft_id.in_(
             select(DraftDrafter.draft_id).where(DraftDrafter.user_id == user.id)
         )
+    )
+
+
+# --- who reads the audit rows about comments and dispositions --------------------------------
+@audit.restrict_readers("comments")
+def audit_readers_of_comments(user: User) -> ColumnElement[bool]:
+    """A row about a comment follows `Comment.can_view` (a unit's unsent drafts stay inside
+    the unit). A row about a comment that no longer exists holds no text; only
+    administrators see it."""
+    admin = true() if user.can_administer() else false()
+    return or_(
+        AuditEntry.object_id.in_(viewable_comment_ids(user)),
+        and_(admin, AuditEntry.object_id.not_in(select(Comment.id))),
+    )
+
+
+@audit.restrict_readers("dispositions")
+def audit_readers_of_dispositions(user: User) -> ColumnElement[bool]:
+    """A row about a disposition follows `Consultation.can_track`; one about a disposition
+    that no longer exists only administrators see."""
+    admin = true() if user.can_administer() else false()
+    return or_(
+        AuditEntry.object_id.in_(
+            select(Disposition.id).where(
+                Disposition.consultation_id.in_(trackable_consultation_ids(user))
+            )
+        ),
+        and_(admin, AuditEntry.object_id.not_in(select(Disposition.id))),
     )

@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from accounts.clock import end_of_local_day, local_today, now
 from accounts.models import Unit, UnitKind, User
-from app import db
-from comments import operations
-from comments.models import Consultation, Visibility
+from comments.consultation import operations
+from comments.consultation.models import Consultation, Visibility
 from drafts.models import Clause, Draft, DraftState, Version
 from drafts.tree import citation_labels
+from extensions import db
 
 DEMO_TITLE = "Quy chế tổ chức và hoạt động của Cụm, Khối thi đua"
 LETTER_NUMBER = "125/VKS-VP"

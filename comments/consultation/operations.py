@@ -5,7 +5,7 @@ Each one checks who may act and whether the round's state allows it (raising a
 `UserError` with a plain Vietnamese message), changes the models, writes the audit row
 and queues notifications. None of them commits: the caller does, once.
 
-The checks mirror the `can_*` predicates in `comments.models` (templates hide buttons
+The checks mirror the `can_*` predicates in `comments.consultation.models` (templates hide buttons
 with those); here they also say *why* an action is refused.
 """
 
@@ -30,8 +30,7 @@ from accounts.errors import Conflict, Forbidden, Invalid
 from accounts.i18n import N_, Deferred
 from accounts.models import EmulationYear, Group, Unit, User
 from accounts.operations import year_for_date
-from app import db
-from comments.models import (
+from comments.consultation.models import (
     ROUND_LABEL,
     Comment,
     CommentSource,
@@ -43,7 +42,7 @@ from comments.models import (
     Visibility,
     fold_text,
 )
-from comments.queries import (
+from comments.consultation.queries import (
     GENERAL_LABEL,
     CommentTarget,
     consulted_version_ids,
@@ -53,7 +52,8 @@ from comments.queries import (
 from drafts.lifecycle import DRAFT_MACHINE, apply_draft_action
 from drafts.models import VERSION_LABEL, Clause, Draft, Version
 from drafts.parsing import ParseError, sniff_office_file
-from tasks.notify import notify
+from extensions import db
+from notices.notify import notify
 
 MAX_COMMENT_LENGTH = 20_000
 MAX_LETTER_NUMBER_LENGTH = 120

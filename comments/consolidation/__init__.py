@@ -1,0 +1,1 @@
+"""Consolidation: dispositions of the comments, the change links, reports and comparisons."""

@@ -1,0 +1,1 @@
+"""Consultation: rounds of comments on a draft version, unit responses and comments."""
