@@ -19,7 +19,7 @@ from accounts.models import Role
 from comments.consultation.models import Visibility
 from drafts.models import DraftDrafter, DraftState
 from extensions import db
-from tests.fixtures.workflow import place, put_scores, sheet_of
+from tests.fixtures.workflow import codes_to_keys, place, put_scores, sheet_of
 from tests.journeys import Journey, serious_violations
 from workflow.models import ScoreStage
 
@@ -136,7 +136,7 @@ def test_unit_staff_comments_then_self_scores_with_evidence(
     page: Page, live_server, org, make_round, open_period, tmp_path
 ):
     rnd = make_round(closed=False, visibility=Visibility.OPEN)
-    open_period()
+    keys = codes_to_keys(open_period())
     j = Journey(page, live_server.url, "staff")
     j.login("staff1")
 
@@ -157,7 +157,8 @@ def test_unit_staff_comments_then_self_scores_with_evidence(
     j.check("scoring")
     page.get_by_role("link", name="Viện kiểm sát nhân dân khu vực 1").first.click()
     for code, value in {"1.1": "9,5", "1.2": "15", "2": "35", "II": "38"}.items():
-        page.get_by_label(f"{j.t('Điểm tự chấm')} {code}", exact=True).fill(value)
+        # Each box is labelled with its column and the criterion's code and title.
+        page.locator(f"#score-{keys[code]}").fill(value)
     j.button("Lưu điểm")
     expect(page.locator("#total-final-self")).to_have_text("97,5")  # points keep the decimal comma
     evidence = tmp_path / "bao-cao.pdf"
@@ -247,7 +248,7 @@ def test_cluster_leader_returns_one_sheet_and_reviews_another(
 
     j.switch_language("en")
     j.goto(f"/scoring/sheets/{sheet_of(period, org.r3).id}", "sheet-kv3")
-    j.button("Thống nhất các tiêu chí còn trống với %(col)s", col=j.t("điểm tự chấm"))
+    j.button("Ghi nhận thống nhất với %(col)s", col=j.t("điểm tự chấm"))
     expect(page.locator("#total-final-cluster")).to_have_text("100")
     j.button("Hoàn thành Cụm chấm")
     expect(page.get_by_text(j.t("Cụm đã chấm")).first).to_be_visible()
@@ -267,7 +268,7 @@ def test_office_verifies(page: Page, live_server, org, open_period):
     j.goto(f"/scoring/periods/{period.id}/verification", "verification")
     j.switch_language("en")
     j.goto(f"/scoring/sheets/{sheet.id}", "sheet")
-    j.button("Thống nhất các tiêu chí còn trống với %(col)s", col=j.t("điểm Cụm chấm"))
+    j.button("Ghi nhận thống nhất với %(col)s", col=j.t("điểm Cụm chấm"))
     expect(page.locator("#total-final-verified")).to_have_text("99")
     j.button("Hoàn thành thẩm định")
     expect(page.get_by_text(j.t("Đã thẩm định")).first).to_be_visible()
