@@ -73,6 +73,13 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "UPLOAD_DIR": str(instance_path / "uploads"),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
+        # Uploaded documents are read in a child process (drafts.sandbox) with these limits:
+        # address space in MB, and wall-clock seconds before it is killed.
+        "PARSE_MEMORY_MB": 512,
+        "PARSE_TIMEOUT_SECONDS": 30.0,
+        # A criteria sheet with content past these is refused while it is read.
+        "CRITERIA_MAX_ROWS": 5000,
+        "CRITERIA_MAX_COLUMNS": 40,
         "BABEL_DEFAULT_LOCALE": "vi",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "LANGUAGES": ["vi", "en"],
@@ -85,6 +92,17 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
+        # Days a new API token lasts unless its maker chooses otherwise.
+        "API_TOKEN_DAYS": 90,
+        # Hours a comment or score request's Idempotency-Key (or form nonce) keeps its answer.
+        "IDEMPOTENCY_KEY_HOURS": 24,
+        # How long a password-reset link and an invitation link work (until used).
+        "PASSWORD_RESET_HOURS": 2,
+        "INVITATION_DAYS": 7,
+        # At most one reset mail per account in this many minutes, however often asked.
+        "PASSWORD_RESET_INTERVAL_MINUTES": 5,
+        # Reset requests one address may make (Flask-Limiter syntax).
+        "PASSWORD_RESET_RATE_PER_ADDRESS": "5 per minute; 20 per hour",
         # Wrong passwords for one user name from one address before that pair is locked;
         # other addresses can still sign in as that user.
         "LOGIN_MAX_FAILURES": 5,
@@ -134,6 +152,10 @@ _ENV: dict[str, tuple[str, Any]] = {
     "MAIL_DEFAULT_SENDER": ("MAIL_DEFAULT_SENDER", str),
     "MAIL_OUTBOX_DIR": ("MAIL_OUTBOX_DIR", str),
     "UPLOAD_DIR": ("UPLOAD_DIR", str),
+    "PARSE_MEMORY_MB": ("PARSE_MEMORY_MB", int),
+    "PARSE_TIMEOUT_SECONDS": ("PARSE_TIMEOUT_SECONDS", float),
+    "CRITERIA_MAX_ROWS": ("CRITERIA_MAX_ROWS", int),
+    "CRITERIA_MAX_COLUMNS": ("CRITERIA_MAX_COLUMNS", int),
     "SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", _bool),
     "RULE_INELIGIBLE_CANNOT_LEAD": ("RULE_INELIGIBLE_CANNOT_LEAD", _bool),
     "AGENCY_NAME": ("AGENCY_NAME", str),
@@ -143,6 +165,12 @@ _ENV: dict[str, tuple[str, Any]] = {
     "SIGNER_NAME": ("SIGNER_NAME", str),
     "PUBLIC_URL": ("PUBLIC_URL", str),
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", int),
+    "API_TOKEN_DAYS": ("API_TOKEN_DAYS", int),
+    "IDEMPOTENCY_KEY_HOURS": ("IDEMPOTENCY_KEY_HOURS", int),
+    "PASSWORD_RESET_HOURS": ("PASSWORD_RESET_HOURS", int),
+    "INVITATION_DAYS": ("INVITATION_DAYS", int),
+    "PASSWORD_RESET_INTERVAL_MINUTES": ("PASSWORD_RESET_INTERVAL_MINUTES", int),
+    "PASSWORD_RESET_RATE_PER_ADDRESS": ("PASSWORD_RESET_RATE_PER_ADDRESS", str),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
     "LOGIN_RATE_PER_ADDRESS": ("LOGIN_RATE_PER_ADDRESS", str),
 }

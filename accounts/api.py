@@ -5,10 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
+from flask_babel import gettext as _
 from sqlalchemy import select
 
-from accounts import operations
-from accounts.apispec import ID, api_route, build_openapi, current_api_user, list_of
+from accounts import invites, operations
+from accounts.apispec import (
+    ID,
+    MAX_ID,
+    api_route,
+    build_openapi,
+    current_api_user,
+    list_of,
+    patch_of,
+    whole,
+)
 from accounts.errors import Invalid, ensure
 from accounts.models import (
     AuditEntry,
@@ -16,11 +26,12 @@ from accounts.models import (
     Group,
     GroupKind,
     Role,
+    Scope,
     Unit,
     UnitKind,
     User,
 )
-from app import db
+from app import db, limiter
 
 bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
 
@@ -74,16 +85,21 @@ GROUP_IN = {
         "deputy_unit_id": {"type": "integer"},
     },
 }
-GROUP_UPDATE = {
-    "type": "object",
-    "required": ["units"],
-    "additionalProperties": False,
-    "properties": {
-        "units": {"type": "array", "items": ID, "uniqueItems": True},
-        "leader_unit_id": {"type": "integer"},
-        "deputy_unit_id": {"type": "integer"},
-    },
-}
+# PUT replaces the whole membership and leadership; 0 means no leader or deputy.
+GROUP_PUT = whole(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "units": {"type": "array", "items": ID, "uniqueItems": True},
+            "leader_unit_id": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+            "deputy_unit_id": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+        },
+    }
+)
+# PUT sends the whole unit: a left-out e-mail would have been cleared, and with it the
+# unit's reminders. An empty string clears it on purpose.
+UNIT_PUT = whole(UNIT_IN)
 USER = {
     "type": "object",
     "required": ["id", "username", "full_name", "unit_id", "roles", "active"],
@@ -171,7 +187,15 @@ def openapi():  # type: ignore[no-untyped-def]
     return jsonify(build_openapi(current_app))
 
 
-@api_route(bp, "/me", methods=["GET"], summary="Người dùng hiện tại", tags=["users"], response=USER)
+@api_route(
+    bp,
+    "/me",
+    methods=["GET"],
+    scope=Scope.READ,
+    summary="Người dùng hiện tại",
+    tags=["users"],
+    response=USER,
+)
 def me():  # type: ignore[no-untyped-def]
     return user_json(current_api_user())
 
@@ -180,6 +204,7 @@ def me():  # type: ignore[no-untyped-def]
     bp,
     "/units",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Danh sách đơn vị",
     tags=["units"],
     response=list_of(UNIT),
@@ -193,6 +218,7 @@ def list_units():  # type: ignore[no-untyped-def]
     bp,
     "/units",
     methods=["POST"],
+    scope=Scope.ADMIN,
     summary="Thêm đơn vị",
     tags=["units"],
     body=UNIT_IN,
@@ -213,7 +239,13 @@ def create_unit(body: dict[str, Any]):  # type: ignore[no-untyped-def]
 
 
 @api_route(
-    bp, "/units/<int:unit_id>", methods=["GET"], summary="Một đơn vị", tags=["units"], response=UNIT
+    bp,
+    "/units/<int:unit_id>",
+    methods=["GET"],
+    scope=Scope.READ,
+    summary="Một đơn vị",
+    tags=["units"],
+    response=UNIT,
 )
 def get_unit(unit_id: int):  # type: ignore[no-untyped-def]
     return unit_json(operations.get_or_404(Unit, unit_id))
@@ -223,20 +255,40 @@ def get_unit(unit_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/units/<int:unit_id>",
     methods=["PUT"],
-    summary="Sửa (đổi tên) đơn vị",
+    scope=Scope.ADMIN,
+    summary="Sửa (đổi tên) đơn vị: gửi cả đối tượng (email rỗng: bỏ e-mail)",
     tags=["units"],
-    body=UNIT_IN,
+    body=UNIT_PUT,
     response=UNIT,
 )
 def update_unit(unit_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_unit(unit_id, body)
+
+
+@api_route(
+    bp,
+    "/units/<int:unit_id>",
+    methods=["PATCH"],
+    scope=Scope.ADMIN,
+    summary="Sửa một phần đơn vị: chỉ các trường được gửi",
+    tags=["units"],
+    body=patch_of(UNIT_PUT),
+    response=UNIT,
+)
+def patch_unit(unit_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_unit(unit_id, body)
+
+
+def _save_unit(unit_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
     unit = operations.get_or_404(Unit, unit_id)
+    fields = {**unit_json(unit), **body}
     operations.update_unit(
         unit,
-        name=body["name"],
-        short_name=body["short_name"],
-        kind=UnitKind(body["kind"]),
-        email=body.get("email"),
+        name=fields["name"],
+        short_name=fields["short_name"],
+        kind=UnitKind(fields["kind"]),
+        email=fields["email"] or None,
         actor=current_api_user(),
     )
     db.session.commit()
@@ -247,6 +299,7 @@ def update_unit(unit_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-
     bp,
     "/units/<int:unit_id>/retire",
     methods=["POST"],
+    scope=Scope.ADMIN,
     summary="Cho đơn vị ngừng hoạt động",
     tags=["units"],
     response=UNIT,
@@ -263,6 +316,7 @@ def retire_unit(unit_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/groups",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Cụm, Khối thi đua",
     tags=["groups"],
     response=list_of(GROUP),
@@ -290,7 +344,7 @@ def _apply_group(group: Group, body: dict[str, Any]) -> None:
     by_id = {u.id: u for u in units}
     leader_id, deputy_id = body.get("leader_unit_id"), body.get("deputy_unit_id")
     for ident in (leader_id, deputy_id):
-        if ident is not None and ident not in by_id:
+        if ident and ident not in by_id:  # 0: none
             raise Invalid("Cụm/Khối trưởng và phó phải là đơn vị thành viên.")
     operations.set_group_leadership(
         group,
@@ -304,6 +358,7 @@ def _apply_group(group: Group, body: dict[str, Any]) -> None:
     bp,
     "/groups",
     methods=["POST"],
+    scope=Scope.ADMIN,
     summary="Tạo Cụm/Khối cho một năm",
     tags=["groups"],
     body=GROUP_IN,
@@ -326,21 +381,55 @@ def create_group(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     bp,
     "/groups/<int:group_id>",
     methods=["PUT"],
-    summary="Thành viên, Cụm/Khối trưởng và phó",
+    scope=Scope.ADMIN,
+    summary="Thành viên, Cụm/Khối trưởng và phó: gửi cả đối tượng (0: không có)",
     tags=["groups"],
-    body=GROUP_UPDATE,
+    body=GROUP_PUT,
     response=GROUP,
 )
 def update_group(group_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_group(group_id, body)
+
+
+@api_route(
+    bp,
+    "/groups/<int:group_id>",
+    methods=["PATCH"],
+    scope=Scope.ADMIN,
+    summary="Sửa một phần Cụm/Khối: chỉ các trường được gửi",
+    tags=["groups"],
+    body=patch_of(GROUP_PUT),
+    response=GROUP,
+)
+def patch_group(group_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_group(group_id, body)
+
+
+def _save_group(group_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
     group = operations.get_or_404(Group, group_id)
-    _apply_group(group, body)
+    current = group_json(group)
+    _apply_group(
+        group,
+        {
+            "units": current["units"],
+            "leader_unit_id": current["leader_unit_id"] or 0,
+            "deputy_unit_id": current["deputy_unit_id"] or 0,
+            **body,
+        },
+    )
     db.session.commit()
     return group_json(group)
 
 
 @api_route(
-    bp, "/users", methods=["GET"], summary="Người dùng", tags=["users"], response=list_of(USER)
+    bp,
+    "/users",
+    methods=["GET"],
+    scope=Scope.READ,
+    summary="Người dùng",
+    tags=["users"],
+    response=list_of(USER),
 )
 def list_users():  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
@@ -353,6 +442,7 @@ def list_users():  # type: ignore[no-untyped-def]
     bp,
     "/users",
     methods=["POST"],
+    scope=Scope.ADMIN,
     summary="Tạo người dùng",
     tags=["users"],
     body=USER_IN,
@@ -374,10 +464,138 @@ def create_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return user_json(user), 201
 
 
+INVITE_IN = {
+    "type": "object",
+    "required": ["username", "full_name", "email", "unit_id", "roles"],
+    "additionalProperties": False,
+    "properties": {key: value for key, value in USER_IN["properties"].items() if key != "password"},
+}
+FORGOT_IN = {
+    "type": "object",
+    "required": ["login"],
+    "additionalProperties": False,
+    "properties": {"login": {"type": "string", "minLength": 1, "maxLength": 200}},
+}
+SET_PASSWORD_IN = {
+    "type": "object",
+    "required": ["token", "password"],
+    "additionalProperties": False,
+    "properties": {
+        "token": {"type": "string", "minLength": 1, "maxLength": 500},
+        "password": {"type": "string", "minLength": 8, "maxLength": 200},
+    },
+}
+MESSAGE = {
+    "type": "object",
+    "required": ["message"],
+    "properties": {"message": {"type": "string"}},
+}
+
+
+@api_route(
+    bp,
+    "/users/invitations",
+    methods=["POST"],
+    scope=Scope.ADMIN,
+    summary="Mời người dùng của một đơn vị: tạo tài khoản chưa có mật khẩu và gửi thư có "
+    "đường dẫn đặt mật khẩu",
+    tags=["users"],
+    body=INVITE_IN,
+    response=USER,
+    status=201,
+)
+def invite_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    user = operations.invite_user(
+        username=body["username"],
+        full_name=body["full_name"],
+        email=body["email"],
+        unit=operations.get_or_404(Unit, body["unit_id"], "Không có đơn vị này."),
+        roles=[Role(r) for r in body["roles"]],
+        actor=current_api_user(),
+    )
+    db.session.commit()
+    return user_json(user), 201
+
+
+@api_route(
+    bp,
+    "/users/<int:user_id>/invitation",
+    methods=["POST"],
+    scope=Scope.ADMIN,
+    summary="Gửi lại lời mời đặt mật khẩu",
+    tags=["users"],
+    response=USER,
+    status=202,
+)
+def resend_invitation(user_id: int):  # type: ignore[no-untyped-def]
+    ensure(current_api_user().can_administer())
+    user = operations.get_or_404(User, user_id)
+    operations.resend_invitation(user, actor=current_api_user())
+    db.session.commit()
+    return user_json(user), 202
+
+
+@api_route(
+    bp,
+    "/password/forgot",
+    methods=["POST"],
+    auth=False,
+    summary="Quên mật khẩu: gửi đường dẫn đặt lại tới e-mail của tài khoản (câu trả lời như "
+    "nhau dù tài khoản có tồn tại hay không)",
+    tags=["password"],
+    body=FORGOT_IN,
+    response=MESSAGE,
+    status=202,
+)
+@limiter.limit(invites.reset_rate)
+def forgot_password(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    operations.request_password_reset(body["login"])
+    db.session.commit()
+    return {"message": invites.forgot_answer()}, 202
+
+
+@api_route(
+    bp,
+    "/password/reset",
+    methods=["POST"],
+    auth=False,
+    summary="Đặt mật khẩu mới bằng mã trong thư đặt lại mật khẩu",
+    tags=["password"],
+    body=SET_PASSWORD_IN,
+    response=MESSAGE,
+)
+@limiter.limit(invites.reset_rate)
+def reset_password(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _set_password(body, invites.RESET)
+
+
+@api_route(
+    bp,
+    "/invitations/accept",
+    methods=["POST"],
+    auth=False,
+    summary="Nhận lời mời: đặt mật khẩu bằng mã trong thư mời",
+    tags=["password"],
+    body=SET_PASSWORD_IN,
+    response=MESSAGE,
+)
+@limiter.limit(invites.reset_rate)
+def accept_invitation(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _set_password(body, invites.INVITE)
+
+
+def _set_password(body: dict[str, Any], purpose: invites.Purpose):  # type: ignore[no-untyped-def]
+    operations.set_password_by_link(body["token"], purpose, body["password"])
+    db.session.commit()
+    return {"message": _("Đã đặt mật khẩu. Hãy đăng nhập bằng mật khẩu mới.")}
+
+
 @api_route(
     bp,
     "/users/<int:user_id>/sessions/end",
     methods=["POST"],
+    scope=Scope.ADMIN,
     summary="Đăng xuất người dùng khỏi mọi thiết bị",
     tags=["users"],
     response=USER,
@@ -394,6 +612,7 @@ def end_user_sessions(user_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/audit",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Nhật ký thao tác",
     tags=["audit"],
     response=list_of(AUDIT),
@@ -452,17 +671,19 @@ SIGNER = {
         "source": {"type": "string", "enum": ["app", "config", "unit_head"]},
     },
 }
-SIGNER_IN = {
-    "type": "object",
-    "required": ["title", "name"],
-    "additionalProperties": False,
-    "properties": {
-        "authority": {"type": "string", "maxLength": 80},
-        "title": {"type": "string", "maxLength": 120},
-        "name": {"type": "string", "maxLength": 120},
-        "lock_version": {"type": "integer", "minimum": 1},
-    },
-}
+SIGNER_IN = whole(
+    {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "authority": {"type": "string", "maxLength": 80},
+            "title": {"type": "string", "maxLength": 120},
+            "name": {"type": "string", "maxLength": 120},
+            # 0 while no signer has been set in the app
+            "lock_version": {"type": "integer", "minimum": 0},
+        },
+    }
+)
 
 
 def signer_json() -> dict[str, Any]:
@@ -488,6 +709,7 @@ def signer_json() -> dict[str, Any]:
     bp,
     "/admin/signer",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Người ký văn bản của cơ quan",
     tags=["admin"],
     response=SIGNER,
@@ -501,18 +723,38 @@ def get_document_signer():  # type: ignore[no-untyped-def]
     bp,
     "/admin/signer",
     methods=["PUT"],
-    summary="Đặt người ký văn bản của cơ quan (để trống họ tên: dùng cấu hình)",
+    scope=Scope.ADMIN,
+    summary="Đặt người ký văn bản của cơ quan: gửi cả đối tượng (để trống họ tên: dùng cấu hình)",
     tags=["admin"],
     body=SIGNER_IN,
     response=SIGNER,
 )
 def set_document_signer(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_signer(body)
+
+
+@api_route(
+    bp,
+    "/admin/signer",
+    methods=["PATCH"],
+    scope=Scope.ADMIN,
+    summary="Sửa một phần người ký văn bản: chỉ các trường được gửi",
+    tags=["admin"],
+    body=patch_of(SIGNER_IN),
+    response=SIGNER,
+)
+def patch_document_signer(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_signer(body)
+
+
+def _save_signer(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
+    fields = {**signer_json(), **body}
     operations.set_document_signer(
-        authority=body.get("authority", ""),
-        title=body["title"],
-        name=body["name"],
-        expected_version=body.get("lock_version"),
+        authority=fields["authority"],
+        title=fields["title"],
+        name=fields["name"],
+        expected_version=fields["lock_version"] or None,
         actor=current_api_user(),
     )
     db.session.commit()

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, g, request
@@ -23,8 +24,11 @@ from jsonschema.exceptions import ValidationError
 from sqlalchemy import ColumnElement, Table, bindparam, select
 from sqlalchemy.orm import joinedload
 
-from accounts.errors import UserError
-from accounts.models import ApiToken, Role, User, UserRole
+from accounts import idempotency
+from accounts.clock import format_datetime, now
+from accounts.errors import Forbidden, UserError
+from accounts.models import ApiToken, Role, Scope, User, UserRole, granted_scopes
+from accounts.params import MAX_ID, parse_int
 from app import db
 
 ERROR_SCHEMA = {
@@ -49,6 +53,14 @@ class Unauthorized(UserError):
     code = "unauthorized"
 
 
+class TokenExpired(Unauthorized):
+    code = "token_expired"
+
+
+class ScopeMissing(Forbidden):
+    code = "insufficient_scope"
+
+
 class UnsupportedMediaType(UserError):
     status = 415
     code = "unsupported_media_type"
@@ -63,8 +75,10 @@ class ApiDoc:
     status: int
     auth: bool
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scope: Scope | None = None  # what the caller's token must allow
     content_type: str = "application/json"  # of a successful response
     upload: bool = False  # multipart/form-data with a `file` part
+    idempotent: bool = False  # takes an Idempotency-Key header
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,30 +115,46 @@ def current_api_caller() -> ApiCaller:
     return g.api_caller
 
 
-def _authenticate(*, caller_only: bool = False) -> None:
+def _authenticate(scope: Scope, *, caller_only: bool = False) -> None:
     header = request.headers.get("Authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+    kind, _, secret = header.partition(" ")
+    if kind.lower() != "bearer" or not secret.strip():
         raise Unauthorized("Thiếu mã truy cập (Authorization: Bearer <token>).")
     params = {"token_hash": ApiToken.hash(secret.strip())}
     if caller_only:
         rows = db.session.execute(_caller_query(), params).all()
         if rows:
+            _check_token(rows[0].scopes, rows[0].expires_at, scope)
             roles = frozenset(row.role for row in rows if row.role is not None)
             g.api_caller = ApiCaller(rows[0].id, rows[0].unit_id, rows[0].full_name, roles)
             return
     else:
-        user = db.session.scalars(_user_query(), params).unique().first()
-        if user is not None:
-            g.api_user = user
+        row = db.session.execute(_user_query(), params).unique().first()
+        if row is not None:
+            _check_token(row.scopes, row.expires_at, scope)
+            g.api_user = row.User
             return
     raise Unauthorized("Mã truy cập không hợp lệ hoặc đã bị thu hồi.")
+
+
+def _check_token(scopes: str, expires_at: datetime | None, needed: Scope) -> None:
+    if expires_at is not None and expires_at <= now():
+        raise TokenExpired(
+            f"Mã truy cập đã hết hạn từ {format_datetime(expires_at)}; hãy tạo mã mới."
+        )
+    if needed not in granted_scopes(scopes):
+        raise ScopeMissing(
+            f"Mã truy cập này không có phạm vi “{needed.value}” mà thao tác cần; "
+            f"hãy dùng mã có phạm vi “{needed.value}”."
+        )
 
 
 # Both statements are built once and run with the token's hash: building a statement
 # and its cache key cost more than running it. Each is one statement per request.
 def _valid_token(tokens: Table, users: Table) -> tuple[ColumnElement[bool], ...]:
-    """A usable token: its hash matches, it is not revoked, and its user is active."""
+    """A usable token: its hash matches, it is not revoked, and its user is active. Its
+    expiry and scopes are read with it and checked apart, to answer each with its own
+    message."""
     return (
         tokens.c.token_hash == bindparam("token_hash"),
         tokens.c.revoked_at.is_(None),
@@ -137,7 +167,7 @@ def _user_query():  # type: ignore[no-untyped-def]
     """The token's user with the unit and roles every permission check reads."""
     tokens, users = ApiToken.__table__, User.__table__
     return (
-        select(User)
+        select(User, tokens.c.scopes, tokens.c.expires_at)
         .join(tokens, tokens.c.user_id == User.id)
         .where(*_valid_token(tokens, users))
         .options(joinedload(User.role_rows))
@@ -149,7 +179,14 @@ def _caller_query():  # type: ignore[no-untyped-def]
     """The token's caller as plain columns, one row per role."""
     tokens, users, roles = ApiToken.__table__, User.__table__, UserRole.__table__
     return (
-        select(users.c.id, users.c.unit_id, users.c.full_name, roles.c.role)
+        select(
+            users.c.id,
+            users.c.unit_id,
+            users.c.full_name,
+            roles.c.role,
+            tokens.c.scopes,
+            tokens.c.expires_at,
+        )
         .select_from(
             tokens.join(users, users.c.id == tokens.c.user_id).outerjoin(
                 roles, roles.c.user_id == users.c.id
@@ -167,10 +204,69 @@ def _json_body(schema: dict[str, Any]) -> Any:
     body = request.get_json(silent=True)
     if body is None:
         raise UserError("Nội dung JSON không đọc được.")
+    if isinstance(body, dict):
+        # Every missing field at once, by name: a PUT without one would have cleared it.
+        missing = [name for name in schema.get("required", []) if name not in body]
+        if missing:
+            raise_missing(missing)
     errors = sorted(Draft202012Validator(schema).iter_errors(body), key=lambda e: list(e.path))
     if errors:
         raise_validation(errors[0])
     return body
+
+
+def raise_missing(fields: list[str]) -> None:
+    from accounts.errors import Invalid
+
+    message = "Thiếu trường: " + ", ".join(fields) + "."
+    if request.method == "PUT":
+        message += " PUT thay cả đối tượng nên cần mọi trường; để sửa một phần, dùng PATCH."
+    raise Invalid(message, details={"missing": fields})
+
+
+class RequestBody(Mapping[str, Any]):
+    """The JSON body, checked against the route's schema when the view first reads it.
+
+    Views read the body after their permission check, so a caller who may not act gets
+    403 whatever they send, never a 422 describing what the route expects.
+    """
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self._schema = schema
+        self._data: dict[str, Any] | None = None
+
+    def _checked(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = _json_body(self._schema)
+        return self._data
+
+    def unchecked_id(self, key: str) -> int | None:
+        """An id field as sent, before the body is checked (None unless it is one): for
+        a view that needs it to decide permission, in the same statement as the rest."""
+        raw = request.get_json(silent=True)
+        value = raw.get(key) if isinstance(raw, dict) else None
+        valid = isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+        return value if valid else None
+
+    def __getitem__(self, key: str) -> Any:
+        return self._checked()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._checked())
+
+    def __len__(self) -> int:
+        return len(self._checked())
+
+
+def patch_of(schema: dict[str, Any]) -> dict[str, Any]:
+    """The PATCH twin of a PUT body: the same fields, each optional, at least one sent."""
+    patch = {key: value for key, value in schema.items() if key != "required"}
+    return {**patch, "minProperties": 1}
+
+
+def whole(schema: dict[str, Any]) -> dict[str, Any]:
+    """A PUT body: every field required, so a missing one is refused, not cleared."""
+    return {**schema, "required": sorted(schema["properties"])}
 
 
 def raise_validation(error: ValidationError) -> None:
@@ -189,12 +285,9 @@ def _query_args(spec: dict[str, dict[str, Any]]) -> dict[str, Any]:
         if raw is None:
             continue
         if schema.get("type") == "integer":
-            try:
-                values[name] = int(raw)
-            except ValueError as exc:
-                raise Invalid(f"Tham số {name} phải là số nguyên.") from exc
-            if "minimum" in schema and values[name] < schema["minimum"]:
-                raise Invalid(f"Tham số {name} phải ≥ {schema['minimum']}.")
+            values[name] = parse_int(
+                name, raw, minimum=schema.get("minimum"), maximum=schema.get("maximum")
+            )
         else:
             if "enum" in schema and raw not in schema["enum"]:
                 raise Invalid(f"Tham số {name} không hợp lệ.")
@@ -202,11 +295,20 @@ def _query_args(spec: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return values
 
 
+def _bounded(query: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Integer query parameters hold database-sized numbers at most, as documented."""
+    return {
+        name: {"maximum": MAX_ID, **schema} if schema.get("type") == "integer" else schema
+        for name, schema in query.items()
+    }
+
+
 def api_route(
     bp: Blueprint,
     rule: str,
     *,
     methods: list[str],
+    scope: Scope | None = None,
     summary: str,
     tags: list[str],
     body: dict[str, Any] | None = None,
@@ -217,20 +319,44 @@ def api_route(
     content_type: str = "application/json",
     upload: bool = False,
     caller_only: bool = False,
+    idempotent: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """`caller_only`: the view reads `current_api_caller()`, not `current_api_user()`, so
-    authenticating it loads no `User` (see `ApiCaller`)."""
-    doc = ApiDoc(summary, tags, body, response, status, auth, query or {}, content_type, upload)
+    """`scope`: what the caller's token must allow; every authenticated route names one.
+    `caller_only`: the view reads `current_api_caller()`, not `current_api_user()`, so
+    authenticating it loads no `User` (see `ApiCaller`). `idempotent`: a write a retry
+    would duplicate; it takes an Idempotency-Key header (see accounts/idempotency.py)."""
+    if auth and scope is None:
+        raise TypeError(f"{rule}: an authenticated API route declares the scope it needs")
+    if "PUT" in methods and body is not None and set(body["required"]) != set(body["properties"]):
+        # A field left out of a PUT must be refused, not silently cleared: see `whole`.
+        raise TypeError(f"{rule}: a PUT body requires every field")
+    doc = ApiDoc(
+        summary=summary,
+        tags=tags,
+        body=body,
+        response=response,
+        status=status,
+        auth=auth,
+        query=_bounded(query or {}),
+        content_type=content_type,
+        upload=upload,
+        scope=scope,
+        idempotent=idempotent,
+    )
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapper(**kwargs: Any) -> Any:
-            if auth:
-                _authenticate(caller_only=caller_only)
+            if scope is not None:
+                _authenticate(scope, caller_only=caller_only)
             if body is not None:
-                kwargs["body"] = _json_body(body)
+                kwargs["body"] = RequestBody(body)
             if doc.query:
                 kwargs["query"] = _query_args(doc.query)
+            if idempotent:
+                caller = g.api_caller if "api_caller" in g else g.api_user
+                key = request.headers.get(idempotency.HEADER)
+                return idempotency.run(caller.id, key, lambda: view(**kwargs))
             return view(**kwargs)
 
         wrapper._api_doc = doc  # type: ignore[attr-defined]
@@ -272,7 +398,8 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 + [
                     {"name": n, "in": "query", "required": False, "schema": s}
                     for n, s in doc.query.items()
-                ],
+                ]
+                + ([idempotency.HEADER_PARAMETER] if doc.idempotent else []),
                 "responses": _responses(doc),
             }
             if doc.body is not None:
@@ -293,8 +420,10 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                         }
                     },
                 }
-            if doc.auth:
-                op["security"] = [{"bearerAuth": []}]
+            if doc.scope is not None:
+                op["security"] = [{"bearerAuth": [doc.scope.value]}]
+            elif not doc.auth:
+                op["security"] = []  # public: no token
             paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.0.3",
@@ -302,15 +431,33 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             "title": "Draftflow API",
             "version": "1",
             "description": "API JSON của Draftflow. Xác thực bằng mã truy cập: "
-            "`Authorization: Bearer <token>` (tạo bằng `flask --app app users token USERNAME`).",
+            "`Authorization: Bearer <token>` (tạo ở trang Mã truy cập API hoặc bằng "
+            "`flask --app app users token USERNAME --scope read --expires YYYY-MM-DD`).",
         },
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": SCOPES_DESCRIPTION,
+                }
+            },
             "schemas": {"Error": ERROR_SCHEMA},
         },
     }
+
+
+SCOPES_DESCRIPTION = (
+    "Mã truy cập có phạm vi (scope) và ngày hết hạn. Mỗi thao tác ghi trong `security` "
+    "phạm vi nó cần: `read` (mọi thao tác GET, đánh dấu thông báo đã đọc), `comment` "
+    "(dự thảo, đợt lấy ý kiến, góp ý, ý kiến đơn vị, tổng hợp), `score` (kỳ chấm điểm, "
+    "phiếu điểm, điểm, điểm cộng/trừ, minh chứng), `admin` (đơn vị, Cụm/Khối, người dùng, "
+    "nhắc việc, thư). Thiếu phạm vi: 403 `insufficient_scope`; mã hết hạn: 401 "
+    "`token_expired`. Phạm vi chỉ thu hẹp mã: vai trò của người dùng vẫn quyết định "
+    "họ được làm gì."
+)
 
 
 def _responses(doc: ApiDoc) -> dict[str, Any]:
@@ -325,6 +472,8 @@ def _responses(doc: ApiDoc) -> dict[str, Any]:
     codes = ["400", "404", "409", "422", "503"]
     if doc.auth:
         codes += ["401", "403"]
+    else:
+        codes += ["429"]  # the public routes (sign-in, password links) are rate-limited
     if doc.body is not None or doc.upload:
         codes += ["413", "415"]
     for code in codes:
@@ -333,8 +482,6 @@ def _responses(doc: ApiDoc) -> dict[str, Any]:
 
 
 # Reusable schema fragments.
-# Database ids are 32-bit on every backend we support.
-MAX_ID = 2**31 - 1
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 DATETIME = {"type": "string", "format": "date-time"}
 NULLABLE_STRING = {"type": "string", "nullable": True}

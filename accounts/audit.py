@@ -19,6 +19,10 @@ ACTION_LABELS = {
     "user.notify_mode": N_("Đổi cách nhận nhắc việc"),
     "user.locale": N_("Đổi ngôn ngữ"),
     "user.end_sessions": N_("Đăng xuất khỏi mọi thiết bị"),
+    "user.invite": N_("Mời người dùng"),
+    "user.invitation_accept": N_("Nhận lời mời, đặt mật khẩu"),
+    "user.password_reset_request": N_("Yêu cầu đặt lại mật khẩu"),
+    "user.password_reset": N_("Đặt lại mật khẩu qua e-mail"),
     "document_signer.update": N_("Đổi người ký văn bản"),
     "user.create": N_("Tạo người dùng"),
     "user.update": N_("Sửa người dùng"),
@@ -64,6 +68,9 @@ ACTION_LABELS = {
     "change_link.create": N_("Liên kết chỉnh sửa với góp ý"),
     "change_link.delete": N_("Bỏ liên kết chỉnh sửa"),
     "period.open": N_("Mở kỳ chấm điểm"),
+    "period.bands": N_("Sửa mức xếp loại"),
+    "period.publish": N_("Công bố kết quả"),
+    "period.unpublish": N_("Thu hồi công bố kết quả"),
     "sheet.scores": N_("Nhập điểm"),
     "sheet.confirm_scores": N_("Xác nhận điểm"),
     "sheet.add_bonus": N_("Thêm điểm thưởng"),
@@ -165,11 +172,14 @@ def readable_by(user: User) -> ColumnElement[bool]:
     """The audit rows `user` may read, as a WHERE clause evaluated by the database.
 
     A row about a comment follows `Comment.can_view` (a unit's unsent drafts stay inside
-    the unit), a row about a disposition `Consultation.can_track`. Rows about a comment or
-    a disposition that no longer exists hold no text; only administrators see them.
+    the unit), a row about a disposition `Consultation.can_track`, a row about a score
+    sheet (its scores, notes, lines, evidence, steps) `ScoreSheet.can_view`. Rows about
+    an object that no longer exists: only administrators see them.
     """
     from comments.models import Comment, Disposition
     from comments.queries import trackable_consultation_ids, viewable_comment_ids
+    from workflow.models import ScoreSheet
+    from workflow.queries import viewable_sheet_ids
 
     admin = true() if user.can_administer() else false()
     comment_rows = or_(
@@ -184,8 +194,13 @@ def readable_by(user: User) -> ColumnElement[bool]:
         ),
         and_(admin, AuditEntry.object_id.not_in(select(Disposition.id))),
     )
+    sheet_rows = or_(
+        AuditEntry.object_id.in_(viewable_sheet_ids(user)),
+        and_(admin, AuditEntry.object_id.not_in(select(ScoreSheet.id))),
+    )
     return or_(
-        AuditEntry.object_type.not_in(("comments", "dispositions")),
+        AuditEntry.object_type.not_in(("comments", "dispositions", "score_sheets")),
         and_(AuditEntry.object_type == "comments", comment_rows),
         and_(AuditEntry.object_type == "dispositions", disposition_rows),
+        and_(AuditEntry.object_type == "score_sheets", sheet_rows),
     )

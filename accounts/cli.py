@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from accounts import operations
+from accounts.clock import add_days, end_of_local_day, now, parse_date
 from accounts.errors import UserError
-from accounts.models import Role, Unit, User
+from accounts.models import Role, Scope, Unit, User
 from app import db
 
 users_cli = AppGroup("users", help="Người dùng và mã truy cập API.")
@@ -63,14 +65,50 @@ def create_user(
 @users_cli.command("token")
 @click.argument("username")
 @click.option("--name", default="cli", help="Tên gợi nhớ của mã.")
-def create_token(username: str, name: str) -> None:
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    default=[Scope.READ.value],
+    show_default=True,
+    type=click.Choice([s.value for s in Scope]),
+    help="Phạm vi của mã; lặp lại để cấp nhiều phạm vi.",
+)
+@click.option(
+    "--expires",
+    default=None,
+    help="Ngày hết hạn (dd/mm/yyyy hoặc yyyy-mm-dd; mã dùng được hết ngày đó), hoặc "
+    "“never”. Mặc định: sau API_TOKEN_DAYS ngày.",
+)
+def create_token(username: str, name: str, scopes: tuple[str, ...], expires: str | None) -> None:
     """Tạo mã truy cập API; mã chỉ được in ra một lần."""
     user = db.session.scalars(select(User).where(User.username == username.lower())).first()
     if user is None:
         _fail(f"Không có người dùng '{username}'.")
-    _token, secret = operations.create_api_token(user, name=name, actor=None)
+    try:
+        _token, secret = operations.create_api_token(
+            user,
+            name=name,
+            scopes=[Scope(s) for s in scopes],
+            expires_at=_expiry(expires),
+            actor=None,
+        )
+    except UserError as exc:
+        _fail(exc.message)
     db.session.commit()
     click.echo(secret)
+
+
+def _expiry(text: str | None) -> datetime | None:
+    if text is None:
+        return add_days(now(), current_app.config["API_TOKEN_DAYS"])
+    if text.strip().lower() == "never":
+        return None
+    try:
+        return end_of_local_day(parse_date(text))
+    except ValueError:
+        _fail(f"Ngày hết hạn '{text}' không hợp lệ (dd/mm/yyyy, yyyy-mm-dd hoặc never).")
+    raise AssertionError  # unreachable
 
 
 @users_cli.command("revoke-token")

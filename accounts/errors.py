@@ -65,6 +65,13 @@ class Invalid(UserError):
     code = "invalid"
 
 
+class TooLarge(UserError):
+    """An upload beyond a configured limit (size, memory or rows needed to read it)."""
+
+    status = 413
+    code = "too_large"
+
+
 # URL arguments that name an object, and the page that shows it: a route with
 # `consultation_id` is about that round. Packages register theirs (`link_back_by`).
 _BACK_BY_VIEW_ARG: dict[str, tuple[str, str]] = {}

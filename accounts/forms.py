@@ -13,11 +13,26 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from accounts.i18n import label_choices
-from accounts.models import GROUP_KIND_LABELS, ROLE_LABELS, UNIT_KIND_LABELS, NotifyMode
+from accounts.models import (
+    GROUP_KIND_LABELS,
+    ROLE_LABELS,
+    SCOPE_LABELS,
+    UNIT_KIND_LABELS,
+    NotifyMode,
+    Scope,
+)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -39,6 +54,28 @@ class ChangePasswordForm(FlaskForm):
         _l("Nhập lại mật khẩu mới"),
         validators=[DataRequired(), EqualTo("new", message=_l("Hai mật khẩu không khớp."))],
     )
+
+
+class ForgotPasswordForm(FlaskForm):
+    login = StringField(
+        _l("Tên đăng nhập hoặc e-mail"), validators=[DataRequired(), Length(max=200)]
+    )
+
+
+class SetPasswordForm(FlaskForm):
+    new = PasswordField(_l("Mật khẩu mới"), validators=[DataRequired(), Length(min=8)])
+    confirm = PasswordField(
+        _l("Nhập lại mật khẩu mới"),
+        validators=[DataRequired(), EqualTo("new", message=_l("Hai mật khẩu không khớp."))],
+    )
+
+
+class InviteForm(FlaskForm):
+    username = StringField(_l("Tên đăng nhập"), validators=[DataRequired(), Length(max=80)])
+    full_name = StringField(_l("Họ và tên"), validators=[DataRequired(), Length(max=200)])
+    email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=200)])
+    unit = SelectField(_l("Đơn vị"), coerce=int)
+    roles = MultiCheckboxField(_l("Vai trò"), choices=lambda: label_choices(ROLE_LABELS))
 
 
 class PreferencesForm(FlaskForm):
@@ -116,8 +153,30 @@ class UserForm(FlaskForm):
     )
 
 
+def _at_least_one(form: FlaskForm, field: MultiCheckboxField) -> None:
+    # Not DataRequired: it would mark every checkbox `required`, i.e. all to be ticked.
+    if not field.data:
+        raise ValidationError(_l("Hãy chọn ít nhất một phạm vi."))
+
+
+# How long a new token lasts, in days, as the tokens page offers it.
+TOKEN_LIFETIMES = [
+    (30, _l("30 ngày")),
+    (90, _l("90 ngày")),
+    (180, _l("180 ngày")),
+    (365, _l("1 năm")),
+]
+
+
 class TokenForm(FlaskForm):
     name = StringField(_l("Tên gợi nhớ"), validators=[Optional(), Length(max=120)])
+    scopes = MultiCheckboxField(
+        _l("Phạm vi"),
+        choices=lambda: label_choices(SCOPE_LABELS),
+        default=[Scope.READ.value],
+        validators=[_at_least_one],
+    )
+    lifetime = SelectField(_l("Thời hạn"), coerce=int, choices=TOKEN_LIFETIMES, default=90)
 
 
 class AuditFilterForm(FlaskForm):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -78,6 +80,26 @@ ROLE_LABELS = {
     Role.UNIT_STAFF: N_("Cán bộ đơn vị"),
     Role.OFFICE_VERIFIER: N_("Thường trực Hội đồng (thẩm định)"),
     Role.COUNCIL_MEMBER: N_("Thành viên Hội đồng Thi đua - Khen thưởng"),
+}
+
+
+class Scope(enum.StrEnum):
+    """What an API token may be used for; each /api/v1 route declares the one it needs.
+
+    A scope only narrows a token: the user's roles still decide what it may do.
+    """
+
+    READ = "read"  # every GET, and marking one's own notifications read
+    COMMENT = "comment"  # drafts, consultation rounds, comments, positions, consolidation
+    SCORE = "score"  # scoring periods, score sheets, scores, lines, evidence
+    ADMIN = "admin"  # units, Cụm/Khối, users, reminders and mails
+
+
+SCOPE_LABELS = {
+    Scope.READ: N_("Đọc dữ liệu"),
+    Scope.COMMENT: N_("Soạn thảo, góp ý và tổng hợp ý kiến"),
+    Scope.SCORE: N_("Chấm điểm thi đua"),
+    Scope.ADMIN: N_("Quản trị tổ chức, nhắc việc"),
 }
 
 
@@ -353,7 +375,10 @@ class LoginAttempt(db.Model):
 
 
 class ApiToken(db.Model):
-    """A bearer token for /api/v1. Only its SHA-256 is stored; the token is shown once."""
+    """A bearer token for /api/v1. Only its SHA-256 is stored; the token is shown once.
+
+    It works until `expires_at` (None: no end date) and only for its scopes.
+    """
 
     __tablename__ = "api_tokens"
 
@@ -362,7 +387,10 @@ class ApiToken(db.Model):
     name: Mapped[str] = mapped_column(String(120), default="")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(12))
+    # The granted scopes' values, separated by spaces ("read comment").
+    scopes: Mapped[str] = mapped_column(String(100), default=Scope.READ.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -372,9 +400,27 @@ class ApiToken(db.Model):
     def hash(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
 
+    @staticmethod
+    def scope_text(scopes: Iterable[Scope]) -> str:
+        """Scopes as stored: in the order of `Scope`, separated by spaces."""
+        chosen = set(scopes)
+        return " ".join(scope.value for scope in Scope if scope in chosen)
+
+    @property
+    def granted(self) -> list[Scope]:
+        return granted_scopes(self.scopes)
+
+    @property
+    def scope_labels(self) -> list[str]:
+        return [SCOPE_LABELS[scope] for scope in self.granted]
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= now()
+
     @property
     def is_valid(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
 
     def can_revoke(self, user: User) -> bool:
         return user.id == self.user_id or user.can_administer()
@@ -396,6 +442,28 @@ class DocumentSigner(db.Model):
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": lock_version}
+
+
+class IdempotencyKey(db.Model):
+    """The first answer to a request sent with a key (the API's Idempotency-Key header, a
+    page's form nonce), so that a retry gets it back instead of acting twice. Keys belong
+    to one user and expire (see accounts/idempotency.py)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    # SHA-256 of the method, path and body: the same key with another request is refused.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    # None while the first request is still running.
+    status: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(200), default="")
+    location: Mapped[str | None] = mapped_column(String(2000))
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class AuditEntry(db.Model):
@@ -420,6 +488,12 @@ class AuditEntry(db.Model):
 @event.listens_for(AuditEntry, "before_delete")
 def _audit_is_append_only(mapper: Any, connection: Any, target: AuditEntry) -> None:
     raise RuntimeError("audit entries are append-only")
+
+
+def granted_scopes(text: str) -> list[Scope]:
+    """The scopes in a token's stored `scopes` text (unknown words are ignored)."""
+    words = set(text.split())
+    return [scope for scope in Scope if scope.value in words]
 
 
 def active_units() -> list[Unit]:

@@ -13,10 +13,11 @@ from datetime import date, datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from accounts import audit
+from accounts import audit, invites
 from accounts.clock import now
 from accounts.errors import Conflict, Invalid, NotFound
 from accounts.models import (
@@ -30,6 +31,7 @@ from accounts.models import (
     LoginAttempt,
     NotifyMode,
     Role,
+    Scope,
     Unit,
     UnitKind,
     UnitNameChange,
@@ -38,6 +40,7 @@ from accounts.models import (
     UserRole,
 )
 from app import db
+from tasks.models import MailStatus, OutgoingMail
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -435,6 +438,108 @@ def update_user(
     return user
 
 
+# --- invitations and password reset by e-mail -------------------------------------------------
+def invite_user(
+    *,
+    username: str,
+    full_name: str,
+    email: str,
+    unit: Unit,
+    roles: Iterable[Role],
+    actor: User,
+) -> User:
+    """Create a user of `unit` without a password and e-mail them a link to set one
+    (sent after the commit). The account cannot be signed in to until then."""
+    if not _check_email(email):
+        raise Invalid(_("Cần địa chỉ e-mail để gửi lời mời."))
+    # A password nobody knows: only the link in the mail sets a usable one.
+    user = create_user(
+        username=username,
+        full_name=full_name,
+        email=email,
+        unit=unit,
+        roles=roles,
+        password=secrets.token_urlsafe(32),
+        actor=actor,
+    )
+    audit.record("user.invite", user, actor=actor, summary=f"{user.username} ({unit.short_name})")
+    _queue_account_mail(user, invites.INVITE)
+    return user
+
+
+def resend_invitation(user: User, *, actor: User) -> None:
+    if not user.active or not user.email:
+        raise Invalid(_("Chỉ gửi lại lời mời cho tài khoản đang hoạt động và có e-mail."))
+    audit.record("user.invite", user, actor=actor, summary=f"{user.username} (gửi lại)")
+    _queue_account_mail(user, invites.INVITE)
+
+
+def request_password_reset(login: str) -> None:
+    """E-mail a reset link to the active account named by user name or e-mail, if there
+    is one with an address. Says nothing either way (the page must not tell whether an
+    account exists), and sends one mail per account per PASSWORD_RESET_INTERVAL_MINUTES."""
+    login = login.strip().lower()
+    if not login:
+        return
+    user = db.session.scalars(
+        select(User).where(
+            User.active.is_(True),
+            (User.username == login) | (func.lower(User.email) == login),
+        )
+    ).first()
+    if user is None or not user.email:
+        return
+    interval = timedelta(minutes=current_app.config["PASSWORD_RESET_INTERVAL_MINUTES"])
+    recent = db.session.scalar(
+        select(func.count(OutgoingMail.id)).where(
+            OutgoingMail.user_id == user.id,
+            OutgoingMail.kind == invites.RESET,
+            OutgoingMail.created_at > now() - interval,
+        )
+    )
+    if recent:
+        return
+    audit.record("user.password_reset_request", user, actor=None, summary=user.username)
+    _queue_account_mail(user, invites.RESET)
+
+
+def set_password_by_link(token: str, purpose: invites.Purpose, new: str) -> User:
+    """Set the password through a reset or invitation link; the link then stops working
+    (the password hash it was signed with changes), and so does every session."""
+    user = invites.user_for_token(token, purpose)
+    _check_password_strength(new)
+    user.set_password(new)
+    user.password_changed_at = now()
+    user.end_sessions()
+    action = "user.password_reset" if purpose == invites.RESET else "user.invitation_accept"
+    audit.record(action, user, actor=user, summary=user.username)
+    return user
+
+
+def _queue_account_mail(user: User, purpose: invites.Purpose) -> None:
+    """A mail row in this transaction, handed to the mail task after the commit; the link
+    is made when it is sent (see accounts.invites)."""
+    from tasks.jobs import SEND_MAIL
+    from tasks.mail import new_message_id
+    from tasks.notify import after_commit
+
+    moment = now()
+    mail = OutgoingMail(
+        user=user,
+        to_address=user.email,
+        kind=purpose,
+        subject="",
+        message_id=new_message_id(),
+        status=MailStatus.QUEUED,
+        attempts=0,
+        next_attempt_at=moment,
+        created_at=moment,
+    )
+    db.session.add(mail)
+    db.session.flush()
+    after_commit(SEND_MAIL, mail.id)
+
+
 def document_signer() -> DocumentSigner | None:
     return db.session.scalars(select(DocumentSigner).order_by(DocumentSigner.id).limit(1)).first()
 
@@ -581,14 +686,40 @@ class LoginLocked(Invalid):
 
 
 # --- API tokens ----------------------------------------------------------------------------
-def create_api_token(user: User, *, name: str = "", actor: User | None) -> tuple[ApiToken, str]:
-    """Return the token row and the token itself, which is never stored or shown again."""
+def create_api_token(
+    user: User,
+    *,
+    name: str = "",
+    scopes: Iterable[Scope],
+    expires_at: datetime | None,
+    actor: User | None,
+) -> tuple[ApiToken, str]:
+    """Return the token row and the token itself, which is never stored or shown again.
+
+    The token serves only `scopes` and stops working at `expires_at` (None: no end date).
+    """
+    granted = ApiToken.scope_text(scopes)
+    if not granted:
+        raise Invalid("Hãy chọn ít nhất một phạm vi cho mã truy cập.")
+    if expires_at is not None and expires_at <= now():
+        raise Invalid("Ngày hết hạn của mã truy cập phải ở tương lai.")
     secret = "dft_" + secrets.token_urlsafe(32)
     token = ApiToken(
-        user=user, name=name.strip(), token_hash=ApiToken.hash(secret), prefix=secret[:10]
+        user=user,
+        name=name.strip(),
+        token_hash=ApiToken.hash(secret),
+        prefix=secret[:10],
+        scopes=granted,
+        expires_at=expires_at,
     )
     db.session.add(token)
-    audit.record("token.create", token, actor=actor, summary=f"{user.username} {token.prefix}")
+    until = f" đến {expires_at.isoformat()}" if expires_at else ""
+    audit.record(
+        "token.create",
+        token,
+        actor=actor,
+        summary=f"{user.username} {token.prefix} [{granted}]{until}",
+    )
     return token, secret
 
 

@@ -14,7 +14,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import escape
 
-from accounts import clock
+from accounts import clock, idempotency
 
 
 @dataclass
@@ -73,6 +73,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["days_left"] = clock.days_left
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["url_pattern"] = url_pattern
+    app.jinja_env.globals["idempotency_field"] = idempotency.form_field
     app.jinja_env.add_extension("jinja2.ext.do")
     # Where the per-render versions below are not in scope (a macro imported without
     # context), `_()` falls back to these: the same rules, the catalogue found per call.

@@ -22,18 +22,22 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from accounts import audit, operations
+from accounts import audit, invites, operations
+from accounts.clock import add_days, now
 from accounts.errors import UserError, ensure
 from accounts.forms import (
     AuditFilterForm,
     ChangePasswordForm,
     DocumentSignerForm,
     EligibilityForm,
+    ForgotPasswordForm,
     GroupForm,
     GroupMembersForm,
+    InviteForm,
     LoginForm,
     MergeUnitForm,
     PreferencesForm,
+    SetPasswordForm,
     TokenForm,
     UnitForm,
     UnitImportForm,
@@ -48,10 +52,12 @@ from accounts.models import (
     GroupKind,
     NotifyMode,
     Role,
+    Scope,
     Unit,
     UnitKind,
     User,
 )
+from accounts.params import int_arg, page_arg
 from app import db, limiter, login_manager, select_locale
 
 bp = Blueprint("accounts", __name__)
@@ -119,6 +125,61 @@ def login():  # type: ignore[no-untyped-def]
                 session["lang"] = user.locale
             return redirect(_safe_next(request.args.get("next")))
     return render_template("accounts/login.html", form=form), status
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(invites.reset_rate, methods=["POST"])
+def forgot_password():  # type: ignore[no-untyped-def]
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        operations.request_password_reset(form.login.data or "")
+        db.session.commit()
+        # The same answer whether or not the account exists.
+        flash(invites.forgot_answer(), "info")
+        return redirect(url_for("accounts.login"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("accounts/password_forgot.html", form=form), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):  # type: ignore[no-untyped-def]
+    return _set_password_page(token, invites.RESET)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):  # type: ignore[no-untyped-def]
+    return _set_password_page(token, invites.INVITE)
+
+
+def _set_password_page(token: str, purpose: invites.Purpose):  # type: ignore[no-untyped-def]
+    form = SetPasswordForm()
+    try:
+        user = invites.user_for_token(token, purpose)
+    except UserError as exc:
+        page = render_template(
+            "accounts/password_set.html", form=None, message=exc.message, purpose=purpose
+        )
+        return page, exc.status
+    status = 200
+    if form.validate_on_submit():
+        try:
+            operations.set_password_by_link(token, purpose, form.new.data or "")
+        except UserError as exc:
+            db.session.rollback()
+            form.new.errors.append(exc.message)
+            status = exc.status
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                logout_user()
+            session.clear()
+            flash(_("Đã đặt mật khẩu. Hãy đăng nhập bằng mật khẩu mới."), "success")
+            return redirect(url_for("accounts.login"))
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "accounts/password_set.html", form=form, user=user, message=None, purpose=purpose
+    ), status
 
 
 @bp.route("/logout", methods=["POST"])
@@ -194,16 +255,27 @@ def preferences():  # type: ignore[no-untyped-def]
 @login_required
 def tokens():  # type: ignore[no-untyped-def]
     form = TokenForm()
-    new_secret = None
+    if request.method == "GET":
+        form.lifetime.data = current_app.config["API_TOKEN_DAYS"]
+    new_secret, status = None, 200
     if form.validate_on_submit():
         _token, new_secret = operations.create_api_token(
-            current_user, name=form.name.data or "", actor=current_user
+            current_user,
+            name=form.name.data or "",
+            scopes=[Scope(s) for s in form.scopes.data or []],
+            expires_at=add_days(now(), form.lifetime.data),
+            actor=current_user,
         )
         db.session.commit()
+    elif request.method == "POST":
+        status = 422
     rows = db.session.scalars(
         select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
     ).all()
-    return render_template("accounts/tokens.html", form=form, tokens=rows, new_secret=new_secret)
+    return (
+        render_template("accounts/tokens.html", form=form, tokens=rows, new_secret=new_secret),
+        status,
+    )
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -526,6 +598,57 @@ def user_new():  # type: ignore[no-untyped-def]
     return render_template("accounts/user_edit.html", form=form, user=None)
 
 
+@bp.route("/admin/users/invite", methods=["GET", "POST"])
+@login_required
+def user_invite():  # type: ignore[no-untyped-def]
+    ensure(current_user.can_administer())
+    form = InviteForm()
+    form.unit.choices = [
+        (u.id, u.name)
+        for u in db.session.scalars(select(Unit).where(Unit.active).order_by(Unit.name))
+    ]
+    if request.method == "GET":
+        form.unit.data = int_arg("unit")
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = operations.invite_user(
+                username=form.username.data or "",
+                full_name=form.full_name.data or "",
+                email=form.email.data or "",
+                unit=operations.get_or_404(Unit, form.unit.data),
+                roles=[Role(r) for r in form.roles.data or []],
+                actor=current_user,
+            )
+        except UserError as exc:
+            db.session.rollback()
+            form.username.errors.append(exc.message)
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(_("Đã gửi lời mời tới %(email)s.", email=user.email), "success")
+            return redirect(url_for("accounts.user_invite", unit=user.unit_id))
+    elif form.is_submitted():
+        status = 422
+    unit_users = []
+    if form.unit.data:
+        unit_users = db.session.scalars(
+            select(User).where(User.unit_id == form.unit.data).order_by(User.username)
+        ).all()
+    return render_template("accounts/user_invite.html", form=form, unit_users=unit_users), status
+
+
+@bp.route("/admin/users/<int:user_id>/invite", methods=["POST"])
+@login_required
+def user_reinvite(user_id: int):  # type: ignore[no-untyped-def]
+    ensure(current_user.can_administer())
+    user = operations.get_or_404(User, user_id)
+    operations.resend_invitation(user, actor=current_user)
+    db.session.commit()
+    flash(_("Đã gửi lại lời mời tới %(email)s.", email=user.email), "success")
+    return redirect(url_for("accounts.user_edit", user_id=user.id))
+
+
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
 @login_required
 def user_edit(user_id: int):  # type: ignore[no-untyped-def]
@@ -576,7 +699,7 @@ def user_end_sessions(user_id: int):  # type: ignore[no-untyped-def]
 def audit_log():  # type: ignore[no-untyped-def]
     ensure(current_user.can_view_audit())
     form = AuditFilterForm(request.args)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_arg()
     query = select(AuditEntry).where(audit.readable_by(current_user)).order_by(AuditEntry.id.desc())
     if form.action.data:
         query = query.where(AuditEntry.action.contains(form.action.data.strip()))

@@ -301,6 +301,8 @@ def build_org(w: Writer, rng: random.Random, now: datetime) -> Org:
                 "name": "bench",
                 "token_hash": hashlib.sha256(secret.encode()).hexdigest(),
                 "prefix": secret[:10],
+                # The load run reads, comments and saves scores through the API.
+                "scopes": "read comment score",
                 "created_at": now,
             }
             for token_id, (username, secret) in zip(token_ids, tokens.items(), strict=True)
@@ -1012,23 +1014,41 @@ def build_period(
     for row, row_id in zip(scores, w.ids("scores", len(scores)), strict=True):
         row["id"] = row_id
     w.insert("scores", scores)
-    w.conn.execute(review_flags_update(sheet_ids))
-    lines = []
+    # Every third unit claims a bonus in its self-score; later columns carry it over.
+    items, item_scores = [], []
     for sid in sheet_ids[::3]:
-        lines.append(
+        key = f"adj-{sid:028x}"
+        items.append(
             {
                 "sheet_id": sid,
+                "key": key,
                 "kind": "bonus",
-                "stage": "self",
-                "points": Decimal("2.5"),
+                "lineage": None,
                 "reason": "Có sáng kiến được Viện kiểm sát tỉnh công nhận",
+                "stage": "self",
                 "created_by_id": None,
                 "created_at": now - timedelta(days=12),
             }
         )
-    for row, row_id in zip(lines, w.ids("score_sheet_lines", len(lines)), strict=True):
+        item_scores.append(
+            {
+                "sheet_id": sid,
+                "lineage": key,
+                "stage": "self",
+                "value": Decimal("2.5"),
+                "note": "Có sáng kiến được Viện kiểm sát tỉnh công nhận",
+                "updated_by_id": None,
+                "updated_at": now - timedelta(days=12),
+                "lock_version": 1,
+            }
+        )
+    for row, row_id in zip(items, w.ids("score_adjustments", len(items)), strict=True):
         row["id"] = row_id
-    w.insert("score_sheet_lines", lines)
+    w.insert("score_adjustments", items)
+    for row, row_id in zip(item_scores, w.ids("scores", len(item_scores)), strict=True):
+        row["id"] = row_id
+    w.insert("scores", item_scores)
+    w.conn.execute(review_flags_update(sheet_ids))
     path = [("start", "not_started", "self_scoring"), ("submit", "self_scoring", "submitted")]
     path += [("review", "submitted", "cluster_scored"), ("verify", "cluster_scored", "verified")]
     path = path[: {"submitted": 2, "cluster_scored": 3, "verified": 4, "approved": 4}[state]]

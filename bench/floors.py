@@ -438,13 +438,16 @@ FROM score_sheets s
 JOIN units u ON u.id = s.unit_id
 LEFT JOIN groups g ON g.id = s.group_id
 LEFT JOIN scores sc ON sc.sheet_id = s.id
+    AND NOT EXISTS (SELECT 1 FROM score_adjustments a WHERE a.key = sc.lineage)
 WHERE s.period_id = :p
 GROUP BY s.id, u.name, g.name, s.disqualifier, sc.stage"""
-RESULT_LINES = """
-SELECT l.sheet_id, l.stage, l.kind, SUM(l.points) AS points
-FROM score_sheet_lines l JOIN score_sheets s ON s.id = l.sheet_id
-WHERE s.period_id = :p
-GROUP BY l.sheet_id, l.stage, l.kind"""
+RESULT_ITEMS = """
+SELECT a.sheet_id, a.key, a.kind, sc.stage, sc.value
+FROM score_adjustments a
+JOIN score_sheets s ON s.id = a.sheet_id
+JOIN scores sc ON sc.sheet_id = a.sheet_id AND sc.lineage = a.key
+WHERE s.period_id = :p AND sc.value IS NOT NULL"""
+STAGES = ("self", "cluster", "verified")
 
 
 @bp.route("/results/<int:period_id>")
@@ -463,10 +466,18 @@ def results(period_id: int) -> str:
         )
         if row.stage:
             sheet["totals"][row.stage] = Decimal(str(row.total or 0))
-    for row in _rows(RESULT_LINES, p=period_id):
-        sign = 1 if row.kind == "bonus" else -1
-        totals = sheets[row.sheet_id]["totals"]
-        totals[row.stage] = totals.get(row.stage, Decimal(0)) + sign * Decimal(str(row.points))
+    # An item's points hold in every later column that does not change them.
+    items: dict[tuple[int, str], dict[str, Any]] = {}
+    for row in _rows(RESULT_ITEMS, p=period_id):
+        item = items.setdefault((row.sheet_id, row.key), {"kind": row.kind, "values": {}})
+        item["values"][row.stage] = Decimal(str(row.value))
+    for (sheet_id, _key), item in items.items():
+        totals = sheets[sheet_id]["totals"]
+        held = Decimal(0)
+        for stage in STAGES:
+            held = item["values"].get(stage, held)
+            if stage in totals:
+                totals[stage] += held if item["kind"] == "bonus" else -held
     stages = [
         s for s in ("self", "cluster", "verified") if any(s in v["totals"] for v in sheets.values())
     ]
@@ -486,7 +497,7 @@ def results(period_id: int) -> str:
     )
     bands = period.bands_config
     bands = json.loads(bands) if isinstance(bands, str) else bands  # SQLite: JSON as text
-    classified = scoring.classify(ranked, bands_from_config(bands), total_max)
+    classified = scoring.classify(ranked, bands_from_config(bands, total_max))
     by_group: dict[str, list[scoring.Classified]] = defaultdict(list)
     for item in classified:
         by_group[item.ranked.entry.group_id].append(item)

@@ -130,7 +130,7 @@ class OfficerScorer(HttpUser):
                 return
         lineage = random.choice(sorted(self.versions))
         value = random.choice(["1,5", "2", "1", "0,5"])
-        response = self.client.put(
+        response = self.client.patch(
             f"/api/v1/scoring/sheets/{self.sheet}/scores",
             json={
                 "stage": "verified",

@@ -13,6 +13,7 @@ from accounts.apispec import (
     DATETIME,
     ID,
     NULLABLE_STRING,
+    RequestBody,
     api_route,
     current_api_caller,
     current_api_user,
@@ -20,7 +21,7 @@ from accounts.apispec import (
 )
 from accounts.clock import LOCAL_TZ, end_of_local_day, now, parse_date
 from accounts.errors import Conflict, Invalid, NotFound, ensure
-from accounts.models import Group, Unit, User
+from accounts.models import Group, Scope, Unit, User
 from accounts.operations import get_or_404
 from app import db
 from comments import operations, queries
@@ -454,6 +455,7 @@ def _default_version(draft: Draft) -> Version:
     bp,
     "/consultations",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Danh sách đợt lấy ý kiến",
     tags=TAGS,
     response=list_of(CONSULTATION),
@@ -469,6 +471,7 @@ def list_rounds(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     bp,
     "/consultations",
     methods=["POST"],
+    scope=Scope.COMMENT,
     summary="Lấy ý kiến góp ý (mở một đợt)",
     tags=TAGS,
     body=OPEN_IN,
@@ -477,8 +480,9 @@ def list_rounds(query: dict[str, Any]):  # type: ignore[no-untyped-def]
 )
 def open_round(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     user = current_api_user()
+    ensure(user.can_draft())
     draft = get_or_404(Draft, body["draft_id"], "Không tìm thấy dự thảo.")
-    ensure(user.can_draft() and draft.is_drafter(user))
+    ensure(draft.is_drafter(user))
     if "version_id" in body:
         version = get_or_404(Version, body["version_id"], "Không tìm thấy phiên bản.")
     else:
@@ -507,6 +511,7 @@ def open_round(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     bp,
     "/consultations/<int:consultation_id>",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Một đợt lấy ý kiến",
     tags=TAGS,
     response=CONSULTATION,
@@ -519,6 +524,7 @@ def get_round(consultation_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/consultations/<int:consultation_id>/tracker",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Theo dõi các đơn vị được mời",
     tags=TAGS,
     response=TRACKER,
@@ -547,6 +553,7 @@ def tracker(consultation_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/consultations/<int:consultation_id>/close",
     methods=["POST"],
+    scope=Scope.COMMENT,
     summary="Kết thúc đợt lấy ý kiến",
     tags=TAGS,
     response=CONSULTATION,
@@ -565,6 +572,7 @@ def close_round(consultation_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/consultations/<int:consultation_id>/comments",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Ý kiến góp ý (lọc theo đơn vị, điều khoản, trạng thái; tìm không dấu)",
     tags=TAGS,
     response=list_of(COMMENT),
@@ -589,6 +597,8 @@ def list_comments(consultation_id: int, query: dict[str, Any]):  # type: ignore[
     bp,
     "/consultations/<int:consultation_id>/comments",
     methods=["POST"],
+    idempotent=True,
+    scope=Scope.COMMENT,
     summary="Góp ý của đơn vị (trên một điều khoản, hoặc ý kiến chung)",
     tags=TAGS,
     body=COMMENT_IN,
@@ -596,17 +606,19 @@ def list_comments(consultation_id: int, query: dict[str, Any]):  # type: ignore[
     status=201,
     caller_only=True,
 )
-def create_comment(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+def create_comment(consultation_id: int, body: RequestBody):  # type: ignore[no-untyped-def]
     # The busiest write of the API: plain columns in, plain INSERTs out (see
     # `operations.insert_comment`), and no `User` loaded (`caller_only`); the checks
     # and their order are `add_comment`'s.
     caller = current_api_caller()
-    clause_id = body.get("clause_id")
-    target = queries.comment_target(consultation_id, caller.unit_id, clause_id)
+    # The clause is read with the round in one statement; its id is taken before the body
+    # is checked, so that an uninvited caller is refused first, whatever they sent.
+    target = queries.comment_target(consultation_id, caller.unit_id, body.unchecked_id("clause_id"))
     ensure(target.response_id is not None, "Đơn vị của bạn không được mời góp ý trong đợt này.")
-    if clause_id is not None and target.clause is None:
+    text = body["text"]
+    if body.get("clause_id") is not None and target.clause is None:
         raise NotFound("Không tìm thấy điều khoản.")
-    comment = operations.insert_comment(target, text=body["text"], actor=caller)
+    comment = operations.insert_comment(target, text=text, actor=caller)
     db.session.commit()
     return added_comment_json(comment), 201
 
@@ -615,6 +627,7 @@ def create_comment(consultation_id: int, body: dict[str, Any]):  # type: ignore[
     bp,
     "/comments/<int:comment_id>",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Một ý kiến góp ý",
     tags=TAGS,
     response=COMMENT,
@@ -628,6 +641,7 @@ def get_comment(comment_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/comments/<int:comment_id>",
     methods=["PATCH"],
+    scope=Scope.COMMENT,
     summary="Sửa ý kiến (gửi lock_version đã đọc; 409 nếu người khác vừa sửa)",
     tags=TAGS,
     body=COMMENT_EDIT,
@@ -646,6 +660,7 @@ def edit_comment(comment_id: int, body: dict[str, Any]):  # type: ignore[no-unty
     bp,
     "/comments/<int:comment_id>",
     methods=["DELETE"],
+    scope=Scope.COMMENT,
     summary="Xóa ý kiến",
     tags=TAGS,
     status=204,
@@ -664,6 +679,8 @@ def delete_comment(comment_id: int, query: dict[str, Any]):  # type: ignore[no-u
     bp,
     "/consultations/<int:consultation_id>/conference-opinions",
     methods=["POST"],
+    idempotent=True,
+    scope=Scope.COMMENT,
     summary="Ghi nhận ý kiến phát biểu tại hội nghị thay cho đơn vị",
     tags=TAGS,
     body=CONFERENCE_IN,
@@ -713,6 +730,7 @@ def _position_round(consultation_id: int, response_id: int) -> UnitResponse:
     bp,
     "/consultations/<int:consultation_id>/responses/<int:response_id>",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Ý kiến của một đơn vị: các góp ý, mã xác nhận và lịch sử gửi",
     tags=TAGS,
     response=POSITION,
@@ -726,6 +744,7 @@ def get_position(consultation_id: int, response_id: int):  # type: ignore[no-unt
     bp,
     "/consultations/<int:consultation_id>/responses/<int:response_id>/submit",
     methods=["POST"],
+    scope=Scope.COMMENT,
     summary="Thủ trưởng gửi ý kiến của đơn vị (hoặc thống nhất với dự thảo)",
     tags=TAGS,
     body=SUBMIT_IN,
@@ -745,6 +764,7 @@ def submit_position(consultation_id: int, response_id: int, body: dict[str, Any]
     bp,
     "/consultations/<int:consultation_id>/responses/<int:response_id>/reopen",
     methods=["POST"],
+    scope=Scope.COMMENT,
     summary="Mở lại ý kiến đã gửi (trước hạn)",
     tags=TAGS,
     response=POSITION,
@@ -761,6 +781,7 @@ def reopen_position(consultation_id: int, response_id: int):  # type: ignore[no-
     bp,
     "/consultations/<int:consultation_id>/responses/<int:response_id>/extend",
     methods=["POST"],
+    scope=Scope.COMMENT,
     summary="Gia hạn góp ý cho một đơn vị",
     tags=TAGS,
     body=EXTEND_IN,
@@ -783,6 +804,7 @@ def extend_deadline(consultation_id: int, response_id: int, body: dict[str, Any]
     bp,
     "/consultations/<int:consultation_id>/attachments",
     methods=["POST"],
+    scope=Scope.COMMENT,
     summary="Đính kèm tệp vào công văn xin ý kiến (PDF, .docx, .xlsx)",
     tags=TAGS,
     response=ATTACHMENT,
@@ -809,6 +831,7 @@ def upload_attachment(consultation_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/consultation-attachments/<int:attachment_id>",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Tải tệp đính kèm (đơn vị được mời và cán bộ soạn thảo)",
     tags=TAGS,
     content_type="application/octet-stream",

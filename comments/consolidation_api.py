@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from accounts.apispec import DATETIME, ID, api_route, current_api_user, list_of
 from accounts.errors import Conflict, Invalid, ensure
+from accounts.models import Scope
 from accounts.operations import get_or_404
 from app import db
 from comments import consolidation as ops
@@ -207,6 +208,15 @@ COMMENT_IDS_IN = {
     "additionalProperties": False,
     "properties": {"comment_ids": {"type": "array", "items": ID, "uniqueItems": True}},
 }
+LINKS_PATCH = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": {
+        "add": {"type": "array", "items": ID, "uniqueItems": True},
+        "remove": {"type": "array", "items": ID, "uniqueItems": True},
+    },
+}
 LINKS = {
     "type": "object",
     "required": ["clause_id", "comment_ids"],
@@ -289,6 +299,7 @@ def _draft(draft_id: int) -> Draft:
     bp,
     "/consultations/<int:consultation_id>/consolidation",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Tổng hợp ý kiến của một lần lấy ý kiến (theo điều, kèm tiến độ)",
     tags=TAGS,
     response=CONSOLIDATION,
@@ -339,6 +350,7 @@ def get_consolidation(consultation_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/consultations/<int:consultation_id>/consolidation/start",
     methods=["POST"],
+    scope=Scope.COMMENT,
     summary="Bắt đầu tổng hợp (dự thảo chuyển sang “Đang tổng hợp”)",
     tags=TAGS,
     response={"type": "object", "properties": {"draft_state": {"type": "string"}}},
@@ -355,6 +367,7 @@ def start_consolidation(consultation_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/consultations/<int:consultation_id>/dispositions",
     methods=["POST"],
+    scope=Scope.COMMENT,
     summary="Tiếp thu, giải trình một hoặc nhiều ý kiến giống nhau (một câu trả lời chung)",
     tags=TAGS,
     body=DISPOSITION_IN,
@@ -376,6 +389,7 @@ def dispose(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-unty
     bp,
     "/consultations/<int:consultation_id>/report.docx",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Bản tổng hợp, tiếp thu, giải trình ý kiến góp ý (.docx)",
     tags=TAGS,
     content_type=exports.DOCX_MIMETYPE,
@@ -407,6 +421,7 @@ def _given_symbol(
     bp,
     "/consultations/<int:consultation_id>/report.xlsx",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Bảng tổng hợp ý kiến góp ý (.xlsx)",
     tags=TAGS,
     content_type=exports.XLSX_MIMETYPE,
@@ -421,6 +436,7 @@ def report_xlsx(consultation_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/responses/<int:response_id>/letter.docx",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Công văn góp ý của đơn vị (.docx), từ ý kiến đã gửi chính thức",
     tags=TAGS,
     content_type=exports.DOCX_MIMETYPE,
@@ -436,6 +452,7 @@ def comment_letter(response_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/drafts/<int:draft_id>/rounds",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Các lần lấy ý kiến của dự thảo, kèm số liệu",
     tags=TAGS,
     response=list_of(ROUND),
@@ -497,6 +514,7 @@ def _segments(segments: list[Segment]) -> list[list[str]]:
     bp,
     "/drafts/<int:draft_id>/diff",
     methods=["GET"],
+    scope=Scope.READ,
     summary="So sánh hai phiên bản (theo khóa định danh điều khoản), kèm ý kiến được tiếp thu",
     tags=TAGS,
     response=DIFF,
@@ -532,6 +550,7 @@ def diff(draft_id: int, query: dict[str, Any]):  # type: ignore[no-untyped-def]
     bp,
     "/drafts/<int:draft_id>/comparison.docx",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Bảng so sánh hai phiên bản (.docx)",
     tags=TAGS,
     content_type=exports.DOCX_MIMETYPE,
@@ -549,6 +568,7 @@ def comparison_docx(draft_id: int, query: dict[str, Any]):  # type: ignore[no-un
     bp,
     "/versions/<int:version_id>/earlier-comments",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Ý kiến góp ý ở các dự thảo trước, theo khóa định danh điều khoản",
     tags=TAGS,
     response=EARLIER,
@@ -598,6 +618,7 @@ def _links_json(clause: Clause) -> dict[str, Any]:
     bp,
     "/clauses/<int:clause_id>/change-links",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Các ý kiến góp ý mà thay đổi của điều khoản này tiếp thu",
     tags=TAGS,
     response=LINKS,
@@ -612,6 +633,7 @@ def get_links(clause_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/clauses/<int:clause_id>/change-links",
     methods=["PUT"],
+    scope=Scope.COMMENT,
     summary="Đặt lại danh sách ý kiến mà thay đổi này tiếp thu",
     tags=TAGS,
     body=COMMENT_IDS_IN,
@@ -627,7 +649,28 @@ def set_links(clause_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-
 @api_route(
     bp,
     "/clauses/<int:clause_id>/change-links",
+    methods=["PATCH"],
+    scope=Scope.COMMENT,
+    summary="Thêm và bỏ một số liên kết giữa thay đổi và các ý kiến góp ý",
+    tags=TAGS,
+    body=LINKS_PATCH,
+    response=LINKS,
+)
+def patch_links(clause_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    clause = _clause_for_links(clause_id)
+    if body.get("add"):
+        ops.link_change(clause, _comments(body["add"]), current_api_user())
+    if body.get("remove"):
+        ops.unlink_change(clause, _comments(body["remove"]), current_api_user())
+    db.session.commit()
+    return _links_json(clause)
+
+
+@api_route(
+    bp,
+    "/clauses/<int:clause_id>/change-links",
     methods=["POST"],
+    scope=Scope.COMMENT,
     summary="Liên kết thay đổi của điều khoản với các ý kiến góp ý",
     tags=TAGS,
     body=COMMENT_IDS_IN,
@@ -644,6 +687,7 @@ def add_links(clause_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-
     bp,
     "/clauses/<int:clause_id>/change-links/<int:comment_id>",
     methods=["DELETE"],
+    scope=Scope.COMMENT,
     summary="Bỏ liên kết giữa thay đổi và một ý kiến góp ý",
     tags=TAGS,
     response=LINKS,

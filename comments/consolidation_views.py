@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from accounts.errors import Conflict, Invalid, UserError, ensure
 from accounts.operations import get_or_404
+from accounts.params import int_arg, int_list_arg
 from app import db
 from comments import consolidation as ops
 from comments import exports
@@ -77,7 +78,7 @@ def answer(consultation_id: int):  # type: ignore[no-untyped-def]
     ensure(consultation.can_manage(current_user))
     ops.ensure_can_consolidate(consultation, current_user)
     source = request.form if request.method == "POST" else request.args
-    comments = ops.comments_for_answer(consultation, source.getlist("comment", type=int))
+    comments = ops.comments_for_answer(consultation, int_list_arg("comment", args=source))
     if not comments:
         flash(_("Hãy chọn ít nhất một ý kiến để trả lời."), "warning")
         return redirect(url_for(".consultation", consultation_id=consultation.id))
@@ -189,6 +190,14 @@ def rounds(draft_id: int):  # type: ignore[no-untyped-def]
     )
 
 
+def _version_picker() -> VersionPickerForm:
+    # The form falls back to the last two versions for an unknown id; a number no
+    # database id can be is refused first.
+    int_arg("old")
+    int_arg("new")
+    return VersionPickerForm(request.args)
+
+
 def _picked_versions(draft: Draft, form: VersionPickerForm) -> tuple[Version, Version] | None:
     """The two versions the GET form names; by default the last two."""
     versions = ops.comparable_versions(draft, current_user)
@@ -207,7 +216,7 @@ def _picked_versions(draft: Draft, form: VersionPickerForm) -> tuple[Version, Ve
 def diff(draft_id: int):  # type: ignore[no-untyped-def]
     draft = get_or_404(Draft, draft_id, "Không tìm thấy dự thảo.")
     ensure(draft.can_view(current_user))
-    form = VersionPickerForm(request.args)
+    form = _version_picker()
     picked = _picked_versions(draft, form)
     if picked is None:
         return render_template("consolidation/diff.html", draft=draft, form=form, diff=None)
@@ -233,7 +242,7 @@ def diff(draft_id: int):  # type: ignore[no-untyped-def]
 def comparison_docx(draft_id: int):  # type: ignore[no-untyped-def]
     draft = get_or_404(Draft, draft_id, "Không tìm thấy dự thảo.")
     ensure(draft.can_view(current_user))
-    picked = _picked_versions(draft, VersionPickerForm(request.args))
+    picked = _picked_versions(draft, _version_picker())
     if picked is None:
         raise Conflict(_("Dự thảo mới có một phiên bản, chưa có gì để so sánh."))
     symbol = _given_symbol(ops.round_of_version(picked[0]), "comparison")

@@ -36,8 +36,10 @@ from accounts.clock import (
 from accounts.confirm import confirmation_page, is_confirmed
 from accounts.errors import Conflict, NotFound, UserError, ensure, link_back_by
 from accounts.i18n import N_, label_choices
+from accounts.idempotency import idempotent
 from accounts.models import Group, Unit, active_units
 from accounts.operations import get_or_404
+from accounts.params import int_arg, parse_int
 from app import db
 from comments import operations, queries
 from comments.forms import (
@@ -290,7 +292,7 @@ def _filters_from(form: CommentFilterForm) -> queries.CommentFilters:
     clause_value = form.clause.data or ""
     return queries.CommentFilters(
         unit_id=form.unit.data or None,
-        clause_id=int(clause_value) if clause_value.isdigit() else None,
+        clause_id=parse_int("clause", clause_value) if clause_value.isdigit() else None,
         general=clause_value == "general",
         status=_member(TrackerStatus, form.status.data),
         source=_member(CommentSource, form.source.data),
@@ -299,6 +301,7 @@ def _filters_from(form: CommentFilterForm) -> queries.CommentFilters:
 
 
 def _filter_form(consultation: Consultation, text: queries.DraftText) -> CommentFilterForm:
+    int_arg("unit", minimum=0)  # bounded before the form reads it
     form = CommentFilterForm(request.args)
     form.unit.choices = [(0, _("Tất cả đơn vị"))] + [
         (r.unit_id, r.unit.name) for r in queries.sorted_responses(consultation)
@@ -381,12 +384,13 @@ def _refusal(check: Any, *args: Any) -> str | None:
 
 @bp.route("/rounds/<int:consultation_id>/comment", methods=["GET", "POST"])
 @login_required
+@idempotent
 def new_comment(consultation_id: int):  # type: ignore[no-untyped-def]
     consultation = queries.get_round(consultation_id)
     response = _my_response(consultation)
     ensure(current_user.can_work_for_unit(response.unit_id))
     clause = None
-    clause_id = request.args.get("clause", type=int)
+    clause_id = int_arg("clause")
     if clause_id is not None:
         clause = get_or_404(Clause, clause_id, _("Không tìm thấy điều khoản."))
         if request.method == "GET":
@@ -713,6 +717,7 @@ class _RowError(Exception):
 
 @bp.route("/rounds/<int:consultation_id>/conference", methods=["GET", "POST"])
 @login_required
+@idempotent
 def conference(consultation_id: int):  # type: ignore[no-untyped-def]
     consultation = queries.get_round(consultation_id)
     ensure(consultation.can_manage(current_user))

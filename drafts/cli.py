@@ -8,10 +8,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
+
+from accounts.errors import UserError
+from drafts import operations
+from drafts.models import DraftKind
 
 drafts_cli = AppGroup("drafts", help="Dự thảo văn bản.")
 criteria_cli = AppGroup("criteria", help="Bảng tiêu chí chấm điểm.")
@@ -34,17 +39,21 @@ def _die(message: str) -> None:
     sys.exit(2)
 
 
+def _parse(kind: DraftKind, path: str) -> Any:
+    """The same parse as an upload: in the sandbox, within the configured limits."""
+    try:
+        return operations.parse_upload(kind, _read(path), Path(path).name)
+    except UserError as exc:
+        _die(exc.message)
+
+
 @drafts_cli.command("parse")
 @click.argument("path")
 def parse_draft(path: str) -> None:
     """In tên, phần mở đầu, cây điều khoản, cảnh báo và các đoạn không nhập của một văn bản
-    (.docx, .doc, .odt, .rtf hoặc .pdf có lớp chữ) dưới dạng JSON; cảnh báo in cả ra stderr."""
-    from drafts.parsing import ParseError, parse_regulation
-
-    try:
-        result = parse_regulation(_read(path), filename=Path(path).name)
-    except ParseError as exc:
-        _die(str(exc))
+    (.docx, .doc, .odt, .rtf hoặc .pdf có lớp chữ) dưới dạng JSON; cảnh báo in cả ra stderr.
+    Đọc như một tệp tải lên: trong tiến trình con, trong giới hạn bộ nhớ và thời gian."""
+    result = _parse(DraftKind.REGULATION, path)
     for warning in result.warnings:
         click.echo(f"Cảnh báo: {warning}", err=True)
     if result.left_out:
@@ -56,13 +65,7 @@ def parse_draft(path: str) -> None:
 @click.argument("path")
 def parse_criteria_cmd(path: str) -> None:
     """In bảng tiêu chí của một tệp .xlsx hoặc .docx dưới dạng JSON."""
-    from drafts.parsing import ParseError, parse_criteria
-
-    try:
-        result = parse_criteria(_read(path), filename=Path(path).name)
-    except ParseError as exc:
-        _die(str(exc))
-    data = result.as_dict()
+    data = _parse(DraftKind.CRITERIA, path).as_dict()
     click.echo(
         json.dumps(
             {"criteria": data["criteria"], "total_max_points": data["total_max_points"]},

@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,11 @@ from typing import Any, Literal, Protocol
 
 import openpyxl
 from docx.oxml.ns import qn
+from openpyxl.reader import excel as excel_reader
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.worksheet.dimensions import SheetDimension
+from openpyxl.xml.constants import SHEET_MAIN_NS
+from openpyxl.xml.functions import iterparse
 
 from drafts.parsing import (
     MSG_UNREADABLE_DOCX,
@@ -49,9 +55,21 @@ MSG_NO_HEADER = (
 MSG_NO_ROWS = "Bảng tiêu chí không có tiêu chí nào dưới dòng tiêu đề."
 MSG_UNREADABLE_XLSX = "Không đọc được nội dung bảng tính Excel (.xlsx); tệp có thể bị hỏng."
 
-# Criteria tables are a few hundred rows; the caps keep a sparse hostile sheet from
-# making openpyxl create millions of empty cells.
+# Criteria tables are a few hundred rows. A sheet with content past these limits is refused
+# while it is being read (config: CRITERIA_MAX_ROWS, CRITERIA_MAX_COLUMNS), so a million-row
+# upload costs a few thousand rows of work, not a million.
 MAX_ROWS, MAX_COLUMNS, HEADER_SEARCH_ROWS = 5000, 40, 30
+DIMENSION_TAG = f"{{{SHEET_MAIN_NS}}}dimension"
+SHEET_DATA_TAG = f"{{{SHEET_MAIN_NS}}}sheetData"
+# Empty rows past MAX_ROWS are skipped, up to this many: formatting often reaches far below
+# the table, but a sparse sheet must not make the reader walk a million empty rows.
+EMPTY_TAIL_ROWS = 1000
+MSG_TOO_MANY_ROWS = "Bảng tính có quá nhiều dòng: chỉ đọc được bảng tiêu chí tối đa {limit} dòng."
+MSG_TOO_MANY_COLUMNS = "Bảng tính có quá nhiều cột: chỉ đọc được bảng tiêu chí tối đa {limit} cột."
+
+
+class SheetTooLarge(ParseError):
+    """A sheet with content past the row or column limit."""
 
 
 @dataclass
@@ -138,14 +156,21 @@ def check_criteria_sums(nodes: Sequence[PointsNode]) -> list[str]:
     return problems
 
 
-def parse_criteria(data: bytes, filename: str | None = None) -> CriteriaResult:
-    """Parse a criteria table from .xlsx or .docx bytes; ParseError on unreadable input.
+def parse_criteria(
+    data: bytes,
+    filename: str | None = None,
+    *,
+    max_rows: int = MAX_ROWS,
+    max_columns: int = MAX_COLUMNS,
+) -> CriteriaResult:
+    """Parse a criteria table from .xlsx or .docx bytes; ParseError on unreadable input, or
+    on a sheet with content past ``max_rows`` rows or ``max_columns`` columns.
 
     The format is sniffed from the content; ``filename`` is accepted for callers that have one
     but never decides anything.
     """
     is_xlsx = sniff_office_file(data) == "xlsx"
-    tables = _xlsx_tables(data) if is_xlsx else _docx_tables(data)
+    tables = _xlsx_tables(data, max_rows, max_columns) if is_xlsx else _docx_tables(data)
     try:
         for table in tables:
             header = _find_header(table)
@@ -167,21 +192,79 @@ Cell = str | int | float | Decimal | None
 Table = list[list[Cell]]
 
 
-def _xlsx_tables(data: bytes) -> Iterator[Table]:
+class _StreamingSheet(ReadOnlyWorksheet):
+    """openpyxl's read-only sheet, minus one full pass over the sheet.
+
+    To find a sheet's size openpyxl looks for <dimension> until the *end* of <sheetData>:
+    when a file leaves it out, that is the whole sheet, parsed before the first row is
+    read. The element comes before <sheetData> or not at all, so look until its start.
+    """
+
+    def _get_size(self) -> None:
+        with self._get_source() as source:
+            for _event, element in iterparse(source, events=("start",)):
+                if element.tag == DIMENSION_TAG:
+                    boundaries = SheetDimension.from_tree(element).boundaries
+                    if boundaries is not None:
+                        self._min_column, self._min_row, self._max_column, self._max_row = (
+                            boundaries
+                        )
+                    return
+                if element.tag == SHEET_DATA_TAG:
+                    return
+
+
+_SHEET_CLASS_LOCK = threading.Lock()
+
+
+def _open_workbook(data: bytes) -> Any:
+    # Streaming (read_only): rows are parsed one at a time, so reading stops at the limits
+    # instead of first building every cell of the sheet. A merged range's other cells are
+    # empty either way; data_only gives formulas' cached values. openpyxl builds its sheets
+    # inside load_workbook; the lock keeps the class swap to this call.
+    with _SHEET_CLASS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions
+        original = excel_reader.ReadOnlyWorksheet
+        excel_reader.ReadOnlyWorksheet = _StreamingSheet  # type: ignore[misc]
+        try:
+            return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        finally:
+            excel_reader.ReadOnlyWorksheet = original  # type: ignore[misc]
+
+
+def _xlsx_tables(data: bytes, max_rows: int, max_columns: int) -> Iterator[Table]:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions
-            # read_only=False keeps merged ranges; data_only gives formulas' cached values.
-            workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+        workbook = _open_workbook(data)
     except Exception as exc:  # openpyxl raises many types on malformed packages
         raise ParseError(MSG_UNREADABLE_XLSX) from exc
-    for sheet in workbook.worksheets:
-        rows = sheet.iter_rows(
-            max_row=min(sheet.max_row, MAX_ROWS),
-            max_col=min(sheet.max_column, MAX_COLUMNS),
-            values_only=True,
-        )
-        yield [[_cell_value(value) for value in row] for row in rows]
+    try:
+        for sheet in workbook.worksheets:
+            yield _sheet_rows(sheet, max_rows, max_columns)
+    finally:
+        workbook.close()
+
+
+def _sheet_rows(sheet: Any, max_rows: int, max_columns: int) -> Table:
+    rows: Table = []
+    # One column more than allowed, to see whether anything lies past the limit.
+    cells = sheet.iter_rows(max_col=max_columns + 1, values_only=True)
+    for number, row in enumerate(cells, start=1):
+        values = [_cell_value(value) for value in row]
+        if len(values) > max_columns:
+            if _filled(values[max_columns:]):
+                raise SheetTooLarge(MSG_TOO_MANY_COLUMNS.format(limit=max_columns))
+            del values[max_columns:]
+        if number <= max_rows:
+            rows.append(values)
+        elif _filled(values):
+            raise SheetTooLarge(MSG_TOO_MANY_ROWS.format(limit=max_rows))
+        elif number > max_rows + EMPTY_TAIL_ROWS:
+            break
+    return rows
+
+
+def _filled(values: Sequence[Cell]) -> bool:
+    return any(value is not None and value != "" for value in values)
 
 
 def _cell_value(value: Any) -> Cell:

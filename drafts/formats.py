@@ -124,9 +124,13 @@ def convert_to_docx(data: bytes, source: Source) -> bytes:
         try:
             process.wait(timeout=CONVERT_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired as exc:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
             raise ParseError(MSG_CONVERT_TIMEOUT.format(name=name)) from exc
+        finally:
+            # Also when this process is stopped meanwhile (the upload sandbox's time limit):
+            # LibreOffice runs in its own session, so nobody else would stop it.
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
         converted = out / "upload.docx"
         if not converted.exists() or converted.stat().st_size == 0:
             raise ParseError(MSG_CONVERT_FAILED.format(name=name))

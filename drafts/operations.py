@@ -26,10 +26,11 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from accounts import audit
 from accounts.clock import now
-from accounts.errors import Conflict, Forbidden, Invalid, NotFound
+from accounts.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from accounts.models import Role, Unit, User, UserRole
 from app import db
-from drafts import tree
+from drafts import sandbox, tree
+from drafts.criteria_parsing import SheetTooLarge
 from drafts.lifecycle import DRAFT_MACHINE, apply_draft_action
 from drafts.models import (
     Clause,
@@ -42,6 +43,7 @@ from drafts.models import (
     VersionStatus,
     new_lineage,
 )
+from drafts.parsing import ParseError
 from tasks.notify import notify
 
 REGULATION_KINDS = (
@@ -743,27 +745,54 @@ class ImportPreview:
         return len(tree.flat_from_nodes(self.nodes))
 
 
-def read_upload(kind: DraftKind, data: bytes, filename: str = "") -> ImportPreview:
-    """Parse an uploaded file for a draft of `kind`; Invalid with the parser's message
-    when it cannot be read (wrong type, corrupt, encrypted, empty, zip bomb)."""
-    from drafts.criteria_parsing import parse_criteria
-    from drafts.parsing import ParseError, parse_regulation
+# The parsers the upload sandbox runs, by name (see drafts.sandbox).
+PARSERS = {
+    DraftKind.REGULATION: "drafts.parsing:parse_regulation",
+    DraftKind.CRITERIA: "drafts.criteria_parsing:parse_criteria",
+}
 
+
+def parse_upload(kind: DraftKind, data: bytes, filename: str = "") -> Any:
+    """Run the parser for `kind` in the upload sandbox, within the configured limits.
+
+    TooLarge (413) when reading needs more memory, rows or columns than allowed; Invalid
+    (422) when it takes too long or the file cannot be read. Nothing is stored either way.
+    """
+    config = current_app.config
+    options = {}
+    if kind == DraftKind.CRITERIA:
+        options = {
+            "max_rows": config["CRITERIA_MAX_ROWS"],
+            "max_columns": config["CRITERIA_MAX_COLUMNS"],
+        }
+    limits = sandbox.Limits(config["PARSE_MEMORY_MB"], config["PARSE_TIMEOUT_SECONDS"])
     try:
-        if kind == DraftKind.REGULATION:
-            result = parse_regulation(data, filename=filename)
-            parsed = result.as_dict()
-            return ImportPreview(
-                kind,
-                parsed["nodes"],
-                parsed["warnings"],
-                title=parsed["title"],
-                preamble=parsed["preamble"],
-                left_out=parsed["left_out"],
-            )
-        criteria = parse_criteria(data, filename)
+        return sandbox.run_parser(PARSERS[kind], data, filename, limits=limits, options=options)
+    except sandbox.LimitExceeded as exc:
+        if exc.kind == "memory":
+            raise TooLarge(exc.message) from exc
+        raise Invalid(exc.message) from exc
+    except SheetTooLarge as exc:
+        raise TooLarge(exc.message) from exc
     except ParseError as exc:
         raise Invalid(exc.message) from exc
+
+
+def read_upload(kind: DraftKind, data: bytes, filename: str = "") -> ImportPreview:
+    """Parse an uploaded file for a draft of `kind`; Invalid with the parser's message
+    when it cannot be read (wrong type, corrupt, encrypted, empty, zip bomb), TooLarge
+    past a limit (see `parse_upload`)."""
+    if kind == DraftKind.REGULATION:
+        parsed = parse_upload(kind, data, filename).as_dict()
+        return ImportPreview(
+            kind,
+            parsed["nodes"],
+            parsed["warnings"],
+            title=parsed["title"],
+            preamble=parsed["preamble"],
+            left_out=parsed["left_out"],
+        )
+    criteria = parse_upload(kind, data, filename)
     nodes = [_criteria_dict(node) for node in criteria.criteria]
     preview = ImportPreview(kind, nodes, list(criteria.warnings), criteria.total_max_points)
     # What would block adoption is worth knowing before the version even exists.

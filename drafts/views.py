@@ -28,6 +28,7 @@ from accounts.confirm import confirmation_page, is_confirmed
 from accounts.downloads import send_download
 from accounts.errors import Conflict, NotFound, UserError, about, ensure, error_response
 from accounts.operations import get_or_404
+from accounts.params import int_arg
 from app import db
 from drafts import exports, operations, tree
 from drafts.forms import (
@@ -158,7 +159,7 @@ def create():  # type: ignore[no-untyped-def]
 def show(draft_id: int):  # type: ignore[no-untyped-def]
     draft = _load_draft(draft_id)
     versions = [v for v in draft.versions if v.can_view(current_user)]
-    version = _chosen_version(versions, request.args.get("v", type=int))
+    version = _chosen_version(versions, int_arg("v"))
     roots = tree.load_version_tree(version) if version is not None else []
     return render_template("drafts/draft.html", **_draft_page(draft, versions, version, roots))
 
@@ -337,7 +338,7 @@ def publish(version_id: int):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         _editing_only(version)
         # The lock the user saw when pressing the button, so a change since then is caught.
-        lock = request.args.get("lock_version", type=int) or version.lock_version
+        lock = int_arg("lock_version") or version.lock_version
         return confirmation_page(
             heading=_("Phát hành %(label)s?", label=version.display_label),
             lead=_(
@@ -427,8 +428,8 @@ def _clause_in(version: Version, clause_id: int | None) -> Clause | None:
 @login_required
 def add_clause(version_id: int):  # type: ignore[no-untyped-def]
     version = _version(version_id)
-    parent = _clause_in(version, request.args.get("parent", type=int))
-    after = _clause_in(version, request.args.get("after", type=int))
+    parent = _clause_in(version, int_arg("parent", minimum=0))
+    after = _clause_in(version, int_arg("after", minimum=0))
     form = ClauseForm().for_draft(version.draft.kind)
     if request.method == "GET":
         operations.ensure_editable(version)

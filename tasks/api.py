@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from accounts.apispec import DATETIME, ID, api_route, current_api_user, list_of
 from accounts.errors import Invalid, NotFound, ensure
+from accounts.models import Scope
 from app import db
 from tasks import jobs, notify
 from tasks.models import (
@@ -169,6 +170,7 @@ def mail_json(m: OutgoingMail) -> dict[str, Any]:
     bp,
     "/notifications",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Thông báo của tôi",
     tags=["notifications"],
     response=NOTIFICATIONS,
@@ -191,6 +193,7 @@ def list_notifications(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     bp,
     "/notifications/<int:notification_id>/read",
     methods=["POST"],
+    scope=Scope.READ,
     summary="Đánh dấu một thông báo đã đọc",
     tags=["notifications"],
     response=NOTIFICATION,
@@ -209,6 +212,7 @@ def read_notification(notification_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/notifications/read-all",
     methods=["POST"],
+    scope=Scope.READ,
     summary="Đánh dấu tất cả thông báo đã đọc",
     tags=["notifications"],
     response=MARKED,
@@ -223,6 +227,7 @@ def read_all_notifications():  # type: ignore[no-untyped-def]
     bp,
     "/reminders",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Nhật ký nhắc việc",
     tags=["reminders"],
     response=list_of(REMINDER),
@@ -253,6 +258,7 @@ def list_reminders(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     bp,
     "/reminders/send-now",
     methods=["POST"],
+    scope=Scope.ADMIN,
     summary="Gửi ngay nhắc việc cho một đợt lấy ý kiến hoặc một phiếu chấm điểm",
     tags=["reminders"],
     body=SEND_NOW_IN,
@@ -276,6 +282,7 @@ def send_reminders_now(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     bp,
     "/mails",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Thư đi (trạng thái gửi)",
     tags=["reminders"],
     response=list_of(MAIL),
@@ -297,6 +304,7 @@ def list_mails(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     bp,
     "/mails/<int:mail_id>/retry",
     methods=["POST"],
+    scope=Scope.ADMIN,
     summary="Gửi lại thư đã thất bại",
     tags=["reminders"],
     response=MAIL,

@@ -25,16 +25,24 @@ from typing import Any
 
 from celery import shared_task
 from flask import current_app
+from flask_babel import force_locale
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import and_, delete, or_, select, update
 
-from accounts import audit
+from accounts import audit, invites
 from accounts.clock import now
 from accounts.errors import Conflict, NotFound
 from accounts.models import User
 from app import db
 from comments.models import Consultation
-from tasks.mail import MailError, build_message, current_backend, items_summary, render_mail
+from tasks.mail import (
+    MailError,
+    build_message,
+    current_backend,
+    items_summary,
+    mail_locale,
+    render_mail,
+)
 from tasks.models import (
     MailStatus,
     OutgoingMail,
@@ -153,19 +161,25 @@ def send_mail(mail_id: int) -> str:
         return "skipped"
     mail = db.session.get(OutgoingMail, mail_id)
     assert mail is not None
-    content = compose_mail(mail, moment)
-    if not content.items and not content.notices:
-        mail.status, mail.lease_until = MailStatus.CANCELLED, None
-        mail.last_error = "Không còn việc nào cần nhắc."
-        db.session.commit()
-        return "cancelled"
-    subject = _subject(mail, content)
-    rendered = render_mail(
-        mail.kind,
-        subject,
-        {"user": mail.user, "items": content.items, "notices": content.notices},
-        locale=mail.user.locale,
-    )
+    if mail.kind in invites.MAIL_KINDS:
+        if not mail.user.active:
+            mail.status, mail.lease_until = MailStatus.CANCELLED, None
+            mail.last_error = "Tài khoản đã ngừng hoạt động."
+            db.session.commit()
+            return "cancelled"
+        # The link is made now, so that it lives its whole lifetime from the sending.
+        with force_locale(mail_locale(mail.user.locale)):
+            subject, context = invites.mail_context(mail.user, mail.kind)  # type: ignore[arg-type]
+    else:
+        content = compose_mail(mail, moment)
+        if not content.items and not content.notices:
+            mail.status, mail.lease_until = MailStatus.CANCELLED, None
+            mail.last_error = "Không còn việc nào cần nhắc."
+            db.session.commit()
+            return "cancelled"
+        subject = _subject(mail, content)
+        context = {"user": mail.user, "items": content.items, "notices": content.notices}
+    rendered = render_mail(mail.kind, subject, context, locale=mail.user.locale)
     message = build_message(
         to_address=mail.to_address,
         to_name=mail.user.full_name,

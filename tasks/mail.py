@@ -105,6 +105,11 @@ def new_message_id() -> str:
 
 
 # --- rendering --------------------------------------------------------------------
+def mail_locale(locale: str | None) -> str:
+    """The language of a mail: its reader's, Vietnamese when they have not chosen one."""
+    return locale if locale in current_app.config["LANGUAGES"] else MAIL_LOCALE
+
+
 def render_mail(
     kind: str, subject: str, context: Mapping[str, Any], locale: str | None = None
 ) -> RenderedMail:
@@ -120,9 +125,7 @@ def render_mail(
         "agency_place": current_app.config["AGENCY_PLACE"],
     }
     # No request in a worker, and a mail speaks its reader's language, not the sender's.
-    if locale not in current_app.config["LANGUAGES"]:
-        locale = MAIL_LOCALE
-    with force_locale(locale):
+    with force_locale(mail_locale(locale)):
         parts = []
         for ext in ("txt", "html"):
             try:

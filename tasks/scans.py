@@ -49,7 +49,7 @@ from accounts.models import Group, GroupMembership, NotifyMode, Role, User, User
 from app import db
 from comments.models import Consultation, ResponseStatus, UnitResponse
 from comments.operations import round_path
-from drafts.models import Clause, Draft, DraftDrafter
+from drafts.models import Draft, DraftDrafter
 from tasks.mail import MailItem, absolute_url, items_summary, new_message_id
 from tasks.models import (
     MailStatus,
@@ -62,9 +62,11 @@ from tasks.models import (
 )
 from workflow import sheetflow
 from workflow.models import (
+    ADJUSTMENT_KIND_LABELS,
     Evidence,
     ReviewerRule,
     Score,
+    ScoreAdjustment,
     ScoreSheet,
     ScoreStage,
     ScoringPeriod,
@@ -72,6 +74,7 @@ from workflow.models import (
     pending_step,
 )
 from workflow.operations import sheet_url
+from workflow.queries import load_criteria
 
 REVIEW_NAMES = {ScoreStage.CLUSTER: "Cụm chấm", ScoreStage.VERIFIED: "thẩm định"}
 KEY_COLUMNS = ("user_id", "subject_type", "subject_id", "deadline", "kind", "offset_days")
@@ -473,12 +476,16 @@ def _add_score_flags(facts: dict[int, SheetFacts], condition: Any) -> None:
     ):
         evidence[sheet_id].add(lineage)
     labels = _criterion_labels({f.sheet.period.criteria_version_id for f in facts.values()})
+    items = _item_labels(past_self)
     gap_limit = Decimal(str(current_app.config["REMINDER_SCORE_GAP_POINTS"]))
     for sheet_id, by_lineage in scores.items():
         fact = facts.get(sheet_id)
         if fact is None or fact.step is None or fact.step.key == sheetflow.SELF_STEP_KEY:
             continue
-        version_labels = labels.get(fact.sheet.period.criteria_version_id, {})
+        version_labels = {
+            **labels.get(fact.sheet.period.criteria_version_id, {}),
+            **items.get(sheet_id, {}),
+        }
         whole_sheet = None in evidence[sheet_id]
         for lineage, values in sorted(
             by_lineage.items(), key=lambda kv: version_labels.get(kv[0], kv[0])
@@ -498,14 +505,29 @@ def _add_score_flags(facts: dict[int, SheetFacts], condition: Any) -> None:
 
 
 def _criterion_labels(version_ids: set[int]) -> dict[int, dict[str, str]]:
+    """Each criterion's label as every page writes it: its code, unique across the
+    table ("II.1", not a second "1"), and its title. One query per criteria table."""
+    return {
+        version_id: {row.key: f"{row.code} {row.title}".strip() for row in table.rows}
+        for version_id, table in ((v, load_criteria(v)) for v in sorted(version_ids))
+    }
+
+
+def _item_labels(condition: Any) -> dict[int, dict[str, str]]:
+    """The bonus and deduction items of the sheets matching ``condition``, named as the
+    sheet names them ("Điểm thưởng: Bằng khen của UBND tỉnh")."""
     labels: dict[int, dict[str, str]] = defaultdict(dict)
-    if version_ids:
-        for version_id, lineage, number, title in db.session.execute(
-            select(Clause.version_id, Clause.lineage, Clause.number, Clause.title).where(
-                Clause.version_id.in_(version_ids)
-            )
-        ):
-            labels[version_id][lineage] = f"{number} {title}".strip()
+    for sheet_id, key, kind, reason in db.session.execute(
+        select(
+            ScoreAdjustment.sheet_id,
+            ScoreAdjustment.key,
+            ScoreAdjustment.kind,
+            ScoreAdjustment.reason,
+        )
+        .join(ScoreSheet, ScoreSheet.id == ScoreAdjustment.sheet_id)
+        .where(condition)
+    ):
+        labels[sheet_id][key] = f"{ADJUSTMENT_KIND_LABELS[kind]}: {reason}"
     return labels
 
 

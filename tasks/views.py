@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from accounts.errors import Invalid, NotFound, ensure
 from accounts.models import User
+from accounts.params import page_arg
 from app import db
 from comments.models import Consultation, UnitResponse
 from tasks import jobs, mail, notify
@@ -46,7 +47,7 @@ PAGE_SIZE = 50
 
 
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return page_arg()
 
 
 # --- notification centre ------------------------------------------------------------------

@@ -14,9 +14,17 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 from sqlalchemy import text
 
 from app import create_app, db, limiter
+
+# Property tests: "ci" (the default) is derandomized, so `make test` runs the same examples
+# every time and stays quick; HYPOTHESIS_PROFILE=long runs many more, from a random seed
+# (printed on failure with the example, to replay it).
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=50)
+settings.register_profile("long", deadline=None, max_examples=1000, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 pytest_plugins = [
     "tests.fixtures.accounts",
@@ -26,6 +34,7 @@ pytest_plugins = [
     "tests.fixtures.workflow",
     "tests.fixtures.consolidation",
     "tests.fixtures.tasks",
+    "tests.fixtures.world",
 ]
 
 

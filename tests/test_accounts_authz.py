@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import Role
+from accounts.models import Role, Scope
 from app import db
 
 ROLES = [None, *Role]  # None: not logged in
@@ -36,13 +36,17 @@ MATRIX = [
     ("GET", "/admin/groups/{group}", ADMIN, 200),
     ("GET", "/admin/users", ADMIN, 200),
     ("GET", "/admin/users/new", ADMIN, 200),
+    ("GET", "/admin/users/invite", ADMIN, 200),
+    ("POST", "/admin/users/{user}/invite", ADMIN, 302),
     ("GET", "/admin/users/{user}", ADMIN, 200),
     ("POST", "/admin/users/{user}/sessions/end", ADMIN, 302),
     ("GET", "/admin/audit", AUDITORS, 200),
     ("GET", "/admin/signer", ADMIN, 200),
 ]
-# Routes open to anyone (the login page itself, logging out, the language switch).
-PUBLIC = {"/login", "/logout", "/lang"}
+# Routes open to anyone (the login page itself, logging out, the language switch, the
+# e-mailed password links: tests/test_invitations.py).
+PUBLIC = {"/login", "/logout", "/lang", "/password/forgot", "/password/reset/<token>",
+          "/invitation/<token>"}  # fmt: skip
 
 
 def test_every_accounts_route_is_in_the_matrix(app):
@@ -58,7 +62,9 @@ def objects(org, create_unit):  # type: ignore[no-untyped-def]
     from accounts import operations
 
     spare = create_unit()
-    token, _secret = operations.create_api_token(org.staff2, name="x", actor=None)
+    token, _secret = operations.create_api_token(
+        org.staff2, name="x", scopes=list(Scope), expires_at=None, actor=None
+    )
     db.session.commit()
     return {
         "unit": spare.id,

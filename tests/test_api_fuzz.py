@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts import operations
-from accounts.models import Role
+from accounts.models import Role, Scope
 from app import db
 
 CHECKS = [
@@ -44,7 +44,9 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 def admin_token(create_user, create_unit):  # type: ignore[no-untyped-def]
     admin = create_user(Role.ADMIN, Role.DRAFTER, Role.OFFICE_VERIFIER, Role.COUNCIL_MEMBER)
     create_unit()
-    _token, secret = operations.create_api_token(admin, name="fuzz", actor=None)
+    _token, secret = operations.create_api_token(
+        admin, name="fuzz", scopes=list(Scope), expires_at=None, actor=None
+    )
     db.session.commit()
     return secret
 

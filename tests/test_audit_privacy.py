@@ -86,3 +86,43 @@ def test_audit_api_pages_with_before(org, api):
     second = client.get(f"/api/v1/audit?limit=2&before={first[-1]['id']}").get_json()["items"]
     assert len(first) == len(second) == 2
     assert second[0]["id"] < first[-1]["id"]
+
+
+def test_audit_rows_of_sheets_follow_who_may_see_the_sheet(org, open_period):
+    from accounts import audit
+    from accounts.models import User
+    from workflow.models import ScoreSheet
+
+    period = open_period(units=[org.r1, org.r2, org.r3])
+    sheets = db.session.scalars(select(ScoreSheet).where(ScoreSheet.period_id == period.id)).all()
+    for sheet in sheets:
+        audit.record(
+            "sheet.scores", sheet, actor=org.admin, summary=f"{sheet.unit.short_name}: ghi chú"
+        )
+    gone = audit.record(
+        "sheet.scores", actor=org.admin, object_type="score_sheets", object_id=10**6
+    )
+    db.session.commit()
+
+    for user in db.session.scalars(select(User)).all():
+        readable = set(
+            db.session.scalars(
+                select(AuditEntry.object_id).where(
+                    AuditEntry.object_type == "score_sheets", audit.readable_by(user)
+                )
+            )
+        )
+        expected = {sheet.id for sheet in sheets if sheet.can_view(user)}
+        if user.can_administer():
+            expected.add(gone.object_id)
+        assert readable == expected, user.username
+    # Not only the privileged: each unit sees its own sheet, the leader's head its members'.
+    by_unit = {sheet.unit_id: sheet.id for sheet in sheets}
+    only_own = set(
+        db.session.scalars(
+            select(AuditEntry.object_id).where(
+                AuditEntry.object_type == "score_sheets", audit.readable_by(org.staff3)
+            )
+        )
+    )
+    assert only_own == {by_unit[org.r3.id]}

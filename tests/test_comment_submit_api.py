@@ -12,7 +12,7 @@ from sqlalchemy import event, func, select
 from accounts import apispec, audit
 from accounts import operations as account_operations
 from accounts.clock import now
-from accounts.models import ApiToken, AuditEntry, Role, UserRole
+from accounts.models import ApiToken, AuditEntry, Role, Scope, UserRole
 from app import db
 from comments import queries
 from comments.models import Comment, ResponseStatus, UnitResponse
@@ -215,7 +215,7 @@ def test_the_api_caller_answers_as_the_user_does(app, org, api, create_user):
         # Each request has an app context (and `g`) of its own, as in production.
         headers = api(user).headers
         with app.app_context(), app.test_request_context(headers=headers):
-            apispec._authenticate(caller_only=True)
+            apispec._authenticate(Scope.COMMENT, caller_only=True)
             caller = apispec.current_api_caller()
             assert caller.roles == frozenset(user.roles)
             for unit in units:
@@ -224,5 +224,5 @@ def test_the_api_caller_answers_as_the_user_does(app, org, api, create_user):
             # A `caller_only` view may still ask for the whole user.
             assert apispec.current_api_user().id == user.id
         with app.app_context(), app.test_request_context(headers=headers):
-            apispec._authenticate()
+            apispec._authenticate(Scope.READ)
             assert apispec.current_api_caller().roles == frozenset(user.roles)

@@ -92,7 +92,12 @@ def test_the_api_twin_reads_and_sets_the_signer(app, org, api, monkeypatch):
     monkeypatch.setitem(app.config, "SIGNER_NAME", "")
     admin = api(org.admin)
     assert admin.get("/api/v1/admin/signer").json["source"] == "unit_head"
-    body = {"authority": "KT. Viện trưởng", "title": "Phó Viện trưởng", "name": "Lê Văn Cường"}
+    body = {
+        "authority": "KT. Viện trưởng",
+        "title": "Phó Viện trưởng",
+        "name": "Lê Văn Cường",
+        "lock_version": 0,
+    }
     response = admin.put("/api/v1/admin/signer", json=body)
     assert response.status_code == 200
     assert response.json == {
@@ -104,8 +109,26 @@ def test_the_api_twin_reads_and_sets_the_signer(app, org, api, monkeypatch):
     }
     stale = admin.put("/api/v1/admin/signer", json={**body, "name": "Khác", "lock_version": 9})
     assert stale.status_code == 409 and stale.json["error"]["message"]
-    missing = admin.put("/api/v1/admin/signer", json={"authority": "KT.", "title": "", "name": ""})
+    missing = admin.put(
+        "/api/v1/admin/signer",
+        json={"authority": "KT.", "title": "", "name": "", "lock_version": 1},
+    )
     assert missing.status_code == 422 and missing.json["error"]["message"]
     assert admin.put("/api/v1/admin/signer", json={"name": "x"}).status_code in (400, 422)
     spec = admin.get("/api/v1/openapi.json").json
     assert {"get", "put"} <= set(spec["paths"]["/api/v1/admin/signer"])
+
+
+def test_the_signer_put_needs_the_whole_object_and_patch_changes_a_part(app, org, api, monkeypatch):
+    monkeypatch.setitem(app.config, "SIGNER_NAME", "")
+    admin = api(org.admin)
+    body = {"authority": "KT. Viện trưởng", "title": "Phó Viện trưởng", "name": "Lê Văn Cường"}
+    assert admin.put("/api/v1/admin/signer", json=body).status_code == 422
+    assert admin.put("/api/v1/admin/signer", json={**body, "lock_version": 0}).status_code == 200
+
+    patched = admin.patch("/api/v1/admin/signer", json={"name": "Trần Thị Dung"})
+
+    assert patched.status_code == 200
+    assert patched.json["name"] == "Trần Thị Dung"
+    assert patched.json["authority"] == "KT. VIỆN TRƯỞNG"
+    assert patched.json["lock_version"] == 2

@@ -20,7 +20,7 @@ from flask import Flask
 from sqlalchemy import event, func, select
 
 from accounts import operations as account_ops
-from accounts.models import User
+from accounts.models import Scope, User
 from app import create_app, db
 from bench.load import Burst, Gunicorn, post_burst
 from comments.models import Comment, Consultation, ResponseStatus, UnitResponse
@@ -34,7 +34,9 @@ BUSY_MESSAGE = "Hệ thống đang bận, vui lòng thử lại sau giây lát."
 
 
 def token_for(user: User) -> str:
-    _row, secret = account_ops.create_api_token(user, name="thử lỗi", actor=None)
+    _row, secret = account_ops.create_api_token(
+        user, name="thử lỗi", scopes=list(Scope), expires_at=None, actor=None
+    )
     db.session.commit()
     return secret
 

@@ -131,8 +131,9 @@ def test_missing_evidence_and_a_large_gap_are_flagged_to_the_reviewer(org, perio
         [(ReminderKind.MISSING_EVIDENCE, sheet.id), (ReminderKind.SCORE_GAP, sheet.id)]
     )
     text = text_of(mailer.to(org.head1)[0])
-    assert "1.2" in text and "Thiếu minh chứng" in text
-    assert "tự chấm 35, Cụm chấm 20" in text
+    # Criteria are named by their code, unique across the table, as on the sheet.
+    assert "Thiếu minh chứng" in text and "I.1.2 Không có trường hợp đình chỉ" in text
+    assert "I.2 Kiểm sát giải quyết vụ việc dân sự: tự chấm 35, Cụm chấm 20" in text
     assert "tự chấm 40" not in text  # a 2-point gap is below REMINDER_SCORE_GAP_POINTS
 
 

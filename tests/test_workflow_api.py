@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 
 from openpyxl import load_workbook
 
@@ -56,7 +57,11 @@ def test_custom_steps_and_bands_through_the_api(org, api, adopted_criteria):
     assert period.steps_config[1]["key"] == "block"
     assert period.machine().states[-1] == "approved"
     assert period.stages == (ScoreStage.SELF, ScoreStage.CLUSTER)
-    assert [band.label for band in period.bands.bands] == ["Hoàn thành tốt", "Hoàn thành"]
+    bands = period.bands_for(Decimal(100)).bands
+    assert [(band.label, band.min_points) for band in bands] == [
+        ("Hoàn thành tốt", 80),
+        ("Hoàn thành", 0),
+    ]
 
     body["name"], body["steps"] = "Quý III", ["self", "nonsense"]
     bad = api(org.admin).post("/api/v1/scoring/periods", json=body)
@@ -67,27 +72,31 @@ def test_save_scores_with_lock_versions_then_a_stale_save_is_409(org, api, open_
     sheet = sheet_of(open_period(), org.r2)
     keys = codes_to_keys(sheet.period)
     url = f"/api/v1/scoring/sheets/{sheet.id}/scores"
-    first = api(org.staff2).put(url, json={"stage": "self", "scores": [
+    first = api(org.staff2).patch(url, json={"stage": "self", "scores": [
         {"lineage": keys["1.1"], "value": "9,5", "lock_version": 0, "note": "Đạt 99%"},
         {"lineage": keys["II"], "value": "40", "lock_version": 0},
     ]})  # fmt: skip
     assert first.status_code == 200, first.json
-    row = next(c for c in first.json["criteria"] if c["code"] == "1.1")
-    assert row["scores"]["self"] == {"value": "9,5", "note": "Đạt 99%", "lock_version": 1}
+    row = next(c for c in first.json["criteria"] if c["code"] == "I.1.1")
+    assert row["number"] == "1.1"
+    assert row["scores"]["self"] == {
+        "value": "9,5", "note": "Đạt 99%", "lock_version": 1, "by": org.staff2.full_name
+    }  # fmt: skip
     assert first.json["totals"]["self"]["final"] == "49,5"
-    assert first.json["totals"]["self"]["missing"] == ["1.2", "2"]
+    # Codes are unique across the table: the group's code comes first.
+    assert first.json["totals"]["self"]["missing"] == ["I.1.2", "I.2"]
     assert first.json["sheet"]["state"] == "self_scoring"
 
-    stale = api(org.head2).put(url, json={"stage": "self", "scores": [
+    stale = api(org.head2).patch(url, json={"stage": "self", "scores": [
         {"lineage": keys["1.1"], "value": "8", "lock_version": 0}]})  # fmt: skip
     assert stale.status_code == 409
     assert stale.json["error"]["code"] == "conflict"
     assert stale.json["error"]["details"]["conflicts"] == [keys["1.1"]]
 
-    bad = api(org.head2).put(url, json={"stage": "self", "scores": [
+    bad = api(org.head2).patch(url, json={"stage": "self", "scores": [
         {"lineage": keys["1.1"], "value": "10,5", "lock_version": 1}]})  # fmt: skip
     assert bad.status_code == 422 and "từ 0 đến 10" in bad.json["error"]["message"]
-    cluster = api(org.head1).put(url, json={"stage": "cluster", "scores": [
+    cluster = api(org.head1).patch(url, json={"stage": "cluster", "scores": [
         {"lineage": keys["1.1"], "value": "8", "lock_version": 0}]})  # fmt: skip
     assert cluster.status_code == 403
 
@@ -130,22 +139,26 @@ def test_actions_history_and_results_through_the_api(org, api, open_period):
     assert api(org.head2).get(f"/api/v1/scoring/periods/{period.id}/results").status_code == 403
 
 
-def test_confirm_lines_deadline_and_disqualification(org, api, open_period):
+def test_confirm_adjustments_deadline_and_disqualification(org, api, open_period):
     period = open_period()
     sheet = sheet_of(period, org.r2)
     put_scores(sheet, ScoreStage.SELF)
     put_scores(sheet, ScoreStage.CLUSTER, {"1.1": "9", "1.2": "15", "2": "35", "II": "40"})
     place(sheet, "cluster_scored")
     base = f"/api/v1/scoring/sheets/{sheet.id}"
-    line = api(org.verifier).post(f"{base}/lines", json={
+    item = api(org.verifier).post(f"{base}/adjustments", json={
         "kind": "deduction", "points": "0,5", "reason": "Chậm gửi báo cáo"})  # fmt: skip
-    assert line.status_code == 201 and line.json["stage"] == "verified"
+    assert item.status_code == 201 and item.json["stage"] == "verified"
+    assert item.json["held"] == {"self": None, "cluster": None, "verified": "0,5"}
     confirmed = api(org.verifier).post(f"{base}/confirm")
     assert confirmed.status_code == 200 and confirmed.json["filled"] == 4
     sheet_json = api(org.verifier).get(base).json
     assert sheet_json["totals"]["verified"]["final"] == "98,5"
     assert sheet_json["totals"]["cluster"]["final"] == "99"
-    assert api(org.verifier).delete(f"/api/v1/scoring/lines/{line.json['id']}").status_code == 204
+    assert [a["reason"] for a in sheet_json["adjustments"]] == ["Chậm gửi báo cáo"]
+    removed = api(org.verifier).delete(f"/api/v1/scoring/adjustments/{item.json['id']}")
+    assert removed.status_code == 204
+    assert api(org.verifier).get(base).json["totals"]["verified"]["final"] == "99"
 
     extended = api(org.verifier).post(f"{base}/deadline", json={
         "due": "10/12/2026", "reason": "Chờ kết quả thanh tra"})  # fmt: skip
@@ -208,7 +221,7 @@ def test_queue_filter_and_the_cluster_comparison(org, api, open_period):
     url = f"/api/v1/scoring/periods/{period.id}/groups/{org.cluster.id}"
     comparison = api(org.head1).get(url)
     assert comparison.status_code == 200
-    row = next(c for c in comparison.json["criteria"] if c["code"] == "1.1")
+    row = next(c for c in comparison.json["criteria"] if c["code"] == "I.1.1")
     assert row["sheets"][str(kv2.id)] == {"self": "9,5", "cluster": "9"}
     assert comparison.json["totals"][str(kv2.id)] == {"self": "94,5", "cluster": "94"}
     assert api(org.head3).get(url).status_code == 403

@@ -7,6 +7,7 @@ deciding who may use it.
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -16,8 +17,11 @@ from app import db
 from tests.fixtures.accounts import PASSWORD
 from tests.fixtures.workflow import place, put_scores, sheet_of
 from workflow import operations
-from workflow.models import Evidence, LineKind, ScoreSheet, ScoreStage
+from workflow.models import AdjustmentKind, Evidence, ScoreSheet, ScoreStage
+from workflow.queries import load_criteria
 
+# Publication is tried by every role in test_workflow_publication.py.
+PUBLICATION = "/scoring/periods/{period}/actions/{action}"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 USERS = (
     "staff2",
@@ -34,7 +38,9 @@ USERS = (
 UNIT = {"staff2", "head2"}
 # Who may see KV2's sheet: its unit, its Cụm trưởng (head of KV1), the office, the council.
 VIEWERS = UNIT | {"head1", "verifier", "council", "admin"}
+# Before publication (see test_workflow_publication.py for after).
 RESULTS = {"verifier", "council", "admin"}
+OFFICE = {"verifier", "admin"}
 
 GET_MATRIX = [
     ("/scoring/", set(USERS)),
@@ -46,6 +52,8 @@ GET_MATRIX = [
     ("/scoring/periods/{period}/results", RESULTS),
     ("/scoring/periods/{period}/results.xlsx", RESULTS),
     ("/scoring/periods/{period}/results.pdf", RESULTS),
+    ("/scoring/periods/{period}/results.xlsx?group={cluster1}", RESULTS),
+    ("/scoring/periods/{period}/bands", RESULTS),
     ("/scoring/sheets/{sheet}", VIEWERS),
     ("/scoring/sheets/{sheet}/history", VIEWERS),
     ("/scoring/sheets/{sheet}/export.xlsx", VIEWERS),
@@ -59,13 +67,33 @@ POST_MATRIX = [
     ("/scoring/sheets/{sheet}/actions/return", "submitted", {"head1"}, {"note": "Bổ sung"}, 303),
     ("/scoring/sheets/{sheet}/confirm", "submitted", {"head1"}, {}, 303),
     (
-        "/scoring/sheets/{sheet}/lines",
+        "/scoring/sheets/{sheet}/adjustments",
         "self_scoring",
         UNIT,
-        {"kind": "bonus", "points": "1", "reason": "Sáng kiến"},
+        {"row": "{bonus_row}", "points": "1", "reason": "Sáng kiến"},
         303,
     ),
-    ("/scoring/lines/{line}/delete", "self_scoring", UNIT, {}, 303),
+    (
+        "/scoring/sheets/{sheet}/adjustments",
+        "submitted",
+        {"head1"},
+        {"row": "{deduction_row}", "points": "0,5", "reason": "Chậm báo cáo quý IV"},
+        303,
+    ),
+    ("/scoring/adjustments/{adjustment}/delete", "self_scoring", UNIT, {}, 303),
+    (
+        "/scoring/periods/{period}/bands",
+        "self_scoring",
+        OFFICE,
+        {
+            "bands-0-name": "Tốt",
+            "bands-0-min_points": "80",
+            "bands-1-name": "Khác",
+            "bands-1-min_points": "0",
+            "save": "1",
+        },
+        303,
+    ),
     ("/scoring/sheets/{sheet}/evidence", "self_scoring", UNIT, "upload", 303),
     ("/scoring/evidence/{evidence}/delete", "self_scoring", UNIT, {}, 303),
     (
@@ -101,13 +129,18 @@ def scene(org, open_period, create_unit, create_user, create_group):  # type: ig
     put_scores(sheet, ScoreStage.SELF)
     place(sheet, "self_scoring")
     evidence = operations.upload_evidence(sheet, None, "Báo cáo.pdf", PDF, org.staff2)
-    line = operations.add_line(sheet, LineKind.DEDUCTION, "1", "Chậm báo cáo", org.staff2)
+    item = operations.add_adjustment(
+        sheet, AdjustmentKind.DEDUCTION, "1", "Chậm báo cáo", org.staff2
+    )
     db.session.commit()
+    rows = {r.kind.value: r.key for r in load_criteria(period.criteria_version_id).adjustment_rows}
     ids = {
         "period": period.id,
         "sheet": sheet.id,
         "evidence": evidence.id,
-        "line": line.id,
+        "adjustment": item.id,
+        "bonus_row": f"bonus:{rows['bonus']}",
+        "deduction_row": f"deduction:{rows['deduction']}",
         "cluster1": org.cluster.id,
         "cluster2": cluster2.id,
         "kv5": sheet_of(period, r5).id,
@@ -117,9 +150,11 @@ def scene(org, open_period, create_unit, create_user, create_group):  # type: ig
 
 
 def sheet_audits() -> int:
-    # Signing in writes audit rows of its own; count only the sheet's.
+    # Signing in writes audit rows of its own; count only the sheet's and the period's.
     return db.session.scalar(
-        select(func.count()).select_from(AuditEntry).where(AuditEntry.action.like("sheet.%"))
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action.like("sheet.%") | AuditEntry.action.like("period.%"))
     )
 
 
@@ -130,13 +165,15 @@ def login(client, username: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_every_scoring_route_is_in_the_matrix(app):
-    listed = {url.split("{")[0] for url, _ in GET_MATRIX} | {
-        url.split("{")[0] for url, *_ in POST_MATRIX
+    listed = {url.split("?")[0] for url, _ in GET_MATRIX} | {url for url, *_ in POST_MATRIX}
+    listed |= {PUBLICATION}
+    listed = {
+        re.sub(r"/actions/\w+$", "/actions/<>", re.sub(r"\{\w+\}", "<>", url)) for url in listed
     }
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("workflow."):
-            prefix = rule.rule.split("<")[0]
-            assert prefix in listed, f"{rule.rule} has no row in the matrix"
+            shape = re.sub(r"<[^>]+>", "<>", rule.rule)
+            assert shape in listed, f"{rule.rule} has no row in the matrix"
 
 
 @pytest.mark.parametrize(("url", "allowed"), GET_MATRIX, ids=[u for u, _ in GET_MATRIX])

@@ -36,19 +36,24 @@ def press(page: Page, button: str, note: str | None = None, label: str | None = 
     page.get_by_role("button", name=button, exact=True).click()
 
 
-def test_a_sheet_goes_from_self_scoring_to_the_councils_decision(
+def test_a_sheet_keeps_its_bonus_from_self_scoring_to_the_councils_decision(
     page: Page, live_server, org, open_period
 ):
     open_period()
     url = live_server.url
 
-    # The unit's staff self-score (with a decimal comma); the head submits.
+    # The unit's staff self-score (with a decimal comma) and claim a bonus; the head submits.
     login(page, url, "staff2")
     open_kv2_sheet(page, url)
-    for code, value in {"1.1": "9,5", "1.2": "15", "2": "35", "II": "38"}.items():
+    for code, value in {"I.1.1": "9,5", "I.1.2": "15", "I.2": "35", "II": "38"}.items():
         page.get_by_label(f"Điểm tự chấm {code}", exact=True).fill(value)
     page.get_by_role("button", name="Lưu điểm").click()
     expect(page.locator("#total-final-self")).to_have_text("97,5")
+    page.get_by_label("Loại", exact=True).select_option(label="Điểm thưởng")
+    page.get_by_label("Số điểm", exact=True).fill("2,5")
+    page.get_by_label("Lý do (ví dụ: Bằng khen của UBND tỉnh)").fill("Bằng khen của UBND tỉnh")
+    page.get_by_role("button", name="Thêm khoản điểm").click()
+    expect(page.locator("#total-final-self")).to_have_text("100")
     logout(page)
     login(page, url, "head2")
     open_kv2_sheet(page, url)
@@ -70,29 +75,31 @@ def test_a_sheet_goes_from_self_scoring_to_the_councils_decision(
     expect(page.get_by_text("Tiêu chí II chưa có minh chứng")).to_be_visible()
     page.get_by_label("Điểm tự chấm II", exact=True).fill("36")
     page.get_by_role("button", name="Lưu điểm").click()
-    expect(page.locator("#total-final-self")).to_have_text("95,5")
+    expect(page.locator("#total-final-self")).to_have_text("98")
     press(page, "Nộp")
     logout(page)
 
-    # The Cụm scores (agreeing with the unit, then lowering 1.1) and finishes its step.
+    # The Cụm's column starts as the unit's; it lowers 1.1, with its reason, and finishes.
     login(page, url, "head1")
     open_kv2_sheet(page, url)
-    page.get_by_role("button", name="Thống nhất các tiêu chí còn trống với điểm tự chấm").click()
-    page.get_by_label("Điểm Cụm chấm 1.1", exact=True).fill("9")
+    expect(page.locator("#total-final-cluster")).to_have_text("98")
+    page.get_by_label("Điểm Cụm chấm I.1.1", exact=True).fill("9")
+    page.get_by_label("Ghi chú I.1.1", exact=True).fill("Tỷ lệ thực tế 98%")
     page.get_by_role("button", name="Lưu điểm").click()
-    expect(page.locator("#total-final-cluster")).to_have_text("95")
+    expect(page.locator("#total-final-cluster")).to_have_text("97,5")
+    expect(page.locator("#total-bonus-cluster")).to_have_text("2,5")
     press(page, "Hoàn thành Cụm chấm")
     logout(page)
 
-    # The office confirms the Cụm's scores in one click and verifies.
+    # The office agrees with everything: the bonus is still there, and it verifies.
     login(page, url, "verifier")
     open_kv2_sheet(page, url)
-    page.get_by_role("button", name="Thống nhất các tiêu chí còn trống với điểm Cụm chấm").click()
-    expect(page.locator("#total-final-verified")).to_have_text("95")
+    expect(page.locator("#total-final-verified")).to_have_text("97,5")
+    expect(page.locator("#total-bonus-verified")).to_have_text("2,5")
     press(page, "Hoàn thành thẩm định")
     logout(page)
 
-    # The council approves; the results show the rank and the classification.
+    # The council approves and publishes; the results show the rank and the classification.
     login(page, url, "council")
     open_kv2_sheet(page, url)
     press(page, "Công nhận")
@@ -104,5 +111,7 @@ def test_a_sheet_goes_from_self_scoring_to_the_councils_decision(
     page.get_by_role("link", name="Kết quả, xếp hạng").click()
     row = page.get_by_role("row", name="Viện kiểm sát nhân dân khu vực 2")
     expect(row).to_contain_text("Xuất sắc, đề nghị Cờ thi đua")
-    expect(row.get_by_role("cell").nth(3)).to_have_text("1")  # rank in the Cụm
-    expect(row).to_contain_text("95")
+    expect(row.locator("[data-figure=group-rank]")).to_have_text("1")
+    expect(row.locator("[data-figure=bonus]")).to_have_text("2,5")
+    expect(row).to_contain_text("97,5")
+    logout(page)

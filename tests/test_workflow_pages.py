@@ -18,7 +18,7 @@ from app import db
 from tests.fixtures.drafts import CRITERIA
 from tests.fixtures.workflow import DEADLINES, codes_to_keys, place, put_scores, sheet_of
 from workflow import operations
-from workflow.models import LineKind, Score, ScoreSheet, ScoreStage, SheetTransition
+from workflow.models import AdjustmentKind, Score, ScoreSheet, ScoreStage, SheetTransition
 from workflow.queries import load_criteria
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -130,7 +130,7 @@ def test_results_export_puts_the_three_columns_side_by_side(client, auth, org, o
     detail = book["Chi tiết"]
     units = [cell.value for cell in detail[1] if cell.value]
     assert units[3:] == [f"Viện kiểm sát nhân dân khu vực {n}" for n in (1, 2, 3)]
-    row = next(r for r in detail.iter_rows(values_only=True) if r[0] == "1.1")
+    row = next(r for r in detail.iter_rows(values_only=True) if r[0] == "I.1.1")
     assert row[1] == "Giải quyết tố giác, tin báo đạt từ 90% trở lên"
     assert row[2:6] == (10, 10, 9.5, 9)  # maximum, then self / cluster / verified of KV1
 
@@ -139,7 +139,9 @@ def test_a_sheet_exports_as_xlsx_and_as_a_pdf_with_vietnamese_text(client, auth,
     period = open_period()
     sheet = sheet_of(period, org.r2)
     put_scores(sheet, ScoreStage.SELF, {"1.1": "9,5", "1.2": "15", "2": "30", "II": "40"})
-    operations.add_line(sheet, LineKind.DEDUCTION, "1", "Chậm gửi báo cáo quý III", org.staff2)
+    operations.add_adjustment(
+        sheet, AdjustmentKind.DEDUCTION, "1", "Chậm gửi báo cáo quý III", org.staff2
+    )
     db.session.commit()
     auth.login(org.staff2)
     book = load_workbook(io.BytesIO(client.get(f"/scoring/sheets/{sheet.id}/export.xlsx").data))
@@ -198,7 +200,7 @@ def test_sheet_page_shows_criteria_totals_and_what_is_missing(client, auth, org,
         "Đang tự chấm",
     ):
         assert text in page, text  # fmt: skip
-    assert "Còn thiếu điểm tự chấm" in page and "1.2, II" in page
+    assert "Còn thiếu điểm tự chấm" in page and "I.1.2, II" in page
     assert re.search(r'id="total-final-self">\s*39,5<', page)
     assert 'name="score-' in page and "Lưu điểm" in page
 
@@ -314,8 +316,6 @@ def test_the_office_opens_a_period_through_the_form(client, auth, org, adopted_c
             "due_self": "2026-05-20", "due_cluster": "2026-05-25", "due_office": "2026-06-01",
             "due_council": "2026-06-10", "bonus_cap": "4,5",
             "disqualifiers": "Để xảy ra tham nhũng\nCó cán bộ bị kỷ luật từ cảnh cáo trở lên",
-            "bands": "top | Xuất sắc | 95 | x\nok | Hoàn thành | 50\nno | Không hoàn thành | 0",
-            "disqualified_cap": "ok",
         },
     )  # fmt: skip
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -324,8 +324,9 @@ def test_the_office_opens_a_period_through_the_form(client, auth, org, adopted_c
     period = sheets[0].period
     assert period.bonus_cap == Decimal("4.5")
     assert period.disqualifiers[0] == "Để xảy ra tham nhũng"
-    assert [b.key for b in period.bands.bands] == ["top", "ok", "no"]
-    assert period.bands.bands[0].min_fraction == Decimal("0.95")
+    # The usual bands, in points of the table; the office edits them on the bands page.
+    bands = period.bands_for(Decimal(100)).bands
+    assert [(b.key, b.min_points) for b in bands][:2] == [("flag", 95), ("excellent", 90)]
     assert period.deadline_for("self").astimezone(UTC) == datetime(
         2026, 5, 20, 16, 59, 59, tzinfo=UTC
     )
@@ -336,8 +337,7 @@ def test_the_form_refuses_a_missing_deadline_with_a_message(client, auth, org, a
     response = client.post(
         "/scoring/periods/new",
         data={"draft": adopted_criteria.id, "name": "Năm 2026", "year": 2026, "scope": "all",
-              "review_steps": ["cluster"], "due_self": "2026-11-20",
-              "bands": "a | A | 50\nb | B | 0", "disqualified_cap": "b"},
+              "review_steps": ["cluster"], "due_self": "2026-11-20"},
     )  # fmt: skip
     assert response.status_code == 422
     assert "Cần đặt hạn cho bước “Cụm chấm”" in response.get_data(as_text=True)

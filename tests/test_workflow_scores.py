@@ -18,12 +18,13 @@ from tests.fixtures.workflow import (
     group,
     leaf,
     place,
+    put_item,
     put_scores,
     sheet_of,
 )
 from workflow import operations
 from workflow.models import (
-    LineKind,
+    AdjustmentKind,
     Score,
     ScoreChange,
     ScoreSheet,
@@ -46,16 +47,22 @@ def totals(sheet: ScoreSheet, stage: ScoreStage):  # type: ignore[no-untyped-def
     return sheet_totals(table, load_sheet_data([sheet.id])[sheet.id], stage, sheet.period)
 
 
-def inputs(sheet: ScoreSheet, values: dict[str, str], locks: dict[str, int] | None = None):  # type: ignore[no-untyped-def]
+def inputs(
+    sheet: ScoreSheet,
+    values: dict[str, str],
+    locks: dict[str, int] | None = None,
+    note: str | None = None,
+):  # type: ignore[no-untyped-def]
     keys = codes_to_keys(sheet.period)
     return [
-        operations.ScoreInput(keys[code], value, (locks or {}).get(code, 0))
+        operations.ScoreInput(keys[code], value, (locks or {}).get(code, 0), note)
         for code, value in values.items()
     ]
 
 
 def stored(sheet: ScoreSheet, stage: ScoreStage) -> dict[str, Decimal | None]:
-    keys = {key: code for code, key in codes_to_keys(sheet.period).items()}
+    table = load_criteria(sheet.period.criteria_version_id)
+    keys = {row.key: row.number or row.title for row in table.rows}  # as the table writes them
     rows = db.session.scalars(select(Score).where(Score.sheet_id == sheet.id, Score.stage == stage))
     return {keys[row.lineage]: row.value for row in rows}
 
@@ -125,17 +132,14 @@ def test_group_caps_hold_through_the_database(org, open_period, adopt_criteria):
 def test_bonus_is_capped_and_deductions_subtract(org, open_period):
     sheet = sheet_of(open_period(), org.r2)
     operations.save_scores(
-        sheet,
-        SELF,
-        inputs(
-            sheet,
-            {"1.1": "10", "1.2": "15", "2": "35", "II": "40", "Điểm thưởng": "3", "Điểm trừ": "2"},
-        ),
-        org.staff2,
+        sheet, SELF, inputs(sheet, {"1.1": "10", "1.2": "15", "2": "35", "II": "40"}), org.staff2
     )
-    operations.add_line(sheet, LineKind.BONUS, "2,5", "Sáng kiến được công nhận", org.staff2)
-    operations.add_line(sheet, LineKind.BONUS, "1", "Được Bằng khen", org.staff2)
-    operations.add_line(sheet, LineKind.DEDUCTION, "1,5", "Chậm gửi báo cáo quý III", org.staff2)
+    bonus, deduction = AdjustmentKind.BONUS, AdjustmentKind.DEDUCTION
+    operations.add_adjustment(sheet, bonus, "3", "Bằng khen của UBND tỉnh", org.staff2)
+    operations.add_adjustment(sheet, bonus, "2,5", "Sáng kiến được công nhận", org.staff2)
+    operations.add_adjustment(sheet, bonus, "1", "Giấy khen", org.staff2)
+    operations.add_adjustment(sheet, deduction, "2", "Cán bộ bị khiển trách", org.staff2)
+    operations.add_adjustment(sheet, deduction, "1,5", "Chậm gửi báo cáo quý III", org.staff2)
     db.session.commit()
     result = totals(sheet, SELF)
     # 3 + 2,5 + 1 = 6,5 of bonus, capped at the bonus row's 5 points.
@@ -145,16 +149,27 @@ def test_bonus_is_capped_and_deductions_subtract(org, open_period):
         Decimal("3.5"),
     )
     assert result.final == Decimal("101.5")
+    # Every item is filed under the table's only row of its kind.
+    rows = {
+        row.kind.value: row.key
+        for row in load_criteria(sheet.period.criteria_version_id).adjustment_rows
+    }
+    assert {(a.kind.value, a.lineage) for a in sheet.adjustments} == {
+        ("bonus", rows["bonus"]),
+        ("deduction", rows["deduction"]),
+    }
 
     with pytest.raises(Invalid):
-        operations.add_line(sheet, LineKind.BONUS, "2", "   ", org.staff2)
+        operations.add_adjustment(sheet, bonus, "2", "   ", org.staff2)
     with pytest.raises(Invalid):
-        operations.add_line(sheet, LineKind.DEDUCTION, "0", "Không có", org.staff2)
+        operations.add_adjustment(sheet, deduction, "0", "Không có", org.staff2)
+    with pytest.raises(Invalid, match="từ 0 đến 5"):
+        operations.add_adjustment(sheet, bonus, "6", "Hai bằng khen", org.staff2)
 
 
 def test_the_period_bonus_cap_is_lower_than_the_table(org, open_period):
     sheet = sheet_of(open_period(bonus_cap=Decimal("2")), org.r2)
-    operations.add_line(sheet, LineKind.BONUS, "4", "Sáng kiến", org.staff2)
+    operations.add_adjustment(sheet, AdjustmentKind.BONUS, "4", "Sáng kiến", org.staff2)
     db.session.commit()
     assert totals(sheet, SELF).bonus == Decimal("2")
 
@@ -176,18 +191,32 @@ def test_three_columns_are_kept_apart_with_their_history(org, open_period):
         operations.save_scores(sheet, SELF, inputs(sheet, {"1.1": "9"}, {"1.1": 1}), org.head2)
     with pytest.raises(Forbidden):
         operations.save_scores(sheet, SELF, inputs(sheet, {"1.1": "9"}, {"1.1": 1}), org.head1)
+    # A change without a reason is refused; the value the Cụm agrees with is not stored.
+    changed = inputs(sheet, {"1.1": "8", "1.2": "15", "2": "33", "II": "38"})
+    with pytest.raises(Invalid) as caught:
+        operations.save_scores(sheet, CLUSTER, changed, org.head1)
+    assert "Cần ghi lý do điều chỉnh tiêu chí I.1.1 (cột trước: 10; nay: 8)" in caught.value.message
+    db.session.rollback()
     operations.save_scores(
-        sheet, CLUSTER, inputs(sheet, {"1.1": "8", "1.2": "15", "2": "33", "II": "38"}), org.head1
+        sheet,
+        CLUSTER,
+        inputs(
+            sheet, {"1.1": "8", "1.2": "15", "2": "33", "II": "38"}, note="Thiếu số liệu quý IV"
+        ),
+        org.head1,
     )
     operations.apply_sheet_action(sheet, "review", org.head1)
     db.session.commit()
 
     # The office adjusts one criterion and confirms the rest in one click.
-    operations.save_scores(sheet, VERIFIED, inputs(sheet, {"2": "34"}), org.verifier)
+    operations.save_scores(
+        sheet, VERIFIED, inputs(sheet, {"2": "34"}, note="Đối chiếu sổ thụ lý"), org.verifier
+    )
     filled = operations.confirm_previous_scores(sheet, org.verifier)
     db.session.commit()
     assert filled == 3
     assert stored(sheet, SELF) == {"1.1": 10, "1.2": 15, "2": 35, "II": 40}
+    # A value sent with a note is stored even when unchanged: the note is the Cụm's.
     assert stored(sheet, CLUSTER) == {"1.1": 8, "1.2": 15, "2": 33, "II": 38}
     assert stored(sheet, VERIFIED) == {"1.1": 8, "1.2": 15, "2": 34, "II": 38}
     assert [totals(sheet, stage).final for stage in (SELF, CLUSTER, VERIFIED)] == [100, 94, 95]
@@ -277,13 +306,12 @@ def _points_read_two_ways(period) -> None:  # type: ignore[no-untyped-def]
     ids = [sheet.id for sheet in period.sheets]
     rows, points = load_sheet_data(ids), load_sheet_points(ids)
     for sheet_id in ids:
+        assert points[sheet_id].items == rows[sheet_id].items
         for stage in (SELF, CLUSTER, VERIFIED):
-            entered = {k: v for k, v in rows[sheet_id].values(stage).items() if v is not None}
-            lean = points[sheet_id].values(stage)
+            entered = {k: v for k, v in rows[sheet_id].own(stage).items() if v is not None}
+            lean = points[sheet_id].own(stage)
             # repr: the same Decimal digits (2,50 stays 2.50), not merely equal numbers
             assert sorted(map(repr, lean.items())) == sorted(map(repr, entered.items()))
-            assert points[sheet_id].has(stage) == rows[sheet_id].has(stage)
-            assert points[sheet_id].line_points(stage) == rows[sheet_id].line_points(stage)
             assert repr(sheet_totals(table, points[sheet_id], stage, period)) == repr(
                 sheet_totals(table, rows[sheet_id], stage, period)
             )
@@ -292,18 +320,21 @@ def _points_read_two_ways(period) -> None:  # type: ignore[no-untyped-def]
 def test_results_read_the_same_points_as_the_sheet_rows(org, open_period):
     period = open_period()
     put_scores(sheet_of(period, org.r1), SELF, {"1.1": "9,5", "1.2": "15", "2": "0", "II": None})
-    put_scores(sheet_of(period, org.r1), CLUSTER, {"1.1": "9,25", "II": "40", "Điểm thưởng": "3"})
+    put_scores(sheet_of(period, org.r1), CLUSTER, {"1.1": "9,25", "II": "40"})
+    put_item(sheet_of(period, org.r1), "bonus", {CLUSTER: "3"})
     put_scores(sheet_of(period, org.r2), VERIFIED, {"1.1": "10", "1.2": "12,5", "2": "35"})
-    put_scores(sheet_of(period, org.r2), VERIFIED, {"II": "39,75", "Điểm trừ": "1"})
+    put_scores(sheet_of(period, org.r2), VERIFIED, {"II": "39,75"})
+    put_item(sheet_of(period, org.r2), "deduction", {VERIFIED: "1"})
     sheet = sheet_of(period, org.r3)
-    operations.add_line(sheet, LineKind.BONUS, "2,5", "Sáng kiến", org.staff3)
-    operations.add_line(sheet, LineKind.DEDUCTION, "0,5", "Chậm báo cáo", org.staff3)
+    operations.add_adjustment(sheet, AdjustmentKind.BONUS, "2,5", "Sáng kiến", org.staff3)
+    operations.add_adjustment(sheet, AdjustmentKind.DEDUCTION, "0,5", "Chậm báo cáo", org.staff3)
     db.session.commit()
 
     _points_read_two_ways(period)
-    points = load_sheet_points([sheet.id for sheet in period.sheets])
-    assert not points[sheet_of(period, org.r1).id].has(VERIFIED)
-    assert points[sheet.id].has(SELF) and not points[sheet.id].values(SELF)
+    results = {row.sheet.unit.short_name: row for row in period_results(period).rows}
+    assert not results["KV1"].columns[VERIFIED].shown
+    assert results["KV3"].columns[SELF].shown
+    assert results["KV3"].columns[SELF].totals.final == Decimal(2)
 
 
 def test_a_lineage_holding_a_comma_is_still_read_exactly(org, open_period):
@@ -356,7 +387,9 @@ def test_an_admin_opens_a_period_with_the_default_steps(org, open_period):
     assert [s.unit.short_name for s in period.sheets] == ["KV1", "KV2", "KV3"]
     assert {s.group_id for s in period.sheets} == {org.cluster.id}
     assert all(s.state == "not_started" and s.due_at == DEADLINES["self"] for s in period.sheets)
-    assert period.bands.bands[0].label == "Xuất sắc, đề nghị Cờ thi đua"
+    # The default bands, stored in points of this 100-point table.
+    assert period.bands_config["bands"][0]["min_points"] == "95"
+    assert period.bands_for(Decimal(100)).bands[0].label == "Xuất sắc, đề nghị Cờ thi đua"
 
 
 def test_steps_are_data(org, open_period):

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from accounts.errors import Forbidden
+from accounts.errors import Forbidden, Invalid
 from accounts.models import AuditEntry, Role
 from app import db
 from tests.fixtures.workflow import DEADLINES, place, put_scores, sheet_of
@@ -162,10 +162,10 @@ def test_guards_list_what_is_missing(org, open_period):
     put_scores(sheet, ScoreStage.SELF, {"1.2": "15", "II": "40"})
     operations.apply_sheet_action(sheet, "submit", org.head2)
     db.session.commit()
-    # The cluster must score every criterion too before finishing its step.
-    with pytest.raises(GuardFailed) as caught:
-        operations.apply_sheet_action(sheet, "review", org.head1)
-    assert "Cụm chấm" in caught.value.message
+    # The Cụm's column holds every self-score it does not change: nothing is missing.
+    operations.apply_sheet_action(sheet, "review", org.head1)
+    db.session.commit()
+    assert sheet.state == "cluster_scored"
 
 
 def test_transitions_move_the_deadline_and_notify_the_next_holder(org, open_period, fill_all):
@@ -199,7 +199,7 @@ MOVES = st.lists(
             st.just("score"),
             st.sampled_from(("1.1", "1.2", "2", "II")),
             st.sampled_from(ROLES),
-            st.sampled_from(["5", "7,5", "0", "10"]),
+            st.tuples(st.sampled_from(["5", "7,5", "0", "10"]), st.sampled_from([None, NOTE])),
         ),
     ),
     max_size=25,
@@ -229,12 +229,19 @@ def test_random_sequences_keep_every_score_and_replay(org, adopted_criteria, mov
     db.session.commit()
     sheet = period.sheets[0]
     table = load_criteria(period.criteria_version_id)
-    keys = {row.code: row.key for row in table.rows}
+    keys = {row.number: row.key for row in table.rows}
     machine = period.machine()
     expected: dict[tuple[str, str], Decimal] = {}
+
+    def stored() -> dict[tuple[str, str], Decimal | None]:
+        return {
+            (score.stage.value, score.lineage): score.value
+            for score in db.session.scalars(select(Score).where(Score.sheet_id == sheet.id))
+        }
+
     for kind, what, role, extra in moves:
         actor = actor_for(org, role)
-        before = sheet.state
+        before, kept = sheet.state, stored()
         try:
             if kind == "act":
                 operations.apply_sheet_action(sheet, what, actor, extra)
@@ -243,23 +250,23 @@ def test_random_sequences_keep_every_score_and_replay(org, adopted_criteria, mov
                 current = next(
                     (s for s in sheet.scores if s.stage == stage and s.lineage == keys[what]), None
                 )
+                value, note = extra
                 entry = operations.ScoreInput(
-                    keys[what], extra, current.lock_version if current else 0
+                    keys[what], value, current.lock_version if current else 0, note
                 )
-                operations.save_scores(sheet, stage, [entry], actor)
-                expected[(stage.value, keys[what])] = Decimal(extra.replace(",", "."))
+                if operations.save_scores(sheet, stage, [entry], actor):
+                    expected[(stage.value, keys[what])] = Decimal(value.replace(",", "."))
             db.session.commit()
-        except (TransitionError, Forbidden):
+        except (TransitionError, Forbidden, Invalid):
             db.session.rollback()
             assert sheet.state == before
         assert sheet.state in machine.states
         db.session.expire_all()
+        if kind == "act":
+            # A move, a return above all, keeps every column's values as they were.
+            assert stored() == kept
 
-    stored = {
-        (score.stage.value, score.lineage): score.value
-        for score in db.session.scalars(select(Score).where(Score.sheet_id == sheet.id))
-    }
-    assert stored == expected  # every saved score kept, in its own column
+    assert stored() == expected  # every saved score kept, in its own column
     trail = db.session.scalars(
         select(SheetTransition.action)
         .where(SheetTransition.sheet_id == sheet.id)

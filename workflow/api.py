@@ -10,21 +10,33 @@ from typing import Any
 from flask import Blueprint, request, send_file
 from sqlalchemy import select
 
-from accounts.apispec import DATETIME, ID, NULLABLE_STRING, api_route, current_api_user, list_of
+from accounts.apispec import (
+    DATETIME,
+    ID,
+    NULLABLE_STRING,
+    api_route,
+    current_api_user,
+    list_of,
+    patch_of,
+    whole,
+)
 from accounts.clock import end_of_local_day, parse_date
 from accounts.errors import Invalid, NotFound, ensure
-from accounts.models import Group, Unit, active_units
+from accounts.models import Group, Scope, Unit, active_units
 from app import db
 from drafts.models import Draft
 from workflow import exports, operations, queries, scoring
 from workflow.models import (
+    PERIOD_MACHINE,
+    AdjustmentKind,
     Evidence,
-    LineKind,
     ReviewerRule,
+    ScoreAdjustment,
     ScoreSheet,
     ScoreStage,
     ScoringPeriod,
-    SheetLine,
+    bands_from_config,
+    bands_to_config,
     can_open_period,
 )
 from workflow.scoring import format_points
@@ -57,13 +69,40 @@ STEP_IN = {
 }
 BAND_IN = {
     "type": "object",
-    "required": ["key", "label", "min_fraction"],
+    "required": ["label"],
     "additionalProperties": False,
     "properties": {
-        "key": {"type": "string", "minLength": 1},
-        "label": {"type": "string", "minLength": 1},
-        "min_fraction": {"type": "string", "description": "Ngưỡng, phần của tổng điểm: “0,9”"},
-        "first_in_group_only": {"type": "boolean"},
+        "key": {"type": "string", "minLength": 1, "maxLength": 40},
+        "label": {"type": "string", "minLength": 1, "maxLength": 200},
+        "min_points": {"type": "string", "description": "Điểm tối thiểu: “92,5”"},
+        "min_fraction": {
+            "type": "string",
+            "description": "Cách cũ: phần của tổng điểm (“0,9”), khi không có min_points",
+        },
+        "first_in_group_only": {
+            "type": "boolean",
+            "description": "Chỉ đơn vị đứng đầu Cụm, Khối",
+        },
+        "no_disqualifier": {
+            "type": "boolean",
+            "description": "Không cho đơn vị vi phạm điều kiện loại trừ",
+        },
+    },
+}
+BANDS_IN = {
+    "type": "object",
+    "required": ["bands"],
+    "additionalProperties": False,
+    "properties": {"bands": {"type": "array", "items": BAND_IN}},
+}
+BANDS = {
+    "type": "object",
+    "required": ["period_id", "total_max", "bands"],
+    "properties": {
+        "period_id": ID,
+        "total_max": {"type": "string"},
+        "editable": {"type": "boolean"},
+        "bands": {"type": "array", "items": {"type": "object"}},
     },
 }
 PERIOD_IN = {
@@ -94,7 +133,10 @@ PERIOD_IN = {
             "description": "Mã bước → ngày (dd/mm/yyyy hoặc yyyy-mm-dd) hoặc ISO 8601",
         },
         "bands": {"type": "array", "items": BAND_IN, "minItems": 1},
-        "disqualified_cap": {"type": "string"},
+        "disqualified_cap": {
+            "type": "string",
+            "description": "Cách cũ, cùng min_fraction: mã mức cao nhất cho đơn vị vi phạm",
+        },
         "disqualifiers": {"type": "array", "items": {"type": "string"}},
         "bonus_cap": POINTS,
     },
@@ -114,6 +156,9 @@ PERIOD = {
         "disqualifiers": {"type": "array", "items": {"type": "string"}},
         "bonus_cap": POINTS,
         "bands": {"type": "object"},
+        "state": {"type": "string", "enum": ["scoring", "published"]},
+        "state_label": {"type": "string"},
+        "published_at": {**DATETIME, "nullable": True},
     },
 }
 SHEET_SUMMARY = {
@@ -177,7 +222,7 @@ SHEET = {
                 },
             },
         },
-        "lines": {"type": "array", "items": {"type": "object"}},
+        "adjustments": {"type": "array", "items": {"type": "object"}},
         "evidence": {"type": "array", "items": {"type": "object"}},
         "totals": {"type": "object", "additionalProperties": TOTALS},
     },
@@ -208,6 +253,17 @@ SCORES_IN = {
         },
     },
 }
+# PUT sends each score whole: its value, its note ("" clears it) and its lock version.
+SCORES_PUT = {
+    **SCORES_IN,
+    "properties": {
+        **SCORES_IN["properties"],
+        "scores": {
+            "type": "array",
+            "items": whole(SCORES_IN["properties"]["scores"]["items"]),
+        },
+    },
+}
 ACTION_IN = {
     "type": "object",
     "required": ["action"],
@@ -217,14 +273,33 @@ ACTION_IN = {
         "note": {"type": "string", "maxLength": 4000},
     },
 }
-LINE_IN = {
+ADJUSTMENT_IN = {
     "type": "object",
     "required": ["kind", "points", "reason"],
     "additionalProperties": False,
     "properties": {
-        "kind": {"type": "string", "enum": [k.value for k in LineKind]},
+        "kind": {"type": "string", "enum": [k.value for k in AdjustmentKind]},
         "points": {"type": "string", "minLength": 1},
+        "reason": {"type": "string", "maxLength": 2000},
+        "row": {
+            "type": "string",
+            "description": "Dòng điểm thưởng/điểm trừ của bảng tiêu chí (lineage); bỏ trống "
+            "khi bảng chỉ có một dòng loại này",
+        },
+    },
+}
+ADJUSTMENT = {
+    "type": "object",
+    "required": ["id", "key", "kind", "reason", "stage"],
+    "properties": {
+        "id": ID,
+        "key": {"type": "string"},
+        "kind": {"type": "string"},
+        "row": NULLABLE_STRING,
         "reason": {"type": "string"},
+        "stage": {"type": "string"},
+        "scores": {"type": "object", "additionalProperties": {"type": "object"}},
+        "held": {"type": "object", "additionalProperties": POINTS},
     },
 }
 DEADLINE_IN = {
@@ -273,6 +348,9 @@ RESULTS = {
     "properties": {
         "period_id": ID,
         "total_max": {"type": "string"},
+        "published": {"type": "boolean"},
+        "published_at": {**DATETIME, "nullable": True},
+        "every_unit": {"type": "boolean"},
         "rows": {"type": "array", "items": {"type": "object"}},
     },
 }
@@ -315,6 +393,9 @@ def period_json(period: ScoringPeriod) -> dict[str, Any]:
         "disqualifiers": list(period.disqualifiers),
         "bonus_cap": _text(period.bonus_cap),
         "bands": period.bands_config,
+        "state": period.state,
+        "state_label": period.state_label,
+        "published_at": _iso(period.published_at),
     }
 
 
@@ -358,33 +439,68 @@ def evidence_json(item: Evidence) -> dict[str, Any]:
     }
 
 
+def _cell(score: Any) -> dict[str, Any]:
+    return {
+        "value": _text(score.value),
+        "note": score.note,
+        "lock_version": score.lock_version,
+        "by": score.updated_by.full_name if score.updated_by else None,
+    }
+
+
 def sheet_json(sheet: ScoreSheet, user: Any) -> dict[str, Any]:
+    """The sheet: per criterion and item, each column's own cell (value, note, lock
+    version, who) and what each column holds (``held``: carried values included)."""
     period = sheet.period
     table = queries.load_criteria(period.criteria_version_id)
     data = queries.load_sheet_data([sheet.id])[sheet.id]
+    columns = queries.sheet_columns(table, data, period, sheet.reached_stages)
     last = queries.last_transitions([sheet.id]).get(sheet.id)
+
+    def cells(key: str) -> tuple[dict[str, Any], dict[str, str | None]]:
+        own = {
+            stage.value: _cell(data.scores[(stage, key)])
+            for stage in period.stages
+            if (stage, key) in data.scores
+        }
+        held = {
+            stage.value: _text(column.value(key)) if column.shown else None
+            for stage, column in columns.items()
+        }
+        return own, held
+
     criteria = []
     for row in table.rows:
-        scores = {}
-        for stage in period.stages:
-            cell = data.scores.get((stage, row.key))
-            if cell is not None:
-                scores[stage.value] = {
-                    "value": _text(cell.value),
-                    "note": cell.note,
-                    "lock_version": cell.lock_version,
-                }
+        own, held = cells(row.key)
         criteria.append(
             {
                 "lineage": row.key,
                 "code": row.code,
+                "number": row.number,
                 "title": row.title,
                 "kind": row.kind.value,
                 "max_points": _text(row.max_points),
                 "guidance": row.guidance,
                 "depth": row.depth,
                 "leaf": row.is_leaf,
-                "scores": scores,
+                "scored": row.is_leaf and not row.takes_adjustments,
+                "scores": own,
+                "held": held,
+            }
+        )
+    adjustments = []
+    for item in data.adjustments:
+        own, held = cells(item.key)
+        adjustments.append(
+            {
+                "id": item.id,
+                "key": item.key,
+                "kind": item.kind.value,
+                "row": item.lineage,
+                "reason": item.reason,
+                "stage": item.stage.value,
+                "scores": own,
+                "held": held,
             }
         )
     return {
@@ -395,20 +511,12 @@ def sheet_json(sheet: ScoreSheet, user: Any) -> dict[str, Any]:
             for r in period.machine().actions_for(sheet, user)
         ],
         "criteria": criteria,
-        "lines": [
-            {
-                "id": line.id,
-                "kind": line.kind.value,
-                "stage": line.stage.value,
-                "points": format_points(line.points),
-                "reason": line.reason,
-            }
-            for line in data.lines
-        ],
+        "adjustments": adjustments,
         "evidence": [evidence_json(item) for item in sheet.evidence],
         "totals": {
-            stage.value: totals_json(queries.sheet_totals(table, data, stage, period), table)
-            for stage in period.stages
+            stage.value: totals_json(column.totals, table)
+            for stage, column in columns.items()
+            if column.shown
         },
     }
 
@@ -453,22 +561,26 @@ def _points(text: str | None, what: str) -> Decimal | None:
         raise Invalid(f"{what}: {exc.message}") from exc
 
 
-def _bands(body: dict[str, Any]) -> scoring.Bands | None:
-    if "bands" not in body:
-        return None
+def _bands(items: list[dict[str, Any]], total_max: Decimal, cap: str | None = None):  # type: ignore[no-untyped-def]
+    """Bands from the API: points ("min_points"), or as before a fraction of the table's
+    maximum ("min_fraction") with the key of the highest band a disqualified unit gets."""
+    config = []
+    for number, item in enumerate(items, start=1):
+        band: dict[str, Any] = {
+            "key": item.get("key") or f"band-{number}",
+            "label": item["label"].strip(),
+            "first_in_group_only": bool(item.get("first_in_group_only", False)),
+        }
+        if "min_points" in item:
+            band["min_points"] = _points(item["min_points"], "Điểm tối thiểu") or scoring.ZERO
+            band["no_disqualifier"] = bool(item.get("no_disqualifier", False))
+        elif "min_fraction" in item:
+            band["min_fraction"] = _points(item["min_fraction"], "Ngưỡng") or scoring.ZERO
+        else:
+            raise Invalid(f"Mức “{band['label']}” cần điểm tối thiểu (min_points).")
+        config.append(band)
     try:
-        return scoring.Bands(
-            tuple(
-                scoring.Band(
-                    b["key"],
-                    b["label"],
-                    _points(b["min_fraction"], "Ngưỡng") or scoring.ZERO,
-                    bool(b.get("first_in_group_only", False)),
-                )
-                for b in body["bands"]
-            ),
-            body.get("disqualified_cap") or body["bands"][-1]["key"],
-        )
+        return bands_from_config({"bands": config, "disqualified_cap": cap}, total_max)
     except scoring.ScoreError as exc:
         raise Invalid(exc.message) from exc
 
@@ -480,6 +592,7 @@ def _bands(body: dict[str, Any]) -> scoring.Bands | None:
     bp,
     "/scoring/periods",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Danh sách kỳ chấm điểm",
     tags=TAGS,
     response=list_of(PERIOD),
@@ -492,6 +605,7 @@ def list_periods():  # type: ignore[no-untyped-def]
     bp,
     "/scoring/periods",
     methods=["POST"],
+    scope=Scope.SCORE,
     summary="Mở kỳ chấm điểm",
     tags=TAGS,
     body=PERIOD_IN,
@@ -515,13 +629,21 @@ def open_period(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     deadlines = {
         key: _moment(value, f"Hạn của bước {key}") for key, value in body["deadlines"].items()
     }
+    bands = None
+    if "bands" in body and draft.adopted_version_id is not None:
+        table = queries.load_criteria(draft.adopted_version_id)
+        try:
+            total_max = table.total_max
+        except scoring.ScoreError as exc:
+            raise Invalid(exc.message) from exc
+        bands = _bands(body["bands"], total_max, body.get("disqualified_cap"))
     period = operations.open_period(
         draft,
         body["name"],
         units,
         body.get("steps"),
         deadlines,
-        _bands(body),
+        bands,
         body.get("disqualifiers"),
         _points(body.get("bonus_cap"), "Điểm thưởng tối đa"),
         user,
@@ -536,6 +658,7 @@ def open_period(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/periods/<int:period_id>/sheets",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Các phiếu chấm điểm của kỳ (những phiếu người dùng được xem)",
     tags=TAGS,
     response=list_of(SHEET_SUMMARY),
@@ -574,6 +697,7 @@ GROUP_COMPARISON = {
     bp,
     "/scoring/periods/<int:period_id>/groups/<int:group_id>",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Bảng so sánh của Cụm, Khối: điểm tự chấm và điểm Cụm chấm của các đơn vị",
     tags=TAGS,
     response=GROUP_COMPARISON,
@@ -588,19 +712,23 @@ def group_comparison(period_id: int, group_id: int):  # type: ignore[no-untyped-
     sheets = queries.period_sheets(period, group_id=group.id)
     data = queries.load_sheet_data([s.id for s in sheets])
     stages = [stage for stage in (ScoreStage.SELF, ScoreStage.CLUSTER) if stage in period.stages]
-    totals = {
-        s.id: {stage: queries.sheet_totals(table, data[s.id], stage, period) for stage in stages}
-        for s in sheets
+    columns = {
+        s.id: queries.sheet_columns(table, data[s.id], period, s.reached_stages) for s in sheets
     }
     criteria = []
     for row in table.rows:
+        adds_up = not row.is_leaf or row.takes_adjustments
         values = {}
         for s in sheets:
             values[str(s.id)] = {
                 stage.value: _text(
-                    data[s.id].value(stage, row.key)
-                    if row.is_leaf
-                    else totals[s.id][stage].groups.get(row.key)
+                    (
+                        columns[s.id][stage].totals.groups.get(row.key)
+                        if adds_up
+                        else columns[s.id][stage].value(row.key)
+                    )
+                    if columns[s.id][stage].shown
+                    else None
                 )
                 for stage in stages
             }
@@ -613,7 +741,11 @@ def group_comparison(period_id: int, group_id: int):  # type: ignore[no-untyped-
         "units": [sheet_summary(s) for s in sheets],
         "criteria": criteria,
         "totals": {
-            str(s.id): {stage.value: format_points(totals[s.id][stage].final) for stage in stages}
+            str(s.id): {
+                stage.value: format_points(columns[s.id][stage].totals.final)
+                for stage in stages
+                if columns[s.id][stage].shown
+            }
             for s in sheets
         },
     }
@@ -623,28 +755,37 @@ def group_comparison(period_id: int, group_id: int):  # type: ignore[no-untyped-
     bp,
     "/scoring/periods/<int:period_id>/results",
     methods=["GET"],
-    summary="Kết quả, xếp hạng và xếp loại",
+    scope=Scope.READ,
+    summary="Kết quả, xếp hạng và xếp loại (đơn vị: chỉ của mình, sau khi công bố)",
     tags=TAGS,
     response=RESULTS,
 )
 def results(period_id: int):  # type: ignore[no-untyped-def]
     period = _period(period_id)
-    ensure(period.can_see_results(current_api_user()))
-    outcome = queries.period_results(period)
+    user = current_api_user()
+    ensure(period.can_see_results(user))
+    every_unit = period.can_see_all_results(user)
+    outcome = queries.period_results(period).visible_to(user)
     rows = []
     for row in outcome.rows:
+        complete = row.complete
         rows.append(
             {
                 "sheet_id": row.sheet.id,
                 "unit_id": row.sheet.unit_id,
                 "unit": row.sheet.unit.name,
+                "group_id": row.sheet.group_id,
                 "group": row.sheet.group.name if row.sheet.group else None,
                 "totals": {
-                    stage.value: format_points(row.totals[stage].final) for stage in period.stages
+                    stage.value: format_points(column.totals.final)
+                    for stage, column in row.columns.items()
+                    if column.shown
                 },
-                "final": format_points(row.final.final) if row.complete else None,
+                "bonus": format_points(row.final.bonus) if complete else None,
+                "deductions": format_points(row.final.deductions) if complete else None,
+                "final": format_points(row.final.final) if complete else None,
                 "group_rank": row.ranked.group_rank if row.ranked else None,
-                "overall_rank": row.ranked.overall_rank if row.ranked else None,
+                "overall_rank": row.ranked.overall_rank if row.ranked and every_unit else None,
                 "needs_vote": bool(row.ranked and row.ranked.needs_vote),
                 "classification": row.classified.band.label if row.classified else None,
                 "classification_key": row.classified.band.key if row.classified else None,
@@ -655,6 +796,9 @@ def results(period_id: int):  # type: ignore[no-untyped-def]
     return {
         "period_id": period.id,
         "total_max": format_points(outcome.table.total_max),
+        "published": period.is_published,
+        "published_at": _iso(period.published_at),
+        "every_unit": every_unit,
         "rows": rows,
     }
 
@@ -663,20 +807,42 @@ def _file(data: bytes, name: str, mimetype: str):  # type: ignore[no-untyped-def
     return send_file(BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name)
 
 
+GROUP_QUERY = {
+    "group_id": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "Chỉ một Cụm, Khối",
+    }
+}
+
+
+def _export_group(period: ScoringPeriod, query: dict[str, Any] | None) -> Group | None:
+    group_id = (query or {}).get("group_id")
+    if group_id is None:
+        return None
+    group = db.session.get(Group, group_id)
+    if group is None or group.year_id != period.year_id:
+        raise NotFound("Không tìm thấy Cụm, Khối.")
+    return group
+
+
 @api_route(
     bp,
     "/scoring/periods/<int:period_id>/results.xlsx",
     methods=["GET"],
-    summary="Tải kết quả (.xlsx): ba cột điểm của mọi đơn vị, mọi tiêu chí",
+    scope=Scope.READ,
+    summary="Tải kết quả (.xlsx) của kỳ hoặc một Cụm, Khối: các cột điểm, mọi tiêu chí",
     tags=TAGS,
     content_type=exports.XLSX,
+    query=GROUP_QUERY,
 )
-def results_xlsx(period_id: int):  # type: ignore[no-untyped-def]
+def results_xlsx(period_id: int, query: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
     period = _period(period_id)
-    ensure(period.can_see_results(current_api_user()))
+    ensure(period.can_export_results(current_api_user()))
+    group = _export_group(period, query)
     return _file(
-        exports.results_xlsx(queries.period_results(period)),
-        exports.results_filename(period),
+        exports.results_xlsx(queries.period_results(period), group),
+        exports.results_filename(period, group),
         exports.XLSX,
     )
 
@@ -685,18 +851,121 @@ def results_xlsx(period_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/periods/<int:period_id>/results.pdf",
     methods=["GET"],
-    summary="Tải kết quả xếp hạng, xếp loại (PDF), theo thể thức văn bản hành chính",
+    scope=Scope.READ,
+    summary="Tải kết quả (PDF, văn bản chính thức) của kỳ hoặc một Cụm, Khối",
     tags=TAGS,
     content_type=exports.PDF,
+    query=GROUP_QUERY,
 )
-def results_pdf(period_id: int):  # type: ignore[no-untyped-def]
+def results_pdf(period_id: int, query: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
     period = _period(period_id)
-    ensure(period.can_see_results(current_api_user()))
+    ensure(period.can_export_results(current_api_user()))
+    group = _export_group(period, query)
     return _file(
-        exports.results_pdf(queries.period_results(period)),
-        exports.results_filename(period, "pdf"),
+        exports.results_pdf(queries.period_results(period), group),
+        exports.results_filename(period, group, "pdf"),
         exports.PDF,
     )
+
+
+@api_route(
+    bp,
+    "/scoring/periods/<int:period_id>/actions",
+    methods=["POST"],
+    scope=Scope.SCORE,
+    summary="Công bố kết quả (publish) hoặc thu hồi công bố kèm lý do (unpublish)",
+    tags=TAGS,
+    body=ACTION_IN,
+    response=PERIOD,
+)
+def period_action(period_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    period = _period(period_id)
+    user = current_api_user()
+    ensure(period.can_decide_publication(user))  # before the body: 403, not 422
+    if any(row.action == body["action"] for row in PERIOD_MACHINE.transitions_from(period.state)):
+        ensure(period.can_apply(user, body["action"]))
+    operations.apply_period_action(period, body["action"], user, body.get("note"))
+    db.session.commit()
+    return period_json(_period(period_id))
+
+
+def _bands_json(period: ScoringPeriod, user: Any) -> dict[str, Any]:
+    total_max = queries.load_criteria(period.criteria_version_id).total_max
+    config = bands_to_config(period.bands_for(total_max))
+    for band in config["bands"]:
+        band["min_points"] = format_points(Decimal(band["min_points"]))
+    return {
+        "period_id": period.id,
+        "total_max": format_points(total_max),
+        "editable": period.can_edit_bands(user),
+        "bands": config["bands"],
+    }
+
+
+@api_route(
+    bp,
+    "/scoring/periods/<int:period_id>/bands",
+    methods=["GET"],
+    scope=Scope.READ,
+    summary="Mức xếp loại của kỳ: tên mức, điểm tối thiểu, điều kiện",
+    tags=TAGS,
+    response=BANDS,
+)
+def get_bands(period_id: int):  # type: ignore[no-untyped-def]
+    period = _period(period_id)
+    user = current_api_user()
+    ensure(period.can_see_all_results(user))
+    return _bands_json(period, user)
+
+
+@api_route(
+    bp,
+    "/scoring/periods/<int:period_id>/bands",
+    methods=["PUT"],
+    scope=Scope.SCORE,
+    summary="Sửa mức xếp loại (cao nhất trước; mức thấp nhất từ 0 điểm, không điều kiện)",
+    tags=TAGS,
+    body=BANDS_IN,
+    response=BANDS,
+)
+def put_bands(period_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_bands(period_id, body)
+
+
+@api_route(
+    bp,
+    "/scoring/periods/<int:period_id>/bands",
+    methods=["PATCH"],
+    scope=Scope.SCORE,
+    summary="Sửa mức xếp loại: cả danh sách mức, như PUT (bảng mức là một trường)",
+    tags=TAGS,
+    body=patch_of(BANDS_IN),
+    response=BANDS,
+)
+def patch_bands(period_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_bands(period_id, body)
+
+
+def _save_bands(period_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    period = _period(period_id)
+    user = current_api_user()
+    ensure(period.can_edit_bands(user))
+    bands = []
+    for number, item in enumerate(body["bands"], start=1):
+        if "min_points" not in item:
+            raise Invalid(f"Mức thứ {number} cần điểm tối thiểu (min_points).")
+        bands.append(
+            scoring.Band(
+                item.get("key") or f"band-{number}",
+                item["label"].strip(),
+                _points(item["min_points"], f"Điểm tối thiểu của mức thứ {number}") or scoring.ZERO,
+                bool(item.get("first_in_group_only", False)),
+                bool(item.get("no_disqualifier", False)),
+            )
+        )
+    operations.set_bands(period, bands, user)
+    db.session.commit()
+    return _bands_json(_period(period_id), user)
 
 
 # --- sheets -----------------------------------------------------------------------------------
@@ -706,6 +975,7 @@ def results_pdf(period_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/sheets/<int:sheet_id>",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Phiếu chấm điểm: tiêu chí, ba cột điểm, tổng điểm",
     tags=TAGS,
     response=SHEET,
@@ -718,14 +988,39 @@ def get_sheet(sheet_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/sheets/<int:sheet_id>/scores",
     methods=["PUT"],
-    summary="Lưu điểm một cột (kèm phiên bản khoá của từng điểm)",
+    idempotent=True,
+    scope=Scope.SCORE,
+    summary="Lưu điểm một cột: mỗi điểm gửi đủ giá trị, ghi chú (rỗng: bỏ ghi chú) và phiên "
+    "bản khoá",
+    tags=TAGS,
+    body=SCORES_PUT,
+    response=SHEET,
+)
+def save_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_scores(sheet_id, body)
+
+
+@api_route(
+    bp,
+    "/scoring/sheets/<int:sheet_id>/scores",
+    methods=["PATCH"],
+    idempotent=True,
+    scope=Scope.SCORE,
+    summary="Lưu điểm một cột: ghi chú không gửi thì giữ nguyên",
     tags=TAGS,
     body=SCORES_IN,
     response=SHEET,
 )
-def save_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+def patch_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _save_scores(sheet_id, body)
+
+
+def _save_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     sheet = _sheet(sheet_id)
     user = current_api_user()
+    # Before the body (which names the column): whoever may enter no column at all is
+    # refused whatever they send.
+    ensure(any(sheet.can_edit_stage(user, stage) for stage in ScoreStage))
     stage = ScoreStage(body["stage"])
     ensure(sheet.can_edit_stage(user, stage))
     entries = [
@@ -743,6 +1038,8 @@ def save_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped
     bp,
     "/scoring/sheets/<int:sheet_id>/confirm",
     methods=["POST"],
+    idempotent=True,
+    scope=Scope.SCORE,
     summary="Thống nhất các tiêu chí còn trống với cột điểm trước (một lần bấm)",
     tags=TAGS,
     response=CONFIRMED,
@@ -760,6 +1057,7 @@ def confirm_scores(sheet_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/sheets/<int:sheet_id>/actions",
     methods=["POST"],
+    scope=Scope.SCORE,
     summary="Chuyển bước phiếu (nộp, chấm, thẩm định, công nhận, trả lại kèm lý do)",
     tags=TAGS,
     body=ACTION_IN,
@@ -776,45 +1074,50 @@ def apply_action(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untype
 
 @api_route(
     bp,
-    "/scoring/sheets/<int:sheet_id>/lines",
+    "/scoring/sheets/<int:sheet_id>/adjustments",
     methods=["POST"],
-    summary="Thêm dòng điểm thưởng hoặc điểm trừ kèm lý do",
+    idempotent=True,
+    scope=Scope.SCORE,
+    summary="Thêm khoản điểm thưởng hoặc điểm trừ kèm lý do ở cột đang chấm",
     tags=TAGS,
-    body=LINE_IN,
-    response={"type": "object"},
+    body=ADJUSTMENT_IN,
+    response=ADJUSTMENT,
     status=201,
 )
-def add_line(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+def add_adjustment(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     sheet = _sheet(sheet_id)
     user = current_api_user()
-    ensure(sheet.can_edit_scores(user))
-    line = operations.add_line(sheet, LineKind(body["kind"]), body["points"], body["reason"], user)
+    ensure(sheet.can_adjust(user))
+    item = operations.add_adjustment(
+        sheet,
+        AdjustmentKind(body["kind"]),
+        body["points"],
+        body["reason"],
+        user,
+        row=body.get("row") or None,
+    )
     db.session.commit()
-    return {
-        "id": line.id,
-        "kind": line.kind.value,
-        "stage": line.stage.value,
-        "points": format_points(line.points),
-        "reason": line.reason,
-    }, 201
+    fresh = sheet_json(_sheet(sheet_id), user)
+    return next(a for a in fresh["adjustments"] if a["id"] == item.id), 201
 
 
 @api_route(
     bp,
-    "/scoring/lines/<int:line_id>",
+    "/scoring/adjustments/<int:adjustment_id>",
     methods=["DELETE"],
-    summary="Bỏ dòng điểm thưởng hoặc điểm trừ",
+    scope=Scope.SCORE,
+    summary="Bỏ khoản điểm thưởng hoặc điểm trừ (người đề xuất, khi cột còn mở)",
     tags=TAGS,
     status=204,
 )
-def delete_line(line_id: int):  # type: ignore[no-untyped-def]
-    line = db.session.get(SheetLine, line_id)
-    if line is None:
-        raise NotFound("Không tìm thấy dòng điểm.")
+def delete_adjustment(adjustment_id: int):  # type: ignore[no-untyped-def]
+    item = db.session.get(ScoreAdjustment, adjustment_id)
+    if item is None:
+        raise NotFound("Không tìm thấy khoản điểm.")
     user = current_api_user()
-    ensure(line.sheet.can_view(user))
-    ensure(line.sheet.can_edit_stage(user, line.stage))
-    operations.remove_line(line, user)
+    ensure(item.sheet.can_view(user))
+    ensure(item.can_remove(user))
+    operations.remove_adjustment(item, user)
     db.session.commit()
     return "", 204
 
@@ -823,6 +1126,8 @@ def delete_line(line_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/sheets/<int:sheet_id>/evidence",
     methods=["POST"],
+    idempotent=True,
+    scope=Scope.SCORE,
     summary="Tải lên minh chứng (PDF, DOCX, XLSX, JPG, PNG); trường lineage tùy chọn",
     tags=TAGS,
     upload=True,
@@ -847,6 +1152,7 @@ def upload_evidence(sheet_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/evidence/<int:evidence_id>",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Tải về minh chứng",
     tags=TAGS,
     content_type="application/octet-stream",
@@ -863,6 +1169,7 @@ def download_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/evidence/<int:evidence_id>",
     methods=["DELETE"],
+    scope=Scope.SCORE,
     summary="Xoá minh chứng",
     tags=TAGS,
     status=204,
@@ -883,6 +1190,7 @@ def delete_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/sheets/<int:sheet_id>/deadline",
     methods=["POST"],
+    scope=Scope.SCORE,
     summary="Gia hạn bước hiện tại cho một phiếu",
     tags=TAGS,
     body=DEADLINE_IN,
@@ -901,6 +1209,7 @@ def extend_deadline(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-unt
     bp,
     "/scoring/sheets/<int:sheet_id>/disqualification",
     methods=["POST"],
+    scope=Scope.SCORE,
     summary="Ghi nhận điều kiện loại trừ",
     tags=TAGS,
     body=DISQUALIFY_IN,
@@ -919,6 +1228,7 @@ def disqualify(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-
     bp,
     "/scoring/sheets/<int:sheet_id>/disqualification",
     methods=["DELETE"],
+    scope=Scope.SCORE,
     summary="Bỏ điều kiện loại trừ",
     tags=TAGS,
     response=SHEET_SUMMARY,
@@ -936,6 +1246,7 @@ def requalify(sheet_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/sheets/<int:sheet_id>/history",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Lịch sử xử lý phiếu: chuyển bước, thay đổi điểm, gia hạn",
     tags=TAGS,
     response=HISTORY,
@@ -984,6 +1295,7 @@ def history(sheet_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/sheets/<int:sheet_id>/export.xlsx",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Tải phiếu chấm điểm (.xlsx)",
     tags=TAGS,
     content_type=exports.XLSX,
@@ -997,6 +1309,7 @@ def sheet_xlsx(sheet_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/scoring/sheets/<int:sheet_id>/export.pdf",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Tải phiếu chấm điểm (PDF)",
     tags=TAGS,
     content_type=exports.PDF,

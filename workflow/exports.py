@@ -30,6 +30,7 @@ from accounts.letterhead import (
     agency_signer,
     unit_signer,
 )
+from accounts.models import Group
 from accounts.officedoc import Masthead, OfficialPDF, Signer
 from workflow import queries
 from workflow.models import STAGE_LABELS, Evidence, ScoreSheet, ScoreStage, ScoringPeriod
@@ -60,12 +61,27 @@ def _slug(text: str) -> str:
     return "-".join(part for part in cleaned.split("-") if part)[:80] or "tep"
 
 
-def results_filename(period: ScoringPeriod, extension: str = "xlsx") -> str:
-    return f"ket-qua-cham-diem-{_slug(period.name)}.{extension}"
+def results_filename(
+    period: ScoringPeriod, group: Group | None = None, extension: str = "xlsx"
+) -> str:
+    where = f"-{_slug(group.name)}" if group is not None else ""
+    return f"ket-qua-cham-diem-{_slug(period.name)}{where}.{extension}"
 
 
 def sheet_filename(sheet: ScoreSheet, extension: str) -> str:
     return f"phieu-cham-diem-{_slug(sheet.unit.short_name)}-{_slug(sheet.period.name)}.{extension}"
+
+
+RESULTS_KIND = "KẾT QUẢ CHẤM ĐIỂM, XẾP LOẠI THI ĐUA"
+
+
+def results_subject(period: ScoringPeriod, group: Group | None = None) -> str:
+    """What the results document covers: the period and, for one Cụm/Khối, the Cụm/Khối."""
+    return f"{period.name} — {group.name}" if group is not None else period.name
+
+
+def results_title(period: ScoringPeriod, group: Group | None = None) -> str:
+    return f"{RESULTS_KIND} — {results_subject(period, group).upper()}"
 
 
 def _number(value: Decimal | None) -> Decimal | None:
@@ -104,13 +120,45 @@ def result_note(row: queries.ResultRow) -> str:
     return "; ".join(notes)
 
 
-def results_xlsx(results: queries.Results) -> bytes:
-    """Ranking, then every criterion with the three columns side by side per unit."""
+def result_figures(results: queries.Results, row: queries.ResultRow) -> list[Any]:
+    """One unit's line of the results documents: each shown column's total, bonus,
+    deductions, final total, ranks and classification (None: blank)."""
+    ranked, classified = row.ranked, row.classified
+    return [
+        *[
+            row.columns[stage].totals.final if row.columns[stage].shown else None
+            for stage in results.period.stages
+        ],
+        row.final.bonus if row.complete else None,
+        row.final.deductions if row.complete else None,
+        row.final.final if row.complete else None,
+        ranked.group_rank if ranked else None,
+        ranked.overall_rank if ranked else None,
+        classified.band.label if classified else "",
+    ]
+
+
+def _result_heads(period: ScoringPeriod) -> list[str]:
+    return [
+        *[STAGE_LABELS[stage] for stage in period.stages],
+        "Điểm thưởng",
+        "Điểm trừ",
+        "Tổng điểm",
+        "Hạng trong Cụm, Khối",
+        "Hạng chung",
+        "Xếp loại",
+    ]
+
+
+def results_xlsx(results: queries.Results, group: Group | None = None) -> bytes:
+    """Ranking, then every criterion with the columns side by side per unit; ``group``
+    keeps one Cụm/Khối's units (their ranks stay those of the whole period)."""
+    results = results.for_group(group.id if group is not None else None)
     period, table = results.period, results.table
     workbook = Workbook()
     ws = workbook.active
     ws.title = "Xếp hạng"
-    ws.append([f"KẾT QUẢ CHẤM ĐIỂM, XẾP LOẠI THI ĐUA — {period.name.upper()}"])
+    ws.append([results_title(period, group)])
     ws["A1"].font = Font(bold=True, size=13)
     ws.append(
         [
@@ -118,43 +166,14 @@ def results_xlsx(results: queries.Results) -> bytes:
             f"{format_points(table.total_max)}; lập ngày {format_date(now())}"
         ]
     )
-    stage_heads = [STAGE_LABELS[stage] for stage in period.stages]
-    _heading(
-        ws,
-        4,
-        [
-            "STT",
-            "Đơn vị",
-            "Cụm, Khối",
-            *stage_heads,
-            "Điểm thưởng",
-            "Điểm trừ",
-            "Tổng điểm",
-            "Hạng trong Cụm, Khối",
-            "Hạng chung",
-            "Xếp loại",
-            "Ghi chú",
-        ],
-    )
+    _heading(ws, 4, ["STT", "Đơn vị", "Cụm, Khối", *_result_heads(period), "Ghi chú"])
     for number, row in enumerate(results.rows, start=1):
-        ranked, classified = row.ranked, row.classified
         ws.append(
             [
                 number,
                 row.sheet.unit.name,
                 row.sheet.group.name if row.sheet.group else "",
-                *[
-                    _number(row.totals[stage].final)
-                    if results.data[row.sheet.id].has(stage)
-                    else None
-                    for stage in period.stages
-                ],
-                _number(row.final.bonus),
-                _number(row.final.deductions),
-                _number(row.final.final) if row.complete else None,
-                ranked.group_rank if ranked else None,
-                ranked.overall_rank if ranked else None,
-                classified.band.label if classified else "",
+                *[_number(value) for value in result_figures(results, row)],
                 result_note(row),
             ]
         )
@@ -183,20 +202,23 @@ def _detail_sheet(ws: Worksheet, results: queries.Results) -> None:
     for row_number in (1, 2):
         for cell in ws[row_number]:
             cell.font, cell.fill, cell.alignment = _BOLD, _HEAD_FILL, _WRAP
-    totals = {row.sheet.id: row.totals for row in results.rows}
+    columns = {row.sheet.id: row.columns for row in results.rows}
     line = 3
     for criterion in table.rows:
         ws.cell(row=line, column=1, value=criterion.code)
         ws.cell(row=line, column=2, value=criterion.title).alignment = _WRAP
         ws.cell(row=line, column=3, value=_number(criterion.max_points))
+        adds_up = not criterion.is_leaf or criterion.takes_adjustments
         for index, sheet in enumerate(sheets):
-            data = results.data[sheet.id]
             for offset, stage in enumerate(stages):
-                value = (
-                    data.value(stage, criterion.key)
-                    if criterion.is_leaf
-                    else totals[sheet.id][stage].groups.get(criterion.key)
-                )
+                column = columns[sheet.id][stage]
+                value = None
+                if column.shown:
+                    value = (
+                        column.totals.groups.get(criterion.key)
+                        if adds_up
+                        else column.value(criterion.key)
+                    )
                 ws.cell(row=line, column=first + index * len(stages) + offset, value=_number(value))
         if not criterion.is_leaf:
             for cell in ws[line]:
@@ -210,54 +232,103 @@ def _detail_sheet(ws: Worksheet, results: queries.Results) -> None:
         ws.cell(row=line, column=2, value=label).font = _BOLD
         for index, sheet in enumerate(sheets):
             for offset, stage in enumerate(stages):
+                column = columns[sheet.id][stage]
                 ws.cell(
                     row=line,
                     column=first + index * len(stages) + offset,
-                    value=_number(getattr(totals[sheet.id][stage], attribute)),
+                    value=_number(getattr(column.totals, attribute)) if column.shown else None,
                 )
         line += 1
     _widths(ws, [8, 50, 10] + [12] * (len(sheets) * len(stages)))
     ws.freeze_panes = ws.cell(row=3, column=first)
 
 
+def results_signer() -> Signer:
+    """The agency's configured signer; without one the title alone, for a wet signature."""
+    return agency_signer() or Signer(title=AGENCY_HEAD_TITLE, name="")
+
+
+def results_pdf(results: queries.Results, group: Group | None = None) -> bytes:
+    """The results as the council's official document: agency and national heading, the
+    title naming the period (and the Cụm/Khối), the ranking table, the signature."""
+    results = results.for_group(group.id if group is not None else None)
+    period = results.period
+    pdf = _official_pdf(landscape=True)
+    pdf.add_page()
+    pdf.masthead(Masthead(agency_name(), COUNCIL, agency_place(), local_today()))
+    pdf.document_title(RESULTS_KIND, results_subject(period, group))
+    pdf.set_font(pdf.FAMILY, size=12)
+    pdf.multi_cell(
+        0,
+        6,
+        f"Bảng tiêu chí: {period.criteria_draft.title}; tổng điểm chuẩn "
+        f"{format_points(results.table.total_max)}.",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.ln(2)
+    heads = ["STT", "Đơn vị", "Cụm, Khối", *_result_heads(period), "Ghi chú"]
+    # Unit names fit on one line; the note column takes what is left of the page.
+    widths = [8, 58, 26, *[15] * len(period.stages), 13, 12, 14, 13, 12, 30]
+    widths.append(max(25, pdf.epw - sum(widths)))
+    pdf.set_font(pdf.FAMILY, size=9)
+    with pdf.table(
+        col_widths=widths,
+        text_align="LEFT",
+        line_height=5,
+        headings_style=FontFace(emphasis="BOLD"),
+    ) as grid:
+        cells = grid.row()
+        for text in heads:
+            cells.cell(text)
+        for number, row in enumerate(results.rows, start=1):
+            cells = grid.row()
+            figures = [
+                format_points(value) if isinstance(value, Decimal) else str(value or "")
+                for value in result_figures(results, row)
+            ]
+            for text in (
+                str(number),
+                row.sheet.unit.name,
+                row.sheet.group.name if row.sheet.group else "",
+                *figures,
+                result_note(row),
+            ):
+                cells.cell(text)
+    pdf.signature(results_signer(), RESULTS_COPIES)
+    return bytes(pdf.output())
+
+
 # --- one sheet --------------------------------------------------------------------------------
 
 
-def _sheet_rows(sheet: ScoreSheet) -> tuple[list[list[str]], dict[ScoreStage, Any], Any]:
-    """The sheet as text rows (for the PDF) plus its totals."""
+def _sheet_rows(sheet: ScoreSheet) -> tuple[list[list[str]], dict[ScoreStage, Any]]:
+    """The sheet as text rows (for the PDF) plus its columns."""
     period = sheet.period
     table = queries.load_criteria(period.criteria_version_id)
     data = queries.load_sheet_data([sheet.id])[sheet.id]
-    totals = {stage: queries.sheet_totals(table, data, stage, period) for stage in period.stages}
+    columns = queries.sheet_columns(table, data, period, sheet.reached_stages)
     evidence: dict[str | None, list[str]] = {}
     for item in sheet.evidence:
         evidence.setdefault(item.lineage, []).append(item.filename)
     rows = []
-    for criterion in table.rows:
-        values = []
-        for stage in period.stages:
-            value = (
-                data.value(stage, criterion.key)
-                if criterion.is_leaf
-                else totals[stage].groups.get(criterion.key)
-            )
-            values.append(format_points(value))
+    for row in queries.sheet_rows(table, data.items, columns):
         notes = [
-            data.scores[(stage, criterion.key)].note
+            data.scores[(stage, row.key)].note
             for stage in period.stages
-            if (stage, criterion.key) in data.scores and data.scores[(stage, criterion.key)].note
+            if (stage, row.key) in data.scores and data.scores[(stage, row.key)].note
         ]
         rows.append(
             [
-                ("  " * criterion.depth) + criterion.label,
-                format_points(criterion.max_points),
-                criterion.guidance,
-                *values,
-                ", ".join(evidence.get(criterion.key, [])),
-                "; ".join(notes),
+                ("  " * row.depth) + row.label,
+                format_points(row.max_points),
+                row.guidance,
+                *[format_points(row.values[stage]) for stage in period.stages],
+                ", ".join(evidence.get(row.key, [])),
+                "; ".join(dict.fromkeys(notes)),
             ]
         )
-    return rows, totals, data
+    return rows, columns
 
 
 def _sheet_header(sheet: ScoreSheet) -> list[str]:
@@ -272,9 +343,13 @@ def _sheet_header(sheet: ScoreSheet) -> list[str]:
     return lines
 
 
+def _total(column: Any, attribute: str) -> Decimal | None:
+    return getattr(column.totals, attribute) if column.shown else None
+
+
 def sheet_xlsx(sheet: ScoreSheet) -> bytes:
     period = sheet.period
-    rows, totals, data = _sheet_rows(sheet)
+    rows, columns = _sheet_rows(sheet)
     workbook = Workbook()
     ws = workbook.active
     ws.title = "Phiếu chấm điểm"
@@ -306,21 +381,10 @@ def sheet_xlsx(sheet: ScoreSheet) -> bytes:
                 label,
                 None,
                 None,
-                *[_number(getattr(totals[stage], attribute)) for stage in period.stages],
+                *[_number(_total(columns[stage], attribute)) for stage in period.stages],
             ]
         )
         ws.cell(row=ws.max_row, column=1).font = _BOLD
-    if data.lines:
-        ws.append([])
-        ws.append(["Điểm thưởng, điểm trừ kèm lý do"])
-        ws.cell(row=ws.max_row, column=1).font = _BOLD
-        for line in data.lines:
-            ws.append(
-                [
-                    f"{line.kind_label} ({STAGE_LABELS[line.stage]}): {line.reason}",
-                    _number(line.points),
-                ]
-            )
     _widths(ws, [50, 10, 36, *[12] * width, 30, 30])
     return _save(workbook)
 
@@ -371,7 +435,7 @@ COUNCIL = "HỘI ĐỒNG THI ĐUA - KHEN THƯỞNG"
 
 def sheet_pdf(sheet: ScoreSheet) -> bytes:
     period = sheet.period
-    rows, totals, data = _sheet_rows(sheet)
+    rows, columns = _sheet_rows(sheet)
     pdf = _official_pdf(landscape=True)
     pdf.add_page()
     pdf.masthead(Masthead(agency_name(), sheet.unit.name.upper(), agency_place(), local_today()))
@@ -409,92 +473,9 @@ def sheet_pdf(sheet: ScoreSheet) -> bytes:
             cells = table.row()
             cells.cell(label, colspan=3)
             for stage in period.stages:
-                cells.cell(format_points(getattr(totals[stage], attribute)))
+                cells.cell(format_points(_total(columns[stage], attribute)))
             cells.cell("", colspan=2)
-    if data.lines:
-        pdf.ln(3)
-        pdf.set_font(pdf.FAMILY, "B", 12)
-        pdf.cell(0, 6, "Điểm thưởng, điểm trừ kèm lý do", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font(pdf.FAMILY, size=11)
-        for line in data.lines:
-            pdf.multi_cell(
-                0,
-                5,
-                f"- {line.kind_label} ({STAGE_LABELS[line.stage]}): "
-                f"{format_points(line.points)} — {line.reason}",
-                new_x="LMARGIN",
-                new_y="NEXT",
-            )
     pdf.signature(unit_signer(sheet.unit), SHEET_COPIES)
-    return bytes(pdf.output())
-
-
-def results_signer() -> Signer:
-    """The agency's configured signer; without one the title alone, for a wet signature."""
-    return agency_signer() or Signer(title=AGENCY_HEAD_TITLE, name="")
-
-
-def results_pdf(results: queries.Results) -> bytes:
-    """The ranking as the council's official document: one row per unit."""
-    period, table = results.period, results.table
-    pdf = _official_pdf(landscape=True)
-    pdf.add_page()
-    pdf.masthead(Masthead(agency_name(), COUNCIL, agency_place(), local_today()))
-    pdf.document_title("KẾT QUẢ CHẤM ĐIỂM, XẾP LOẠI THI ĐUA", period.name)
-    pdf.set_font(pdf.FAMILY, size=12)
-    pdf.multi_cell(
-        0,
-        6,
-        f"Bảng tiêu chí: {period.criteria_draft.title}; tổng điểm chuẩn "
-        f"{format_points(table.total_max)}.",
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    pdf.ln(2)
-    stage_heads = [STAGE_LABELS[stage] for stage in period.stages]
-    heads = [
-        "STT",
-        "Đơn vị",
-        "Cụm, Khối",
-        *stage_heads,
-        "Tổng điểm",
-        "Hạng trong Cụm, Khối",
-        "Xếp loại",
-        "Ghi chú",
-    ]
-    # Unit names fit on one line; the note column takes what is left.
-    widths = [10, 64, 38, *[17] * len(stage_heads), 17, 17, 35]
-    widths.append(max(25, pdf.epw - sum(widths)))
-    pdf.set_font(pdf.FAMILY, size=10)
-    with pdf.table(
-        col_widths=widths,
-        text_align="LEFT",
-        line_height=5,
-        headings_style=FontFace(emphasis="BOLD"),
-    ) as grid:
-        cells = grid.row()
-        for text in heads:
-            cells.cell(text)
-        for number, row in enumerate(results.rows, start=1):
-            ranked, classified = row.ranked, row.classified
-            cells = grid.row()
-            for text in (
-                str(number),
-                row.sheet.unit.name,
-                row.sheet.group.name if row.sheet.group else "",
-                *[
-                    format_points(row.totals[stage].final)
-                    if results.data[row.sheet.id].has(stage)
-                    else ""
-                    for stage in period.stages
-                ],
-                format_points(row.final.final) if row.complete else "",
-                str(ranked.group_rank) if ranked else "",
-                classified.band.label if classified else "",
-                result_note(row),
-            ):
-                cells.cell(text)
-    pdf.signature(results_signer(), RESULTS_COPIES)
     return bytes(pdf.output())
 
 

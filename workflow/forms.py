@@ -15,25 +15,26 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from accounts.forms import MultiCheckboxField
-from accounts.i18n import label_choices
 from workflow import scoring, sheetflow
-from workflow.models import LINE_KIND_LABELS, ScoreStage, bands_to_config
+from workflow.models import ADJUSTMENT_KIND_LABELS, AdjustmentKind, ScoreStage
 from workflow.operations import DEFAULT_DISQUALIFIERS, ScoreInput
 
 REVIEW_STEPS = [step for step in sheetflow.DEFAULT_STEPS[1:]]
-
-
-def _default_bands_text() -> str:
-    lines = []
-    for band in bands_to_config(scoring.DEFAULT_BANDS)["bands"]:
-        percent = scoring.format_points(Decimal(band["min_fraction"]) * 100)
-        first = " | x" if band["first_in_group_only"] else ""
-        lines.append(f"{band['key']} | {band['label']} | {percent}{first}")
-    return "\n".join(lines)
 
 
 class OpenPeriodForm(FlaskForm):
@@ -70,30 +71,12 @@ class OpenPeriodForm(FlaskForm):
         _l("Điều kiện loại trừ (mỗi dòng một điều kiện)"),
         default="\n".join(DEFAULT_DISQUALIFIERS),
     )
-    bands = TextAreaField(
-        _l(
-            "Mức xếp loại (mỗi dòng: mã | tên mức | ngưỡng % tổng điểm | x nếu chỉ đơn vị "
-            "đứng đầu Cụm)"
-        ),
-        default=_default_bands_text(),
-    )
-    disqualified_cap = StringField(
-        _l("Mức cao nhất cho đơn vị vi phạm điều kiện loại trừ (mã mức)"),
-        default=scoring.DEFAULT_BANDS.disqualified_cap,
-        validators=[DataRequired(), Length(max=40)],
-    )
 
     def validate_bonus_cap(self, field: Any) -> None:
         try:
             scoring.parse_points(field.data)
         except scoring.ScoreError as exc:
             raise ValidationError(exc.message) from exc
-
-    def validate_bands(self, field: Any) -> None:
-        try:
-            self.parsed_bands()
-        except (scoring.ScoreError, ValueError) as exc:
-            raise ValidationError(getattr(exc, "message", str(exc))) from exc
 
     def step_keys(self) -> list[str]:
         chosen = set(self.review_steps.data or [])
@@ -107,23 +90,100 @@ class OpenPeriodForm(FlaskForm):
             line.strip() for line in (self.disqualifiers.data or "").splitlines() if line.strip()
         ]
 
-    def parsed_bands(self) -> scoring.Bands:
-        bands = []
-        for number, line in enumerate((self.bands.data or "").splitlines(), start=1):
-            if not line.strip():
-                continue
-            parts = [part.strip() for part in line.split("|")]
-            if len(parts) not in (3, 4) or not parts[0] or not parts[1]:
-                raise ValueError(f"Dòng {number} của mức xếp loại không đúng mẫu.")
+
+# --- classification bands: a table of rows, one per level ---------------------------------------
+
+
+class BandRowForm(Form):
+    """One level of the classification: its name, minimum points and conditions."""
+
+    key = HiddenField()
+    name = StringField(_l("Tên mức xếp loại"), validators=[Length(max=200)])
+    min_points = StringField(_l("Điểm tối thiểu"), validators=[Length(max=20)])
+    first_in_group_only = BooleanField(_l("Chỉ đơn vị đứng đầu Cụm, Khối"))
+    no_disqualifier = BooleanField(_l("Không vi phạm điều kiện loại trừ"))
+
+
+class BandsForm(FlaskForm):
+    """The bands as a table: rows are added ("add") and removed ("remove" = the row's
+    number) by submit buttons, so the page works without JavaScript."""
+
+    bands = FieldList(FormField(BandRowForm), min_entries=1)
+
+    def load(self, bands: scoring.Bands) -> None:
+        """Fill the rows from stored bands (on GET)."""
+        while self.bands.entries:
+            self.bands.pop_entry()
+        for band in bands.bands:
+            self.bands.append_entry(
+                {
+                    "key": band.key,
+                    "name": band.label,
+                    "min_points": scoring.format_points(band.min_points),
+                    "first_in_group_only": band.first_in_group_only,
+                    "no_disqualifier": band.no_disqualifier,
+                }
+            )
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [dict(entry.data) for entry in self.bands.entries]
+
+    def parsed(self, total_max: Decimal) -> list[scoring.Band] | None:
+        """The bands, or None with each problem shown beside its row (translated)."""
+        bands: list[scoring.Band] = []
+        where: list[int] = []  # the entry each band came from
+        ok = True
+        used = {entry.data["key"] for entry in self.bands.entries if entry.data["key"]}
+        for number, entry in enumerate(self.bands.entries, start=1):
+            data = entry.data
+            if not (data["name"] or "").strip() and not (data["min_points"] or "").strip():
+                continue  # a row added and left empty
             try:
-                percent = scoring.parse_points(parts[2])
-            except scoring.ScoreError as exc:
-                raise ValueError(f"Dòng {number}: {exc.message}") from exc
-            if percent is None:
-                raise ValueError(f"Dòng {number}: thiếu ngưỡng điểm.")
-            first = len(parts) == 4 and parts[3].lower() == "x"
-            bands.append(scoring.Band(parts[0], parts[1], percent / 100, first))
-        return scoring.Bands(tuple(bands), (self.disqualified_cap.data or "").strip())
+                minimum = scoring.parse_points(data["min_points"])
+            except scoring.ScoreError:
+                entry.form.min_points.errors = [
+                    gettext(
+                        "Điểm tối thiểu “%(value)s” không phải là số; dùng dấu phẩy, ví dụ 92,5.",
+                        value=data["min_points"],
+                    )
+                ]
+                ok = False
+                continue
+            if minimum is None:
+                entry.form.min_points.errors = [gettext("Cần nhập điểm tối thiểu.")]
+                ok = False
+                continue
+            key = data["key"] or _new_key(used, number)
+            used.add(key)
+            where.append(number - 1)
+            bands.append(
+                scoring.Band(
+                    key,
+                    (data["name"] or "").strip(),
+                    minimum,
+                    bool(data["first_in_group_only"]),
+                    bool(data["no_disqualifier"]),
+                )
+            )
+        if not ok:
+            return None
+        problems = scoring.band_problems(bands, total_max)
+        for problem in problems:
+            message = gettext(problem.message, **problem.params)
+            if problem.row is None:
+                self.form_errors.append(message)
+            else:
+                row = self.bands.entries[where[problem.row]].form
+                row.name.errors = [*row.name.errors, message]
+        return None if problems else bands
+
+
+def _new_key(used: set[str], number: int) -> str:
+    key = f"band-{number}"
+    while key in used:
+        number += 1
+        key = f"band-{number}"
+    return key
 
 
 class ActionForm(FlaskForm):
@@ -135,10 +195,35 @@ class ExtendDeadlineForm(FlaskForm):
     reason = StringField(_l("Lý do gia hạn"), validators=[DataRequired(), Length(max=1000)])
 
 
-class LineForm(FlaskForm):
-    kind = SelectField(_l("Loại"), choices=lambda: label_choices(LINE_KIND_LABELS))
+class AdjustmentForm(FlaskForm):
+    """A bonus or deduction item: its kind and row (one select of the table's rows),
+    points and reason."""
+
+    row = SelectField(_l("Loại"))
     points = StringField(_l("Số điểm"), validators=[DataRequired(), Length(max=20)])
-    reason = StringField(_l("Lý do"), validators=[DataRequired(), Length(max=2000)])
+    reason = StringField(
+        _l("Lý do (ví dụ: Bằng khen của UBND tỉnh)"),
+        validators=[DataRequired(), Length(max=2000)],
+    )
+
+
+def adjustment_choices(rows: Any) -> list[tuple[str, str]]:
+    """The select of AdjustmentForm: "bonus" / "deduction" when the table has no row of
+    that kind, else one option per bonus or deduction row ("bonus:<lineage>")."""
+    choices: list[tuple[str, str]] = []
+    for kind, label in ADJUSTMENT_KIND_LABELS.items():
+        of_kind = [row for row in rows if row.kind.value == kind.value]
+        if not of_kind:
+            choices.append((kind.value, gettext(label)))
+        for row in of_kind:
+            name = gettext(label) if row.label == label else f"{gettext(label)} — {row.label}"
+            choices.append((f"{kind.value}:{row.key}", name))
+    return choices
+
+
+def parse_adjustment_choice(value: str) -> tuple[AdjustmentKind, str | None]:
+    kind, _sep, row = (value or "").partition(":")
+    return AdjustmentKind(kind), row or None
 
 
 class EvidenceForm(FlaskForm):

@@ -19,9 +19,21 @@ Deadlines, for the reminder scan:
 * ``holders_of(sheet)`` are the people who must act now; ``supervisors_of(sheet)``
   the ones to escalate to once it is overdue.
 
-Scores are kept per (sheet, criterion lineage, stage): the self-score, the
-cluster's score and the verified score are three rows, and no stage ever
-overwrites another. Every change is also kept in ``ScoreChange``.
+Scores are kept per (sheet, key, stage): the self-score, the cluster's score and
+the verified score are three rows, and no stage ever overwrites another. Every
+change is also kept in ``ScoreChange``. A later column holds what the column before
+it holds unless it stores a value of its own (``scoring.carry_forward``): a review
+that leaves a value alone keeps it.
+
+Bonus and deduction points have one model: a ``ScoreAdjustment`` (what the item is:
+kind, reason, the table's bonus or deduction row it is filed under) whose points in
+each column are ``Score`` rows keyed by the adjustment's ``key``, exactly as a
+criterion's are keyed by its lineage. The table's bonus and deduction rows are never
+scored directly.
+
+A period's results are published by a transition of the period (``PERIOD_MACHINE``):
+before it, units see only their own sheet; after it, each unit sees its own result and
+the drafters see every unit's.
 
 Who reviews a sheet at the cluster step: the head of the leader unit of the
 sheet's Cụm/Khối. A leader never reviews its own unit's sheet: for that sheet the
@@ -32,6 +44,7 @@ unit is in no group) the office (Thường trực Hội đồng) does the cluste
 from __future__ import annotations
 
 import enum
+import secrets
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -64,7 +77,7 @@ from accounts.models import EmulationYear, Group, Role, Unit, User, UserRole, en
 from app import db
 from drafts.models import Draft, Version
 from workflow import scoring, sheetflow
-from workflow.engine import Guard, Machine
+from workflow.engine import Guard, Machine, Transition
 
 
 class ScoreStage(enum.StrEnum):
@@ -110,17 +123,74 @@ STAGE_FOR_RULE: Mapping[ReviewerRule, ScoreStage | None] = {
 }
 
 
-class LineKind(enum.StrEnum):
+class AdjustmentKind(enum.StrEnum):
     BONUS = "bonus"
     DEDUCTION = "deduction"
 
 
-LINE_KIND_LABELS = {LineKind.BONUS: N_("Điểm thưởng"), LineKind.DEDUCTION: N_("Điểm trừ")}
+ADJUSTMENT_KIND_LABELS = {
+    AdjustmentKind.BONUS: N_("Điểm thưởng"),
+    AdjustmentKind.DEDUCTION: N_("Điểm trừ"),
+}
+
+
+class PeriodState(enum.StrEnum):
+    SCORING = "scoring"  # sheets move through their steps; results are internal
+    PUBLISHED = "published"  # results are published to the units
+
+
+PERIOD_STATE_LABELS = {
+    PeriodState.SCORING: N_("Đang chấm điểm"),
+    PeriodState.PUBLISHED: N_("Đã công bố kết quả"),
+}
+PUBLISH = "publish"
+UNPUBLISH = "unpublish"
 
 
 def can_open_period(user: User) -> bool:
     """Only the office (Thường trực Hội đồng) or an administrator opens a period."""
     return user.can_verify_scores() or user.can_administer()
+
+
+def _decides_scores(period: Any, actor: User | None) -> bool:
+    return actor is not None and actor.can_decide_scores()
+
+
+def period_machine(publish_guard: Guard | None = None) -> Machine:
+    """Publication as a transition table: the council publishes the results once every
+    sheet is approved (the guard, given by the operation), and may withdraw them with a
+    reason to correct something."""
+    council = N_("Hội đồng Thi đua - Khen thưởng")
+    scoring_state, published = PeriodState.SCORING.value, PeriodState.PUBLISHED.value
+    return Machine(
+        [
+            Transition(
+                scoring_state,
+                PUBLISH,
+                published,
+                _decides_scores,
+                publish_guard,
+                False,
+                N_("Công bố kết quả"),
+                council,
+            ),
+            Transition(
+                published,
+                UNPUBLISH,
+                scoring_state,
+                _decides_scores,
+                None,
+                True,
+                N_("Thu hồi công bố kết quả"),
+                council,
+            ),
+        ],
+        states=[state.value for state in PeriodState],
+        labels={state.value: label for state, label in PERIOD_STATE_LABELS.items()},
+    )
+
+
+PERIOD_MACHINE = period_machine()
 
 
 # --- periods ----------------------------------------------------------------------------------
@@ -140,13 +210,21 @@ class ScoringPeriod(db.Model):
     steps_config: Mapped[list[Any]] = mapped_column(JSON, default=list)
     # step key -> ReviewerRule value, for every step after self-scoring.
     step_reviewers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    # {"bands": [{"key","label","min_fraction","first_in_group_only"}], "disqualified_cap"}
+    # {"bands": [{"key","label","min_points","first_in_group_only","no_disqualifier"}]};
+    # periods opened before the bands held points keep {"bands": [{…,"min_fraction"}],
+    # "disqualified_cap"}, which `bands_from_config` still reads. Empty: the defaults.
     bands_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Named disqualifying conditions, e.g. "Để xảy ra tham nhũng".
     disqualifiers: Mapped[list[str]] = mapped_column(JSON, default=list)
     bonus_cap: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    # Changed only by `operations.apply_period_action`, through PERIOD_MACHINE.
+    state: Mapped[str] = mapped_column(
+        String(20), default=PeriodState.SCORING.value, server_default=PeriodState.SCORING.value
+    )
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     year: Mapped[EmulationYear] = relationship()
     criteria_draft: Mapped[Draft] = relationship()
@@ -158,6 +236,12 @@ class ScoringPeriod(db.Model):
     sheets: Mapped[list[ScoreSheet]] = relationship(
         back_populates="period", cascade="all, delete-orphan"
     )
+    transitions: Mapped[list[PeriodTransition]] = relationship(
+        back_populates="period", cascade="all, delete-orphan", order_by="PeriodTransition.id"
+    )
+
+    # Two council members publishing at once: the second gets a conflict.
+    __mapper_args__ = {"version_id_col": lock_version}
 
     # --- configuration as objects -----------------------------------------------------
     @property
@@ -183,9 +267,17 @@ class ScoringPeriod(db.Model):
         """The column that ranks and classifies (the verified score by default)."""
         return self.stages[-1]
 
+    def bands_for(self, total_max: Decimal) -> scoring.Bands:
+        """The classification bands, for this period's table of ``total_max`` points."""
+        return bands_from_config(self.bands_config, total_max)
+
     @property
-    def bands(self) -> scoring.Bands:
-        return bands_from_config(self.bands_config)
+    def is_published(self) -> bool:
+        return self.state == PeriodState.PUBLISHED
+
+    @property
+    def state_label(self) -> str:
+        return PERIOD_STATE_LABELS[PeriodState(self.state)]
 
     def deadline_for(self, step_key: str) -> datetime | None:
         for row in self.deadlines:
@@ -211,14 +303,56 @@ class ScoringPeriod(db.Model):
         return built
 
     # --- permissions ------------------------------------------------------------------
+    def can_see_all_results(self, user: User) -> bool:
+        """Every unit's results: the office, the council and admins at any time (they
+        produce them); the drafters once they are published."""
+        if user.can_verify_scores() or user.can_decide_scores() or user.can_administer():
+            return True
+        return self.is_published and user.can_draft()
+
     def can_see_results(self, user: User) -> bool:
-        return user.can_verify_scores() or user.can_decide_scores() or user.can_administer()
+        """The results page: whoever sees every unit's, and once published each
+        participating unit's people (who see their own unit only)."""
+        return self.can_see_all_results(user) or (
+            self.is_published and self.participant_unit_id(user) is not None
+        )
+
+    def participant_unit_id(self, user: User) -> int | None:
+        """The user's unit, when it has a sheet in this period and the user works for it."""
+        unit_id = user.unit_id
+        if unit_id is None or not user.can_work_for_unit(unit_id):
+            return None
+        found = db.session.scalar(
+            select(ScoreSheet.id).where(
+                ScoreSheet.period_id == self.id, ScoreSheet.unit_id == unit_id
+            )
+        )
+        return unit_id if found is not None else None
+
+    def can_see_result_of(self, user: User, sheet: ScoreSheet) -> bool:
+        """One unit's total, rank and classification on the results page."""
+        return self.can_see_all_results(user) or (self.is_published and sheet.is_unit_member(user))
+
+    def can_export_results(self, user: User) -> bool:
+        """The results documents (.xlsx, PDF) list every unit of a Cụm/Khối."""
+        return self.can_see_all_results(user)
+
+    def can_apply(self, user: User, action: str) -> bool:
+        return PERIOD_MACHINE.can_apply(self, action, user)
+
+    def can_decide_publication(self, user: User) -> bool:
+        """The council publishes the results and withdraws them (PERIOD_MACHINE's actor)."""
+        return _decides_scores(self, user)
+
+    def can_edit_bands(self, user: User) -> bool:
+        """The office sets the classification bands until the results are published."""
+        return (user.can_verify_scores() or user.can_administer()) and not self.is_published
 
     def can_view_group(self, user: User, group: Group) -> bool:
         """The Cụm/Khối side-by-side page: its leader and deputy, the office, the council."""
         reviewers = [unit for unit in (group.leader, group.deputy) if unit is not None]
         leads = user.has_role(Role.UNIT_HEAD) and any(u.id == user.unit_id for u in reviewers)
-        return leads or self.can_see_results(user)
+        return leads or self.can_see_all_results(user)
 
     def can_see_queue(self, user: User) -> bool:
         return user.can_verify_scores() or user.can_administer()
@@ -227,7 +361,8 @@ class ScoringPeriod(db.Model):
         return user.can_verify_scores()
 
     def can_disqualify(self, user: User) -> bool:
-        return user.can_verify_scores() or user.can_decide_scores()
+        """Published results are final: withdraw the publication to change them."""
+        return (user.can_verify_scores() or user.can_decide_scores()) and not self.is_published
 
 
 class PeriodDeadline(db.Model):
@@ -288,8 +423,8 @@ class ScoreSheet(db.Model):
     unit: Mapped[Unit] = relationship()
     group: Mapped[Group | None] = relationship()
     scores: Mapped[list[Score]] = relationship(back_populates="sheet", cascade="all, delete-orphan")
-    lines: Mapped[list[SheetLine]] = relationship(
-        back_populates="sheet", cascade="all, delete-orphan", order_by="SheetLine.id"
+    adjustments: Mapped[list[ScoreAdjustment]] = relationship(
+        back_populates="sheet", cascade="all, delete-orphan", order_by="ScoreAdjustment.id"
     )
     evidence: Mapped[list[Evidence]] = relationship(
         back_populates="sheet", cascade="all, delete-orphan", order_by="Evidence.id"
@@ -323,6 +458,25 @@ class ScoreSheet(db.Model):
         step = self.current_step
         return None if step is None else self.period.stage_for_step(step.key)
 
+    @property
+    def reached_stages(self) -> tuple[ScoreStage, ...]:
+        """The columns whose step is pending or done: the ones the sheet fills in, with
+        the values carried from earlier columns. A column not reached yet stays blank."""
+        return self._stages_up_to(pending=True)
+
+    @property
+    def completed_stages(self) -> tuple[ScoreStage, ...]:
+        """The columns whose step is done: the ones results show (with any column that
+        already stored values of its own)."""
+        return self._stages_up_to(pending=False)
+
+    def _stages_up_to(self, *, pending: bool) -> tuple[ScoreStage, ...]:
+        steps = self.period.steps
+        step = self.current_step
+        end = len(steps) if step is None else steps.index(step) + (1 if pending else 0)
+        found = (self.period.stage_for_step(item.key) for item in steps[:end])
+        return tuple(stage for stage in found if stage is not None)
+
     def deadline_for(self, step_key: str) -> datetime | None:
         """A step's deadline for this sheet: the latest extension, else the period's."""
         extended = [row for row in self.extensions if row.step_key == step_key]
@@ -353,13 +507,12 @@ class ScoreSheet(db.Model):
         )
 
     def can_view(self, user: User) -> bool:
-        """The unit, its Cụm/Khối reviewer, the office, the council and admins."""
+        """The unit, its Cụm/Khối reviewer, the office, the council and admins; once the
+        results are published, the drafters too (the per-criterion breakdown)."""
         return (
             self.is_unit_member(user)
             or self.is_group_reviewer(user)
-            or user.can_verify_scores()
-            or user.can_decide_scores()
-            or user.can_administer()
+            or self.period.can_see_all_results(user)
         )
 
     def can_edit_stage(self, user: User, stage: ScoreStage) -> bool:
@@ -378,6 +531,10 @@ class ScoreSheet(db.Model):
     def can_upload_evidence(self, user: User) -> bool:
         return self.can_edit_stage(user, ScoreStage.SELF)
 
+    def can_adjust(self, user: User) -> bool:
+        """Add a bonus or deduction item, or change one's points, in the open column."""
+        return self.can_edit_scores(user)
+
     def can_apply(self, user: User, action: str) -> bool:
         return self.period.machine().can_apply(self, action, user)
 
@@ -386,6 +543,9 @@ class ScoreSheet(db.Model):
 
     def can_disqualify(self, user: User) -> bool:
         return self.period.can_disqualify(user)
+
+    def can_see_result(self, user: User) -> bool:
+        return self.period.can_see_result_of(user, self)
 
     def can_view_history(self, user: User) -> bool:
         return self.can_view(user)
@@ -511,10 +671,12 @@ class Score(db.Model):
     sheet_id: Mapped[int] = mapped_column(
         ForeignKey("score_sheets.id", ondelete="CASCADE"), index=True
     )
-    lineage: Mapped[str] = mapped_column(String(32))  # the criterion clause's lineage
+    # The criterion clause's lineage, or the key of one of the sheet's ScoreAdjustments.
+    lineage: Mapped[str] = mapped_column(String(32))
     stage: Mapped[ScoreStage] = mapped_column(enum_type(ScoreStage))
+    # None: this column has no value of its own and holds the previous column's.
     value: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")  # why (required for a review's change)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -545,28 +707,52 @@ class ScoreChange(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class SheetLine(db.Model):
-    """A bonus or deduction line with its reason, entered at one stage."""
+def new_adjustment_key() -> str:
+    # Scores are keyed by it beside criterion lineages (uuid hex): the prefix keeps
+    # the two apart at a glance.
+    return "adj-" + secrets.token_hex(14)
 
-    __tablename__ = "score_sheet_lines"
+
+class ScoreAdjustment(db.Model):
+    """A bonus or deduction item of a sheet: "Bằng khen của UBND tỉnh", "Chậm gửi báo cáo".
+
+    Only what the item is lives here. Its points in each column are ``Score`` rows
+    keyed by ``key`` (so they carry over to later columns, keep their history, need a
+    reason when a reviewer changes them, and lock like any score).
+    """
+
+    __tablename__ = "score_adjustments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sheet_id: Mapped[int] = mapped_column(
         ForeignKey("score_sheets.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[LineKind] = mapped_column(enum_type(LineKind))
-    stage: Mapped[ScoreStage] = mapped_column(enum_type(ScoreStage))
-    points: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    key: Mapped[str] = mapped_column(String(32), unique=True, default=new_adjustment_key)
+    kind: Mapped[AdjustmentKind] = mapped_column(enum_type(AdjustmentKind))
+    # The table's bonus or deduction row it is filed under (None: the table has none).
+    lineage: Mapped[str | None] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text)
+    stage: Mapped[ScoreStage] = mapped_column(enum_type(ScoreStage))  # the column it began in
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
 
-    sheet: Mapped[ScoreSheet] = relationship(back_populates="lines")
+    sheet: Mapped[ScoreSheet] = relationship(back_populates="adjustments")
     created_by: Mapped[User | None] = relationship()
 
     @property
     def kind_label(self) -> str:
-        return LINE_KIND_LABELS[self.kind]
+        return ADJUSTMENT_KIND_LABELS[self.kind]
+
+    @property
+    def scoring_kind(self) -> scoring.Kind:
+        return scoring.Kind(self.kind.value)
+
+    def can_remove(self, user: User) -> bool:
+        """Who proposed it may withdraw it while its column is open; a later column
+        sets its points to 0 with a reason instead, so the proposal stays on record."""
+        return self.sheet.editable_stage == self.stage and self.sheet.can_edit_stage(
+            user, self.stage
+        )
 
 
 class Evidence(db.Model):
@@ -621,6 +807,26 @@ class SheetTransition(db.Model):
     @property
     def is_return(self) -> bool:
         return sheetflow.is_return_action(self.action)
+
+
+class PeriodTransition(db.Model):
+    """Append-only: every state change of a period (publication and its withdrawal)."""
+
+    __tablename__ = "scoring_period_transitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(
+        ForeignKey("scoring_periods.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    source: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    period: Mapped[ScoringPeriod] = relationship(back_populates="transitions")
+    actor: Mapped[User | None] = relationship()
 
 
 class SheetDeadlineExtension(db.Model):
@@ -699,6 +905,8 @@ def _refresh_review_flags(session: Session, flush_context: Any) -> None:
 
 @event.listens_for(SheetTransition, "before_update")
 @event.listens_for(SheetTransition, "before_delete")
+@event.listens_for(PeriodTransition, "before_update")
+@event.listens_for(PeriodTransition, "before_delete")
 @event.listens_for(ScoreChange, "before_update")
 @event.listens_for(ScoreChange, "before_delete")
 def _append_only(mapper: Any, connection: Any, target: Any) -> None:
@@ -714,27 +922,43 @@ def bands_to_config(bands: scoring.Bands) -> dict[str, Any]:
             {
                 "key": band.key,
                 "label": band.label,
-                "min_fraction": str(band.min_fraction),
+                "min_points": str(band.min_points),
                 "first_in_group_only": band.first_in_group_only,
+                "no_disqualifier": band.no_disqualifier,
             }
             for band in bands.bands
-        ],
-        "disqualified_cap": bands.disqualified_cap,
+        ]
     }
 
 
-def bands_from_config(config: Mapping[str, Any]) -> scoring.Bands:
-    if not config:
-        return scoring.DEFAULT_BANDS
-    return scoring.Bands(
-        bands=tuple(
+def bands_from_config(config: Mapping[str, Any], total_max: Decimal) -> scoring.Bands:
+    """Stored bands; the defaults for ``total_max`` when none are stored.
+
+    Bands stored before they held points gave a fraction of the table's maximum and the
+    key of the highest band a disqualified unit may get: the fraction becomes points
+    and the bands above that key become "no disqualifier" bands.
+    """
+    if not config or not config.get("bands"):
+        return scoring.default_bands(total_max)
+    items = list(config["bands"])
+    cap = config.get("disqualified_cap")
+    keys = [str(item["key"]) for item in items]
+    cap_index = keys.index(cap) if cap in keys else 0
+    bands = []
+    for index, item in enumerate(items):
+        if "min_points" in item:
+            minimum = Decimal(str(item["min_points"]))
+            clean = bool(item.get("no_disqualifier", False))
+        else:
+            minimum = Decimal(str(item["min_fraction"])) * total_max
+            clean = cap is not None and index < cap_index
+        bands.append(
             scoring.Band(
                 str(item["key"]),
                 str(item["label"]),
-                Decimal(str(item["min_fraction"])),
+                minimum,
                 bool(item.get("first_in_group_only", False)),
+                clean,
             )
-            for item in config["bands"]
-        ),
-        disqualified_cap=str(config["disqualified_cap"]),
-    )
+        )
+    return scoring.Bands(tuple(bands))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -33,26 +33,38 @@ from tasks.notify import notify
 from workflow import scoring, sheetflow
 from workflow.engine import Guard, TableError, TransitionRecord
 from workflow.models import (
+    ADJUSTMENT_KIND_LABELS,
     DEFAULT_REVIEWERS,
-    LINE_KIND_LABELS,
+    PUBLISH,
     STAGE_NOUNS,
+    AdjustmentKind,
     Evidence,
-    LineKind,
     PeriodDeadline,
+    PeriodState,
+    PeriodTransition,
     ReviewerRule,
     Score,
+    ScoreAdjustment,
     ScoreChange,
     ScoreSheet,
     ScoreStage,
     ScoringPeriod,
     SheetDeadlineExtension,
-    SheetLine,
     SheetTransition,
     bands_to_config,
     can_open_period,
     holders_of,
+    period_machine,
 )
-from workflow.queries import CriteriaTable, SheetData, load_criteria, load_sheet_data, sheet_totals
+from workflow.queries import (
+    CriteriaTable,
+    SheetData,
+    load_criteria,
+    load_sheet_data,
+    period_results,
+    sheet_columns,
+    sheet_totals,
+)
 
 DEFAULT_STEP_KEYS: tuple[str, ...] = tuple(step.key for step in sheetflow.DEFAULT_STEPS)
 DEFAULT_DISQUALIFIERS: tuple[str, ...] = (
@@ -103,7 +115,8 @@ def open_period(
     table = load_criteria(version.id)
     if not table.leaves:
         raise Invalid("Bảng tiêu chí chưa có tiêu chí nào để chấm.")
-    _ensure_table_max(table)
+    total_max = _ensure_table_max(table)
+    chosen_bands = _validated_bands(bands or scoring.default_bands(total_max), total_max)
     cap = _validated_bonus_cap(bonus_cap)
     chosen = _validated_units(units)
     emulation_year = _emulation_year(year, due[step_specs[0].key])
@@ -122,7 +135,7 @@ def open_period(
         criteria_version=version,
         steps_config=steps_config,
         step_reviewers={key: rule.value for key, rule in reviewers.items()},
-        bands_config=bands_to_config(bands or scoring.DEFAULT_BANDS),
+        bands_config=bands_to_config(chosen_bands),
         disqualifiers=_clean_list(
             disqualifiers if disqualifiers is not None else DEFAULT_DISQUALIFIERS
         ),
@@ -225,13 +238,24 @@ def _validated_deadlines(
     return due
 
 
-def _ensure_table_max(table: CriteriaTable) -> None:
+def _ensure_table_max(table: CriteriaTable) -> Decimal:
     try:
         total = table.total_max
     except scoring.ScoreError as exc:
         raise Invalid(exc.message) from exc
     if total <= 0:
         raise Invalid("Tổng điểm chuẩn của bảng tiêu chí phải lớn hơn 0.")
+    return total
+
+
+def _validated_bands(bands: scoring.Bands, total_max: Decimal) -> scoring.Bands:
+    problems = scoring.band_problems(bands.bands, total_max)
+    if problems:
+        raise Invalid(
+            " ".join(problem.text for problem in problems),
+            details={"problems": [{"row": p.row, "message": p.text} for p in problems]},
+        )
+    return bands
 
 
 def _validated_bonus_cap(cap: Decimal | None) -> Decimal | None:
@@ -404,24 +428,38 @@ def _auto_start(sheet: ScoreSheet, actor: User) -> None:
 def save_scores(
     sheet: ScoreSheet, stage: ScoreStage, entries: Sequence[ScoreInput], actor: User
 ) -> list[Score]:
-    """Save the changed scores of one column, all or nothing.
+    """Save the changed values of one column, all or nothing.
 
-    Raises ``Invalid`` (details: {"errors": {lineage: message}}) for bad values
-    and ``Conflict`` (details: {"conflicts": [lineage, ...]}) when someone saved
-    a criterion since the user loaded it.
+    An entry is a criterion (its lineage) or a bonus or deduction item of the sheet
+    (its key). A column holds the previous column's value until it stores its own, so
+    an entry equal to the value it already holds changes nothing; an empty entry gives
+    the value back to the previous column. At a review step a value that differs from
+    the previous column's needs a reason in its note: who changed it and why stay on
+    record (``ScoreChange``).
+
+    Raises ``Invalid`` (details: {"errors": {key: message}}) for bad values or missing
+    reasons, and ``Conflict`` (details: {"conflicts": [key, ...]}) when someone saved
+    a value since the user loaded it.
     """
     _require_stage(sheet, stage, actor)
-    table = load_criteria(sheet.period.criteria_version_id)
+    period = sheet.period
+    table = load_criteria(period.criteria_version_id)
     data = load_sheet_data([sheet.id])[sheet.id]
-    parsed = _parse_entries(table, entries)
+    parsed = _parse_entries(table, data, entries)
+    earlier = previous_stage(sheet, stage)
+    carried = sheet_columns(table, data, period)[earlier].held if earlier else {}
     changes = _stale_entries(data, stage, entries, parsed)
+    _require_reasons(table, data, stage, entries, parsed, carried)
     _auto_start(sheet, actor)
     saved: list[Score] = []
     for entry in entries:
         row = data.scores.get((stage, entry.lineage))
         value = parsed[entry.lineage]
         note = entry.note.strip() if entry.note is not None else None
-        if row is not None and row.value == value and (note is None or note == row.note):
+        if row is None:
+            if (value is None or value == carried.get(entry.lineage)) and not note:
+                continue  # the column already holds exactly this
+        elif row.value == value and (note is None or note == row.note):
             continue
         saved.append(_write_score(sheet, data, stage, entry.lineage, value, note, actor))
     if saved:
@@ -436,17 +474,21 @@ def save_scores(
 
 
 def _parse_entries(
-    table: CriteriaTable, entries: Sequence[ScoreInput]
+    table: CriteriaTable, data: SheetData, entries: Sequence[ScoreInput]
 ) -> dict[str, Decimal | None]:
     leaves = table.leaf_keys
+    items = {item.key: item for item in data.adjustments}
     parsed: dict[str, Decimal | None] = {}
     errors: dict[str, str] = {}
     for entry in entries:
-        if entry.lineage not in leaves:
+        if entry.lineage not in leaves and entry.lineage not in items:
             raise NotFound("Không có tiêu chí này trong bảng tiêu chí của kỳ chấm điểm.")
         try:
             value = scoring.parse_points(entry.value)
-            scoring.validate_score(table.criterion(entry.lineage), value)
+            if entry.lineage in leaves:
+                scoring.validate_score(table.criterion(entry.lineage), value)
+            else:
+                _validate_item_points(table, items[entry.lineage], value)
         except scoring.ScoreError as exc:
             errors[entry.lineage] = exc.message
             continue
@@ -456,6 +498,61 @@ def _parse_entries(
             "Có điểm không hợp lệ: " + " ".join(errors.values()), details={"errors": errors}
         )
     return parsed
+
+
+def _validate_item_points(
+    table: CriteriaTable, item: ScoreAdjustment, value: Decimal | None
+) -> None:
+    """An item's points: a magnitude, never above the row it is filed under."""
+    if value is None:
+        return
+    row = table.scorer.row(item.lineage) if item.lineage else None
+    if row is not None:
+        scoring.validate_score(replace(row, code=row.code or item.reason), value)
+    elif value < 0:
+        raise scoring.ScoreError(
+            f"{ADJUSTMENT_KIND_LABELS[item.kind]} “{item.reason}” không được âm; "
+            f"đã nhập {scoring.format_points(value)}."
+        )
+
+
+def entry_name(table: CriteriaTable, data: SheetData, key: str) -> str:
+    """How messages name a criterion (its code) or an item (its kind and reason)."""
+    row = table.by_key.get(key)
+    if row is not None:
+        return f"tiêu chí {row.name}"
+    for item in data.adjustments:
+        if item.key == key:
+            return f"{ADJUSTMENT_KIND_LABELS[item.kind].lower()} “{item.reason}”"
+    return key
+
+
+def _require_reasons(
+    table: CriteriaTable,
+    data: SheetData,
+    stage: ScoreStage,
+    entries: Sequence[ScoreInput],
+    parsed: Mapping[str, Decimal | None],
+    carried: Mapping[str, Decimal],
+) -> None:
+    """A review that changes an earlier column's value says why."""
+    if stage == ScoreStage.SELF:
+        return
+    errors: dict[str, str] = {}
+    for entry in entries:
+        value, before = parsed[entry.lineage], carried.get(entry.lineage)
+        if value is None or value == before:
+            continue
+        row = data.scores.get((stage, entry.lineage))
+        note = entry.note if entry.note is not None else (row.note if row else "")
+        if not (note or "").strip():
+            errors[entry.lineage] = (
+                f"Cần ghi lý do điều chỉnh {entry_name(table, data, entry.lineage)} "
+                f"(cột trước: {scoring.format_points(before) or 'trống'}; "
+                f"nay: {scoring.format_points(value)})."
+            )
+    if errors:
+        raise Invalid(" ".join(errors.values()), details={"errors": errors})
 
 
 def _stale_entries(
@@ -529,115 +626,293 @@ def previous_stage(sheet: ScoreSheet, stage: ScoreStage) -> ScoreStage | None:
 
 
 def confirm_previous_scores(sheet: ScoreSheet, actor: User) -> int:
-    """One click: every criterion still empty in the current column takes the
-    previous column's score (the office confirms the cluster's scores); bonus
-    and deduction lines are carried over when the column has none. Returns how
-    many scores were filled."""
+    """One click: the current column records, as its own, every value it holds from
+    the previous column (the office confirms the Cụm's scores), bonus and deduction
+    items included. Returns how many values were recorded."""
     stage = sheet.editable_stage
     if stage is None or stage == ScoreStage.SELF:
         raise Conflict("Phiếu không ở bước xét duyệt có chấm điểm.")
     _require_stage(sheet, stage, actor)
     source = previous_stage(sheet, stage)
     assert source is not None  # a review stage always follows the self-score
-    table = load_criteria(sheet.period.criteria_version_id)
+    period = sheet.period
+    table = load_criteria(period.criteria_version_id)
     data = load_sheet_data([sheet.id])[sheet.id]
+    held = sheet_columns(table, data, period)[source].held
+    keys = [leaf.key for leaf in table.leaves] + [item.key for item in data.adjustments]
     filled = 0
-    for leaf in table.leaves:
-        value = data.value(source, leaf.key)
-        if value is None or data.value(stage, leaf.key) is not None:
+    for key in keys:
+        value = held.get(key)
+        if value is None or data.value(stage, key) is not None:
             continue
-        _write_score(
-            sheet,
-            data,
-            stage,
-            leaf.key,
-            value,
-            f"Thống nhất với {STAGE_NOUNS[source]}",
-            actor,
-        )
+        _write_score(sheet, data, stage, key, value, f"Thống nhất với {STAGE_NOUNS[source]}", actor)
         filled += 1
-    copied = 0
-    if not data.lines_for(stage):
-        for line in data.lines_for(source):
-            db.session.add(
-                SheetLine(
-                    sheet_id=sheet.id,
-                    kind=line.kind,
-                    stage=stage,
-                    points=line.points,
-                    reason=line.reason,
-                    created_by_id=actor.id,
-                )
-            )
-            copied += 1
     audit.record(
         "sheet.confirm_scores",
         sheet,
         actor=actor,
         summary=f"{sheet.unit.short_name}: thống nhất {filled} điểm theo {STAGE_NOUNS[source]}",
-        details={"stage": stage.value, "from": source.value, "filled": filled, "lines": copied},
+        details={"stage": stage.value, "from": source.value, "filled": filled},
     )
     return filled
 
 
-# --- bonus and deduction lines ----------------------------------------------------------------
+# --- bonus and deduction items ----------------------------------------------------------------
 
 
-def add_line(
-    sheet: ScoreSheet, kind: LineKind, points: str | Decimal, reason: str, actor: User
-) -> SheetLine:
+def add_adjustment(
+    sheet: ScoreSheet,
+    kind: AdjustmentKind,
+    points: str | Decimal,
+    reason: str,
+    actor: User,
+    *,
+    row: str | None = None,
+) -> ScoreAdjustment:
+    """Propose a bonus or deduction item in the open column, filed under ``row`` (one
+    of the table's rows of its kind; may be left out when the table has exactly one).
+    Its points are a score of that column, so later columns carry them over."""
     stage = sheet.editable_stage
     if stage is None:
         raise Conflict("Phiếu đã hoàn tất, không thể thêm điểm thưởng hoặc điểm trừ.")
     _require_stage(sheet, stage, actor)
+    label = ADJUSTMENT_KIND_LABELS[kind]
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid(f"Cần ghi lý do cho {LINE_KIND_LABELS[kind].lower()}.")
+        raise Invalid(f"Cần ghi lý do cho {label.lower()}.")
     try:
         value = scoring.parse_points(points)
     except scoring.ScoreError as exc:
         raise Invalid(exc.message) from exc
     if value is None or value <= 0:
-        raise Invalid(f"Số {LINE_KIND_LABELS[kind].lower()} phải lớn hơn 0.")
-    _auto_start(sheet, actor)
-    line = SheetLine(
+        raise Invalid(f"Số {label.lower()} phải lớn hơn 0.")
+    table = load_criteria(sheet.period.criteria_version_id)
+    filed = _filed_row(table, kind, row)
+    item = ScoreAdjustment(
         sheet_id=sheet.id,
         kind=kind,
-        stage=stage,
-        points=value,
+        lineage=filed,
         reason=reason,
+        stage=stage,
         created_by_id=actor.id,
+        created_at=now(),
     )
-    db.session.add(line)
+    try:
+        _validate_item_points(table, item, value)
+    except scoring.ScoreError as exc:
+        raise Invalid(exc.message) from exc
+    _auto_start(sheet, actor)
+    db.session.add(item)
     db.session.flush()
+    data = load_sheet_data([sheet.id])[sheet.id]
+    _write_score(sheet, data, stage, item.key, value, reason, actor)
     audit.record(
         f"sheet.add_{kind.value}",
         sheet,
         actor=actor,
-        summary=f"{sheet.unit.short_name}: {LINE_KIND_LABELS[kind]} {scoring.format_points(value)}"
-        f" ({STAGE_NOUNS[stage]})",
-        details={"line_id": line.id, "stage": stage.value, "points": str(value), "reason": reason},
-    )
-    return line
-
-
-def remove_line(line: SheetLine, actor: User) -> None:
-    sheet = line.sheet
-    _require_stage(sheet, line.stage, actor)
-    audit.record(
-        f"sheet.remove_{line.kind.value}",
-        sheet,
-        actor=actor,
-        summary=f"{sheet.unit.short_name}: bỏ {LINE_KIND_LABELS[line.kind].lower()} "
-        f"{scoring.format_points(line.points)}",
+        summary=f"{sheet.unit.short_name}: {label} {scoring.format_points(value)}"
+        f" ({STAGE_NOUNS[stage]}): {reason}",
         details={
-            "line_id": line.id,
-            "stage": line.stage.value,
-            "points": str(line.points),
-            "reason": line.reason,
+            "adjustment_id": item.id,
+            "key": item.key,
+            "row": filed,
+            "stage": stage.value,
+            "points": str(value),
+            "reason": reason,
         },
     )
-    db.session.delete(line)
+    return item
+
+
+def _filed_row(table: CriteriaTable, kind: AdjustmentKind, row: str | None) -> str | None:
+    rows = [r for r in table.adjustment_rows if r.kind.value == kind.value]
+    if row:
+        if row not in {r.key for r in rows}:
+            raise Invalid(
+                f"Không có dòng {ADJUSTMENT_KIND_LABELS[kind].lower()} này trong bảng tiêu chí."
+            )
+        return row
+    if len(rows) > 1:
+        raise Invalid(
+            f"Hãy chọn dòng {ADJUSTMENT_KIND_LABELS[kind].lower()} của bảng tiêu chí "
+            f"({', '.join(r.label for r in rows)})."
+        )
+    return rows[0].key if rows else None
+
+
+def remove_adjustment(item: ScoreAdjustment, actor: User) -> None:
+    """Withdraw an item in the column it was proposed in. Once a later column has
+    given it points of its own it stays: that column sets 0 with a reason instead."""
+    sheet = item.sheet
+    if not item.can_remove(actor):
+        raise Forbidden("Chỉ người đề xuất khoản này được bỏ nó, khi cột điểm của họ còn mở.")
+    data = load_sheet_data([sheet.id])[sheet.id]
+    later = [
+        stage
+        for (stage, key), score in data.scores.items()
+        if key == item.key and stage != item.stage and score.value is not None
+    ]
+    if later:
+        raise Conflict(
+            f"Khoản này đã được chấm ở {STAGE_NOUNS[later[0]]}; không thể bỏ, "
+            "hãy sửa số điểm kèm lý do."
+        )
+    own = data.scores.get((item.stage, item.key))
+    if own is not None:
+        _write_score(sheet, data, item.stage, item.key, None, f"Bỏ khoản: {item.reason}", actor)
+    audit.record(
+        f"sheet.remove_{item.kind.value}",
+        sheet,
+        actor=actor,
+        summary=f"{sheet.unit.short_name}: bỏ {item.kind_label.lower()} “{item.reason}”",
+        details={
+            "adjustment_id": item.id,
+            "key": item.key,
+            "stage": item.stage.value,
+            "points": str(own.value) if own is not None and own.value is not None else None,
+            "reason": item.reason,
+        },
+    )
+    for (_stage, key), score in list(data.scores.items()):
+        if key == item.key:
+            db.session.delete(score)
+    db.session.delete(item)
+
+
+# --- publication and classification bands ----------------------------------------------------
+
+
+def _publish_guard(period: ScoringPeriod) -> str | None:
+    pending = [sheet.unit.short_name for sheet in period.sheets if sheet.current_step is not None]
+    if not period.sheets:
+        return "Kỳ chấm điểm chưa có phiếu nào."
+    if pending:
+        return (
+            f"Còn {len(pending)} phiếu chưa được Hội đồng công nhận: {', '.join(sorted(pending))}."
+        )
+    return None
+
+
+def apply_period_action(
+    period: ScoringPeriod, action: str, actor: User | None, note: str | None = None
+) -> TransitionRecord:
+    """Publish the results (once every sheet is approved) or withdraw the publication,
+    through the period's transition table; writes a PeriodTransition row and an audit
+    entry, or raises a ``workflow.engine.TransitionError`` and changes nothing. On
+    publication every unit is told its own result, and the drafters and the office
+    that the results are out."""
+    machine = period_machine(_publish_guard)
+
+    def record(entry: TransitionRecord) -> None:
+        moment = now()
+        db.session.add(
+            PeriodTransition(
+                period_id=period.id,
+                actor_id=actor.id if actor is not None else None,
+                action=entry.action,
+                source=entry.source,
+                target=entry.target,
+                note=entry.note,
+                at=moment,
+            )
+        )
+        period.published_at = moment if entry.target == PeriodState.PUBLISHED else None
+        audit.record(
+            f"period.{entry.action}",
+            period,
+            actor=actor,
+            summary=f"{period.name}: {machine.state_label(entry.source)} → "
+            f"{machine.state_label(entry.target)}",
+            details={"from": entry.source, "to": entry.target, "note": entry.note or ""},
+        )
+
+    entry = machine.apply(period, action, actor, note, record=record)
+    if entry.action == PUBLISH:
+        _notify_publication(period)
+    return entry
+
+
+def result_lines(row: Any, group_name: str | None) -> list[str]:
+    """One unit's published result as the mail writes it (the results page's figures)."""
+    lines = [f"Tổng điểm: {scoring.format_points(row.final.final)}"]
+    if row.ranked is not None:
+        where = f" trong {group_name}" if group_name else ""
+        lines.append(f"Xếp hạng{where}: {row.ranked.group_rank}")
+    if row.classified is not None:
+        lines.append(f"Xếp loại: {row.classified.band.label}")
+    return lines
+
+
+def _notify_publication(period: ScoringPeriod) -> None:
+    results = period_results(period)
+    url = f"/scoring/periods/{period.id}/results"
+    title = f"Công bố kết quả chấm điểm thi đua: {period.name}"
+    people = _unit_people([row.sheet.unit_id for row in results.rows])
+    by_unit: dict[int, list[User]] = {}
+    for person in people:
+        if person.unit_id is not None:
+            by_unit.setdefault(person.unit_id, []).append(person)
+    for row in results.rows:
+        group = row.sheet.group.name if row.sheet.group else None
+        notify(
+            by_unit.get(row.sheet.unit_id, []),
+            kind="scoring.publish",
+            title=title,
+            body="\n".join([row.sheet.unit.name, *result_lines(row, group)]),
+            url=url,
+        )
+    readers = [
+        user for role in (Role.DRAFTER, Role.OFFICE_VERIFIER) for user in _people_with_role(role)
+    ]
+    notify(
+        list({user.id: user for user in readers}.values()),
+        kind="scoring.publish",
+        title=title,
+        body=f"Kết quả của {len(results.rows)} đơn vị đã được công bố.",
+        url=url,
+    )
+
+
+def _people_with_role(role: Role) -> list[User]:
+    from accounts.models import UserRole
+
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role == role, User.active)
+            .order_by(User.id)
+        ).unique()
+    )
+
+
+def set_bands(period: ScoringPeriod, bands: Sequence[scoring.Band], actor: User) -> None:
+    """Replace the period's classification bands (the office, before publication)."""
+    if not period.can_edit_bands(actor):
+        raise Forbidden(
+            "Chỉ Thường trực Hội đồng sửa mức xếp loại, và chỉ trước khi công bố kết quả."
+        )
+    table = load_criteria(period.criteria_version_id)
+    total_max = _ensure_table_max(table)
+    try:
+        checked = scoring.Bands(tuple(bands))
+    except scoring.ScoreError:
+        checked = None
+    problems = scoring.band_problems(tuple(bands), total_max)
+    if problems or checked is None:
+        raise Invalid(
+            " ".join(problem.text for problem in problems),
+            details={"problems": [{"row": p.row, "message": p.text} for p in problems]},
+        )
+    before = period.bands_config
+    period.bands_config = bands_to_config(checked)
+    audit.record(
+        "period.bands",
+        period,
+        actor=actor,
+        summary=f"{period.name}: sửa mức xếp loại ({len(checked.bands)} mức)",
+        details={"from": before, "to": period.bands_config},
+    )
 
 
 # --- evidence ---------------------------------------------------------------------------------
@@ -709,8 +984,9 @@ def upload_evidence(
     name = display_filename(filename)
     kind = sniff_evidence(data, name)
     if lineage is not None:
+        # A criterion of the table, or one of the sheet's bonus or deduction items.
         table = load_criteria(sheet.period.criteria_version_id)
-        if lineage not in table.by_key:
+        if lineage not in table.by_key and lineage not in {a.key for a in sheet.adjustments}:
             raise NotFound("Không có tiêu chí này trong bảng tiêu chí của kỳ chấm điểm.")
     _auto_start(sheet, actor)
     stored = f"{secrets.token_hex(16)}.{kind}"

@@ -1,22 +1,23 @@
 """Reading periods and sheets with a constant number of SQL statements.
 
-Pages, exports and the API read through these functions: the criteria table is
-one query, all scores of any number of sheets one more, their bonus/deduction
-lines one more. Totals come from :func:`sheet_totals`, the one wrapper around
-the rules of ``scoring.compute_totals`` (through the table's prepared ``Scorer``),
-so a page, an export and the ranking always agree.
+Pages, exports, mails and the API read through these functions: the criteria
+table is one query, all scores of any number of sheets one more, their bonus and
+deduction items one more. What a column holds and adds up to comes from
+:func:`sheet_columns`, the one wrapper around ``scoring.carry_forward`` and the
+rules of ``scoring.compute_totals`` (through the table's prepared ``Scorer``), so a
+page, an export, a mail and the ranking always agree.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache, cached_property
 from typing import Protocol
 
-from sqlalchemy import Select, String, bindparam, cast, func, literal_column, select
+from sqlalchemy import Select, String, bindparam, cast, func, literal_column, or_, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from accounts.models import Group, GroupMembership, User
@@ -25,13 +26,13 @@ from drafts.models import Clause, ClauseKind
 from workflow import scoring, sheetflow
 from workflow.models import (
     Evidence,
-    LineKind,
+    PeriodTransition,
     Score,
+    ScoreAdjustment,
     ScoreChange,
     ScoreSheet,
     ScoreStage,
     ScoringPeriod,
-    SheetLine,
     SheetTransition,
 )
 
@@ -50,17 +51,28 @@ class CriterionRow:
     """A row of the table as pages and exports show it."""
 
     key: str  # the clause lineage; scores are keyed by it
-    code: str
+    code: str  # unique across the table: the parents' codes prefixed ("II.1")
     title: str
     kind: scoring.Kind
     max_points: Decimal | None  # as stated, or the sum of the children's
     guidance: str
     depth: int
     is_leaf: bool
+    number: str = ""  # the code as the table writes it ("1")
 
     @property
     def label(self) -> str:
         return f"{self.code}. {self.title}" if self.code else self.title
+
+    @property
+    def name(self) -> str:
+        """How messages name the row: its code, else its title."""
+        return self.code or self.title
+
+    @property
+    def takes_adjustments(self) -> bool:
+        """A bonus or deduction row: items are filed under it, it is not scored."""
+        return self.is_leaf and self.kind is not scoring.Kind.CRITERION
 
 
 @dataclass(frozen=True)
@@ -70,7 +82,13 @@ class CriteriaTable:
 
     @property
     def leaves(self) -> tuple[CriterionRow, ...]:
-        return tuple(row for row in self.rows if row.is_leaf)
+        """The rows that are scored: criterion leaves."""
+        return tuple(row for row in self.rows if row.is_leaf and not row.takes_adjustments)
+
+    @property
+    def adjustment_rows(self) -> tuple[CriterionRow, ...]:
+        """The bonus and deduction rows items are filed under."""
+        return tuple(row for row in self.rows if row.takes_adjustments)
 
     @cached_property
     def leaf_keys(self) -> frozenset[str]:
@@ -106,7 +124,7 @@ class CriteriaTable:
 
     def codes(self, keys: Iterable[str]) -> list[str]:
         rows = self.by_key
-        return [rows[key].code or rows[key].title for key in keys if key in rows]
+        return [rows[key].name for key in keys if key in rows]
 
 
 def load_criteria(version_id: int) -> CriteriaTable:
@@ -147,8 +165,11 @@ def load_criteria(version_id: int) -> CriteriaTable:
         )
         return node
 
-    tree = tuple(build(row, None, 0) for row in children[None])
-    return CriteriaTable(tree, tuple(flat))
+    raw = tuple(build(row, None, 0) for row in children[None])
+    tree = scoring.qualify_codes(raw)
+    codes = {node.key: node.code for top in tree for node in top.walk()}
+    rows = tuple(replace(row, code=codes[row.key], number=row.code) for row in flat)
+    return CriteriaTable(tree, rows)
 
 
 # Built once, as the other statements every results page runs: building a statement and
@@ -170,17 +191,32 @@ _CRITERIA_ROWS = (
 )
 
 
-# --- scores and lines -------------------------------------------------------------------------
+# --- scores and adjustments -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    """A bonus or deduction item as totals and pages need it (see ``ScoreAdjustment``)."""
+
+    key: str
+    kind: scoring.Kind
+    row: str | None  # the table's row it is filed under
+    reason: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{scoring.KIND_NOUNS[self.kind]}: {self.reason}"
 
 
 @dataclass
 class SheetData:
-    """Everything stored for one sheet's columns."""
+    """Everything stored for one sheet's columns, as ORM rows (pages that edit them)."""
 
     scores: dict[tuple[ScoreStage, str], Score] = field(default_factory=dict)
-    lines: list[SheetLine] = field(default_factory=list)
+    adjustments: list[ScoreAdjustment] = field(default_factory=list)
 
-    def values(self, stage: ScoreStage) -> dict[str, Decimal | None]:
+    def own(self, stage: ScoreStage) -> dict[str, Decimal | None]:
+        """The values this column stored itself (None: none, it holds the previous one's)."""
         return {
             key: row.value for (row_stage, key), row in self.scores.items() if row_stage == stage
         }
@@ -189,72 +225,176 @@ class SheetData:
         row = self.scores.get((stage, key))
         return None if row is None else row.value
 
-    def has(self, stage: ScoreStage) -> bool:
-        """Whether anything was entered in this column (else pages leave it blank)."""
-        return any(
-            row_stage == stage and row.value is not None
-            for (row_stage, _key), row in self.scores.items()
-        ) or bool(self.lines_for(stage))
-
-    def lines_for(self, stage: ScoreStage) -> list[SheetLine]:
-        return [line for line in self.lines if line.stage == stage]
-
-    def line_points(self, stage: ScoreStage) -> tuple[list[Decimal], list[Decimal]]:
-        """The points of this column's bonus lines and of its deduction lines."""
-        lines = self.lines_for(stage)
-        return (
-            [line.points for line in lines if line.kind == "bonus"],
-            [line.points for line in lines if line.kind == "deduction"],
-        )
+    @property
+    def items(self) -> list[Item]:
+        return [
+            Item(item.key, item.scoring_kind, item.lineage, item.reason)
+            for item in self.adjustments
+        ]
 
 
 @dataclass
 class SheetPoints:
     """The stored points of one sheet without the ORM rows behind them.
 
-    What totals, results and the results export read (``values``, ``value``, ``has``),
-    for pages that add up many sheets and show no note or version of a score. Only
-    entered points are kept: an empty score reads as no score, as everywhere.
+    What results and their exports read, for pages that add up many sheets and show
+    no note or version of a score. Only entered points are kept: an empty score
+    reads as no score, as everywhere.
     """
 
     scores: dict[ScoreStage, dict[str, Decimal]] = field(default_factory=dict)
-    lines: dict[ScoreStage, tuple[list[Decimal], list[Decimal]]] = field(default_factory=dict)
+    items: list[Item] = field(default_factory=list)
 
-    def values(self, stage: ScoreStage) -> dict[str, Decimal]:
+    def own(self, stage: ScoreStage) -> dict[str, Decimal]:
         return self.scores.get(stage, {})
 
     def value(self, stage: ScoreStage, key: str) -> Decimal | None:
         return self.scores.get(stage, {}).get(key)
 
-    def has(self, stage: ScoreStage) -> bool:
-        """Whether anything was entered in this column (else pages leave it blank)."""
-        return bool(self.scores.get(stage)) or stage in self.lines
-
-    def line_points(self, stage: ScoreStage) -> tuple[list[Decimal], list[Decimal]]:
-        """The points of this column's bonus lines and of its deduction lines."""
-        return self.lines.get(stage, ([], []))
-
 
 class _Points(Protocol):
-    def values(self, stage: ScoreStage) -> Mapping[str, Decimal | None]: ...
+    def own(self, stage: ScoreStage) -> Mapping[str, Decimal | None]: ...
 
-    def value(self, stage: ScoreStage, key: str) -> Decimal | None: ...
+    @property
+    def items(self) -> Sequence[Item]: ...
 
-    def line_points(self, stage: ScoreStage) -> tuple[list[Decimal], list[Decimal]]: ...
+
+@dataclass(frozen=True)
+class Column:
+    """One column of one sheet: what it holds, what it stored itself, its totals."""
+
+    stage: ScoreStage
+    held: Mapping[str, Decimal]  # every value it holds, carried ones included
+    own: Mapping[str, Decimal]  # the values it stored itself
+    totals: scoring.Totals
+    shown: bool  # reached by the sheet, or holding values of its own; else left blank
+
+    def value(self, key: str) -> Decimal | None:
+        return self.held.get(key)
+
+    def is_own(self, key: str) -> bool:
+        return key in self.own
+
+
+def sheet_columns(
+    table: CriteriaTable,
+    data: _Points,
+    period: ScoringPeriod,
+    reached: Collection[ScoreStage] = (),
+) -> dict[ScoreStage, Column]:
+    """Every column of one sheet, in step order. Every figure shown anywhere
+    (sheet, results, exports, mails, ranking) comes from here."""
+    stages = period.stages
+    owns = [
+        {key: value for key, value in data.own(stage).items() if value is not None}
+        for stage in stages
+    ]
+    leaves = table.leaf_keys
+    items = data.items
+    columns: dict[ScoreStage, Column] = {}
+    for stage, own, held in zip(stages, owns, scoring.carry_forward(owns), strict=True):
+        # A value stored under a row that is no longer scored (a bonus row's own score
+        # from before items existed) is not added up.
+        scores = {key: value for key, value in held.items() if key in leaves}
+        adjustments = [
+            scoring.Adjustment(item.kind, held[item.key], item.row)
+            for item in items
+            if item.key in held
+        ]
+        totals = table.scorer.totals(scores, adjustments, bonus_cap=period.bonus_cap)
+        columns[stage] = Column(stage, held, own, totals, stage in reached or bool(own))
+    return columns
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """One row of a sheet as the sheet page, the API and the exports show it."""
+
+    key: str  # a criterion's lineage or an item's key
+    label: str
+    depth: int
+    kind: scoring.Kind
+    role: str  # "group", "criterion" (scored), "row" (bonus/deduction row) or "item"
+    max_points: Decimal | None
+    guidance: str
+    values: Mapping[ScoreStage, Decimal | None]  # per shown column (None: blank)
+    own: frozenset[ScoreStage]  # the columns that stored this value themselves
+    name: str = ""  # how a message or an input's label names it: the code, else the label
+
+    @property
+    def editable(self) -> bool:
+        return self.role in ("criterion", "item")
+
+
+def sheet_rows(
+    table: CriteriaTable, items: Sequence[Item], columns: Mapping[ScoreStage, Column]
+) -> list[SheetRow]:
+    """The table's rows with each item right under the row it is filed under (items
+    filed under no row come last), and what each shown column holds for them."""
+    filed: dict[str | None, list[Item]] = defaultdict(list)
+    for item in items:
+        filed[item.row if item.row in table.by_key else None].append(item)
+
+    def cells(key: str, total: bool) -> tuple[dict[ScoreStage, Decimal | None], frozenset]:
+        values: dict[ScoreStage, Decimal | None] = {}
+        own = set()
+        for stage, column in columns.items():
+            if not column.shown:
+                values[stage] = None
+                continue
+            values[stage] = column.totals.groups.get(key) if total else column.value(key)
+            if not total and column.is_own(key):
+                own.add(stage)
+        return values, frozenset(own)
+
+    def item_row(item: Item, depth: int, label: str) -> SheetRow:
+        values, own = cells(item.key, False)
+        return SheetRow(
+            item.key, label, depth, item.kind, "item", None, "", values, own, item.label
+        )
+
+    result: list[SheetRow] = []
+    for row in table.rows:
+        role = "row" if row.takes_adjustments else "criterion" if row.is_leaf else "group"
+        values, own = cells(row.key, role != "criterion")
+        result.append(
+            SheetRow(
+                row.key, row.label, row.depth, row.kind, role, row.max_points, row.guidance,
+                values, own, row.name,
+            )
+        )  # fmt: skip
+        for item in filed.get(row.key, []):
+            result.append(item_row(item, row.depth + 1, item.reason))
+    for item in filed.get(None, []):
+        result.append(item_row(item, 0, item.label))
+    return result
+
+
+def sheet_totals(
+    table: CriteriaTable, data: _Points, stage: ScoreStage, period: ScoringPeriod
+) -> scoring.Totals:
+    """One column's totals (see :func:`sheet_columns`)."""
+    return sheet_columns(table, data, period)[stage].totals
 
 
 def load_sheet_data(sheet_ids: Sequence[int]) -> dict[int, SheetData]:
-    """Scores and lines of many sheets: two queries whatever their number."""
+    """Scores (with who saved them) and items of many sheets: three queries whatever
+    their number."""
     data: dict[int, SheetData] = {sheet_id: SheetData() for sheet_id in sheet_ids}
     if not sheet_ids:
         return data
-    for score in db.session.scalars(select(Score).where(Score.sheet_id.in_(sheet_ids))):
-        data[score.sheet_id].scores[(score.stage, score.lineage)] = score
-    lines = db.session.scalars(
-        select(SheetLine).where(SheetLine.sheet_id.in_(sheet_ids)).order_by(SheetLine.id)
+    scores = db.session.scalars(
+        select(Score).where(Score.sheet_id.in_(sheet_ids)).options(selectinload(Score.updated_by))
     )
-    for line in lines:
-        data[line.sheet_id].lines.append(line)
+    for score in scores:
+        data[score.sheet_id].scores[(score.stage, score.lineage)] = score
+    items = db.session.scalars(
+        select(ScoreAdjustment)
+        .where(ScoreAdjustment.sheet_id.in_(sheet_ids))
+        .order_by(ScoreAdjustment.id)
+    )
+    for item in items:
+        data[item.sheet_id].adjustments.append(item)
     return data
 
 
@@ -274,7 +414,7 @@ class _Decimals(dict[str, Decimal]):
 
 
 def load_sheet_points(sheet_ids: Sequence[int]) -> dict[int, SheetPoints]:
-    """Entered points and line points of many sheets: two queries.
+    """Entered points and items of many sheets: two queries.
 
     A period's results add up every score of every sheet: 8,550 of them for 30
     sheets of 95 criteria in three columns. Made into Python rows (let alone ORM
@@ -303,20 +443,23 @@ def load_sheet_points(sheet_ids: Sequence[int]) -> dict[int, SheetPoints]:
         }
     if unsplit:
         _load_points_by_row(unsplit, points)
-    lines = db.session.execute(_LINE_POINTS, {"sheet_ids": list(sheet_ids)})
-    for sheet_id, stage, kind, line_points in lines:
-        bonus, deductions = points[sheet_id].lines.setdefault(stage, ([], []))
-        if kind == LineKind.BONUS:
-            bonus.append(line_points)
-        elif kind == LineKind.DEDUCTION:
-            deductions.append(line_points)
+    for sheet_id, key, kind, row, reason in db.session.execute(
+        _ITEMS, {"sheet_ids": list(sheet_ids)}
+    ):
+        points[sheet_id].items.append(Item(key, scoring.Kind(kind), row, reason))
     return points
 
 
-_LINE_POINTS = (
-    select(SheetLine.sheet_id, SheetLine.stage, SheetLine.kind, SheetLine.points)
-    .where(SheetLine.sheet_id.in_(bindparam("sheet_ids", expanding=True)))
-    .order_by(SheetLine.id)
+_ITEMS = (
+    select(
+        ScoreAdjustment.sheet_id,
+        ScoreAdjustment.key,
+        ScoreAdjustment.kind,
+        ScoreAdjustment.lineage,
+        ScoreAdjustment.reason,
+    )
+    .where(ScoreAdjustment.sheet_id.in_(bindparam("sheet_ids", expanding=True)))
+    .order_by(ScoreAdjustment.id)
 )
 
 
@@ -347,27 +490,14 @@ def _load_points_by_row(sheet_ids: Sequence[int], points: dict[int, SheetPoints]
         points[sheet_id].scores.setdefault(stage, {})[lineage] = value
 
 
-def sheet_totals(
-    table: CriteriaTable, data: _Points, stage: ScoreStage, period: ScoringPeriod
-) -> scoring.Totals:
-    """One column's totals. Every total shown anywhere comes from here."""
-    leaves = table.leaf_keys
-    values = data.values(stage)
-    if not leaves.issuperset(values):  # a group row's own stored value is not added up
-        values = {key: value for key, value in values.items() if key in leaves}
-    bonus, deductions = data.line_points(stage)
-    return table.scorer.totals(values, bonus, deductions, bonus_cap=period.bonus_cap)
-
-
-def group_one_total(
-    table: CriteriaTable, data: _Points, totals: scoring.Totals, stage: ScoreStage
-) -> Decimal:
+def group_one_total(table: CriteriaTable, column: Column) -> Decimal:
+    """The first tie-breaker: the column's total of criteria group I."""
     key = table.group_one_key
     if key is None:
         return scoring.ZERO
-    if key in totals.groups:
-        return totals.groups[key]
-    return data.value(stage, key) or scoring.ZERO
+    if key in column.totals.groups:
+        return column.totals.groups[key]
+    return column.value(key) or scoring.ZERO
 
 
 # --- sheets -----------------------------------------------------------------------------------
@@ -531,11 +661,15 @@ def tasks_for(user: User) -> list[Task]:
 @dataclass(frozen=True)
 class ResultRow:
     sheet: ScoreSheet
-    totals: dict[ScoreStage, scoring.Totals]
+    columns: dict[ScoreStage, Column]
     final: scoring.Totals
-    complete: bool  # every criterion has a score in the final column
+    complete: bool  # the final column is reached and every criterion holds a score
     ranked: scoring.RankedEntry | None = None
     classified: scoring.Classified | None = None
+
+    @property
+    def totals(self) -> dict[ScoreStage, scoring.Totals]:
+        return {stage: column.totals for stage, column in self.columns.items()}
 
 
 @dataclass(frozen=True)
@@ -544,6 +678,7 @@ class Results:
     table: CriteriaTable
     rows: list[ResultRow]
     data: dict[int, SheetPoints]
+    bands: scoring.Bands
 
     @property
     def groups(self) -> list[tuple[Group | None, list[ResultRow]]]:
@@ -556,6 +691,22 @@ class Results:
             key=lambda item: (item[1][0].sheet.group.name if item[1][0].sheet.group else "~"),
         )
         return [(rows[0].sheet.group, rows) for _gid, rows in ordered]
+
+    def only(self, keep: Callable[[ResultRow], bool]) -> Results:
+        """The same results with fewer rows: ranks stay those of the whole period."""
+        return replace(self, rows=[row for row in self.rows if keep(row)])
+
+    def for_group(self, group_id: int | None) -> Results:
+        """One Cụm/Khối's rows (None: every row)."""
+        if group_id is None:
+            return self
+        return self.only(lambda row: row.sheet.group_id == group_id)
+
+    def visible_to(self, user: User) -> Results:
+        """The rows ``user`` may see (see ``ScoringPeriod.can_see_result_of``)."""
+        if self.period.can_see_all_results(user):
+            return self
+        return self.only(lambda row: self.period.can_see_result_of(user, row.sheet))
 
 
 def period_for_results(period_id: int) -> ScoringPeriod | None:
@@ -575,31 +726,64 @@ def period_results(period: ScoringPeriod) -> Results:
     table = load_criteria(period.criteria_version_id)
     sheets = result_sheets(period)
     data = load_sheet_points([sheet.id for sheet in sheets])
-    stages = period.stages  # read from the period's configuration at each call
-    final_stage = stages[-1]
+    final_stage = period.final_stage  # read from the period's configuration at each call
     rows: dict[int, ResultRow] = {}
     entries: list[scoring.RankEntry] = []
     for sheet in sheets:
-        totals = {stage: sheet_totals(table, data[sheet.id], stage, period) for stage in stages}
-        final = totals[final_stage]
-        complete = not final.missing
-        rows[sheet.id] = ResultRow(sheet, totals, final, complete)
+        columns = sheet_columns(table, data[sheet.id], period, sheet.completed_stages)
+        last = columns[final_stage]
+        complete = last.shown and not last.totals.missing
+        rows[sheet.id] = ResultRow(sheet, columns, last.totals, complete)
         if complete:
             entries.append(
                 scoring.RankEntry(
                     unit_id=sheet.id,
                     group_id=sheet.group_id or 0,
-                    final_total=final.final,
-                    group_one_total=group_one_total(table, data[sheet.id], final, final_stage),
+                    final_total=last.totals.final,
+                    group_one_total=group_one_total(table, last),
                     disqualified=sheet.disqualified,
                 )
             )
+    bands = period.bands_for(table.total_max)
     ranked = scoring.rank(entries)
-    classified = scoring.classify(ranked, period.bands, table.total_max)
+    classified = scoring.classify(ranked, bands)
     ordered: list[ResultRow] = []
     for item in classified:
         sheet_id = item.ranked.entry.unit_id
         base = rows.pop(sheet_id)
-        ordered.append(ResultRow(base.sheet, base.totals, base.final, True, item.ranked, item))
+        ordered.append(replace(base, ranked=item.ranked, classified=item))
     ordered.extend(rows.values())  # unranked: the final column is not complete yet
-    return Results(period, table, ordered, data)
+    return Results(period, table, ordered, data, bands)
+
+
+def period_history(period: ScoringPeriod) -> list[PeriodTransition]:
+    return list(
+        db.session.scalars(
+            select(PeriodTransition)
+            .where(PeriodTransition.period_id == period.id)
+            .options(joinedload(PeriodTransition.actor))
+            .order_by(PeriodTransition.id)
+        )
+    )
+
+
+# --- who may see which sheet ------------------------------------------------------------------
+def viewable_sheet_ids(user: User) -> Select[tuple[int]] | list[int]:
+    """`ScoreSheet.can_view` over every period: the ids of the sheets the user may see (the
+    audit log shows a sheet's rows only to them)."""
+    if user.can_verify_scores() or user.can_decide_scores() or user.can_administer():
+        return select(ScoreSheet.id)
+    # Anyone else sees the unit's own sheets and those its head reviews as Cụm/Khối leader
+    # or deputy: all among the sheets of the groups the unit belongs to. The predicate
+    # itself decides, so that the log can never show more than the sheet pages do.
+    groups = select(GroupMembership.group_id).where(GroupMembership.unit_id == user.unit_id)
+    candidates = db.session.scalars(
+        select(ScoreSheet)
+        .where(or_(ScoreSheet.unit_id == user.unit_id, ScoreSheet.group_id.in_(groups)))
+        .options(
+            selectinload(ScoreSheet.group)
+            .selectinload(Group.memberships)
+            .joinedload(GroupMembership.unit)
+        )
+    )
+    return [sheet.id for sheet in candidates if sheet.can_view(user)]

@@ -20,30 +20,35 @@ from sqlalchemy.orm import selectinload
 from accounts.clock import end_of_local_day
 from accounts.confirm import confirmation_page, is_confirmed
 from accounts.errors import Conflict, Invalid, NotFound, UserError, ensure
+from accounts.idempotency import idempotent
 from accounts.models import EmulationYear, Group, GroupMembership, Unit, active_units
+from accounts.params import int_arg
 from app import db
 from drafts.models import Draft
 from drafts.operations import adopted_criteria_drafts
 from workflow import exports, operations, queries, sheetflow
 from workflow.forms import (
     ActionForm,
+    AdjustmentForm,
+    BandsForm,
     DisqualifyForm,
     EvidenceForm,
     ExtendDeadlineForm,
-    LineForm,
     OpenPeriodForm,
     ScoresForm,
+    adjustment_choices,
+    parse_adjustment_choice,
     score_inputs,
     stage_from,
 )
 from workflow.models import (
+    PERIOD_MACHINE,
     STAGE_LABELS,
     STAGE_NOUNS,
     Evidence,
-    LineKind,
+    ScoreAdjustment,
     ScoreSheet,
     ScoringPeriod,
-    SheetLine,
     can_open_period,
 )
 from workflow.scoring import format_points
@@ -152,7 +157,7 @@ def new_period():  # type: ignore[no-untyped-def]
                 _chosen_units(form),
                 steps,
                 deadlines,
-                form.parsed_bands(),
+                None,
                 form.parsed_disqualifiers(),
                 form.parsed_bonus_cap(),
                 current_user,
@@ -184,6 +189,9 @@ def period(period_id: int):  # type: ignore[no-untyped-def]
         sheets=sheets,
         last=queries.last_transitions([s.id for s in sheets]),
         groups=[g for g in groups.values() if period.can_view_group(current_user, g)],
+        actions=PERIOD_MACHINE.actions_for(period, current_user),
+        machine=PERIOD_MACHINE,
+        history=queries.period_history(period),
     )
 
 
@@ -200,11 +208,8 @@ def group_view(period_id: int, group_id: int):  # type: ignore[no-untyped-def]
     table = queries.load_criteria(period.criteria_version_id)
     sheets = queries.period_sheets(period, group_id=group.id)
     data = queries.load_sheet_data([s.id for s in sheets])
-    totals = {
-        s.id: {
-            stage: queries.sheet_totals(table, data[s.id], stage, period) for stage in period.stages
-        }
-        for s in sheets
+    columns = {
+        s.id: queries.sheet_columns(table, data[s.id], period, s.reached_stages) for s in sheets
     }
     return render_template(
         "workflow/group.html",
@@ -212,8 +217,9 @@ def group_view(period_id: int, group_id: int):  # type: ignore[no-untyped-def]
         group=group,
         table=table,
         sheets=sheets,
-        data=data,
-        totals=totals,
+        columns=columns,
+        stages=[st for st in period.stages if st.value in ("self", "cluster")],
+        labels=STAGE_LABELS,
         last=queries.last_transitions([s.id for s in sheets]),
     )
 
@@ -244,10 +250,21 @@ def results(period_id: int):  # type: ignore[no-untyped-def]
     if period is None:
         raise NotFound(_("Không tìm thấy kỳ chấm điểm."))
     ensure(period.can_see_results(current_user))
+    outcome = queries.period_results(period).visible_to(current_user)
+    every_unit = period.can_see_all_results(current_user)
+    # A unit sees the per-criterion breakdown of its own sheet beside its result.
+    breakdown = None
+    if not every_unit and len(outcome.rows) == 1:
+        row = outcome.rows[0]
+        items = outcome.data[row.sheet.id].items
+        breakdown = queries.sheet_rows(outcome.table, items, row.columns)
     return render_template(
         "workflow/results.html",
         period=period,
-        results=queries.period_results(period),
+        results=outcome,
+        every_unit=every_unit,
+        breakdown=breakdown,
+        actions=PERIOD_MACHINE.actions_for(period, current_user),
         labels=STAGE_LABELS,
         nouns=STAGE_NOUNS,
     )
@@ -257,22 +274,89 @@ def _download(data: bytes, name: str, mimetype: str):  # type: ignore[no-untyped
     return send_file(BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name)
 
 
+def _results_group(period: ScoringPeriod) -> Group | None:
+    """The Cụm/Khối of ``?group=ID`` (None: the whole period)."""
+    group_id = int_arg("group")
+    if group_id is None:
+        return None
+    group = db.session.get(Group, group_id)
+    if group is None or group.year_id != period.year_id:
+        raise NotFound(_("Không tìm thấy Cụm, Khối."))
+    return group
+
+
 @bp.route("/periods/<int:period_id>/results.xlsx")
 @login_required
 def results_xlsx(period_id: int):  # type: ignore[no-untyped-def]
     period = _period_or_404(period_id)
-    ensure(period.can_see_results(current_user))
-    data = exports.results_xlsx(queries.period_results(period))
-    return _download(data, exports.results_filename(period), exports.XLSX)
+    ensure(period.can_export_results(current_user))
+    group = _results_group(period)
+    data = exports.results_xlsx(queries.period_results(period), group)
+    return _download(data, exports.results_filename(period, group), exports.XLSX)
 
 
 @bp.route("/periods/<int:period_id>/results.pdf")
 @login_required
 def results_pdf(period_id: int):  # type: ignore[no-untyped-def]
     period = _period_or_404(period_id)
-    ensure(period.can_see_results(current_user))
-    data = exports.results_pdf(queries.period_results(period))
-    return _download(data, exports.results_filename(period, "pdf"), exports.PDF)
+    ensure(period.can_export_results(current_user))
+    group = _results_group(period)
+    data = exports.results_pdf(queries.period_results(period), group)
+    return _download(data, exports.results_filename(period, group, "pdf"), exports.PDF)
+
+
+@bp.route("/periods/<int:period_id>/actions/<action>", methods=["POST"])
+@login_required
+def period_action(period_id: int, action: str):  # type: ignore[no-untyped-def]
+    period = _period_or_404(period_id)
+    if any(row.action == action for row in PERIOD_MACHINE.transitions_from(period.state)):
+        ensure(period.can_apply(current_user, action))
+    # Otherwise the engine explains that the action is not possible in this state.
+    form = ActionForm()
+    label = _(PERIOD_MACHINE.action_label(action))
+    operations.apply_period_action(period, action, current_user, form.note.data)
+    db.session.commit()
+    flash(_("Đã thực hiện: %(label)s.", label=label), "success")
+    return redirect(url_for("workflow.results", period_id=period.id), 303)
+
+
+@bp.route("/periods/<int:period_id>/bands", methods=["GET", "POST"])
+@login_required
+def bands(period_id: int):  # type: ignore[no-untyped-def]
+    period = _period_or_404(period_id)
+    ensure(period.can_see_all_results(current_user))
+    editable = period.can_edit_bands(current_user)
+    table = queries.load_criteria(period.criteria_version_id)
+    total_max = table.total_max
+    form = BandsForm()
+    status = 200
+    if request.method == "GET" or not editable:
+        ensure(request.method == "GET")
+        form.load(period.bands_for(total_max))
+    elif "add" in request.form or "remove" in request.form:
+        # Rows change without saving; the page shows the table again.
+        rows = form.rows()
+        if "add" in request.form:
+            rows.append({"key": "", "name": "", "min_points": ""})
+        else:
+            index = request.form.get("remove", "")
+            if index.isdigit() and int(index) < len(rows):
+                rows.pop(int(index))
+        form = BandsForm(formdata=None, data={"bands": rows})
+    elif form.validate_on_submit() and (parsed := form.parsed(total_max)) is not None:
+        operations.set_bands(period, parsed, current_user)
+        db.session.commit()
+        flash(_("Đã lưu mức xếp loại."), "success")
+        return redirect(url_for("workflow.bands", period_id=period.id), 303)
+    else:
+        status = 422
+    return render_template(
+        "workflow/bands.html",
+        period=period,
+        form=form,
+        editable=editable,
+        total_max=total_max,
+    ), status
 
 
 # --- one sheet --------------------------------------------------------------------------------
@@ -289,29 +373,36 @@ def _sheet_page(
     period = sheet.period
     table = queries.load_criteria(period.criteria_version_id)
     data = queries.load_sheet_data([sheet.id])[sheet.id]
-    totals = {stage: queries.sheet_totals(table, data, stage, period) for stage in period.stages}
+    columns = queries.sheet_columns(table, data, period, sheet.reached_stages)
     stage = sheet.editable_stage
     last = queries.last_transitions([sheet.id]).get(sheet.id)
     machine = period.machine()
     evidence_form = EvidenceForm()
-    evidence_form.lineage.choices = [("", _("Cả phiếu"))] + [
-        (row.key, row.label) for row in table.leaves
-    ]
+    evidence_form.lineage.choices = (
+        [("", _("Cả phiếu"))]
+        + [(row.key, row.label) for row in table.leaves]
+        + [(item.key, item.label) for item in data.items]
+    )
     disqualify_form = DisqualifyForm()
     disqualify_form.condition.choices = [(c, c) for c in period.disqualifiers]
+    adjustment_form = AdjustmentForm()
+    adjustment_form.row.choices = adjustment_choices(table.adjustment_rows)
     evidence: dict[str | None, list[Evidence]] = {}
     for item in sheet.evidence:
         evidence.setdefault(item.lineage, []).append(item)
+    previous = operations.previous_stage(sheet, stage) if stage else None
     return render_template(
         "workflow/sheet.html",
         sheet=sheet,
         period=period,
         table=table,
         data=data,
-        totals=totals,
+        columns=columns,
+        rows=queries.sheet_rows(table, data.items, columns),
+        adjustments={item.key: item for item in data.adjustments},
         stage=stage,
         can_edit=stage is not None and sheet.can_edit_stage(current_user, stage),
-        missing=table.codes(totals[stage].missing) if stage is not None else [],
+        missing=table.codes(columns[stage].totals.missing) if stage is not None else [],
         returned=queries.is_returned(last),
         last=last,
         actions=machine.actions_for(sheet, current_user),
@@ -320,14 +411,15 @@ def _sheet_page(
         evidence=evidence,
         scores_form=ScoresForm(),
         action_form=ActionForm(),
-        line_form=LineForm(),
+        adjustment_form=adjustment_form,
         evidence_form=evidence_form,
         extend_form=ExtendDeadlineForm(),
         disqualify_form=disqualify_form,
         entered=entered or {},
         errors=errors or {},
         conflicts=conflicts or [],
-        previous_stage=operations.previous_stage(sheet, stage) if stage else None,
+        previous_stage=previous,
+        carried=columns[previous].held if previous else {},
     ), status
 
 
@@ -341,6 +433,7 @@ def sheet(sheet_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/sheets/<int:sheet_id>/scores", methods=["POST"])
 @login_required
+@idempotent
 def save_scores(sheet_id: int):  # type: ignore[no-untyped-def]
     sheet = _sheet_or_404(sheet_id)
     ensure(sheet.can_view(current_user))
@@ -349,7 +442,7 @@ def save_scores(sheet_id: int):  # type: ignore[no-untyped-def]
         raise Conflict(_("Phiếu đã chuyển sang bước khác; hãy tải lại trang."))
     ensure(sheet.can_edit_stage(current_user, stage))
     table = queries.load_criteria(sheet.period.criteria_version_id)
-    keys = [row.key for row in table.leaves]
+    keys = [row.key for row in table.leaves] + [item.key for item in sheet.adjustments]
     entries = score_inputs(request.form, keys)
     try:
         operations.save_scores(sheet, stage, entries, current_user)
@@ -376,6 +469,7 @@ def save_scores(sheet_id: int):  # type: ignore[no-untyped-def]
 
 @bp.route("/sheets/<int:sheet_id>/confirm", methods=["POST"])
 @login_required
+@idempotent
 def confirm_scores(sheet_id: int):  # type: ignore[no-untyped-def]
     sheet = _sheet_or_404(sheet_id)
     ensure(sheet.can_edit_scores(current_user))
@@ -443,42 +537,43 @@ def apply_action(sheet_id: int, action: str):  # type: ignore[no-untyped-def]
     return _back(sheet)
 
 
-@bp.route("/sheets/<int:sheet_id>/lines", methods=["POST"])
+@bp.route("/sheets/<int:sheet_id>/adjustments", methods=["POST"])
 @login_required
-def add_line(sheet_id: int):  # type: ignore[no-untyped-def]
+@idempotent
+def add_adjustment(sheet_id: int):  # type: ignore[no-untyped-def]
     sheet = _sheet_or_404(sheet_id)
-    ensure(sheet.can_edit_scores(current_user))
-    form = LineForm()
+    ensure(sheet.can_adjust(current_user))
+    table = queries.load_criteria(sheet.period.criteria_version_id)
+    form = AdjustmentForm()
+    form.row.choices = adjustment_choices(table.adjustment_rows)
     if not form.validate_on_submit():
-        raise Invalid(_("Cần nhập số điểm và lý do."))
-    operations.add_line(
-        sheet,
-        LineKind(form.kind.data),
-        form.points.data or "",
-        form.reason.data or "",
-        current_user,
+        raise Invalid(_("Cần chọn loại, nhập số điểm và lý do."))
+    kind, row = parse_adjustment_choice(form.row.data or "")
+    operations.add_adjustment(
+        sheet, kind, form.points.data or "", form.reason.data or "", current_user, row=row
     )
     db.session.commit()
-    flash(_("Đã thêm dòng điểm."), "success")
+    flash(_("Đã thêm khoản điểm."), "success")
     return _back(sheet)
 
 
-@bp.route("/lines/<int:line_id>/delete", methods=["POST"])
+@bp.route("/adjustments/<int:adjustment_id>/delete", methods=["POST"])
 @login_required
-def delete_line(line_id: int):  # type: ignore[no-untyped-def]
-    line = db.session.get(SheetLine, line_id)
-    if line is None:
-        raise NotFound(_("Không tìm thấy dòng điểm."))
-    sheet = line.sheet
-    ensure(sheet.can_edit_stage(current_user, line.stage))
-    operations.remove_line(line, current_user)
+def delete_adjustment(adjustment_id: int):  # type: ignore[no-untyped-def]
+    item = db.session.get(ScoreAdjustment, adjustment_id)
+    if item is None:
+        raise NotFound(_("Không tìm thấy khoản điểm."))
+    sheet = item.sheet
+    ensure(item.can_remove(current_user))
+    operations.remove_adjustment(item, current_user)
     db.session.commit()
-    flash(_("Đã bỏ dòng điểm."), "success")
+    flash(_("Đã bỏ khoản điểm."), "success")
     return _back(sheet)
 
 
 @bp.route("/sheets/<int:sheet_id>/evidence", methods=["POST"])
 @login_required
+@idempotent
 def upload_evidence(sheet_id: int):  # type: ignore[no-untyped-def]
     sheet = _sheet_or_404(sheet_id)
     ensure(sheet.can_upload_evidence(current_user))
