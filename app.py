@@ -81,7 +81,7 @@ def select_timezone() -> str:
 # How often an active session cookie is re-signed (see _session_expiry).
 SESSION_SLIDE_SECONDS = 60
 
-DEMO_MODULES = ["drafts.demo", "comments.demo", "workflow.demo"]
+DEMO_MODULES = ["drafts.demo", "comments.demo", "comments.conference.demo", "workflow.demo"]
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -139,6 +139,7 @@ MODEL_MODULES = [
     "accounts.models",
     "drafts.models",
     "comments.models",
+    "comments.conference.models",
     "workflow.models",
     "tasks.models",
 ]
@@ -151,6 +152,8 @@ def _register_blueprints(app: Flask) -> None:
     from comments import api as comments_api
     from comments import consolidation_api, consolidation_views
     from comments import views as comments_views
+    from comments.conference import api as conference_api
+    from comments.conference import views as conference_views
     from drafts import api as drafts_api
     from drafts import views as drafts_views
     from tasks import api as tasks_api
@@ -163,6 +166,7 @@ def _register_blueprints(app: Flask) -> None:
         drafts_views,
         comments_views,
         consolidation_views,
+        conference_views,
         workflow_views,
         tasks_views,
     ):
@@ -173,6 +177,7 @@ def _register_blueprints(app: Flask) -> None:
         drafts_api,
         comments_api,
         consolidation_api,
+        conference_api,
         workflow_api,
         tasks_api,
     ):

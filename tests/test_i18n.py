@@ -273,7 +273,7 @@ def test_every_audit_action_written_has_a_label():
     source = "\n".join(
         path.read_text(encoding="utf-8")
         for package in ("accounts", "drafts", "comments", "workflow", "tasks")
-        for path in (ROOT / package).glob("*.py")
+        for path in (ROOT / package).rglob("*.py")
     )
     codes = set(re.findall(r'audit\.record\(\s*"([a-z_.]+)"', source))
     assert len(codes) > 40
