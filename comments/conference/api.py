@@ -100,10 +100,10 @@ CURRENT_IN = {
     "required": ["clause_id", "general"],
     "additionalProperties": False,
     "properties": {
-        "clause_id": {**NULLABLE_ID, "description": "null: không chọn điều khoản."},
+        "clause_id": {**ID, "minimum": 0, "description": "0: không chọn điều khoản."},
         "general": {
             "type": "boolean",
-            "description": "Khi clause_id là null: true trình chiếu ý kiến chung, "
+            "description": "Khi clause_id là 0: true trình chiếu ý kiến chung, "
             "false mọi ý kiến.",
         },
     },
@@ -465,7 +465,7 @@ def record_opinion(consultation_id: int, body: dict[str, Any]):  # type: ignore[
 def put_current_clause(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     consultation, conference = _recording(consultation_id)
     user = current_api_user()
-    clause = _clause_of(consultation, body["clause_id"])
+    clause = _clause_of(consultation, body["clause_id"] or None)
     operations.set_current_clause(conference, clause=clause, general=body["general"], actor=user)
     db.session.commit()
     text = round_queries.load_draft_text(consultation.version)
