@@ -55,6 +55,7 @@
       p.appendChild(document.createTextNode(" " + line.text));
       clause.appendChild(p);
     });
+    clause.hidden = state.clause_lines.length === 0;
     var list = document.getElementById("presenter-opinions");
     list.replaceChildren();
     state.opinions.forEach(function (opinion) {

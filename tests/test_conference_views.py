@@ -78,7 +78,7 @@ def test_the_secretary_records_one_opinion_per_save_and_keeps_the_clause(
         data={"speaker": "Lê Văn Trưởng", "unit": org.r1.id, "clause": "7.4", "text": "Ý kiến 1."},
     )
     assert first.status_code == 302
-    assert first.headers["Location"].endswith("/record?clause=7.4#opinion-form")
+    assert first.headers["Location"].endswith("/record?clause=7.4")
     back = client.get(first.headers["Location"])
     assert re.search(
         r'name="clause"[^>]*value="7.4"|value="7.4"[^>]*name="clause"', back.get_data(as_text=True)
@@ -149,7 +149,7 @@ def test_the_screen_shows_the_current_clause_and_refreshes_without_javascript(
     speak(conference, secretary, org.r2, "Điều 2", "Về Điều 2.")
     auth.login(secretary)
     url = base(conference.consultation_id)
-    assert client.post(f"{url}/current", data={"clause": "7.4"}).status_code == 302
+    assert client.post(f"{url}/current", data={"on_screen": "7.4"}).status_code == 302
     screen = client.get(f"{url}/presenter")
     html = screen.get_data(as_text=True)
     assert '<noscript><meta http-equiv="refresh"' in html
@@ -157,12 +157,12 @@ def test_the_screen_shows_the_current_clause_and_refreshes_without_javascript(
     assert "Khoản 4 Điều 7" in text and "Về khoản 4." in text and "Về Điều 2." not in text
     state = client.get(f"{url}/presenter.json").get_json()
     assert state["focus"] == "clause" and [o["text"] for o in state["opinions"]] == ["Về khoản 4."]
-    client.post(f"{url}/current", data={"clause": "chung"})
+    client.post(f"{url}/current", data={"on_screen": "chung"})
     assert client.get(f"{url}/presenter.json").get_json()["focus"] == "general"
-    client.post(f"{url}/current", data={"clause": ""})
+    client.post(f"{url}/current", data={"on_screen": ""})
     everything = client.get(f"{url}/presenter.json").get_json()
     assert everything["focus"] == "all" and len(everything["opinions"]) == 2
-    bad = client.post(f"{url}/current", data={"clause": "Điều 99"})
+    bad = client.post(f"{url}/current", data={"on_screen": "Điều 99"})
     assert bad.status_code == 303
     assert "Không tìm thấy điều khoản “Điều 99”" in page_text(client.get(f"{url}/record"))
 

@@ -103,8 +103,7 @@ CURRENT_IN = {
         "clause_id": {**ID, "minimum": 0, "description": "0: không chọn điều khoản."},
         "general": {
             "type": "boolean",
-            "description": "Khi clause_id là 0: true trình chiếu ý kiến chung, "
-            "false mọi ý kiến.",
+            "description": "Khi clause_id là 0: true trình chiếu ý kiến chung, false mọi ý kiến.",
         },
     },
 }

@@ -65,7 +65,7 @@ class OpinionForm(FlaskForm):
 
 
 class CurrentClauseForm(FlaskForm):
-    clause = StringField(
+    on_screen = StringField(
         _l("Điều khoản đang thảo luận (để trống: mọi ý kiến; “chung”: ý kiến chung)"),
         validators=[Length(max=200)],
     )

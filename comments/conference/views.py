@@ -297,9 +297,9 @@ def _record_page(
     text = round_queries.load_draft_text(consultation.version)
     current = CurrentClauseForm()
     if conference.current_clause_id is not None:
-        current.clause.data = text.label(conference.current_clause_id)
+        current.on_screen.data = text.label(conference.current_clause_id)
     elif conference.current_general:
-        current.clause.data = _("chung")
+        current.on_screen.data = _("chung")
     opinions = queries.opinion_lines(conference, text, current_user)
     return (
         render_template(
@@ -364,7 +364,6 @@ def record(consultation_id: int):  # type: ignore[no-untyped-def]
             "conference.record",
             consultation_id=consultation.id,
             clause=form.clause.data or None,
-            _anchor="opinion-form",
         )
     )
 
@@ -374,7 +373,7 @@ def record(consultation_id: int):  # type: ignore[no-untyped-def]
 def current_clause(consultation_id: int):  # type: ignore[no-untyped-def]
     consultation, conference = _recording(consultation_id)
     form = CurrentClauseForm()
-    typed = (form.clause.data or "").strip()
+    typed = (form.on_screen.data or "").strip()
     text = round_queries.load_draft_text(consultation.version)
     if typed:
         clause, general = _clause_from(text, typed)
