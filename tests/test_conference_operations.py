@@ -41,6 +41,8 @@ def test_an_opinion_is_a_comment_of_the_unit_from_the_conference(org, conference
     data = load_consolidation(conference.consultation)
     found = [c for g in data.groups for c in g.comments if c.id == comment.id]
     assert found and found[0].is_conference
+    held = conference.held_on.strftime("%d/%m/%Y")
+    assert data.unit_label(comment) == f"{org.r1.name} (ý kiến tại Hội nghị trực tuyến {held})"
     assert "conference.opinion" in actions()
 
 

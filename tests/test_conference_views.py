@@ -206,6 +206,8 @@ def test_attendance_and_conclusions(client, auth, org, conference, secretary):
     assert saved.status_code == 302
     stale = client.post(f"{url}/conclusions", data={"conclusions": "Khác.", "lock_version": 1})
     assert stale.status_code == 409 and "vừa được người khác sửa" in page_text(stale)
+    html = stale.get_data(as_text=True)
+    assert re.search(r'name="conclusions">\s*Khác\.</textarea>', html)  # what was typed stays
     db.session.expire_all()
     assert conference.conclusions == "Giao Văn phòng tiếp thu."
     codes = set(db.session.scalars(select(AuditEntry.action)))

@@ -100,22 +100,33 @@ def _meeting_page(
     conference: Conference | None,
     *,
     form: MeetingForm | None = None,
+    conclusions_form: ConclusionsForm | None = None,
     message: str | None = None,
     status: int = 200,
 ) -> Any:
-    form = form or MeetingForm()
-    if conference is not None and request.method == "GET":
-        form.starts_at.data = to_local(conference.starts_at).replace(tzinfo=None)
-        form.mode.data = conference.mode.value
-        form.place.data = conference.place
-        form.chair_name.data = conference.chair_name
-        form.chair_title.data = conference.chair_title
-        form.lock_version.data = str(conference.lock_version)
-    secretaries = SecretariesForm()
+    """The page; a form passed in is the one just submitted (shown as sent), the others
+    show what is stored."""
+    if form is None:
+        form = MeetingForm(formdata=None)
+        if conference is not None:
+            form.starts_at.data = to_local(conference.starts_at).replace(tzinfo=None)
+            form.mode.data = conference.mode.value
+            form.place.data = conference.place
+            form.chair_name.data = conference.chair_name
+            form.chair_title.data = conference.chair_title
+            form.lock_version.data = str(conference.lock_version)
+        else:
+            form.starts_at.data = to_local(now()).replace(tzinfo=None, second=0, microsecond=0)
+    if conclusions_form is None:
+        conclusions_form = ConclusionsForm(formdata=None)
+        if conference is not None:
+            conclusions_form.conclusions.data = conference.conclusions
+            conclusions_form.lock_version.data = str(conference.lock_version)
+    secretaries = SecretariesForm(formdata=None)
     secretaries.secretaries.choices = [
         (u.id, f"{u.full_name} ({u.unit.short_name})") for u in secretary_candidates()
     ]
-    if conference is not None and request.method == "GET":
+    if conference is not None:
         secretaries.secretaries.data = [s.user_id for s in conference.secretaries]
     return (
         render_template(
@@ -125,7 +136,7 @@ def _meeting_page(
             form=form,
             secretaries_form=secretaries,
             attendance=_attendance_rows(consultation, conference),
-            conclusions_form=_conclusions_form(conference),
+            conclusions_form=conclusions_form,
             message=message,
         ),
         status,
@@ -138,14 +149,6 @@ def _attendance_rows(consultation: Consultation, conference: Conference | None) 
         row = conference.attendance_for(response.unit_id) if conference else None
         rows.append((response.unit, row))
     return rows
-
-
-def _conclusions_form(conference: Conference | None) -> ConclusionsForm:
-    form = ConclusionsForm()
-    if conference is not None and request.method == "GET":
-        form.conclusions.data = conference.conclusions
-        form.lock_version.data = str(conference.lock_version)
-    return form
 
 
 def _details(form: MeetingForm) -> operations.MeetingDetails:
@@ -170,10 +173,6 @@ def meeting(consultation_id: int):  # type: ignore[no-untyped-def]
     if conference is None or not conference.can_record(current_user):
         ensure(consultation.can_manage(current_user))
     if request.method == "GET":
-        if conference is None:
-            form = MeetingForm()
-            form.starts_at.data = to_local(now()).replace(tzinfo=None, second=0, microsecond=0)
-            return _meeting_page(consultation, None, form=form)
         return _meeting_page(consultation, conference)
     ensure(consultation.can_manage(current_user))
     form = MeetingForm()
@@ -265,7 +264,13 @@ def conclusions(consultation_id: int):  # type: ignore[no-untyped-def]
     consultation, conference = _recording(consultation_id)
     form = ConclusionsForm()
     if not form.validate_on_submit():
-        return _meeting_page(consultation, conference, message=_("Kết luận quá dài."), status=422)
+        return _meeting_page(
+            consultation,
+            conference,
+            conclusions_form=form,
+            message=_("Kết luận quá dài."),
+            status=422,
+        )
     try:
         operations.set_conclusions(
             conference,
@@ -279,8 +284,9 @@ def conclusions(consultation_id: int):  # type: ignore[no-untyped-def]
     except (UserError, StaleDataError) as exc:
         db.session.rollback()
         message, status = _failure(exc)
-        page = _meeting_page(consultation, conference, message=message, status=status)
-        return page
+        return _meeting_page(
+            consultation, conference, conclusions_form=form, message=message, status=status
+        )
     flash(_("Đã lưu kết luận hội nghị."), "success")
     return redirect(url_for("conference.meeting", consultation_id=consultation.id))
 
