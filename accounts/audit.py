@@ -65,6 +65,7 @@ ACTION_LABELS = {
     "conference.secretaries": N_("Phân công thư ký hội nghị"),
     "conference.attendance": N_("Ghi đơn vị dự hội nghị"),
     "conference.opinion": N_("Thư ký ghi ý kiến phát biểu tại hội nghị"),
+    "conference.opinion_delete": N_("Xóa ý kiến phát biểu ghi nhầm tại hội nghị"),
     "conference.current_clause": N_("Chọn điều khoản trình chiếu tại hội nghị"),
     "conference.conclusions": N_("Ghi kết luận hội nghị"),
     "position.submit": N_("Gửi ý kiến của đơn vị"),

@@ -116,6 +116,11 @@ def test_the_secretary_records_and_presents(api, org, conference, secretary):
     assert conclusions.status_code == 200, conclusions.get_json()
     stale = client.put(url(cid, "/conclusions"), json={"text": "Khác.", "lock_version": 1})
     assert stale.status_code == 409
+    third = general.get_json()["id"]
+    assert api(org.head1).delete(url(cid, f"/opinions/{third}")).status_code == 403
+    assert client.delete(url(cid, f"/opinions/{third}")).status_code == 204
+    assert client.delete(url(cid, f"/opinions/{third}")).status_code == 404
+    assert len(client.get(url(cid, "/opinions")).get_json()["items"]) == 2
     minutes = client.get(url(cid, "/minutes.docx"))
     assert minutes.status_code == 200
     text = "\n".join(p.text for p in Document(io.BytesIO(minutes.data)).paragraphs)
@@ -197,6 +202,7 @@ def test_routes_declare_their_scopes(app, org, conference, secretary):
         (base + "/conclusions", "put"): "comment",
         (base + "/opinions", "get"): "read",
         (base + "/opinions", "post"): "comment",
+        (base + "/opinions/{opinion_id}", "delete"): "comment",
         (base + "/current-clause", "put"): "comment",
         (base + "/presenter", "get"): "read",
         (base + "/minutes.docx", "get"): "read",

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from accounts.errors import Conflict, Forbidden, Invalid
+from accounts.errors import Conflict, Forbidden, Invalid, NotFound
 from accounts.models import AuditEntry, Role
 from app import db
 from comments import operations as round_operations
@@ -188,3 +188,26 @@ def test_a_stale_conclusions_edit_is_refused_and_changes_nothing(org, conference
             conference, text="Bản của cán bộ soạn thảo.", actor=org.drafter, lock_version=seen
         )
     assert conference.conclusions == "Bản của thư ký."
+
+
+def test_an_opinion_recorded_by_mistake_is_taken_back(
+    org, conference, secretary, open_round, create_conference
+):
+    kept = speak(conference, secretary, org.r1, text="Giữ lại.")
+    wrong = speak(conference, secretary, org.r2, text="Ghi nhầm đơn vị.")
+    comment_id = wrong.comment_id
+    operations.delete_opinion(conference, wrong, actor=secretary)
+    db.session.commit()
+    db.session.expire_all()
+    assert [o.id for o in db.session.scalars(select(Opinion))] == [kept.id]
+    assert db.session.get(Comment, comment_id) is None
+    assert actions()[-1] == "conference.opinion_delete"
+    other = create_conference(open_round(), secretaries=[secretary])
+    with pytest.raises(NotFound):
+        operations.delete_opinion(other, kept, actor=secretary)
+    with pytest.raises(Forbidden):
+        operations.delete_opinion(conference, kept, actor=org.head1)
+    round_operations.close_round(conference.consultation, org.drafter)
+    db.session.commit()
+    with pytest.raises(Conflict):
+        operations.delete_opinion(conference, kept, actor=secretary)

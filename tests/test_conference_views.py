@@ -230,3 +230,17 @@ def test_the_secretary_finds_their_conferences(client, auth, org, conference, se
     assert 'href="/comments/conferences"' in home.get_data(as_text=True)
     text = page_text(client.get("/comments/conferences"))
     assert conference.consultation.draft.title in text and "Ghi ý kiến" in text
+
+
+def test_the_secretary_takes_back_a_slip(client, auth, org, conference, secretary):
+    wrong = speak(conference, secretary, org.r2, text="Ghi nhầm.")
+    url = f"{base(conference.consultation_id)}/opinions/{wrong.id}/delete"
+    auth.login(org.head1)
+    assert client.post(url).status_code == 403
+    auth.logout()
+    auth.login(secretary)
+    record = client.get(f"{base(conference.consultation_id)}/record").get_data(as_text=True)
+    assert f'action="{url}"' in record
+    response = client.post(url, data={"clause": "7.4"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("?clause=7.4")
+    assert db.session.scalars(select(Opinion)).all() == []

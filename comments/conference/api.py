@@ -18,7 +18,7 @@ from accounts.operations import get_or_404
 from app import db
 from comments import queries as round_queries
 from comments.conference import exports, operations, queries
-from comments.conference.models import Conference, MeetingMode
+from comments.conference.models import Conference, MeetingMode, Opinion
 from comments.conference.references import GENERAL
 from comments.models import Consultation
 from drafts.models import Clause
@@ -449,6 +449,23 @@ def record_opinion(consultation_id: int, body: dict[str, Any]):  # type: ignore[
     db.session.commit()
     line = next(o for o in queries.opinion_lines(conference, text, user) if o.id == opinion.id)
     return exports.opinion_json(line), 201
+
+
+@api_route(
+    bp,
+    f"{PREFIX}/opinions/<int:opinion_id>",
+    methods=["DELETE"],
+    scope=Scope.COMMENT,
+    summary="Xóa ý kiến ghi nhầm (cùng ý kiến góp ý tương ứng của đơn vị)",
+    tags=TAGS,
+    status=204,
+)
+def delete_opinion(consultation_id: int, opinion_id: int):  # type: ignore[no-untyped-def]
+    _consultation, conference = _recording(consultation_id)
+    opinion = get_or_404(Opinion, opinion_id, "Không tìm thấy ý kiến này trong hội nghị.")
+    operations.delete_opinion(conference, opinion, actor=current_api_user())
+    db.session.commit()
+    return "", 204
 
 
 @api_route(

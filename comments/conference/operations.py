@@ -329,6 +329,30 @@ def record_opinion(
     return opinion
 
 
+def delete_opinion(conference: Conference, opinion: Opinion, *, actor: User) -> None:
+    """Take back an opinion recorded by mistake (the wrong unit, a slip of the keyboard):
+    the opinion and its comment go, the audit row stays."""
+    _ensure_recorder(conference, actor)
+    _ensure_round_open(conference.consultation)
+    if opinion.conference_id != conference.id:
+        raise NotFound("Không tìm thấy ý kiến này trong hội nghị.")
+    comment = opinion.comment
+    audit.record(
+        "conference.opinion_delete",
+        comment,
+        actor=actor,
+        summary=f"{comment.unit.short_name}: ý kiến #{comment.id} tại {conference.meeting_form}",
+        details={
+            "conference_id": conference.id,
+            "speaker": opinion.speaker_name,
+            "digest": audit.digest(comment.text),
+        },
+    )
+    conference.opinions.remove(opinion)
+    db.session.delete(opinion)
+    db.session.delete(comment)
+
+
 def set_current_clause(
     conference: Conference, *, clause: Clause | None, general: bool, actor: User
 ) -> Conference:

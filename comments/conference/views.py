@@ -22,6 +22,7 @@ from accounts.downloads import send_download
 from accounts.errors import Conflict, Invalid, UserError, ensure
 from accounts.idempotency import idempotent
 from accounts.models import Role, User, UserRole
+from accounts.operations import get_or_404
 from accounts.params import parse_int
 from app import db
 from comments import queries as round_queries
@@ -33,7 +34,7 @@ from comments.conference.forms import (
     OpinionForm,
     SecretariesForm,
 )
-from comments.conference.models import Conference, MeetingMode
+from comments.conference.models import Conference, MeetingMode, Opinion
 from comments.conference.references import GENERAL
 from comments.models import Consultation
 from drafts.models import Clause
@@ -370,6 +371,26 @@ def record(consultation_id: int):  # type: ignore[no-untyped-def]
             "conference.record",
             consultation_id=consultation.id,
             clause=form.clause.data or None,
+        )
+    )
+
+
+@bp.route(
+    "/rounds/<int:consultation_id>/meeting/opinions/<int:opinion_id>/delete", methods=["POST"]
+)
+@login_required
+def delete_opinion(consultation_id: int, opinion_id: int):  # type: ignore[no-untyped-def]
+    consultation, conference = _recording(consultation_id)
+    opinion = get_or_404(Opinion, opinion_id, _("Không tìm thấy ý kiến này trong hội nghị."))
+    speaker = opinion.speaker_name
+    operations.delete_opinion(conference, opinion, actor=current_user)
+    db.session.commit()
+    flash(_("Đã xóa ý kiến của %(speaker)s.", speaker=speaker), "success")
+    return redirect(
+        url_for(
+            "conference.record",
+            consultation_id=consultation.id,
+            clause=request.form.get("clause") or None,
         )
     )
 
