@@ -70,6 +70,15 @@ def test_the_secretary_records_and_presents(api, org, conference, secretary):
     )
     assert attendance.status_code == 200
     assert attendance.get_json()["attendance"][0]["representatives"] == "Lê Văn Trưởng"
+    patched = client.patch(
+        url(cid, "/attendance"), json={"units": [{"unit_id": org.r2.id, "attended": False}]}
+    )
+    rows = {a["unit_id"]: a["attended"] for a in patched.get_json()["attendance"]}
+    assert rows == {org.r1.id: True, org.r2.id: False}  # PATCH keeps the units it does not name
+    replaced = client.put(
+        url(cid, "/attendance"), json={"units": [{"unit_id": org.r2.id, "attended": True}]}
+    )
+    assert [a["unit_id"] for a in replaced.get_json()["attendance"]] == [org.r2.id]
     by_text = client.post(
         url(cid, "/opinions"),
         json={
@@ -105,6 +114,8 @@ def test_the_secretary_records_and_presents(api, org, conference, secretary):
     assert shown["clause_label"] == "Điều 2" and shown["total"] == 3
     client.put(url(cid, "/current-clause"), json={"clause_id": 0, "general": True})
     assert client.get(url(cid, "/presenter")).get_json()["focus"] == "general"
+    again = client.patch(url(cid, "/current-clause"), json={"clause_id": clause.id})
+    assert again.get_json()["focus"] == "clause"
 
     conclusions = client.put(
         url(cid, "/conclusions"),
@@ -116,6 +127,8 @@ def test_the_secretary_records_and_presents(api, org, conference, secretary):
     assert conclusions.status_code == 200, conclusions.get_json()
     stale = client.put(url(cid, "/conclusions"), json={"text": "Khác.", "lock_version": 1})
     assert stale.status_code == 409
+    patched = client.patch(url(cid, "/conclusions"), json={"text": "Giao Văn phòng tiếp thu."})
+    assert patched.status_code == 200 and patched.get_json()["conclusions"].startswith("Giao")
     third = general.get_json()["id"]
     assert api(org.head1).delete(url(cid, f"/opinions/{third}")).status_code == 403
     assert client.delete(url(cid, f"/opinions/{third}")).status_code == 204
@@ -154,6 +167,8 @@ def test_permission_is_checked_before_the_body(api, org, conference, create_user
             ("put", "/current-clause"),
             ("put", "/conclusions"),
             ("put", "/secretaries"),
+            ("patch", "/attendance"),
+            ("patch", "/current-clause"),
             ("put", ""),
             ("patch", ""),
         ):
@@ -198,8 +213,12 @@ def test_routes_declare_their_scopes(app, org, conference, secretary):
         (base, "put"): "comment",
         (base, "patch"): "comment",
         (base + "/secretaries", "put"): "comment",
+        (base + "/secretaries", "patch"): "comment",
         (base + "/attendance", "put"): "comment",
+        (base + "/attendance", "patch"): "comment",
         (base + "/conclusions", "put"): "comment",
+        (base + "/conclusions", "patch"): "comment",
+        (base + "/current-clause", "patch"): "comment",
         (base + "/opinions", "get"): "read",
         (base + "/opinions", "post"): "comment",
         (base + "/opinions/{opinion_id}", "delete"): "comment",

@@ -203,14 +203,8 @@ def _round(consultation_id: int) -> Consultation:
     return round_queries.get_round(consultation_id)
 
 
-def _conference(consultation_id: int) -> tuple[Consultation, Conference]:
-    return queries.conference_of(consultation_id)
-
-
-def _recording(consultation_id: int) -> tuple[Consultation, Conference]:
-    consultation, conference = _conference(consultation_id)
-    ensure(conference.can_record(current_api_user()))
-    return consultation, conference
+def _conference(consultation_id: int, access: queries.Access) -> tuple[Consultation, Conference]:
+    return queries.conference_of(consultation_id, current_api_user(), access)
 
 
 def _moment(value: str) -> datetime:
@@ -253,8 +247,7 @@ def _clause_of(consultation: Consultation, clause_id: int | None) -> Clause | No
     response=CONFERENCE,
 )
 def get_conference(consultation_id: int):  # type: ignore[no-untyped-def]
-    _consultation, conference = _conference(consultation_id)
-    ensure(conference.can_view(current_api_user()))
+    _consultation, conference = _conference(consultation_id, queries.VIEW)
     return exports.conference_json(conference)
 
 
@@ -281,9 +274,8 @@ def create_conference(consultation_id: int, body: dict[str, Any]):  # type: igno
 
 
 def _save_meeting(consultation_id: int, body: Any) -> Any:
-    _consultation, conference = _conference(consultation_id)
+    _consultation, conference = _conference(consultation_id, queries.MANAGE)
     user = current_api_user()
-    ensure(conference.can_manage(user))
     current = exports.conference_json(conference)
     fields = {key: current[key] for key in MEETING_FIELDS} | dict(body)
     operations.update_conference(conference, details=_details(fields), actor=user)
@@ -319,6 +311,19 @@ def patch_conference(consultation_id: int, body: dict[str, Any]):  # type: ignor
     return _save_meeting(consultation_id, body)
 
 
+def _set_secretaries(consultation_id: int, body: Any) -> Any:
+    _consultation, conference = _conference(consultation_id, queries.MANAGE)
+    user = current_api_user()
+    ids = list(dict.fromkeys(body["user_ids"]))
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+    missing = [i for i in ids if i not in users]
+    if missing:
+        raise Invalid(f"Không tìm thấy người dùng: {', '.join(map(str, missing))}.")
+    operations.set_secretaries(conference, [users[i] for i in ids], actor=user)
+    db.session.commit()
+    return exports.conference_json(conference)
+
+
 @api_route(
     bp,
     f"{PREFIX}/secretaries",
@@ -330,15 +335,47 @@ def patch_conference(consultation_id: int, body: dict[str, Any]):  # type: ignor
     response=CONFERENCE,
 )
 def put_secretaries(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    _consultation, conference = _conference(consultation_id)
-    user = current_api_user()
-    ensure(conference.can_manage(user))
-    ids = list(dict.fromkeys(body["user_ids"]))
-    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
-    missing = [i for i in ids if i not in users]
-    if missing:
-        raise Invalid(f"Không tìm thấy người dùng: {', '.join(map(str, missing))}.")
-    operations.set_secretaries(conference, [users[i] for i in ids], actor=user)
+    return _set_secretaries(consultation_id, body)
+
+
+@api_route(
+    bp,
+    f"{PREFIX}/secretaries",
+    methods=["PATCH"],
+    scope=Scope.COMMENT,
+    summary="Phân công thư ký hội nghị (danh sách duy nhất: như PUT)",
+    tags=TAGS,
+    body=patch_of(SECRETARIES_IN),
+    response=CONFERENCE,
+)
+def patch_secretaries(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _set_secretaries(consultation_id, body)
+
+
+def _set_attendance(consultation_id: int, body: Any, *, whole_list: bool) -> Any:
+    """PUT replaces the list; PATCH changes only the units it names."""
+    consultation, conference = _conference(consultation_id, queries.RECORD)
+    units = {r.unit_id: r.unit for r in consultation.responses}
+    entries: dict[int, operations.AttendanceEntry] = {}
+    if not whole_list:
+        for row in conference.attendances:
+            entries[row.unit_id] = operations.AttendanceEntry(
+                row.unit, row.attended, row.representatives
+            )
+    sent: set[int] = set()
+    for item in body["units"]:
+        unit = units.get(item["unit_id"])
+        if unit is None:
+            raise Invalid(f"Đơn vị {item['unit_id']} không được mời góp ý trong đợt này.")
+        if unit.id in sent:
+            raise Invalid(f"{unit.name} được ghi hai lần trong danh sách dự họp.")
+        sent.add(unit.id)
+        entries[unit.id] = operations.AttendanceEntry(
+            unit=unit,
+            attended=item["attended"],
+            representatives=item.get("representatives", ""),
+        )
+    operations.set_attendance(conference, list(entries.values()), actor=current_api_user())
     db.session.commit()
     return exports.conference_json(conference)
 
@@ -354,21 +391,31 @@ def put_secretaries(consultation_id: int, body: dict[str, Any]):  # type: ignore
     response=CONFERENCE,
 )
 def put_attendance(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    consultation, conference = _recording(consultation_id)
-    units = {r.unit_id: r.unit for r in consultation.responses}
-    entries = []
-    for item in body["units"]:
-        unit = units.get(item["unit_id"])
-        if unit is None:
-            raise Invalid(f"Đơn vị {item['unit_id']} không được mời góp ý trong đợt này.")
-        entries.append(
-            operations.AttendanceEntry(
-                unit=unit,
-                attended=item["attended"],
-                representatives=item.get("representatives", ""),
-            )
-        )
-    operations.set_attendance(conference, entries, actor=current_api_user())
+    return _set_attendance(consultation_id, body, whole_list=True)
+
+
+@api_route(
+    bp,
+    f"{PREFIX}/attendance",
+    methods=["PATCH"],
+    scope=Scope.COMMENT,
+    summary="Ghi đơn vị dự họp: chỉ các đơn vị được gửi, các đơn vị khác giữ nguyên",
+    tags=TAGS,
+    body=patch_of(ATTENDANCE_IN),
+    response=CONFERENCE,
+)
+def patch_attendance(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _set_attendance(consultation_id, body, whole_list=False)
+
+
+def _set_conclusions(consultation_id: int, body: Any) -> Any:
+    _consultation, conference = _conference(consultation_id, queries.RECORD)
+    operations.set_conclusions(
+        conference,
+        text=body.get("text", conference.conclusions),
+        actor=current_api_user(),
+        lock_version=body.get("lock_version"),
+    )
     db.session.commit()
     return exports.conference_json(conference)
 
@@ -384,12 +431,21 @@ def put_attendance(consultation_id: int, body: dict[str, Any]):  # type: ignore[
     response=CONFERENCE,
 )
 def put_conclusions(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    _consultation, conference = _recording(consultation_id)
-    operations.set_conclusions(
-        conference, text=body["text"], actor=current_api_user(), lock_version=body["lock_version"]
-    )
-    db.session.commit()
-    return exports.conference_json(conference)
+    return _set_conclusions(consultation_id, body)
+
+
+@api_route(
+    bp,
+    f"{PREFIX}/conclusions",
+    methods=["PATCH"],
+    scope=Scope.COMMENT,
+    summary="Ghi kết luận hội nghị: chỉ các trường được gửi (lock_version tùy chọn)",
+    tags=TAGS,
+    body=patch_of(CONCLUSIONS_IN),
+    response=CONFERENCE,
+)
+def patch_conclusions(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _set_conclusions(consultation_id, body)
 
 
 # --- during the meeting -------------------------------------------------------------------
@@ -403,9 +459,8 @@ def put_conclusions(consultation_id: int, body: dict[str, Any]):  # type: ignore
     response=list_of(OPINION),
 )
 def list_opinions(consultation_id: int):  # type: ignore[no-untyped-def]
-    consultation, conference = _conference(consultation_id)
+    consultation, conference = _conference(consultation_id, queries.VIEW)
     user = current_api_user()
-    ensure(conference.can_view(user))
     text = round_queries.load_draft_text(consultation.version)
     return {
         "items": [exports.opinion_json(o) for o in queries.opinion_lines(conference, text, user)]
@@ -425,7 +480,7 @@ def list_opinions(consultation_id: int):  # type: ignore[no-untyped-def]
     status=201,
 )
 def record_opinion(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    consultation, conference = _recording(consultation_id)
+    consultation, conference = _conference(consultation_id, queries.RECORD)
     user = current_api_user()
     response = consultation.response_for(body["unit_id"])
     if response is None:
@@ -461,11 +516,25 @@ def record_opinion(consultation_id: int, body: dict[str, Any]):  # type: ignore[
     status=204,
 )
 def delete_opinion(consultation_id: int, opinion_id: int):  # type: ignore[no-untyped-def]
-    _consultation, conference = _recording(consultation_id)
+    _consultation, conference = _conference(consultation_id, queries.RECORD)
     opinion = get_or_404(Opinion, opinion_id, "Không tìm thấy ý kiến này trong hội nghị.")
     operations.delete_opinion(conference, opinion, actor=current_api_user())
     db.session.commit()
     return "", 204
+
+
+def _set_current_clause(consultation_id: int, body: Any) -> Any:
+    consultation, conference = _conference(consultation_id, queries.RECORD)
+    user = current_api_user()
+    fields = {
+        "clause_id": conference.current_clause_id or 0,
+        "general": conference.current_general,
+    } | dict(body)
+    clause = _clause_of(consultation, fields["clause_id"] or None)
+    operations.set_current_clause(conference, clause=clause, general=fields["general"], actor=user)
+    db.session.commit()
+    text = round_queries.load_draft_text(consultation.version)
+    return exports.presenter_json(queries.presenter_state(conference, text, user))
 
 
 @api_route(
@@ -479,13 +548,21 @@ def delete_opinion(consultation_id: int, opinion_id: int):  # type: ignore[no-un
     response=PRESENTER,
 )
 def put_current_clause(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    consultation, conference = _recording(consultation_id)
-    user = current_api_user()
-    clause = _clause_of(consultation, body["clause_id"] or None)
-    operations.set_current_clause(conference, clause=clause, general=body["general"], actor=user)
-    db.session.commit()
-    text = round_queries.load_draft_text(consultation.version)
-    return exports.presenter_json(queries.presenter_state(conference, text, user))
+    return _set_current_clause(consultation_id, body)
+
+
+@api_route(
+    bp,
+    f"{PREFIX}/current-clause",
+    methods=["PATCH"],
+    scope=Scope.COMMENT,
+    summary="Chọn điều khoản trình chiếu: chỉ các trường được gửi",
+    tags=TAGS,
+    body=patch_of(CURRENT_IN),
+    response=PRESENTER,
+)
+def patch_current_clause(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return _set_current_clause(consultation_id, body)
 
 
 @api_route(
@@ -498,9 +575,8 @@ def put_current_clause(consultation_id: int, body: dict[str, Any]):  # type: ign
     response=PRESENTER,
 )
 def presenter(consultation_id: int):  # type: ignore[no-untyped-def]
-    consultation, conference = _conference(consultation_id)
+    consultation, conference = _conference(consultation_id, queries.VIEW)
     user = current_api_user()
-    ensure(conference.can_view(user))
     text = round_queries.load_draft_text(consultation.version)
     return exports.presenter_json(queries.presenter_state(conference, text, user))
 
@@ -515,6 +591,5 @@ def presenter(consultation_id: int):  # type: ignore[no-untyped-def]
     content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 )
 def minutes(consultation_id: int):  # type: ignore[no-untyped-def]
-    _consultation, conference = _conference(consultation_id)
-    ensure(conference.can_download_minutes(current_api_user()))
+    _consultation, conference = _conference(consultation_id, queries.MINUTES)
     return send_download(exports.minutes_docx(conference))

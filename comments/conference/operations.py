@@ -55,15 +55,6 @@ class AttendanceEntry:
 
 
 # --- helpers ------------------------------------------------------------------------------
-def get_conference(consultation: Consultation) -> Conference:
-    conference = db.session.scalars(
-        select(Conference).where(Conference.consultation_id == consultation.id)
-    ).first()
-    if conference is None:
-        raise NotFound(f"{consultation.label} chưa có hội nghị lấy ý kiến.")
-    return conference
-
-
 def _one_line(value: str, *, what: str, limit: int, required: bool = True) -> str:
     value = " ".join((value or "").split())
     if required and not value:

@@ -3,6 +3,7 @@ shows, and the minutes' content. A fixed number of queries whatever the size."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from accounts.clock import to_local
-from accounts.errors import NotFound
+from accounts.errors import NotFound, ensure
 from accounts.letterhead import agency_name, agency_place
 from accounts.models import User
 from app import db
@@ -22,8 +23,27 @@ from comments.models import Comment, Consultation
 from drafts.tree import iter_tree
 
 
-def conference_of(consultation_id: int) -> tuple[Consultation, Conference]:
-    """The round and its conference, with what every page of it reads (404 without one)."""
+@dataclass(frozen=True, slots=True)
+class Access:
+    """Who may use a page or route of the conference; `without` answers for a round that
+    has no conference yet, so that a caller who may not act gets 403, never a 404 saying
+    whether there is a conference."""
+
+    allowed: Callable[[Conference, User], bool]
+    without: Callable[[Consultation, User], bool]
+
+
+VIEW = Access(Conference.can_view, Consultation.can_view)
+RECORD = Access(Conference.can_record, Consultation.can_manage)
+MANAGE = Access(Conference.can_manage, Consultation.can_manage)
+MINUTES = Access(Conference.can_download_minutes, Consultation.can_track)
+
+
+def conference_of(
+    consultation_id: int, user: User, access: Access
+) -> tuple[Consultation, Conference]:
+    """The round and its conference with what every page of it reads: 404 without the
+    round, then 403 unless `access` allows `user`, then 404 without a conference."""
     consultation = round_queries.get_round(consultation_id)
     conference = db.session.scalars(
         select(Conference)
@@ -34,7 +54,9 @@ def conference_of(consultation_id: int) -> tuple[Consultation, Conference]:
         )
     ).first()
     if conference is None:
+        ensure(access.without(consultation, user))
         raise NotFound(f"{consultation.label} chưa có hội nghị lấy ý kiến.")
+    ensure(access.allowed(conference, user))
     return consultation, conference
 
 

@@ -53,9 +53,7 @@ def _manager_round(consultation_id: int) -> Consultation:
 
 
 def _recording(consultation_id: int) -> tuple[Consultation, Conference]:
-    consultation, conference = queries.conference_of(consultation_id)
-    ensure(conference.can_record(current_user))
-    return consultation, conference
+    return queries.conference_of(consultation_id, current_user, queries.RECORD)
 
 
 def secretary_candidates() -> list[User]:
@@ -221,8 +219,7 @@ def _failure(exc: Exception) -> tuple[str, int]:
 @bp.route("/rounds/<int:consultation_id>/meeting/secretaries", methods=["POST"])
 @login_required
 def secretaries(consultation_id: int):  # type: ignore[no-untyped-def]
-    consultation, conference = queries.conference_of(consultation_id)
-    ensure(conference.can_manage(current_user))
+    consultation, conference = queries.conference_of(consultation_id, current_user, queries.MANAGE)
     candidates = {u.id: u for u in secretary_candidates()}
     chosen = []
     for raw in request.form.getlist("secretaries"):
@@ -417,9 +414,7 @@ def current_clause(consultation_id: int):  # type: ignore[no-untyped-def]
 
 # --- the room's screen --------------------------------------------------------------------
 def _viewing(consultation_id: int) -> tuple[Consultation, Conference]:
-    consultation, conference = queries.conference_of(consultation_id)
-    ensure(conference.can_view(current_user))
-    return consultation, conference
+    return queries.conference_of(consultation_id, current_user, queries.VIEW)
 
 
 @bp.route("/rounds/<int:consultation_id>/meeting/presenter")
@@ -452,6 +447,7 @@ def presenter_json(consultation_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/rounds/<int:consultation_id>/meeting/minutes.docx")
 @login_required
 def minutes(consultation_id: int):  # type: ignore[no-untyped-def]
-    _consultation, conference = queries.conference_of(consultation_id)
-    ensure(conference.can_download_minutes(current_user))
+    _consultation, conference = queries.conference_of(
+        consultation_id, current_user, queries.MINUTES
+    )
     return send_download(exports.minutes_docx(conference))
