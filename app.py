@@ -29,7 +29,12 @@ from extensions import (
 # How often an active session cookie is re-signed (see _session_expiry).
 SESSION_SLIDE_SECONDS = 60
 
-DEMO_MODULES = ["drafts.demo", "comments.consultation.demo", "workflow.demo"]
+DEMO_MODULES = [
+    "drafts.demo",
+    "comments.consultation.demo",
+    "comments.conference.demo",
+    "workflow.demo",
+]
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -88,6 +93,7 @@ MODEL_MODULES = [
     "notices.models",
     "drafts.models",
     "comments.consultation.models",
+    "comments.conference.models",
     "workflow.models",
     "tasks.models",
 ]
@@ -97,6 +103,8 @@ def _register_blueprints(app: Flask) -> None:
     from accounts import api as accounts_api
     from accounts import views as accounts_views
     from accounts.errors import register_error_handlers
+    from comments.conference import api as conference_api
+    from comments.conference import views as conference_views
     from comments.consolidation import api as consolidation_api
     from comments.consolidation import views as consolidation_views
     from comments.consultation import api as comments_api
@@ -113,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
         drafts_views,
         comments_views,
         consolidation_views,
+        conference_views,
         workflow_views,
         tasks_views,
     ):
@@ -123,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
         drafts_api,
         comments_api,
         consolidation_api,
+        conference_api,
         workflow_api,
         tasks_api,
     ):

@@ -68,7 +68,14 @@ PRINTED = [
         "Trần Thị Soạn",
         "VP",
         (Role.DRAFTER,),
-        "cán bộ soạn thảo, Văn phòng; thư ký hội nghị (ghi ý kiến tại hội nghị)",
+        "cán bộ soạn thảo, Văn phòng; tổ chức hội nghị, phân công thư ký hội nghị",
+    ),
+    DemoLogin(
+        "thuky",
+        "Đỗ Thị Thư",
+        "VP",
+        (Role.CONFERENCE_SECRETARY,),
+        "thư ký hội nghị: ghi ý kiến phát biểu, đơn vị dự họp, kết luận",
     ),
     DemoLogin(
         "thamdinh",

@@ -71,6 +71,7 @@ class Role(enum.StrEnum):
     UNIT_STAFF = "unit_staff"
     OFFICE_VERIFIER = "office_verifier"
     COUNCIL_MEMBER = "council_member"
+    CONFERENCE_SECRETARY = "conference_secretary"
 
 
 ROLE_LABELS = {
@@ -80,6 +81,7 @@ ROLE_LABELS = {
     Role.UNIT_STAFF: N_("Cán bộ đơn vị"),
     Role.OFFICE_VERIFIER: N_("Thường trực Hội đồng (thẩm định)"),
     Role.COUNCIL_MEMBER: N_("Thành viên Hội đồng Thi đua - Khen thưởng"),
+    Role.CONFERENCE_SECRETARY: N_("Thư ký hội nghị"),
 }
 
 
@@ -329,6 +331,11 @@ class User(UserMixin, db.Model):
 
     def can_draft(self) -> bool:
         return self.has_role(Role.DRAFTER)
+
+    def can_take_minutes(self) -> bool:
+        """A conference secretary records the opinions of the conferences a drafter
+        assigns them to (`Conference.can_record` decides which)."""
+        return self.has_role(Role.CONFERENCE_SECRETARY)
 
     def can_work_for_unit(self, unit_id: int) -> bool:
         """Staff and the head of a unit prepare its comments and its score sheet."""

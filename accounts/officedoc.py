@@ -42,6 +42,7 @@ __all__ = [
     "Signer",
     "add_masthead",
     "add_signature",
+    "add_signatures_side_by_side",
     "add_title",
     "document_to_bytes",
     "new_document",
@@ -241,6 +242,21 @@ def add_signature(doc: DocxDocument, signer: Signer, copies_to: Sequence[str] = 
         _cell_line(right, "")
     if signer.name:
         _cell_line(right, signer.name, bold=True, size=BODY_SIZE)
+
+
+def add_signatures_side_by_side(doc: DocxDocument, left: Signer, right: Signer) -> None:
+    """Two signers on one line, as minutes are signed: the secretary left, the chair right."""
+    doc.add_paragraph()
+    width = text_width(doc.sections[-1])
+    half = Length(width // 2)
+    cells = _layout_table(doc, (half, Length(width - half)))
+    for cell, signer in zip(cells, (left, right), strict=True):
+        for index, line in enumerate(signer.heading_lines):
+            _cell_line(cell, line, first=index == 0, bold=True, size=BODY_SIZE)
+        for _ in range(4):  # room for the signature
+            _cell_line(cell, "")
+        if signer.name:
+            _cell_line(cell, signer.name, bold=True, size=BODY_SIZE)
 
 
 def document_to_bytes(doc: DocxDocument) -> bytes:

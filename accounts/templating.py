@@ -32,6 +32,8 @@ def navigation(user: Any) -> list[NavItem]:
     items.append(NavItem(_("Dự thảo"), url_for("drafts.index"), "drafts."))
     if user.can_work_for_unit(user.unit_id) or user.can_verify_scores() or user.can_decide_scores():
         items.append(NavItem(_("Chấm điểm thi đua"), url_for("workflow.index"), "workflow."))
+    if user.can_take_minutes():
+        items.append(NavItem(_("Hội nghị"), url_for("conference.index"), "conference."))
     notices = _("Thông báo")
     count_unread = current_app.extensions.get("unread_notifications")
     if count_unread is not None and (unread := count_unread(user)):

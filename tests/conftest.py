@@ -34,6 +34,7 @@ pytest_plugins = [
     "tests.fixtures.comments",
     "tests.fixtures.workflow",
     "tests.fixtures.consolidation",
+    "tests.fixtures.conference",
     "tests.fixtures.tasks",
     "tests.fixtures.world",
 ]

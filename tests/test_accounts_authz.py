@@ -74,7 +74,9 @@ def objects(org, create_unit):  # type: ignore[no-untyped-def]
     }
 
 
-def _user_for(org, role):  # type: ignore[no-untyped-def]
+def _user_for(org, role, create_user):  # type: ignore[no-untyped-def]
+    if role == Role.CONFERENCE_SECRETARY:
+        return create_user(Role.CONFERENCE_SECRETARY, unit=org.office)
     return {
         Role.ADMIN: org.admin,
         Role.DRAFTER: org.drafter,
@@ -89,9 +91,11 @@ def _user_for(org, role):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("method", "url", "allowed", "ok_status"), MATRIX, ids=[f"{m} {u}" for m, u, _a, _s in MATRIX]
 )
-def test_route_role_matrix(client, auth, org, objects, role, method, url, allowed, ok_status):
+def test_route_role_matrix(
+    client, auth, org, objects, create_user, role, method, url, allowed, ok_status
+):
     if role is not None:
-        assert auth.login(_user_for(org, role)).status_code == 302
+        assert auth.login(_user_for(org, role, create_user)).status_code == 302
     target = url.format(**objects)
     response = client.open(target, method=method, data={})
     if role is None:

@@ -13,6 +13,7 @@ EXPECTED = {
     "soanthao": Role.DRAFTER,
     "thamdinh": Role.OFFICE_VERIFIER,
     "hoidong": Role.COUNCIL_MEMBER,
+    "thuky": Role.CONFERENCE_SECRETARY,
     **{f"kv{n}.truong": Role.UNIT_HEAD for n in (1, 2, 6, 7)},
     **{f"kv{n}.canbo": Role.UNIT_STAFF for n in (1, 2, 6, 7)},
 }
@@ -45,6 +46,7 @@ def test_demo_prints_working_logins_for_two_units_in_two_clusters(runner, client
     assert set(logins) == set(EXPECTED)
     assert logins == printed(first.output)
     assert "thư ký hội nghị" in logins["soanthao"][1]
+    assert logins["thuky"][1].startswith("thư ký hội nghị")
     assert "Cụm 1" in logins["kv2.truong"][1] and "Cụm 2" in logins["kv7.canbo"][1]
     groups = set()
     for username, role in EXPECTED.items():
