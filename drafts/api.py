@@ -833,6 +833,7 @@ def adopt(draft_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     bp,
     "/versions/<int:version_id>/for-comment.docx",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Dự thảo gửi lấy ý kiến (.docx), mỗi điều khoản trong một bookmark theo khóa định danh",
     tags=TAGS,
     content_type=DOCX_MIMETYPE,
@@ -845,6 +846,7 @@ def for_comment_docx(version_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/versions/<int:version_id>/comment-form.docx",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Phiếu góp ý (.docx): bảng các điều, khoản của dự thảo với cột góp ý để trống",
     tags=TAGS,
     content_type=DOCX_MIMETYPE,
@@ -857,6 +859,7 @@ def comment_form_docx(version_id: int):  # type: ignore[no-untyped-def]
     bp,
     "/versions/<int:version_id>/redline.docx",
     methods=["GET"],
+    scope=Scope.READ,
     summary="Bản theo dõi thay đổi (.docx, track changes) so với phiên bản trước "
     "(mặc định: phiên bản làm cơ sở)",
     tags=TAGS,
