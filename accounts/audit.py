@@ -60,6 +60,8 @@ ACTION_LABELS = {
     "comment.edit": N_("Sửa ý kiến góp ý"),
     "comment.delete": N_("Xóa ý kiến góp ý"),
     "comment.conference": N_("Ghi ý kiến tại hội nghị"),
+    "comment.import": N_("Nhập ý kiến từ tệp của đơn vị"),
+    "comment.apply_proposal": N_("Áp dụng đề xuất sửa đổi vào dự thảo"),
     "position.submit": N_("Gửi ý kiến của đơn vị"),
     "position.reopen": N_("Mở lại để sửa ý kiến"),
     "position.extend": N_("Gia hạn góp ý cho đơn vị"),

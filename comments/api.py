@@ -24,7 +24,7 @@ from accounts.errors import Conflict, Invalid, NotFound, ensure
 from accounts.models import Group, Scope, Unit, User
 from accounts.operations import get_or_404
 from app import db
-from comments import operations, queries
+from comments import imports, operations, queries
 from comments.models import (
     TRACKER_LABELS,
     Comment,
@@ -150,6 +150,14 @@ COMMENT = {
         "updated_at": DATETIME,
         "lock_version": {"type": "integer"},
         "submitted": {"type": "boolean"},
+        "proposed_text": {
+            **NULLABLE_STRING,
+            "description": "Đề xuất sửa đổi: nội dung mới của điều khoản do đơn vị đề xuất.",
+        },
+        "attachment_id": {
+            **NULLABLE_INT,
+            "description": "Tệp của đơn vị mà ý kiến được nhập từ đó.",
+        },
     },
 }
 SUBMISSION = {
@@ -198,6 +206,12 @@ OPEN_IN = {
         "letter_text": {"type": "string", "maxLength": operations.MAX_COMMENT_LENGTH},
     },
 }
+PROPOSED_IN = {
+    "type": "string",
+    "maxLength": operations.MAX_COMMENT_LENGTH,
+    "description": "Đề xuất sửa đổi (không bắt buộc, chỉ cho một điều khoản): nội dung mới "
+    "của điều khoản như được viết, ví dụ “2. Nội dung mới”.",
+}
 COMMENT_IN = {
     "type": "object",
     "required": ["text"],
@@ -205,6 +219,7 @@ COMMENT_IN = {
     "properties": {
         "clause_id": {**ID, "description": "Bỏ trống: ý kiến chung."},
         "text": {"type": "string", "minLength": 1, "maxLength": operations.MAX_COMMENT_LENGTH},
+        "proposed_text": PROPOSED_IN,
     },
 }
 COMMENT_EDIT = {
@@ -214,6 +229,10 @@ COMMENT_EDIT = {
     "properties": {
         "text": {"type": "string", "minLength": 1, "maxLength": operations.MAX_COMMENT_LENGTH},
         "lock_version": {"type": "integer", "minimum": 1},
+        "proposed_text": {
+            **PROPOSED_IN,
+            "description": "Đề xuất sửa đổi mới; chuỗi rỗng xóa đề xuất; bỏ trống thì giữ nguyên.",
+        },
     },
 }
 CONFERENCE_IN = {
@@ -257,6 +276,65 @@ EXTEND_IN = {
     "required": ["deadline"],
     "additionalProperties": False,
     "properties": {"deadline": MOMENT_IN},
+}
+IMPORT_ITEM = {
+    "type": "object",
+    "required": ["index", "kind", "method", "clause_id", "text", "excerpt"],
+    "properties": {
+        "index": {"type": "integer", "minimum": 0},
+        "kind": {
+            "type": "string",
+            "enum": ["comment", "proposal"],
+            "description": "comment: ý kiến (chú thích, dòng phiếu, đoạn công văn); proposal: "
+            "điều khoản được sửa trong tệp (đề xuất sửa đổi).",
+        },
+        "method": {
+            "type": "string",
+            "enum": ["bookmark", "text", "citation", "form", "general"],
+            "description": "Cách xác định điều khoản: bookmark của điều khoản, nội dung đoạn "
+            "văn, viện dẫn điều/khoản, dòng phiếu góp ý, hoặc không xác định (ý kiến chung).",
+        },
+        "clause_id": NULLABLE_INT,
+        "clause_label": {"type": "string"},
+        "text": {"type": "string"},
+        "proposed_text": NULLABLE_STRING,
+        "excerpt": {"type": "string", "description": "Trích đoạn tệp gốc."},
+    },
+}
+IMPORT_PREVIEW = {
+    "type": "object",
+    "required": ["token", "filename", "kind", "items"],
+    "properties": {
+        "token": {"type": "string", "description": "Gửi lại khi xác nhận."},
+        "filename": {"type": "string"},
+        "kind": {"type": "string", "enum": ["markup", "copy", "form", "letter"]},
+        "on_behalf": {"type": "boolean"},
+        "items": {"type": "array", "items": IMPORT_ITEM},
+    },
+}
+IMPORT_CONFIRM_IN = {
+    "type": "object",
+    "required": ["token"],
+    "additionalProperties": False,
+    "properties": {
+        "token": {"type": "string", "minLength": 1, "maxLength": 100},
+        "items": {
+            "type": "array",
+            "maxItems": imports.MAX_ITEMS,
+            "description": "Sửa điều khoản của từng mục hoặc bỏ mục; mục không nêu giữ như "
+            "bản xem trước.",
+            "items": {
+                "type": "object",
+                "required": ["index"],
+                "additionalProperties": False,
+                "properties": {
+                    "index": {"type": "integer", "minimum": 0, "maximum": imports.MAX_ITEMS},
+                    "clause_id": {**NULLABLE_INT, "description": "null: ý kiến chung."},
+                    "include": {"type": "boolean"},
+                },
+            },
+        },
+    },
 }
 COMMENT_QUERY = {
     "unit_id": {"type": "integer", "minimum": 1},
@@ -332,7 +410,7 @@ def comment_json(c: Comment, label: str) -> dict[str, Any]:
         unit_name=c.unit.name,
         clause_label=label,
         author_name=c.author.full_name,
-        submitted=c.is_conference or c.response.is_submitted,
+        submitted=c.is_recorded or c.response.is_submitted,
     )
 
 
@@ -372,6 +450,8 @@ def _comment_fields(
         "updated_at": _iso(c.updated_at),
         "lock_version": c.lock_version,
         "submitted": submitted,
+        "proposed_text": c.proposed_text,
+        "attachment_id": c.attachment_id,
     }
 
 
@@ -618,7 +698,9 @@ def create_comment(consultation_id: int, body: RequestBody):  # type: ignore[no-
     text = body["text"]
     if body.get("clause_id") is not None and target.clause is None:
         raise NotFound("Không tìm thấy điều khoản.")
-    comment = operations.insert_comment(target, text=text, actor=caller)
+    comment = operations.insert_comment(
+        target, text=text, actor=caller, proposed_text=body.get("proposed_text")
+    )
     db.session.commit()
     return added_comment_json(comment), 201
 
@@ -650,7 +732,11 @@ def get_comment(comment_id: int):  # type: ignore[no-untyped-def]
 def edit_comment(comment_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     comment, _consultation = _comment(comment_id)
     operations.edit_comment(
-        comment, text=body["text"], lock_version=body["lock_version"], actor=current_api_user()
+        comment,
+        text=body["text"],
+        lock_version=body["lock_version"],
+        actor=current_api_user(),
+        proposed_text=body.get("proposed_text"),
     )
     db.session.commit()
     return comment_json(comment, queries.clause_label(comment.clause_id))
@@ -797,6 +883,91 @@ def extend_deadline(consultation_id: int, response_id: int, body: dict[str, Any]
     )
     db.session.commit()
     return response_json(response)
+
+
+# --- importing a unit's file -----------------------------------------------------------------
+def _import_target(consultation_id: int, response_id: int) -> UnitResponse:
+    consultation = queries.get_round(consultation_id)
+    user = current_api_user()
+    response = _response(consultation, response_id)
+    ensure(user.can_work_for_unit(response.unit_id) or consultation.can_manage(user))
+    return response
+
+
+def import_preview_json(preview: imports.ImportPreview) -> dict[str, Any]:
+    items = []
+    for item in preview.items:
+        clause_id = preview.clause_id(item.lineage)
+        items.append(
+            {
+                "index": item.index,
+                "kind": item.kind,
+                "method": item.method,
+                "clause_id": clause_id,
+                "clause_label": preview.labels.get(clause_id, queries.GENERAL_LABEL)
+                if clause_id is not None
+                else queries.GENERAL_LABEL,
+                "text": item.text,
+                "proposed_text": item.proposed_text,
+                "excerpt": item.excerpt,
+            }
+        )
+    return {
+        "token": preview.token,
+        "filename": preview.filename,
+        "kind": preview.kind,
+        "on_behalf": preview.recorded,
+        "items": items,
+    }
+
+
+@api_route(
+    bp,
+    "/consultations/<int:consultation_id>/responses/<int:response_id>/imports",
+    methods=["POST"],
+    scope=Scope.COMMENT,
+    summary="Đọc tệp của đơn vị (công văn, dự thảo đã sửa, phiếu góp ý) và xem trước các "
+    "ý kiến (chưa lưu); trả về mã xác nhận",
+    tags=TAGS,
+    upload=True,
+    response=IMPORT_PREVIEW,
+)
+def import_preview(consultation_id: int, response_id: int):  # type: ignore[no-untyped-def]
+    response = _import_target(consultation_id, response_id)
+    upload = request.files.get("file")
+    if upload is None:
+        raise Invalid("Thiếu tệp tải lên (trường file).")
+    preview = imports.preview_import(
+        response, data=upload.read(), filename=upload.filename or "", actor=current_api_user()
+    )
+    return import_preview_json(preview)
+
+
+@api_route(
+    bp,
+    "/consultations/<int:consultation_id>/responses/<int:response_id>/imports/confirm",
+    methods=["POST"],
+    scope=Scope.COMMENT,
+    summary="Xác nhận tệp đã xem trước: lưu các ý kiến của đơn vị và giữ tệp gốc",
+    tags=TAGS,
+    body=IMPORT_CONFIRM_IN,
+    response=list_of(COMMENT),
+    status=201,
+)
+def import_confirm(consultation_id: int, response_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    response = _import_target(consultation_id, response_id)
+    choices = {
+        item["index"]: imports.Choice(
+            item.get("clause_id"), item.get("include", True), keep_clause="clause_id" not in item
+        )
+        for item in body.get("items", [])
+    }
+    created = imports.confirm_import(
+        response, token=body["token"], choices=choices, actor=current_api_user()
+    )
+    db.session.commit()
+    text = queries.load_draft_text(response.consultation.version)
+    return {"items": [comment_json(c, text.label(c.clause_id)) for c in created]}, 201
 
 
 # --- attachments ---------------------------------------------------------------------------
