@@ -944,11 +944,11 @@ def import_file(consultation_id: int, response_id: int):  # type: ignore[no-unty
 
 
 def _choices_from(form: ImportConfirmForm) -> dict[int, imports.Choice]:
-    count = parse_int(form.count.data) or 0
+    count = parse_int("count", form.count.data or "0", minimum=0, maximum=imports.MAX_ITEMS)
     choices = {}
-    for index in range(min(count, imports.MAX_ITEMS)):
+    for index in range(count):
         raw = request.form.get(f"clause-{index}", "")
-        clause_id = parse_int(raw) if raw else None
+        clause_id = parse_int("clause", raw) if raw else None
         choices[index] = imports.Choice(
             clause_id=clause_id, include=request.form.get(f"include-{index}") == "1"
         )

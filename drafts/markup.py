@@ -100,7 +100,7 @@ class Paragraph:
 
     accepted: str = ""
     rejected: str = ""
-    bookmarks: list[str] = field(default_factory=list)  # df_ names open in it
+    bookmarks: list[str] = field(default_factory=list)  # df_ names open in it, oldest first
     tracked: bool = False
 
 
@@ -163,8 +163,7 @@ def read_response(data: bytes, filename: str = "") -> ResponseFile:
     """Read a unit's file (told apart by content). ParseError when it cannot be read."""
     source = formats.identify(data, filename)
     if source == "pdf":
-        blocks = formats.pdf_blocks(data)
-        return ResponseFile("letter", [_plain(" ".join(block)) for block in blocks])
+        return ResponseFile("letter", [_plain(text) for text in _pdf_paragraphs(data)])
     if source in formats.CONVERTED:
         data = formats.convert_to_docx(data, source)
     if sniff_office_file(data) != "docx":
@@ -200,6 +199,23 @@ def read_response(data: bytes, filename: str = "") -> ResponseFile:
         parsed = parse_regulation(data, filename)
         return ResponseFile("copy", paragraphs, nodes=[n.as_dict() for n in parsed.nodes])
     return ResponseFile("letter", paragraphs)
+
+
+# A line of a PDF that starts a new paragraph even inside one layout block: "1.", "-", "a)".
+_PARAGRAPH_START = re.compile(r"^\s*(\d{1,2}[.)]|[-–+•*]|[a-zđ]\))\s")
+
+
+def _pdf_paragraphs(data: bytes) -> list[str]:
+    paragraphs: list[str] = []
+    for block in formats.pdf_blocks(data):
+        lines: list[str] = []
+        for line in block:
+            if lines and _PARAGRAPH_START.match(line):
+                paragraphs.append(" ".join(lines))
+                lines = []
+            lines.append(line.strip())
+        paragraphs.append(" ".join(lines))
+    return paragraphs
 
 
 def _plain(text: str) -> Paragraph:
@@ -258,6 +274,10 @@ def _walk(body: Any) -> tuple[list[Paragraph], dict[str, _Anchor]]:
             elif tag == _BM_START:
                 name = element.get(_NAME) or ""
                 if name.startswith(BOOKMARK_PREFIX):
+                    # Clause bookmarks never nest: one starting ends the one before, even
+                    # where a re-saved file lost its end (LibreOffice splits a bookmark
+                    # over several paragraphs into one per paragraph, some left open).
+                    open_marks.clear()
                     open_marks[element.get(_ID) or ""] = name
                     if stack and name not in paragraphs[stack[-1]].bookmarks:
                         paragraphs[stack[-1]].bookmarks.append(name)
@@ -384,7 +404,8 @@ class _Matcher:
         return "\n".join(clause_lines(self.by_lineage[lineage]))
 
     def lineage_of(self, bookmarks: Sequence[str]) -> str | None:
-        for name in bookmarks:
+        """The clause of the innermost (last opened) clause bookmark."""
+        for name in reversed(bookmarks):
             if name in self.by_bookmark:
                 return self.by_bookmark[name]
         return None
@@ -530,12 +551,24 @@ def _form_items(rows: list[FormLine], matcher: _Matcher) -> list[ImportItem]:
     return items
 
 
-# Parts of an official letter that are not opinions: the heading, the addressee, the closing.
+# Parts of an official letter that are not opinions: the heading, the addressee; and where
+# its closing (recipients, signature) starts, after which nothing is an opinion.
 _LETTER_FRAME = re.compile(
-    r"^(cộng hòa xã hội|cộng hoà xã hội|độc lập\s*-|số\s*:|v/v\b|kính gửi|nơi nhận|"
-    r"(tm|kt|tl|tuq)\.|viện trưởng|phó viện trưởng|trưởng phòng|[^\W\d][^,]{1,40},\s*ngày\b)",
+    r"^(cộng hòa xã hội|cộng hoà xã hội|độc lập\s*-|số\s*:|v/v\b|kính gửi|"
+    r"[^\W\d][^,]{1,40},\s*ngày\b)",
     re.IGNORECASE,
 )
+_LETTER_END = re.compile(r"^(nơi nhận|(tm|kt|tl|tuq)\.\s)", re.IGNORECASE)
+
+
+def _frame(text: str) -> bool:
+    """A line of the letter's frame: a heading phrase, or a short line all in capitals (the
+    agency's name, "CỘNG HÒA…", the letter's title)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    shouting = len(text) <= 120 and bool(letters) and all(ch.isupper() for ch in letters)
+    return shouting or bool(_LETTER_FRAME.match(text))
+
+
 _CONTINUES = re.compile(r"^[-–+•*]\s*|^[a-zđ]")
 
 
@@ -548,7 +581,9 @@ def _letter_items(paragraphs: list[Paragraph], matcher: _Matcher) -> list[Import
     current: ImportItem | None = None
     for paragraph in paragraphs:
         text = _squash(paragraph.accepted)
-        if not text or _LETTER_FRAME.match(text):
+        if _LETTER_END.match(text):
+            break
+        if not text or _frame(text):
             current = None
             continue
         lineage, last_article = matcher.citations.resolve_text(text, last_article)
