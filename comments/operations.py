@@ -153,9 +153,12 @@ def _ensure_can_comment(
 
 
 def ensure_can_edit(comment: Comment, actor: User) -> None:
-    if comment.is_conference:
+    if comment.is_recorded:
         if not comment.consultation.can_manage(actor):
-            raise Forbidden("Chỉ cán bộ soạn thảo của dự thảo mới sửa ý kiến tại hội nghị.")
+            raise Forbidden(
+                "Chỉ cán bộ soạn thảo của dự thảo mới sửa ý kiến tại hội nghị hoặc ý kiến "
+                "nhập từ công văn của đơn vị."
+            )
         _ensure_not_closed(comment.consultation)
         return
     ensure_can_comment(comment.response, actor)

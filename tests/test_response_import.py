@@ -347,6 +347,10 @@ def test_the_drafter_imports_for_a_unit_and_the_comments_are_on_record_at_once(
     assert [users for users, kw in sent] == [[org.head2]]
     attachment = db.session.get(ConsultationAttachment, created[0].attachment_id)
     assert attachment.content_type == "application/pdf"
+    # Like a conference opinion, the drafters keep it up to date, not the unit.
+    operations.edit_comment(created[0], text="Sửa lại.", lock_version=None, actor=org.drafter)
+    with pytest.raises(operations.Forbidden):
+        operations.edit_comment(created[0], text="Không.", lock_version=None, actor=org.staff2)
 
 
 def test_who_may_import_and_when(org, blind_round) -> None:
