@@ -7,39 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drafts.citations import CitationIndex, find_citations
-from drafts.diffing import DiffClause
-from drafts.tree import VIETNAMESE_LETTERS, FlatClause, citation_labels, to_diff_clauses
-
-
-def regulation(shape: list[list[int]], lead_points: list[int] | None = None) -> list[DiffClause]:
-    """Articles 1..n; article i has len(shape[i]) khoản, khoản j has shape[i][j] điểm;
-    `lead_points[i]` điểm sit directly under article i (no khoản)."""
-    rows: list[FlatClause] = []
-
-    def add(kind: str, number: str, parent: int | None) -> int:
-        rows.append(
-            FlatClause(
-                id=len(rows) + 1,
-                parent_id=parent,
-                seq=len(rows),
-                kind=kind,
-                number=number,
-                text=f"{kind} {number}",
-                lineage=f"L{len(rows) + 1}",
-            )
-        )
-        return len(rows)
-
-    for a, khoans in enumerate(shape, start=1):
-        article = add("article", str(a), None)
-        for p in range((lead_points or [0] * len(shape))[a - 1]):
-            add("point", VIETNAMESE_LETTERS[p], article)
-        for k, points in enumerate(khoans, start=1):
-            khoan = add("clause", str(k), article)
-            for p in range(points):
-                add("point", VIETNAMESE_LETTERS[p], khoan)
-    return to_diff_clauses(rows)
-
+from drafts.tree import FlatClause, citation_labels
+from tests.unitfiles import regulation
 
 CLAUSES = regulation([[2, 0], [0, 3, 1], [], [1]], lead_points=[0, 0, 2, 0])
 BY_LABEL = {c.label: c.lineage for c in CLAUSES}

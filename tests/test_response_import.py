@@ -6,11 +6,15 @@ once as the unit's attachment; a proposal is applied to the next version with it
 
 from __future__ import annotations
 
+import datetime
 import io
 import re
 from pathlib import Path
 
 import pytest
+from docx import Document
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from accounts.models import AuditEntry
@@ -24,11 +28,20 @@ from comments.models import (
     ResponseStatus,
 )
 from drafts import exports
+from drafts.documents import DraftHeading, bookmark_name, build_for_comment_docx, clause_lines
 from drafts.markup import match_items, read_response, split_wording
 from drafts.tree import load_flat_clauses, to_diff_clauses
 from tests.fixtures.comments import clause_by_label, response_of, submit_as
 from tests.office import convert
-from tests.unitfiles import fill_form, letter_docx, letter_pdf, mark_up, without_bookmarks
+from tests.tracked import add_word_comment, paragraph_text, track_replace
+from tests.unitfiles import (
+    fill_form,
+    letter_docx,
+    letter_pdf,
+    mark_up,
+    regulation,
+    without_bookmarks,
+)
 
 LETTER = [
     "VIỆN KIỂM SÁT NHÂN DÂN KHU VỰC 1",
@@ -207,6 +220,59 @@ def test_a_letter_maps_citing_paragraphs_and_keeps_the_rest_as_general(blind_rou
 
     assert read.kind == "letter"
     assert placed(match_items(read, clauses_of(blind_round)), blind_round) == LETTER_ITEMS
+
+
+HEAD = DraftHeading(
+    "VKSND TỈNH", "VĂN PHÒNG", "Quy chế", "Dự thảo lần 1", "Bắc Giang", datetime.date(2026, 12, 4)
+)
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+@st.composite
+def marked_drafts(draw):  # type: ignore[no-untyped-def]
+    shape = draw(st.lists(st.lists(st.integers(0, 3), max_size=3), min_size=1, max_size=6))
+    clauses = regulation(shape)
+    count = len(clauses)
+    commented = draw(st.sets(st.integers(0, count - 1), min_size=1, max_size=count))
+    changed = draw(st.sets(st.integers(0, count - 1), max_size=count)) - commented
+    return clauses, sorted(commented), sorted(changed)
+
+
+@given(marked_drafts())
+def test_every_word_comment_and_tracked_change_goes_back_to_its_clause(marked) -> None:  # type: ignore[no-untyped-def]
+    clauses, commented, changed = marked
+    document = Document(io.BytesIO(build_for_comment_docx(HEAD, clauses)))
+    by_bookmark = {bookmark_name(c.lineage): c.lineage for c in clauses}
+    paragraphs = {}
+    for paragraph in document.paragraphs:
+        start = paragraph._p.find(f"{{{W_NS}}}bookmarkStart")
+        if start is not None:
+            paragraphs[len(paragraphs)] = (paragraph, by_bookmark[start.get(f"{{{W_NS}}}name")])
+    expected_comments, expected_proposals = [], []
+    for index in commented:
+        paragraph, lineage = paragraphs[index]
+        add_word_comment(document, paragraph, f"Ý kiến số {index}.")
+        expected_comments.append(("comment", lineage, f"Ý kiến số {index}.", None))
+    for index in changed:
+        paragraph, lineage = paragraphs[index]
+        text = paragraph_text(paragraph)
+        last = text.split()[-1]
+        track_replace(paragraph, last, f"{last} mới")
+        # The clause's first paragraph changed, its other paragraphs (an article's text) not.
+        lines = clause_lines(next(c for c in clauses if c.lineage == lineage))
+        expected_proposals.append(("proposal", lineage, "\n".join([text + " mới", *lines[1:]])))
+    out = io.BytesIO()
+    document.save(out)
+
+    items = match_items(read_response(out.getvalue()), clauses)
+
+    assert {i.method for i in items} <= {"bookmark"}
+    assert [(i.kind, i.lineage, i.text, i.proposed_text) for i in items if i.kind == "comment"] == (
+        expected_comments
+    )
+    assert [(i.kind, i.lineage, i.proposed_text) for i in items if i.kind == "proposal"] == (
+        expected_proposals
+    )
 
 
 def test_the_wording_of_a_clause_splits_back_into_title_and_text() -> None:

@@ -13,7 +13,40 @@ from docx import Document
 from fpdf import FPDF
 from lxml import etree
 
+from drafts.diffing import DiffClause
+from drafts.tree import VIETNAMESE_LETTERS, FlatClause, to_diff_clauses
 from tests.tracked import W, add_word_comment, find_paragraph, paragraph_text, track_replace
+
+
+def regulation(shape: list[list[int]], lead_points: list[int] | None = None) -> list[DiffClause]:
+    """Articles 1..n; article i has len(shape[i]) khoản, khoản j has shape[i][j] điểm;
+    `lead_points[i]` điểm sit directly under article i (no khoản)."""
+    rows: list[FlatClause] = []
+
+    def add(kind: str, number: str, parent: int | None) -> int:
+        rows.append(
+            FlatClause(
+                id=len(rows) + 1,
+                parent_id=parent,
+                seq=len(rows),
+                kind=kind,
+                number=number,
+                text=f"Nội dung {kind} {number} số {len(rows) + 1}",
+                lineage=f"L{len(rows) + 1}",
+            )
+        )
+        return len(rows)
+
+    for a, khoans in enumerate(shape, start=1):
+        article = add("article", str(a), None)
+        for p in range((lead_points or [0] * len(shape))[a - 1]):
+            add("point", VIETNAMESE_LETTERS[p], article)
+        for k, points in enumerate(khoans, start=1):
+            khoan = add("clause", str(k), article)
+            for p in range(points):
+                add("point", VIETNAMESE_LETTERS[p], khoan)
+    return to_diff_clauses(rows)
+
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
@@ -105,5 +138,6 @@ __all__ = [
     "letter_pdf",
     "mark_up",
     "paragraph_text",
+    "regulation",
     "without_bookmarks",
 ]
