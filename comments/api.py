@@ -399,7 +399,9 @@ def consultation_json(c: Consultation, user: User) -> dict[str, Any]:
         "letter_number": c.letter_number,
         "letter_text": c.letter_text,
         "unit_ids": [r.unit_id for r in queries.sorted_responses(c)],
-        "attachments": [attachment_json(a) for a in c.attachments] if c.can_download(user) else [],
+        "attachments": [attachment_json(a) for a in c.letter_attachments]
+        if c.can_download(user)
+        else [],
         "my_response": response_json(mine) if mine is not None else None,
     }
 
@@ -1003,12 +1005,12 @@ def upload_attachment(consultation_id: int):  # type: ignore[no-untyped-def]
     "/consultation-attachments/<int:attachment_id>",
     methods=["GET"],
     scope=Scope.READ,
-    summary="Tải tệp đính kèm (đơn vị được mời và cán bộ soạn thảo)",
+    summary="Tải tệp đính kèm (đơn vị được mời và cán bộ soạn thảo); tệp góp ý của một đơn "
+    "vị: đơn vị đó và cán bộ soạn thảo",
     tags=TAGS,
     content_type="application/octet-stream",
 )
 def download_attachment(attachment_id: int):  # type: ignore[no-untyped-def]
     attachment = get_or_404(ConsultationAttachment, attachment_id, "Không tìm thấy tệp đính kèm.")
-    consultation = queries.get_round(attachment.consultation_id)
-    ensure(consultation.can_download(current_api_user()))
+    ensure(attachment.can_download(current_api_user()))
     return send_attachment(attachment)

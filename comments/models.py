@@ -173,6 +173,15 @@ class Consultation(db.Model):
         moment = moment or now()
         return self.closed_at is None and self.opens_at <= moment
 
+    @property
+    def letter_attachments(self) -> list[ConsultationAttachment]:
+        """The request letter's attachments (the units' own files aside)."""
+        return [a for a in self.attachments if a.response_id is None]
+
+    def unit_files(self, response_id: int) -> list[ConsultationAttachment]:
+        """The files one unit answered with, as they were imported."""
+        return [a for a in self.attachments if a.response_id == response_id]
+
     def response_for(self, unit_id: int) -> UnitResponse | None:
         for response in self.responses:
             if response.unit_id == unit_id:
@@ -234,11 +243,19 @@ class ConsultationAttachment(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
 
     consultation: Mapped[Consultation] = relationship(back_populates="attachments")
+    response: Mapped[UnitResponse | None] = relationship()
     uploaded_by: Mapped[User | None] = relationship()
 
-    @property
-    def is_unit_file(self) -> bool:
-        return self.response_id is not None
+    def can_download(self, user: User) -> bool:
+        """The request letter's files go to the invited units and the drafters; a unit's
+        own file to its people, the drafters and administrators."""
+        if self.response is None:
+            return self.consultation.can_download(user)
+        return (
+            user.can_work_for_unit(self.response.unit_id)
+            or self.consultation.is_drafter(user)
+            or user.can_administer()
+        )
 
 
 def tracker_status(

@@ -846,8 +846,7 @@ def download_attachment(attachment_id: int):  # type: ignore[no-untyped-def]
     attachment = get_or_404(
         ConsultationAttachment, attachment_id, _("Không tìm thấy tệp đính kèm.")
     )
-    consultation = queries.get_round(attachment.consultation_id)
-    ensure(consultation.can_download(current_user))
+    ensure(attachment.can_download(current_user))
     return send_attachment(attachment)
 
 

@@ -694,3 +694,32 @@ def test_the_api_refuses_plainly(org, blind_round, api) -> None:
         content_type="multipart/form-data",
     )
     assert closed.status_code == 409
+
+
+def test_a_units_file_is_kept_for_the_unit_and_the_drafters_only(
+    org, blind_round, auth, client, api
+) -> None:
+    response = response_of(blind_round, org.r1)
+    preview = imports.preview_import(
+        response, data=letter_docx(LETTER), filename="Công văn KV1.docx", actor=org.staff1
+    )
+    created = imports.confirm_import(response, token=preview.token, choices={}, actor=org.staff1)
+    db.session.commit()
+    attachment_id = created[0].attachment_id
+    url = f"/comments/attachments/{attachment_id}"
+
+    for user, status in ((org.staff1, 200), (org.drafter, 200), (org.staff2, 403)):
+        auth.login(user)
+        assert client.get(url).status_code == status, user.username
+        auth.logout()
+        answer = api(user).get(f"/api/v1/consultation-attachments/{attachment_id}")
+        assert answer.status_code == status, user.username
+    # Not among the request letter's attachments; listed on the unit's history page.
+    assert api(org.staff2).get(f"/api/v1/consultations/{blind_round.id}").json["attachments"] == []
+    auth.login(org.drafter)
+    history = client.get(f"/comments/rounds/{blind_round.id}/responses/{response.id}").get_data(
+        as_text=True
+    )
+    assert "Công văn KV1.docx" in history and url in history
+    round_page = client.get(f"/comments/rounds/{blind_round.id}/tracker").get_data(as_text=True)
+    assert url not in round_page
