@@ -102,12 +102,6 @@ def on_behalf(response: UnitResponse, actor: User) -> bool:
     return not actor.can_work_for_unit(response.unit_id) and response.consultation.can_manage(actor)
 
 
-def can_import(response: UnitResponse, user: User) -> bool:
-    if user.can_work_for_unit(response.unit_id):
-        return response.can_comment(user)
-    return response.consultation.can_manage(user) and response.consultation.closed_at is None
-
-
 def ensure_can_import(response: UnitResponse, actor: User) -> None:
     if actor.can_work_for_unit(response.unit_id):
         ensure_can_comment(response, actor)
