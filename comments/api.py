@@ -298,6 +298,10 @@ IMPORT_ITEM = {
         "clause_label": {"type": "string"},
         "text": {"type": "string"},
         "proposed_text": NULLABLE_STRING,
+        "before": {
+            **NULLABLE_STRING,
+            "description": "Nội dung hiện tại của điều khoản, khi mục có đề xuất sửa đổi.",
+        },
         "excerpt": {"type": "string", "description": "Trích đoạn tệp gốc."},
     },
 }
@@ -911,6 +915,7 @@ def import_preview_json(preview: imports.ImportPreview) -> dict[str, Any]:
                 else queries.GENERAL_LABEL,
                 "text": item.text,
                 "proposed_text": item.proposed_text,
+                "before": preview.before.get(item.index),
                 "excerpt": item.excerpt,
             }
         )

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flask import current_app
+from markupsafe import Markup
 from sqlalchemy import select
 
 from accounts import audit
@@ -47,7 +48,8 @@ from comments.operations import (
 )
 from drafts import formats, sandbox
 from drafts import operations as draft_operations
-from drafts.diffing import DiffClause
+from drafts.diffing import DiffClause, render_word_diff_html, word_diff
+from drafts.documents import clause_lines
 from drafts.markup import ImportItem, match_items
 from drafts.parsing import ParseError
 from drafts.tree import FlatClause, load_flat_clauses, to_diff_clauses
@@ -77,6 +79,8 @@ class ImportPreview:
     items: list[ImportItem]
     clauses: list[ClauseOption]
     recorded: bool  # imported by the drafter for the unit: on record at once
+    # The clause's wording now, as written, for each item proposing new wording.
+    before: dict[int, str] = field(default_factory=dict)
     labels: dict[int, str] = field(default_factory=dict)  # clause id → citation
 
     def __post_init__(self) -> None:
@@ -85,6 +89,12 @@ class ImportPreview:
 
     def clause_id(self, lineage: str | None) -> int | None:
         return self._ids.get(lineage or "")
+
+    def proposal_diff(self, item: ImportItem) -> Markup | None:
+        """The proposal against the clause's wording now: deleted and inserted words."""
+        if item.index not in self.before or not item.proposed_text:
+            return None
+        return render_word_diff_html(word_diff(self.before[item.index], item.proposed_text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +194,15 @@ def _preview(
         for c in flat
         if c.kind != "paragraph"
     ]
-    return ImportPreview(token, filename, kind, items, options, on_behalf(response, actor))
+    by_lineage = {c.lineage: c for c in clauses}
+    before = {
+        item.index: "\n".join(clause_lines(by_lineage[item.lineage]))
+        for item in items
+        if item.proposed_text and item.lineage in by_lineage
+    }
+    return ImportPreview(
+        token, filename, kind, items, options, on_behalf(response, actor), before=before
+    )
 
 
 def preview_import(

@@ -529,6 +529,7 @@ def test_the_preview_page_lists_items_with_clause_excerpt_and_method_then_confir
     assert html.count('<select name="clause-') == 4
     assert "Theo bookmark của điều khoản trong tệp" in html
     assert "a) Chậm gửi báo cáo định kỳ;" in html
+    assert "<ins> định kỳ</ins>" in html  # before → after, word by word
     token = re.search(r'name="token" type="hidden" value="([^"]+)"', html)
     token = token or re.search(r'id="token" name="token" type="hidden" value="([^"]+)"', html)
     assert token is not None
@@ -645,6 +646,7 @@ def test_the_api_previews_confirms_and_applies(org, blind_round, api) -> None:
         "điểm a khoản 4 Điều 7",
     ]
     assert items[2]["proposed_text"] == "a) Chậm gửi báo cáo định kỳ;"
+    assert body["items"][3]["before"] == "a) Chậm gửi báo cáo;"
     assert len({i["attachment_id"] for i in items}) == 1
 
     again = staff.post(
