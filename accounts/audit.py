@@ -69,6 +69,8 @@ ACTION_LABELS = {
     "conference.opinion_delete": N_("Xóa ý kiến phát biểu ghi nhầm tại hội nghị"),
     "conference.current_clause": N_("Chọn điều khoản trình chiếu tại hội nghị"),
     "conference.conclusions": N_("Ghi kết luận hội nghị"),
+    "comment.import": N_("Nhập ý kiến từ tệp của đơn vị"),
+    "comment.apply_proposal": N_("Áp dụng đề xuất sửa đổi vào dự thảo"),
     "position.submit": N_("Gửi ý kiến của đơn vị"),
     "position.reopen": N_("Mở lại để sửa ý kiến"),
     "position.extend": N_("Gia hạn góp ý cho đơn vị"),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import re
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -1196,6 +1197,39 @@ def regulation_docx(articles: int = 300, seed: int = 7) -> bytes:
 
 
 # --- reminder scan candidates -------------------------------------------------------------
+def marked_up_docx(for_comment: bytes, *, comments: int = 200, changes: int = 100) -> bytes:
+    """The draft for comment as a unit marks it up in Word: `comments` Word comments and
+    `changes` tracked changes (the last word of a khoản or điểm replaced), on different
+    clauses spread over the whole text."""
+    import docx
+    from docx.oxml.ns import qn
+
+    from tests.tracked import add_word_comment, paragraph_text, track_replace
+
+    document = docx.Document(io.BytesIO(for_comment))
+    # Khoản and điểm paragraphs ("1. …", "a) …"), each the first of its clause's bookmark.
+    body = [
+        p
+        for p in document.paragraphs
+        if p.runs
+        and p._p.find(qn("w:bookmarkStart")) is not None
+        and re.match(r"^(\d+\.|[a-zđ]\)) \S+ \S+", paragraph_text(p))
+    ]
+    wanted = comments + changes
+    if len(body) < wanted:
+        raise AssertionError(f"only {len(body)} paragraphs to mark up, {wanted} wanted")
+    step = len(body) // wanted
+    picked = body[::step][:wanted]
+    for number, paragraph in enumerate(picked[:comments], start=1):
+        add_word_comment(document, paragraph, f"Ý kiến {number}: đề nghị làm rõ nội dung này.")
+    for paragraph in picked[comments:]:
+        last = paragraph_text(paragraph).split()[-1]
+        track_replace(paragraph, last, f"{last.rstrip('.;')} (sửa đổi).")
+    stream = io.BytesIO()
+    document.save(stream)
+    return stream.getvalue()
+
+
 def _local_day_end(now: datetime, days: int) -> datetime:
     """23:59 local time `days` calendar days from today, in UTC (a deadline "on dd/mm")."""
     from accounts.clock import end_of_local_day, to_local

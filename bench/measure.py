@@ -289,6 +289,82 @@ def time_import(app: Flask, *, runs: int = 3) -> dict[str, float]:
     return {"parse_s": statistics.median(parse_times), "total_s": statistics.median(total_times)}
 
 
+def time_response_import(app: Flask, *, runs: int = 3) -> dict[str, Any]:
+    """Import a unit's marked-up copy of a 300-article draft (200 Word comments, 100 tracked
+    changes): the preview (read in the upload sandbox, every item placed) and the
+    confirmation (read again, 300 comments and the kept file saved), as the drafter
+    importing for a unit does; a fresh round each run."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from accounts.clock import now
+    from accounts.models import Unit, User
+    from comments.consultation import imports
+    from comments.consultation import operations as comment_operations
+    from comments.consultation.models import Visibility
+    from drafts import exports
+    from drafts import operations as draft_operations
+    from drafts.models import DraftKind
+    from extensions import db
+
+    source = bench_data.regulation_docx(300)
+    preview_times, confirm_times, total_times = [], [], []
+    with app.test_request_context():
+        drafter = db.session.scalar(select(User).where(User.username == "soanthao"))
+        unit = db.session.scalar(
+            select(Unit).where(Unit.active, Unit.id != drafter.unit_id).order_by(Unit.id)
+        )
+        assert drafter is not None and unit is not None
+        for run in range(runs):
+            draft = draft_operations.create_draft(
+                title=f"Quy chế gửi lấy ý kiến (lần đo {run + 1})",
+                kind=DraftKind.REGULATION,
+                drafting_unit=drafter.unit,
+                actor=drafter,
+            )
+            version = draft_operations.import_version(
+                draft, actor=drafter, data=source, filename="quy-che.docx"
+            )
+            db.session.flush()
+            draft_operations.publish_version(version, actor=drafter)
+            consultation = comment_operations.open_consultation(
+                draft,
+                version,
+                units=[unit],
+                opens_at=now() - timedelta(hours=1),
+                closes_at=now() + timedelta(days=7),
+                visibility=Visibility.BLIND,
+                letter_number=f"{run + 1}/VKS-VP",
+                letter_text="",
+                actor=drafter,
+            )
+            db.session.commit()
+            marked = bench_data.marked_up_docx(exports.for_comment_docx(version).data)
+            response = consultation.responses[0]
+            with stopwatch() as total_box:
+                with stopwatch() as preview_box:
+                    preview = imports.preview_import(
+                        response, data=marked, filename="gop-y.docx", actor=drafter
+                    )
+                with stopwatch() as confirm_box:
+                    created = imports.confirm_import(
+                        response, token=preview.token, choices={}, actor=drafter
+                    )
+                    db.session.commit()
+            preview_times.append(preview_box[0])
+            confirm_times.append(confirm_box[0])
+            total_times.append(total_box[0])
+            kinds = sorted({(i.kind, i.method) for i in preview.items})
+            if len(created) != 300 or kinds != [("comment", "bookmark"), ("proposal", "bookmark")]:
+                raise AssertionError(f"import gave {len(created)} comments, {kinds}")
+    return {
+        "preview_s": statistics.median(preview_times),
+        "confirm_s": statistics.median(confirm_times),
+        "total_s": statistics.median(total_times),
+    }
+
+
 def _walk(nodes: Any) -> Iterator[Any]:
     for node in nodes:
         yield node

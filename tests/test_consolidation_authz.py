@@ -37,6 +37,7 @@ HTML = [
     ("GET", "/consolidation/drafts/{d}/comparison.docx", EVERYONE, 200),
     ("GET", "/consolidation/clauses/{clause}/links", {OWNER}, 200),
     ("POST", "/consolidation/clauses/{clause}/links", {OWNER}, 302),
+    ("POST", "/consolidation/comments/{comment}/apply-proposal", {OWNER}, 302),
 ]
 API = [
     ("GET", "/api/v1/consultations/{c}/consolidation", {OWNER, ADMIN}, 200),
@@ -53,6 +54,7 @@ API = [
     ("PUT", "/api/v1/clauses/{clause}/change-links", {OWNER}, 200),
     ("POST", "/api/v1/clauses/{clause}/change-links", {OWNER}, 200),
     ("DELETE", "/api/v1/clauses/{clause}/change-links/{comment}", {OWNER}, 200),
+    ("POST", "/api/v1/comments/{comment}/apply-proposal", {OWNER}, 200),
 ]
 
 
@@ -60,6 +62,7 @@ API = [
 def scene(org, make_round, create_user):  # type: ignore[no-untyped-def]
     rnd = make_round()
     comment = rnd.comment(org.r1, "Điều 2", "Đề nghị bổ sung nguyên tắc khách quan.")
+    comment.proposed_text = "Khách quan, tự nguyện, công khai."
     rnd.submit(org.r1)
     version = next_version(
         rnd.draft,

@@ -35,6 +35,7 @@ INVITED = {"head1", "staff1", "head2"}
 KV1 = {"head1", "staff1"}
 HEADS = {"head1", "head2"}
 DOWNLOADERS = {"drafter", *INVITED}
+IMPORTERS = {"drafter", *KV1}
 LOGGED_IN = set(USERS) - {"anonymous"}
 
 # (method, url, data, allowed users, status for them: one number or per user)
@@ -70,6 +71,11 @@ HTML: list[tuple[str, str, dict[str, Any], set[str], Any]] = [
     ("GET", "/comments/rounds/{round}/close", {}, {"drafter"}, 200),
     ("POST", "/comments/rounds/{round}/close", {"confirmed": "1"}, {"drafter"}, 302),
     ("GET", "/comments/attachments/{attachment}", {}, DOWNLOADERS, 200),
+    # A unit imports into its own response; the drafter into any unit's.
+    ("GET", "/comments/rounds/{round}/responses/{response1}/import", {}, IMPORTERS, 200),
+    ("POST", "/comments/rounds/{round}/responses/{response1}/import", {}, IMPORTERS, 422),
+    # No upload waits under an empty token.
+    ("POST", "/comments/rounds/{round}/responses/{response1}/import/confirm", {}, IMPORTERS, 409),
 ]
 
 API: list[tuple[str, str, Any, set[str], Any]] = [
@@ -118,6 +124,21 @@ API: list[tuple[str, str, Any, set[str], Any]] = [
     ),
     ("POST", "/api/v1/consultations/{round}/attachments", "upload", {"drafter"}, 201),
     ("GET", "/api/v1/consultation-attachments/{attachment}", None, DOWNLOADERS, 200),
+    # The uploaded "PDF" has no text to read.
+    (
+        "POST",
+        "/api/v1/consultations/{round}/responses/{response1}/imports",
+        "upload",
+        IMPORTERS,
+        422,
+    ),
+    (
+        "POST",
+        "/api/v1/consultations/{round}/responses/{response1}/imports/confirm",
+        {"token": "x" * 40},
+        IMPORTERS,
+        409,
+    ),
 ]
 
 

@@ -73,6 +73,11 @@ COMMENT = {
         "citation": {"type": "string", "description": "Điều, khoản nơi góp ý (trong lần đó)"},
         "round_label": {"type": "string", "description": "“Ý kiến ở dự thảo lần n”"},
         "text": {"type": "string"},
+        "proposed_text": {
+            "type": "string",
+            "nullable": True,
+            "description": "Đề xuất sửa đổi của đơn vị (nội dung mới của điều khoản)",
+        },
         "source": {"type": "string", "enum": [s.value for s in CommentSource]},
         "disposition": {**DISPOSITION, "nullable": True},
         "changes": {"type": "array", "items": LINKED_CHANGE},
@@ -267,6 +272,7 @@ def comment_json(
         "clause_id": comment.clause_id,
         "lineage": comment.lineage,
         "text": comment.text,
+        "proposed_text": comment.proposed_text,
         "source": comment.source.value,
         "disposition": None
         if disposition is None
@@ -679,6 +685,52 @@ def _comments(ids: list[int]) -> list[Comment]:
     if len(rows) != len(set(ids)):
         raise Invalid(_("Có ý kiến góp ý không tồn tại."))
     return rows
+
+
+APPLIED = {
+    "type": "object",
+    "required": ["comment_id", "clause_id", "version_id", "comment_ids"],
+    "properties": {
+        "comment_id": ID,
+        "clause_id": ID,
+        "version_id": ID,
+        "version_label": {"type": "string"},
+        "title": {"type": "string"},
+        "text": {"type": "string"},
+        "comment_ids": {
+            "type": "array",
+            "items": ID,
+            "description": "Các ý kiến mà thay đổi của điều khoản này tiếp thu",
+        },
+    },
+}
+
+
+@api_route(
+    bp,
+    "/comments/<int:comment_id>/apply-proposal",
+    methods=["POST"],
+    scope=Scope.COMMENT,
+    summary="Áp dụng đề xuất sửa đổi của ý kiến vào phiên bản tiếp theo (tạo phiên bản nếu "
+    "chưa có) và liên kết thay đổi với ý kiến",
+    tags=TAGS,
+    response=APPLIED,
+)
+def apply_proposal(comment_id: int):  # type: ignore[no-untyped-def]
+    comment = get_or_404(Comment, comment_id, "Không tìm thấy ý kiến góp ý.")
+    user = current_api_user()
+    ensure(ops.can_link_changes(comment.consultation.draft, user))
+    clause = ops.apply_proposal(comment, user)
+    db.session.commit()
+    return {
+        "comment_id": comment.id,
+        "clause_id": clause.id,
+        "version_id": clause.version_id,
+        "version_label": clause.version.label,
+        "title": clause.title,
+        "text": clause.text,
+        "comment_ids": _links_json(clause)["comment_ids"],
+    }
 
 
 def _links_json(clause: Clause) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from comments.consolidation.reports import CHANGE_NOTES
 from comments.consolidation.reports import GENERAL_GROUP_KEY as GENERAL_KEY
 from comments.consultation.models import (
     DECISION_LABELS,
+    RECORDED_SOURCES,
     ChangeLink,
     Comment,
     CommentSource,
@@ -43,6 +44,7 @@ from comments.consultation.models import (
     UnitResponse,
 )
 from comments.consultation.queries import GENERAL_LABEL
+from drafts import operations as draft_operations
 from drafts.diffing import (
     DiffEntry,
     Segment,
@@ -51,6 +53,7 @@ from drafts.diffing import (
     summarise,
 )
 from drafts.lifecycle import apply_draft_action, can_apply
+from drafts.markup import split_wording
 from drafts.models import Clause, Draft, DraftState, Version
 from drafts.tree import (
     CRITERIA_KINDS,
@@ -124,14 +127,14 @@ def consolidated_criterion() -> ColumnElement[bool]:
     """SQL condition on Comment joined with its UnitResponse: the comments that count.
     (A unit that agrees with the draft submits no comments, so none of its count.)"""
     return or_(
-        Comment.source == CommentSource.CONFERENCE,
+        Comment.source.in_(RECORDED_SOURCES),
         UnitResponse.status == ResponseStatus.SUBMITTED,
     )
 
 
 def is_consolidated(comment: Comment) -> bool:
     """The Python twin of `consolidated_criterion`."""
-    return comment.is_conference or comment.response.is_submitted
+    return comment.is_recorded or comment.response.is_submitted
 
 
 # --------------------------------------------------------------------------- operations
@@ -319,6 +322,53 @@ def link_change(clause: Clause, comments: Iterable[Comment], actor: User) -> lis
     return created
 
 
+def apply_proposal(comment: Comment, actor: User) -> Clause:
+    """Write the unit's proposed wording into the draft's next version (started from the
+    latest published one if none is being written) and link the changed clause to the
+    comment, as a drafter's own edit and link would."""
+    draft = comment.consultation.draft
+    if not can_link_changes(draft, actor):
+        raise Forbidden("Chỉ cán bộ soạn thảo của dự thảo này mới áp dụng được đề xuất sửa đổi.")
+    if not comment.proposed_text or comment.lineage is None:
+        raise Invalid("Ý kiến này không có đề xuất sửa đổi cho một điều khoản.")
+    if not is_consolidated(comment):
+        raise Invalid("Chỉ áp dụng đề xuất trong ý kiến đơn vị đã gửi chính thức.")
+    version = draft.latest_version
+    if version is None or version.is_published:
+        version = draft_operations.new_version(draft, actor=actor)
+        db.session.flush()
+    if version.number <= comment.consultation.version.number:
+        raise Conflict(
+            f"{version.label} không phải là phiên bản sau {comment.consultation.version.label}."
+        )
+    clause = db.session.scalar(
+        select(Clause).where(Clause.version_id == version.id, Clause.lineage == comment.lineage)
+    )
+    if clause is None:
+        raise Conflict(
+            f"Điều khoản của ý kiến này không còn trong {version.label}; hãy sửa trực tiếp."
+        )
+    title, text = split_wording(clause.kind, clause.number, comment.proposed_text)
+    fields = draft_operations.ClauseFields(
+        kind=clause.kind,
+        number=clause.number,
+        title=clause.title if title is None else title,
+        text=text,
+        max_points=clause.max_points,
+        guidance=clause.guidance,
+    )
+    draft_operations.edit_clause(clause, fields, actor=actor, lock_version=None)
+    link_change(clause, [comment], actor)
+    audit.record(
+        "comment.apply_proposal",
+        comment,
+        actor=actor,
+        summary=f"{draft.title}: {version.label}, {clause.heading} theo ý kiến #{comment.id}",
+        details={"clause_id": clause.id, "version_id": version.id},
+    )
+    return clause
+
+
 def unlink_change(clause: Clause, comments: Iterable[Comment], actor: User) -> int:
     """Remove links between the clause and these comments; returns how many went."""
     comments = list(comments)
@@ -443,7 +493,7 @@ class Consolidation:
         return round_counts(
             self.responses,
             (
-                (c.unit_id, c.is_conference, c.disposition.decision if c.disposition else None)
+                (c.unit_id, c.is_recorded, c.disposition.decision if c.disposition else None)
                 for c in self.comments
             ),
         )
@@ -561,6 +611,8 @@ class ConsolidatedComment:
     shared: int = 1  # how many comments its answer covers (itself included)
     # The answer form's query selecting this comment, or all those sharing its answer.
     answer_query: str = ""
+    proposed_text: str | None = None  # the unit's new wording for the clause
+    is_recorded: bool = False  # recorded by the drafter (a meeting, a letter)
 
     @property
     def decision_label(self) -> str:
@@ -601,6 +653,8 @@ def consolidation_page(consultation: Consultation) -> ConsolidationPage:
             decision=decision,
             explanation=explanation or "",
             unit_label=unit_label(unit_name, source == conference, meeting_date, meeting_form),
+            proposed_text=proposed_text,
+            is_recorded=source in RECORDED_SOURCES,
         )
         for (
             cid,
@@ -614,6 +668,7 @@ def consolidation_page(consultation: Consultation) -> ConsolidationPage:
             disposition_id,
             decision,
             explanation,
+            proposed_text,
         ) in _read(
             select(
                 Comment.id,
@@ -628,6 +683,7 @@ def consolidation_page(consultation: Consultation) -> ConsolidationPage:
                 Comment.disposition_id,
                 Disposition.decision,
                 Disposition.explanation,
+                Comment.proposed_text,
             )
             .select_from(Comment)
             .join(UnitResponse, UnitResponse.id == Comment.response_id)
@@ -675,9 +731,7 @@ def consolidation_page(consultation: Consultation) -> ConsolidationPage:
         consultation=consultation,
         responses=responses,
         groups=groups,
-        counts=round_counts(
-            responses, ((c.unit_id, c.is_conference, c.decision) for c in comments)
-        ),
+        counts=round_counts(responses, ((c.unit_id, c.is_recorded, c.decision) for c in comments)),
         unit_names={c.unit_id: c.unit_name for c in comments},
         change_texts=change_texts,
     )
@@ -1073,7 +1127,7 @@ def diff_page(old: Version, new: Version, user: User) -> DiffPage:
         db.session.scalars(select(Consultation).where(Consultation.draft_id == new.draft_id)),
     )
     sent = or_(
-        Comment.source == CommentSource.CONFERENCE,
+        Comment.source.in_(RECORDED_SOURCES),
         UnitResponse.status == ResponseStatus.SUBMITTED,
     )
     linked: dict[str, list[DiffComment]] = {}
@@ -1193,7 +1247,7 @@ def rounds_history(draft: Draft) -> list[RoundSummary]:
     agreed = and_(submitted, UnitResponse.agrees_without_comments.is_(True))
     spoke_at_conference = (
         select(Comment.id)
-        .where(Comment.response_id == UnitResponse.id, Comment.source == CommentSource.CONFERENCE)
+        .where(Comment.response_id == UnitResponse.id, Comment.source.in_(RECORDED_SOURCES))
         .exists()
     )
     for cid, invited, answered, agreed_count in db.session.execute(

@@ -57,6 +57,7 @@ def consultation(consultation_id: int):  # type: ignore[no-untyped-def]
         data=data,
         consultation=consultation,
         can_consolidate=ops.can_consolidate(consultation, current_user),
+        can_apply=ops.can_link_changes(consultation.draft, current_user),
         blocked=ops.why_not_consolidate(consultation),
         can_start=ops.can_start_consolidation(consultation, current_user),
         decision_labels=DECISION_LABELS,
@@ -64,6 +65,30 @@ def consultation(consultation_id: int):  # type: ignore[no-untyped-def]
         # A large round's report is made by a worker (a button that starts a job).
         export_job=background.export_runs_in_background(data.counts.comments_total),
     )
+
+
+@bp.route("/comments/<int:comment_id>/apply-proposal", methods=["POST"])
+@login_required
+def apply_proposal(comment_id: int):  # type: ignore[no-untyped-def]
+    comment = get_or_404(Comment, comment_id, _("Không tìm thấy ý kiến góp ý."))
+    ensure(ops.can_link_changes(comment.consultation.draft, current_user))
+    try:
+        clause = ops.apply_proposal(comment, current_user)
+    except UserError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+    else:
+        db.session.commit()
+        flash(
+            _(
+                "Đã áp dụng đề xuất vào %(version)s (%(clause)s) và liên kết thay đổi với ý kiến.",
+                version=clause.version.display_label,
+                clause=clause.heading,
+            ),
+            "success",
+        )
+    back = url_for(".consultation", consultation_id=comment.consultation_id)
+    return redirect(f"{back}#comment-{comment.id}")
 
 
 @bp.route("/<int:consultation_id>/start", methods=["POST"])

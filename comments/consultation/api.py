@@ -24,7 +24,7 @@ from accounts.clock import LOCAL_TZ, end_of_local_day, now, parse_date
 from accounts.errors import Conflict, Invalid, NotFound, ensure
 from accounts.models import Group, Scope, Unit, User
 from accounts.operations import get_or_404
-from comments.consultation import operations, queries
+from comments.consultation import imports, operations, queries
 from comments.consultation.models import (
     TRACKER_LABELS,
     Comment,
@@ -151,6 +151,14 @@ COMMENT = {
         "updated_at": DATETIME,
         "lock_version": {"type": "integer"},
         "submitted": {"type": "boolean"},
+        "proposed_text": {
+            **NULLABLE_STRING,
+            "description": "Đề xuất sửa đổi: nội dung mới của điều khoản do đơn vị đề xuất.",
+        },
+        "attachment_id": {
+            **NULLABLE_INT,
+            "description": "Tệp của đơn vị mà ý kiến được nhập từ đó.",
+        },
     },
 }
 SUBMISSION = {
@@ -199,6 +207,12 @@ OPEN_IN = {
         "letter_text": {"type": "string", "maxLength": operations.MAX_COMMENT_LENGTH},
     },
 }
+PROPOSED_IN = {
+    "type": "string",
+    "maxLength": operations.MAX_COMMENT_LENGTH,
+    "description": "Đề xuất sửa đổi (không bắt buộc, chỉ cho một điều khoản): nội dung mới "
+    "của điều khoản như được viết, ví dụ “2. Nội dung mới”.",
+}
 COMMENT_IN = {
     "type": "object",
     "required": ["text"],
@@ -206,6 +220,7 @@ COMMENT_IN = {
     "properties": {
         "clause_id": {**ID, "description": "Bỏ trống: ý kiến chung."},
         "text": {"type": "string", "minLength": 1, "maxLength": operations.MAX_COMMENT_LENGTH},
+        "proposed_text": PROPOSED_IN,
     },
 }
 COMMENT_EDIT = {
@@ -215,6 +230,10 @@ COMMENT_EDIT = {
     "properties": {
         "text": {"type": "string", "minLength": 1, "maxLength": operations.MAX_COMMENT_LENGTH},
         "lock_version": {"type": "integer", "minimum": 1},
+        "proposed_text": {
+            **PROPOSED_IN,
+            "description": "Đề xuất sửa đổi mới; chuỗi rỗng xóa đề xuất; bỏ trống thì giữ nguyên.",
+        },
     },
 }
 CONFERENCE_IN = {
@@ -258,6 +277,69 @@ EXTEND_IN = {
     "required": ["deadline"],
     "additionalProperties": False,
     "properties": {"deadline": MOMENT_IN},
+}
+IMPORT_ITEM = {
+    "type": "object",
+    "required": ["index", "kind", "method", "clause_id", "text", "excerpt"],
+    "properties": {
+        "index": {"type": "integer", "minimum": 0},
+        "kind": {
+            "type": "string",
+            "enum": ["comment", "proposal"],
+            "description": "comment: ý kiến (chú thích, dòng phiếu, đoạn công văn); proposal: "
+            "điều khoản được sửa trong tệp (đề xuất sửa đổi).",
+        },
+        "method": {
+            "type": "string",
+            "enum": ["bookmark", "text", "citation", "form", "general"],
+            "description": "Cách xác định điều khoản: bookmark của điều khoản, nội dung đoạn "
+            "văn, viện dẫn điều/khoản, dòng phiếu góp ý, hoặc không xác định (ý kiến chung).",
+        },
+        "clause_id": NULLABLE_INT,
+        "clause_label": {"type": "string"},
+        "text": {"type": "string"},
+        "proposed_text": NULLABLE_STRING,
+        "before": {
+            **NULLABLE_STRING,
+            "description": "Nội dung hiện tại của điều khoản, khi mục có đề xuất sửa đổi.",
+        },
+        "excerpt": {"type": "string", "description": "Trích đoạn tệp gốc."},
+    },
+}
+IMPORT_PREVIEW = {
+    "type": "object",
+    "required": ["token", "filename", "kind", "items"],
+    "properties": {
+        "token": {"type": "string", "description": "Gửi lại khi xác nhận."},
+        "filename": {"type": "string"},
+        "kind": {"type": "string", "enum": ["markup", "copy", "form", "letter"]},
+        "on_behalf": {"type": "boolean"},
+        "items": {"type": "array", "items": IMPORT_ITEM},
+    },
+}
+IMPORT_CONFIRM_IN = {
+    "type": "object",
+    "required": ["token"],
+    "additionalProperties": False,
+    "properties": {
+        "token": {"type": "string", "minLength": 1, "maxLength": 100},
+        "items": {
+            "type": "array",
+            "maxItems": imports.MAX_ITEMS,
+            "description": "Sửa điều khoản của từng mục hoặc bỏ mục; mục không nêu giữ như "
+            "bản xem trước.",
+            "items": {
+                "type": "object",
+                "required": ["index"],
+                "additionalProperties": False,
+                "properties": {
+                    "index": {"type": "integer", "minimum": 0, "maximum": imports.MAX_ITEMS},
+                    "clause_id": {**NULLABLE_INT, "description": "null: ý kiến chung."},
+                    "include": {"type": "boolean"},
+                },
+            },
+        },
+    },
 }
 COMMENT_QUERY = {
     "unit_id": {"type": "integer", "minimum": 1},
@@ -322,7 +404,9 @@ def consultation_json(c: Consultation, user: User) -> dict[str, Any]:
         "letter_number": c.letter_number,
         "letter_text": c.letter_text,
         "unit_ids": [r.unit_id for r in queries.sorted_responses(c)],
-        "attachments": [attachment_json(a) for a in c.attachments] if c.can_download(user) else [],
+        "attachments": [attachment_json(a) for a in c.letter_attachments]
+        if c.can_download(user)
+        else [],
         "my_response": response_json(mine) if mine is not None else None,
     }
 
@@ -333,7 +417,7 @@ def comment_json(c: Comment, label: str) -> dict[str, Any]:
         unit_name=c.unit.name,
         clause_label=label,
         author_name=c.author.full_name,
-        submitted=c.is_conference or c.response.is_submitted,
+        submitted=c.is_recorded or c.response.is_submitted,
     )
 
 
@@ -373,6 +457,8 @@ def _comment_fields(
         "updated_at": _iso(c.updated_at),
         "lock_version": c.lock_version,
         "submitted": submitted,
+        "proposed_text": c.proposed_text,
+        "attachment_id": c.attachment_id,
     }
 
 
@@ -625,7 +711,9 @@ def create_comment(consultation_id: int, body: RequestBody):  # type: ignore[no-
     text = body["text"]
     if body.get("clause_id") is not None and target.clause is None:
         raise NotFound(_("Không tìm thấy điều khoản."))
-    comment = operations.insert_comment(target, text=text, actor=caller)
+    comment = operations.insert_comment(
+        target, text=text, actor=caller, proposed_text=body.get("proposed_text")
+    )
     db.session.commit()
     return added_comment_json(comment), 201
 
@@ -657,7 +745,11 @@ def get_comment(comment_id: int):  # type: ignore[no-untyped-def]
 def edit_comment(comment_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     comment, _consultation = _comment(comment_id)
     operations.edit_comment(
-        comment, text=body["text"], lock_version=body["lock_version"], actor=current_api_user()
+        comment,
+        text=body["text"],
+        lock_version=body["lock_version"],
+        actor=current_api_user(),
+        proposed_text=body.get("proposed_text"),
     )
     db.session.commit()
     return comment_json(comment, queries.clause_label(comment.clause_id))
@@ -808,6 +900,92 @@ def extend_deadline(consultation_id: int, response_id: int, body: dict[str, Any]
     return response_json(response)
 
 
+# --- importing a unit's file -----------------------------------------------------------------
+def _import_target(consultation_id: int, response_id: int) -> UnitResponse:
+    consultation = queries.get_round(consultation_id)
+    user = current_api_user()
+    response = _response(consultation, response_id)
+    ensure(user.can_work_for_unit(response.unit_id) or consultation.can_manage(user))
+    return response
+
+
+def import_preview_json(preview: imports.ImportPreview) -> dict[str, Any]:
+    items = []
+    for item in preview.items:
+        clause_id = preview.clause_id(item.lineage)
+        items.append(
+            {
+                "index": item.index,
+                "kind": item.kind,
+                "method": item.method,
+                "clause_id": clause_id,
+                "clause_label": preview.labels.get(clause_id, queries.GENERAL_LABEL)
+                if clause_id is not None
+                else queries.GENERAL_LABEL,
+                "text": item.text,
+                "proposed_text": item.proposed_text,
+                "before": preview.before.get(item.index),
+                "excerpt": item.excerpt,
+            }
+        )
+    return {
+        "token": preview.token,
+        "filename": preview.filename,
+        "kind": preview.kind,
+        "on_behalf": preview.recorded,
+        "items": items,
+    }
+
+
+@api_route(
+    bp,
+    "/consultations/<int:consultation_id>/responses/<int:response_id>/imports",
+    methods=["POST"],
+    scope=Scope.COMMENT,
+    summary="Đọc tệp của đơn vị (công văn, dự thảo đã sửa, phiếu góp ý) và xem trước các "
+    "ý kiến (chưa lưu); trả về mã xác nhận",
+    tags=TAGS,
+    upload=True,
+    response=IMPORT_PREVIEW,
+)
+def import_preview(consultation_id: int, response_id: int):  # type: ignore[no-untyped-def]
+    response = _import_target(consultation_id, response_id)
+    upload = request.files.get("file")
+    if upload is None:
+        raise Invalid("Thiếu tệp tải lên (trường file).")
+    preview = imports.preview_import(
+        response, data=upload.read(), filename=upload.filename or "", actor=current_api_user()
+    )
+    return import_preview_json(preview)
+
+
+@api_route(
+    bp,
+    "/consultations/<int:consultation_id>/responses/<int:response_id>/imports/confirm",
+    methods=["POST"],
+    scope=Scope.COMMENT,
+    summary="Xác nhận tệp đã xem trước: lưu các ý kiến của đơn vị và giữ tệp gốc",
+    tags=TAGS,
+    body=IMPORT_CONFIRM_IN,
+    response=list_of(COMMENT),
+    status=201,
+)
+def import_confirm(consultation_id: int, response_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+    response = _import_target(consultation_id, response_id)
+    choices = {
+        item["index"]: imports.Choice(
+            item.get("clause_id"), item.get("include", True), keep_clause="clause_id" not in item
+        )
+        for item in body.get("items", [])
+    }
+    created = imports.confirm_import(
+        response, token=body["token"], choices=choices, actor=current_api_user()
+    )
+    db.session.commit()
+    text = queries.load_draft_text(response.consultation.version)
+    return {"items": [comment_json(c, text.label(c.clause_id)) for c in created]}, 201
+
+
 # --- attachments ---------------------------------------------------------------------------
 @api_route(
     bp,
@@ -841,7 +1019,8 @@ def upload_attachment(consultation_id: int):  # type: ignore[no-untyped-def]
     "/consultation-attachments/<int:attachment_id>",
     methods=["GET"],
     scope=Scope.READ,
-    summary="Tải tệp đính kèm (đơn vị được mời và cán bộ soạn thảo)",
+    summary="Tải tệp đính kèm (đơn vị được mời và cán bộ soạn thảo); tệp góp ý của một đơn "
+    "vị: đơn vị đó và cán bộ soạn thảo",
     tags=TAGS,
     content_type="application/octet-stream",
 )
@@ -849,6 +1028,5 @@ def download_attachment(attachment_id: int):  # type: ignore[no-untyped-def]
     attachment = get_or_404(
         ConsultationAttachment, attachment_id, _("Không tìm thấy tệp đính kèm.")
     )
-    consultation = queries.get_round(attachment.consultation_id)
-    ensure(consultation.can_download(current_api_user()))
+    ensure(attachment.can_download(current_api_user()))
     return send_attachment(attachment)

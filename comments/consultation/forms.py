@@ -56,6 +56,10 @@ class CommentForm(FlaskForm):
     text = TextAreaField(
         _l("Nội dung góp ý"), validators=[DataRequired(), Length(max=MAX_COMMENT_LENGTH)]
     )
+    proposed_text = TextAreaField(
+        _l("Đề xuất sửa đổi (không bắt buộc): nội dung mới của điều khoản"),
+        validators=[Optional(), Length(max=MAX_COMMENT_LENGTH)],
+    )
     # The version the editor started from: a stale one means someone else saved first.
     lock_version = HiddenField()
 
@@ -79,6 +83,20 @@ class ExtendDeadlineForm(FlaskForm):
 
 class AttachmentForm(FlaskForm):
     file = FileField(_l("Tệp đính kèm (PDF, Word, Excel)"), validators=[FileRequired()])
+
+
+class ImportFileForm(FlaskForm):
+    file = FileField(
+        _l("Tệp của đơn vị: công văn góp ý, dự thảo đã sửa hoặc phiếu góp ý (.docx, .pdf)"),
+        validators=[FileRequired()],
+    )
+
+
+class ImportConfirmForm(FlaskForm):
+    """The preview's confirmation; each item's clause and inclusion are read by index."""
+
+    token = HiddenField()
+    count = HiddenField()
 
 
 class OpinionRow(Form):

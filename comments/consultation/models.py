@@ -94,6 +94,13 @@ TRACKER_LABELS = {
 class CommentSource(enum.StrEnum):
     WRITTEN = "written"
     CONFERENCE = "conference"
+    # From a unit's official letter or marked-up file that the drafter imported on its
+    # behalf: like a conference opinion, on record at once.
+    LETTER = "letter"
+
+
+# Opinions the drafter records for a unit: they count as sent without the unit's submit.
+RECORDED_SOURCES = (CommentSource.CONFERENCE, CommentSource.LETTER)
 
 
 class Decision(enum.StrEnum):
@@ -166,6 +173,15 @@ class Consultation(db.Model):
         moment = moment or now()
         return self.closed_at is None and self.opens_at <= moment
 
+    @property
+    def letter_attachments(self) -> list[ConsultationAttachment]:
+        """The request letter's attachments (the units' own files aside)."""
+        return [a for a in self.attachments if a.response_id is None]
+
+    def unit_files(self, response_id: int) -> list[ConsultationAttachment]:
+        """The files one unit answered with, as they were imported."""
+        return [a for a in self.attachments if a.response_id == response_id]
+
     def response_for(self, unit_id: int) -> UnitResponse | None:
         for response in self.responses:
             if response.unit_id == unit_id:
@@ -204,12 +220,22 @@ class Consultation(db.Model):
 
 
 class ConsultationAttachment(db.Model):
+    """A file of the round: the request letter's attachments (`response_id` None), or a
+    file a unit answered with (its letter, marked-up draft or comment form), kept as
+    imported, once per content (`sha256`)."""
+
     __tablename__ = "consultation_attachments"
+    __table_args__ = (UniqueConstraint("response_id", "sha256"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consultation_id: Mapped[int] = mapped_column(
         ForeignKey("consultations.id", ondelete="CASCADE"), index=True
     )
+    response_id: Mapped[int | None] = mapped_column(
+        ForeignKey("unit_responses.id", ondelete="CASCADE"), index=True
+    )
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     filename: Mapped[str] = mapped_column(String(255))
     stored_name: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(120))
@@ -217,6 +243,19 @@ class ConsultationAttachment(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
 
     consultation: Mapped[Consultation] = relationship(back_populates="attachments")
+    response: Mapped[UnitResponse | None] = relationship()
+    uploaded_by: Mapped[User | None] = relationship()
+
+    def can_download(self, user: User) -> bool:
+        """The request letter's files go to the invited units and the drafters; a unit's
+        own file to its people, the drafters and administrators."""
+        if self.response is None:
+            return self.consultation.can_download(user)
+        return (
+            user.can_work_for_unit(self.response.unit_id)
+            or self.consultation.is_drafter(user)
+            or user.can_administer()
+        )
 
 
 def tracker_status(
@@ -430,6 +469,13 @@ class Comment(db.Model):
     )
     meeting_date: Mapped[date | None] = mapped_column(Date)
     meeting_form: Mapped[str] = mapped_column(String(200), default="")
+    # The unit's new wording for the clause, as written ("1. text", "Điều 5. Title" and
+    # its text); the drafter may apply it to the next version.
+    proposed_text: Mapped[str | None] = mapped_column(Text)
+    # The unit's file the comment was imported from.
+    attachment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultation_attachments.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now, onupdate=now)
     disposition_id: Mapped[int | None] = mapped_column(
@@ -443,6 +489,7 @@ class Comment(db.Model):
     clause: Mapped[Clause | None] = relationship()
     author: Mapped[User] = relationship()
     disposition: Mapped[Disposition | None] = relationship(back_populates="comments")
+    attachment: Mapped[ConsultationAttachment | None] = relationship()
     change_links: Mapped[list[ChangeLink]] = relationship(
         back_populates="comment", cascade="all, delete-orphan"
     )
@@ -461,6 +508,11 @@ class Comment(db.Model):
     def is_conference(self) -> bool:
         return self.source == CommentSource.CONFERENCE
 
+    @property
+    def is_recorded(self) -> bool:
+        """Recorded by the drafter for the unit (a meeting, a letter): sent at once."""
+        return self.source in RECORDED_SOURCES
+
     # What a comment card shows; `comments.consultation.queries.CommentLine` has the same names.
     @property
     def unit_name(self) -> str:
@@ -476,7 +528,7 @@ class Comment(db.Model):
 
     # --- permissions -------------------------------------------------------------------
     def can_edit(self, user: User) -> bool:
-        if self.source == CommentSource.CONFERENCE:
+        if self.is_recorded:
             return self.consultation.can_manage(user) and self.consultation.closed_at is None
         return self.response.can_comment(user)
 
@@ -489,7 +541,7 @@ class Comment(db.Model):
         rule in SQL."""
         if user.can_work_for_unit(self.unit_id):
             return True
-        if not (self.is_conference or self.response.is_submitted):
+        if not (self.is_recorded or self.response.is_submitted):
             return False
         return self.consultation.can_see_other_units(user)
 

@@ -165,9 +165,14 @@ def _ensure_can_comment(
 
 
 def ensure_can_edit(comment: Comment, actor: User) -> None:
-    if comment.is_conference:
+    if comment.is_recorded:
         if not comment.consultation.can_manage(actor):
-            raise Forbidden(_("Chỉ cán bộ soạn thảo của dự thảo mới sửa ý kiến tại hội nghị."))
+            raise Forbidden(
+                _(
+                "Chỉ cán bộ soạn thảo của dự thảo mới sửa ý kiến tại hội nghị hoặc ý kiến "
+                "nhập từ công văn của đơn vị."
+                )
+            )
         _ensure_not_closed(comment.consultation)
         return
     ensure_can_comment(comment.response, actor)
@@ -321,7 +326,7 @@ def open_consultation(
     db.session.add(consultation)
     db.session.flush()
     for upload, (kind, name) in zip(attachments, prepared, strict=True):
-        _store_attachment(consultation, upload.data, kind, name)
+        store_attachment(consultation, upload.data, kind, name)
     audit.record(
         "consultation.open",
         consultation,
@@ -405,7 +410,7 @@ def attachment_path(attachment: ConsultationAttachment) -> Path:
     return attachment_dir() / attachment.stored_name
 
 
-def _store_attachment(
+def store_attachment(
     consultation: Consultation, data: bytes, kind: str, name: str
 ) -> ConsultationAttachment:
     folder = attachment_dir()
@@ -431,7 +436,7 @@ def add_attachment(
     _ensure_manager(consultation, actor)
     _ensure_not_closed(consultation)
     kind, name = _prepare_upload(upload)
-    attachment = _store_attachment(consultation, upload.data, kind, name)
+    attachment = store_attachment(consultation, upload.data, kind, name)
     audit.record(
         "consultation.attachment",
         consultation,
@@ -443,8 +448,23 @@ def add_attachment(
 
 
 # --- comments ------------------------------------------------------------------------------
+def _clean_proposal(proposed_text: str | None, clause: Clause | None) -> str | None:
+    """New wording is for a clause; empty means none."""
+    proposed_text = (proposed_text or "").strip()
+    if not proposed_text:
+        return None
+    if clause is None:
+        raise Invalid("Đề xuất sửa đổi chỉ ghi cho một điều khoản, không cho ý kiến chung.")
+    return _clean_text(proposed_text, what="Đề xuất sửa đổi")
+
+
 def add_comment(
-    response: UnitResponse, *, clause: Clause | None, text: str, actor: User
+    response: UnitResponse,
+    *,
+    clause: Clause | None,
+    text: str,
+    actor: User,
+    proposed_text: str | None = None,
 ) -> Comment:
     """A staff member or the head adds a comment for the unit (clause None: "Ý kiến
     chung"). It stays inside the unit until the head submits the position."""
@@ -460,6 +480,7 @@ def add_comment(
         lineage=clause.lineage if clause is not None else None,
         author=actor,
         source=CommentSource.WRITTEN,
+        proposed_text=_clean_proposal(proposed_text, clause),
     )
     comment.set_text(_clean_text(text))
     db.session.add(comment)
@@ -500,6 +521,8 @@ class AddedComment:
     meeting_date: date | None = None
     meeting_form: str = ""
     submitted: bool = False  # a unit's comment goes out only with its submitted position
+    proposed_text: str | None = None
+    attachment_id: int | None = None
 
 
 # Built once and run with each comment's values (a statement costs more to build than to run).
@@ -516,7 +539,9 @@ class Author(Protocol):
     def can_work_for_unit(self, unit_id: int) -> bool: ...
 
 
-def insert_comment(target: CommentTarget, *, text: str, actor: Author) -> AddedComment:
+def insert_comment(
+    target: CommentTarget, *, text: str, actor: Author, proposed_text: str | None = None
+) -> AddedComment:
     """`add_comment` for the API, where it is the busiest write: the same checks on the
     columns `queries.comment_target` read (its clause is the one commented on), then the
     comment and its audit row as plain INSERTs. No object is loaded, flushed or read
@@ -529,6 +554,7 @@ def insert_comment(target: CommentTarget, *, text: str, actor: Author) -> AddedC
     if clause is not None and clause.version_id != target.version_id:
         raise _foreign_clause(db.session.get_one(Version, target.version_id), target)
     text = _clean_text(text)
+    proposal = _clean_proposal(proposed_text, clause)
     moment = now()
     values = {
         "consultation_id": target.consultation_id,
@@ -541,6 +567,7 @@ def insert_comment(target: CommentTarget, *, text: str, actor: Author) -> AddedC
         "text": text,
         "search_text": fold_text(text),
         "source": CommentSource.WRITTEN,
+        "proposed_text": proposal,
         "created_at": moment,
         "updated_at": moment,
         "lock_version": 1,
@@ -575,6 +602,7 @@ def insert_comment(target: CommentTarget, *, text: str, actor: Author) -> AddedC
         created_at=moment,
         updated_at=moment,
         lock_version=1,
+        proposed_text=proposal,
     )
 
 
@@ -596,13 +624,23 @@ def _start_drafting(target: CommentTarget) -> None:
         )
 
 
-def edit_comment(comment: Comment, *, text: str, lock_version: int | None, actor: User) -> Comment:
-    """Change a comment's text. `lock_version` is the version the editor started from;
-    a stale one raises Conflict (409) and changes nothing."""
+def edit_comment(
+    comment: Comment,
+    *,
+    text: str,
+    lock_version: int | None,
+    actor: User,
+    proposed_text: str | None = None,
+) -> Comment:
+    """Change a comment's text (and its proposed wording; None leaves that as it is).
+    `lock_version` is the version the editor started from; a stale one raises Conflict
+    (409) and changes nothing."""
     ensure_can_edit(comment, actor)
     _ensure_lock(comment, lock_version)
     old = comment.text
     comment.set_text(_clean_text(text))
+    if proposed_text is not None:
+        comment.proposed_text = _clean_proposal(proposed_text, comment.clause)
     audit.record(
         "comment.edit",
         comment,

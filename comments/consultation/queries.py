@@ -24,6 +24,7 @@ from accounts.clock import days_left, now
 from accounts.errors import NotFound
 from accounts.models import AuditEntry, Unit, User
 from comments.consultation.models import (
+    RECORDED_SOURCES,
     TRACKER_LABELS,
     Comment,
     CommentSource,
@@ -195,7 +196,7 @@ def visible_comments(consultation: Consultation, user: User) -> ColumnElement[bo
     if consultation.can_see_other_units(user):
         conditions.append(
             or_(
-                Comment.source == CommentSource.CONFERENCE,
+                Comment.source.in_(RECORDED_SOURCES),
                 Comment.response_id.in_(submitted_response_ids(consultation)),
             )
         )
@@ -283,6 +284,8 @@ class CommentLine:
     updated_at: datetime
     is_sent: bool
 
+    proposed_text: str | None = None
+
     @property
     def is_conference(self) -> bool:
         return self.source == CommentSource.CONFERENCE
@@ -308,6 +311,7 @@ def list_comment_lines(
             Comment.meeting_date,
             Comment.updated_at,
             UnitResponse.status,
+            Comment.proposed_text,
         )
         .join(Unit, Unit.id == Comment.unit_id)
         .join(User, User.id == Comment.author_id)
@@ -317,7 +321,12 @@ def list_comment_lines(
     )
     submitted = ResponseStatus.SUBMITTED
     lines = [
-        CommentLine(*row[:-1], is_sent=row[-1] == submitted) for row in db.session.execute(query)
+        CommentLine(
+            *row[:-2],
+            is_sent=row[-2] == submitted or row[6] in RECORDED_SOURCES,
+            proposed_text=row[-1],
+        )
+        for row in db.session.execute(query)
     ]
     if text is not None:
         lines.sort(key=lambda c: text.position(c.clause_id))
@@ -360,7 +369,7 @@ def counted_comments(consultation: Consultation) -> list[Comment]:
             .where(
                 Comment.consultation_id == consultation.id,
                 or_(
-                    Comment.source == CommentSource.CONFERENCE,
+                    Comment.source.in_(RECORDED_SOURCES),
                     Comment.response_id.in_(submitted_response_ids(consultation)),
                 ),
             )
@@ -696,7 +705,7 @@ def viewable_comment_ids(user: User):  # type: ignore[no-untyped-def]
     the user may read (the audit log shows a comment's rows only to them)."""
 
     sent = or_(
-        Comment.source == CommentSource.CONFERENCE,
+        Comment.source.in_(RECORDED_SOURCES),
         UnitResponse.status == ResponseStatus.SUBMITTED,
     )
     if user.can_administer():

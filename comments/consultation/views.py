@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -40,13 +41,15 @@ from accounts.idempotency import idempotent
 from accounts.models import Group, Unit, active_units
 from accounts.operations import get_or_404
 from accounts.params import int_arg, parse_int
-from comments.consultation import operations, queries
+from comments.consultation import imports, operations, queries
 from comments.consultation.forms import (
     AttachmentForm,
     CommentFilterForm,
     CommentForm,
     ConferenceForm,
     ExtendDeadlineForm,
+    ImportConfirmForm,
+    ImportFileForm,
     LockForm,
     OpenConsultationForm,
     SubmitPositionForm,
@@ -74,6 +77,7 @@ link_back_by("consultation_id", "comments.round_home", N_("Quay lại đợt l�
 SOURCE_LABELS = {
     CommentSource.WRITTEN: N_("Văn bản góp ý"),
     CommentSource.CONFERENCE: N_("Tại hội nghị"),
+    CommentSource.LETTER: N_("Công văn của đơn vị (cơ quan soạn thảo nhập)"),
 }
 
 
@@ -400,7 +404,11 @@ def new_comment(consultation_id: int):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             comment = operations.add_comment(
-                response, clause=clause, text=form.text.data or "", actor=current_user
+                response,
+                clause=clause,
+                text=form.text.data or "",
+                proposed_text=form.proposed_text.data,
+                actor=current_user,
             )
         except UserError as exc:
             db.session.rollback()
@@ -458,6 +466,7 @@ def edit_comment(comment_id: int):  # type: ignore[no-untyped-def]
     message, status, current_text, stale = None, 200, None, False
     if request.method == "GET":
         form.text.data = comment.text
+        form.proposed_text.data = comment.proposed_text or ""
         form.lock_version.data = str(comment.lock_version)
         message = _refusal(operations.ensure_can_edit, comment, current_user)
     elif form.validate_on_submit():
@@ -465,6 +474,7 @@ def edit_comment(comment_id: int):  # type: ignore[no-untyped-def]
             operations.edit_comment(
                 comment,
                 text=form.text.data or "",
+                proposed_text=form.proposed_text.data,
                 lock_version=_int_or_none(form.lock_version.data),
                 actor=current_user,
             )
@@ -836,8 +846,7 @@ def download_attachment(attachment_id: int):  # type: ignore[no-untyped-def]
     attachment = get_or_404(
         ConsultationAttachment, attachment_id, _("Không tìm thấy tệp đính kèm.")
     )
-    consultation = queries.get_round(attachment.consultation_id)
-    ensure(consultation.can_download(current_user))
+    ensure(attachment.can_download(current_user))
     return send_attachment(attachment)
 
 
@@ -852,3 +861,126 @@ def send_attachment(attachment: ConsultationAttachment):  # type: ignore[no-unty
         download_name=attachment.filename,
         max_age=0,
     )
+
+
+# --- importing a unit's file ---------------------------------------------------------------
+METHOD_LABELS = {
+    "bookmark": N_("Theo bookmark của điều khoản trong tệp"),
+    "text": N_("Theo nội dung đoạn văn"),
+    "citation": N_("Theo điều, khoản được viện dẫn"),
+    "form": N_("Theo dòng của phiếu góp ý"),
+    "general": N_("Không xác định được điều khoản: ý kiến chung"),
+}
+FILE_KIND_LABELS = {
+    "markup": N_("Dự thảo có chú thích, theo dõi thay đổi"),
+    "copy": N_("Dự thảo đã sửa (không theo dõi thay đổi)"),
+    "form": N_("Phiếu góp ý"),
+    "letter": N_("Công văn góp ý"),
+}
+
+
+def _import_target(consultation_id: int, response_id: int) -> UnitResponse:
+    consultation = queries.get_round(consultation_id)
+    response = _response_of(consultation, response_id)
+    ensure(
+        current_user.can_work_for_unit(response.unit_id) or consultation.can_manage(current_user)
+    )
+    return response
+
+
+def _import_page(
+    response: UnitResponse,
+    *,
+    preview: imports.ImportPreview | None = None,
+    message: str | None = None,
+    status: int = 200,
+    file_form: ImportFileForm | None = None,
+):  # type: ignore[no-untyped-def]
+    consultation = response.consultation
+    confirm_form = ImportConfirmForm()
+    if preview is not None:
+        confirm_form.token.data = preview.token
+        confirm_form.count.data = str(len(preview.items))
+    return (
+        render_template(
+            "comments/import.html",
+            **_round_context(consultation),
+            response=response,
+            file_form=file_form or ImportFileForm(),
+            confirm_form=confirm_form,
+            preview=preview,
+            message=message,
+            method_labels=METHOD_LABELS,
+            kind_labels=FILE_KIND_LABELS,
+        ),
+        status,
+    )
+
+
+@bp.route(
+    "/rounds/<int:consultation_id>/responses/<int:response_id>/import", methods=["GET", "POST"]
+)
+@login_required
+def import_file(consultation_id: int, response_id: int):  # type: ignore[no-untyped-def]
+    """Upload a unit's file and see, item by item, where its opinions would go."""
+    response = _import_target(consultation_id, response_id)
+    form = ImportFileForm()
+    if request.method == "GET":
+        return _import_page(
+            response, message=_refusal(imports.ensure_can_import, response, current_user)
+        )
+    if not form.validate_on_submit():
+        return _import_page(response, file_form=form, status=422)
+    upload = form.file.data
+    try:
+        preview = imports.preview_import(
+            response, data=upload.read(), filename=upload.filename or "", actor=current_user
+        )
+    except UserError as exc:
+        db.session.rollback()
+        return _import_page(response, file_form=form, message=exc.message, status=exc.status)
+    return _import_page(response, preview=preview)
+
+
+def _choices_from(form: ImportConfirmForm) -> dict[int, imports.Choice]:
+    count = parse_int("count", form.count.data or "0", minimum=0, maximum=imports.MAX_ITEMS)
+    choices = {}
+    for index in range(count):
+        raw = request.form.get(f"clause-{index}", "")
+        clause_id = parse_int("clause", raw) if raw else None
+        choices[index] = imports.Choice(
+            clause_id=clause_id, include=request.form.get(f"include-{index}") == "1"
+        )
+    return choices
+
+
+@bp.route(
+    "/rounds/<int:consultation_id>/responses/<int:response_id>/import/confirm", methods=["POST"]
+)
+@login_required
+def confirm_import(consultation_id: int, response_id: int):  # type: ignore[no-untyped-def]
+    response = _import_target(consultation_id, response_id)
+    form = ImportConfirmForm()
+    if not form.validate_on_submit():
+        return _import_page(response, status=422)
+    token = form.token.data or ""
+    try:
+        created = imports.confirm_import(
+            response, token=token, choices=_choices_from(form), actor=current_user
+        )
+    except UserError as exc:
+        db.session.rollback()
+        try:
+            preview = imports.load_preview(response, token=token, actor=current_user)
+        except UserError:
+            preview = None
+        return _import_page(response, preview=preview, message=exc.message, status=exc.status)
+    db.session.commit()
+    consultation = response.consultation
+    flash(
+        ngettext("Đã nhập %(num)d ý kiến từ tệp.", "Đã nhập %(num)d ý kiến từ tệp.", len(created)),
+        "success",
+    )
+    if current_user.can_work_for_unit(response.unit_id):
+        return redirect(url_for("comments.unit_view", consultation_id=consultation.id))
+    return redirect(url_for("comments.tracker", consultation_id=consultation.id))

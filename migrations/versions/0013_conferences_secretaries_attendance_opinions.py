@@ -1,7 +1,7 @@
 """a round's conference: the meeting, its secretaries, attendance and opinions
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-04 08:11:45.504855
 
 One conference per consultation round; the opinions voiced there stay comments of the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
