@@ -35,7 +35,7 @@ def upload(data: bytes, name: str) -> dict[str, object]:
 
 def queued_job(owner, subject, kind=JobKind.CONSOLIDATION_DOCX) -> BackgroundJob:  # type: ignore[no-untyped-def]
     """A job left queued: no worker picks it up (the hand-over is held back)."""
-    with patch("tasks.jobs.enqueue"):
+    with patch("notices.notify.enqueue"):
         job = background.start_job(kind, owner=owner, subject=subject)
         db.session.commit()
     return job
@@ -249,7 +249,7 @@ def test_an_unexpected_error_shows_a_general_message_in_the_users_language(
 # --- running twice, and a worker that died ----------------------------------------------------
 def test_running_a_finished_job_again_does_nothing(org, make_round):
     rnd = make_round()
-    with patch("tasks.jobs.enqueue"):
+    with patch("notices.notify.enqueue"):
         job = background.start_job(
             JobKind.CONSOLIDATION_XLSX, owner=org.drafter, subject=rnd.consultation
         )
