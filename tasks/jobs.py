@@ -25,7 +25,7 @@ from typing import Any
 
 from celery import shared_task
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from sqlalchemy import and_, delete, or_, select, update
 
 from accounts import audit, invites
@@ -151,13 +151,14 @@ def send_mail(mail_id: int) -> str:
         with force_locale(mail_locale(mail.user.locale)):
             subject, context = account_mail_context(mail.user, mail.kind)  # type: ignore[arg-type]
     else:
-        content = compose_mail(mail, moment)
+        with force_locale(mail_locale(mail.user.locale)):
+            content = compose_mail(mail, moment)
+            subject = _subject(mail, content)
         if not content.items and not content.notices:
             mail.status, mail.lease_until = MailStatus.CANCELLED, None
             mail.last_error = "Không còn việc nào cần nhắc."
             db.session.commit()
             return "cancelled"
-        subject = _subject(mail, content)
         context = {"user": mail.user, "items": content.items, "notices": content.notices}
     rendered = render_mail(mail.kind, subject, context, locale=mail.user.locale)
     message = build_message(
@@ -210,7 +211,7 @@ def _subject(mail: OutgoingMail, content: Any) -> str:
         return items_summary(content.items)
     if len(content.notices) == 1:
         return f"[Draftflow] {content.notices[0].title}"
-    return f"[Draftflow] {len(content.notices)} thông báo mới"
+    return gettext("[Draftflow] %(count)d thông báo mới", count=len(content.notices))
 
 
 def _record_success(mail_id: int, attempt: int) -> None:

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from jinja2 import TemplateNotFound
 from werkzeug.routing import BuildError
@@ -319,10 +319,15 @@ def items_summary(items: Sequence[MailItem]) -> str:
     """A short subject line for a digest."""
     escalations = sum(1 for item in items if item.escalation)
     if escalations:
-        return f"[Draftflow] Đôn đốc: {len(items)} việc cần xử lý, {escalations} việc đã quá hạn"
+        return ngettext(
+            "[Draftflow] Đôn đốc: %(num)d việc cần xử lý, %(late)d việc đã quá hạn",
+            "[Draftflow] Đôn đốc: %(num)d việc cần xử lý, %(late)d việc đã quá hạn",
+            len(items),
+            late=escalations,
+        )
     if len(items) == 1:
-        return f"[Draftflow] Nhắc việc: {items[0].title}"[:300]
-    return f"[Draftflow] Nhắc việc: {len(items)} việc cần xử lý"
+        return _("[Draftflow] Nhắc việc: %(title)s", title=items[0].title)[:300]
+    return _("[Draftflow] Nhắc việc: %(count)d việc cần xử lý", count=len(items))
 
 
 def account_mail_context(user: User, purpose: invites.Purpose) -> tuple[str, dict[str, Any]]:

@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from flask import current_app
+from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy import (
     Boolean,
     Integer,
@@ -45,6 +46,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 
 from accounts.clock import UTCDateTime, days_left, format_datetime, local_datetime_to_utc, to_local
+from accounts.i18n import N_
 from accounts.models import Group, GroupMembership, NotifyMode, Role, User, UserRole
 from comments.consultation.models import Consultation, ResponseStatus, UnitResponse
 from comments.consultation.operations import round_path
@@ -52,7 +54,7 @@ from drafts.models import Draft, DraftDrafter
 from extensions import db
 from notices.models import MailStatus, Notification, OutgoingMail
 from notices.notify import new_message_id
-from tasks.mail import MailItem, absolute_url, items_summary
+from tasks.mail import MailItem, absolute_url, items_summary, mail_locale
 from tasks.models import Reminder, ReminderKind, ReminderStatus, SubjectType
 from workflow import sheetflow
 from workflow.models import (
@@ -70,7 +72,7 @@ from workflow.models import (
 from workflow.operations import sheet_url
 from workflow.queries import load_criteria
 
-REVIEW_NAMES = {ScoreStage.CLUSTER: "Cụm chấm", ScoreStage.VERIFIED: "thẩm định"}
+REVIEW_NAMES = {ScoreStage.CLUSTER: N_("Cụm chấm"), ScoreStage.VERIFIED: N_("thẩm định")}
 KEY_COLUMNS = ("user_id", "subject_type", "subject_id", "deadline", "kind", "offset_days")
 CHUNK = 500
 
@@ -494,7 +496,13 @@ def _add_score_flags(facts: dict[int, SheetFacts], condition: Any) -> None:
                 review = values.get(stage)
                 if review is not None and abs(own - review) > gap_limit:
                     fact.gaps.append(
-                        f"{label}: tự chấm {_points(own)}, {REVIEW_NAMES[stage]} {_points(review)}"
+                        gettext(
+                            "%(label)s: tự chấm %(own)s, %(stage)s %(review)s",
+                            label=label,
+                            own=_points(own),
+                            stage=gettext(REVIEW_NAMES[stage]),
+                            review=_points(review),
+                        )
                     )
 
 
@@ -521,7 +529,7 @@ def _item_labels(condition: Any) -> dict[int, dict[str, str]]:
         .join(ScoreSheet, ScoreSheet.id == ScoreAdjustment.sheet_id)
         .where(condition)
     ):
-        labels[sheet_id][key] = f"{ADJUSTMENT_KIND_LABELS[kind]}: {reason}"
+        labels[sheet_id][key] = f"{gettext(ADJUSTMENT_KIND_LABELS[kind])}: {reason}"
     return labels
 
 
@@ -694,10 +702,12 @@ def _when(deadline: datetime, moment: datetime) -> str:
     stamp = format_datetime(deadline)
     left = days_left(deadline, moment)
     if deadline <= moment:
-        return f"Hạn: {stamp} (đã quá hạn)"
+        return gettext("Hạn: %(time)s (đã quá hạn)", time=stamp)
     if left == 0:
-        return f"Hạn: {stamp} (hôm nay)"
-    return f"Hạn: {stamp} (còn {left} ngày)"
+        return gettext("Hạn: %(time)s (hôm nay)", time=stamp)
+    return ngettext(
+        "Hạn: %(time)s (còn %(num)d ngày)", "Hạn: %(time)s (còn %(num)d ngày)", left, time=stamp
+    )
 
 
 def _describe_responses(
@@ -739,9 +749,13 @@ def _response_item(response: UnitResponse, moment: datetime) -> MailItem | str:
     if response.deadline <= moment:
         return "Đã quá hạn trước khi kịp nhắc."
     return MailItem(
-        title=f"Góp ý dự thảo “{consultation.draft.title}”",
+        title=gettext("Góp ý dự thảo “%(title)s”", title=consultation.draft.title),
         lines=(
-            f"Đơn vị {response.unit.name} chưa gửi ý kiến ({consultation.label.lower()}).",
+            gettext(
+                "Đơn vị %(unit)s chưa gửi ý kiến (%(round)s).",
+                unit=response.unit.name,
+                round=consultation.display_label.lower(),
+            ),
             _when(response.deadline, moment),
         ),
         url=round_path(consultation),
@@ -780,19 +794,25 @@ def _describe_consultations(
             result[ref.id] = "Người nhận không còn là cán bộ soạn thảo."
         else:
             lines = [
-                f"Hết hạn góp ý lúc {format_datetime(consultation.closes_at)}. "
-                "Đơn vị chưa gửi ý kiến:"
+                gettext(
+                    "Hết hạn góp ý lúc %(time)s. Đơn vị chưa gửi ý kiến:",
+                    time=format_datetime(consultation.closes_at),
+                )
             ]
             for response in waiting:
                 extended = (
-                    f" (được gia hạn đến {format_datetime(response.deadline)})"
+                    gettext(" (được gia hạn đến %(time)s)", time=format_datetime(response.deadline))
                     if response.deadline > consultation.closes_at
                     else ""
                 )
                 lines.append(f"– {response.unit.name}{extended}")
             result[ref.id] = MailItem(
-                title=f"Dự thảo “{consultation.draft.title}”: "
-                f"{len(waiting)} đơn vị chưa gửi ý kiến",
+                title=ngettext(
+                    "Dự thảo “%(title)s”: %(num)d đơn vị chưa gửi ý kiến",
+                    "Dự thảo “%(title)s”: %(num)d đơn vị chưa gửi ý kiến",
+                    len(waiting),
+                    title=consultation.draft.title,
+                ),
                 lines=tuple(lines),
                 url=round_path(consultation),
                 deadline=consultation.closes_at,
@@ -819,7 +839,10 @@ def _sheet_item(ref: ReminderRef, fact: SheetFacts, moment: datetime) -> MailIte
     assert step is not None and sheet.due_at is not None
     if sheet.due_at != ref.deadline:
         return f"Hạn đã đổi thành {format_datetime(sheet.due_at)}."
-    title = f"Phiếu chấm điểm {sheet.unit.name} – {sheet.period.name}"
+    title = gettext(
+        "Phiếu chấm điểm %(unit)s – %(period)s", unit=sheet.unit.name, period=sheet.period.name
+    )
+    step_title = gettext(step.title)
     url = sheet_url(sheet)
     when = _when(sheet.due_at, moment)
     if ref.kind == ReminderKind.SHEET_DUE:
@@ -828,8 +851,8 @@ def _sheet_item(ref: ReminderRef, fact: SheetFacts, moment: datetime) -> MailIte
         if ref.user_id not in fact.holders:
             return "Người nhận không còn phải xử lý phiếu này."
         return MailItem(
-            f"{title}: {step.title}",
-            (f"Bước “{step.title}” đang chờ bạn xử lý.", when),
+            f"{title}: {step_title}",
+            (gettext("Bước “%(step)s” đang chờ bạn xử lý.", step=step_title), when),
             url,
             False,
             sheet.due_at,
@@ -838,8 +861,15 @@ def _sheet_item(ref: ReminderRef, fact: SheetFacts, moment: datetime) -> MailIte
         if ref.user_id not in fact.supervisors:
             return "Người nhận không còn là người đôn đốc phiếu này."
         return MailItem(
-            f"Quá hạn: {title}",
-            (f"Bước “{step.title}” ({step.who}) chưa hoàn thành đúng hạn.", when),
+            gettext("Quá hạn: %(title)s", title=title),
+            (
+                gettext(
+                    "Bước “%(step)s” (%(who)s) chưa hoàn thành đúng hạn.",
+                    step=step_title,
+                    who=gettext(step.who),
+                ),
+                when,
+            ),
             url,
             True,
             sheet.due_at,
@@ -850,20 +880,22 @@ def _sheet_item(ref: ReminderRef, fact: SheetFacts, moment: datetime) -> MailIte
         if not fact.missing_evidence:
             return "Đã đủ minh chứng."
         lines = (
-            "Các tiêu chí tự chấm chưa có minh chứng:",
+            gettext("Các tiêu chí tự chấm chưa có minh chứng:"),
             *(f"– {x}" for x in fact.missing_evidence),
             when,
         )
-        return MailItem(f"Thiếu minh chứng: {title}", lines, url, False, sheet.due_at)
+        title = gettext("Thiếu minh chứng: %(title)s", title=title)
+        return MailItem(title, lines, url, False, sheet.due_at)
     if not fact.gaps:
         return "Không còn chênh lệch điểm lớn."
     limit = current_app.config["REMINDER_SCORE_GAP_POINTS"]
     lines = (
-        f"Chênh lệch hơn {limit} điểm giữa điểm tự chấm và điểm xét duyệt:",
+        gettext("Chênh lệch hơn %(limit)s điểm giữa điểm tự chấm và điểm xét duyệt:", limit=limit),
         *(f"– {x}" for x in fact.gaps),
         when,
     )
-    return MailItem(f"Chênh lệch điểm: {title}", lines, url, False, sheet.due_at)
+    title = gettext("Chênh lệch điểm: %(title)s", title=title)
+    return MailItem(title, lines, url, False, sheet.due_at)
 
 
 # --- delivering ------------------------------------------------------------------------------
@@ -879,6 +911,7 @@ class _Recipient:
     user_id: int
     email: str
     mode: NotifyMode
+    locale: str
     items: list[tuple[int, MailItem]] = field(default_factory=list)
     notices: list[int] = field(default_factory=list)  # digest-pending notifications
 
@@ -933,7 +966,7 @@ def deliver_due(
     if not claimed and not notices:
         return delivery
     recipients = _recipients({r.user_id for r in claimed} | {n[1] for n in notices})
-    described = describe(claimed, moment)
+    described = _describe_for(claimed, recipients, moment)
     cancels, in_app_only = [], []
     for ref in claimed:
         outcome = described.get(ref.id, "Không xác định được nội dung nhắc việc.")
@@ -959,14 +992,16 @@ def deliver_due(
         if mailed or (recipient.notices and recipient.email):
             message_id = new_message_id()
             items = [item for _rid, item in mailed]
+            with force_locale(recipient.locale):
+                subject = (
+                    items_summary(items) if items else gettext("[Draftflow] Thông báo trong ngày")
+                )
             mails.append(
                 {
                     "user_id": recipient.user_id,
                     "to_address": recipient.email,
                     "kind": "digest",
-                    "subject": items_summary(items)
-                    if items
-                    else "[Draftflow] Thông báo trong ngày",
+                    "subject": subject,
                     "message_id": message_id,
                     "escalation": any(i.escalation for i in items),
                     "status": MailStatus.QUEUED.value,
@@ -993,6 +1028,21 @@ def deliver_due(
     return delivery
 
 
+def _describe_for(
+    refs: Sequence[ReminderRef], recipients: Mapping[int, _Recipient], moment: datetime
+) -> dict[int, MailItem | str]:
+    """`describe`, each reminder written in its recipient's language (the in-app notice
+    keeps that text; the mail is written again when it is sent, see `compose_mail`)."""
+    by_locale: dict[str, list[ReminderRef]] = defaultdict(list)
+    for ref in refs:
+        by_locale[recipients[ref.user_id].locale].append(ref)
+    described: dict[int, MailItem | str] = {}
+    for locale, some in by_locale.items():
+        with force_locale(locale):
+            described.update(describe(some, moment))
+    return described
+
+
 def _claim_digest_notices(moment: datetime) -> list[tuple[int, int]]:
     table = Notification.__table__
     daily = select(User.id).where(User.notify_mode == NotifyMode.DAILY)
@@ -1010,10 +1060,13 @@ def _claim_digest_notices(moment: datetime) -> list[tuple[int, int]]:
 def _recipients(user_ids: set[int]) -> dict[int, _Recipient]:
     found: dict[int, _Recipient] = {}
     for chunk in _chunks(user_ids):
-        for user_id, email, mode, active in db.session.execute(
-            select(User.id, User.email, User.notify_mode, User.active).where(User.id.in_(chunk))
+        for user_id, email, mode, active, locale in db.session.execute(
+            select(User.id, User.email, User.notify_mode, User.active, User.locale).where(
+                User.id.in_(chunk)
+            )
         ):
-            found[user_id] = _Recipient(user_id, (email or "").strip() if active else "", mode)
+            address = (email or "").strip() if active else ""
+            found[user_id] = _Recipient(user_id, address, mode, mail_locale(locale))
     return found
 
 
@@ -1114,7 +1167,8 @@ class MailContent:
 def compose_mail(mail: OutgoingMail, moment: datetime) -> MailContent:
     """What `mail` says now. Reminders that are no longer due are cancelled here,
     just before sending: a deadline extended since the decision, a unit that
-    submitted in the meantime."""
+    submitted in the meantime. The caller sets the recipient's language
+    (`force_locale`)."""
     table = Reminder.__table__
     refs = [
         ReminderRef(*row)

@@ -100,6 +100,41 @@ def test_t3_then_t1_remind_every_member_of_units_that_have_not_answered(org, rou
     assert not any(r.user_id in (org.head3.id, org.staff3.id) for r in reminders())
 
 
+def test_each_member_is_reminded_in_their_own_language(org, round_closing, mailer):
+    consultation = round_closing(units=[org.r1])
+    org.head1.locale = "en"
+    db.session.commit()
+    mailer.clear()
+    scan_at(day(-3))
+    (english,), (vietnamese,) = mailer.to(org.head1), mailer.to(org.staff1)
+    title = consultation.draft.title
+    assert english["Subject"] == f"[Draftflow] Reminder: Comments on the draft “{title}”"
+    assert "(3 days left)" in text_of(english) and "has not submitted its position" in text_of(
+        english
+    )
+    assert "còn 3" not in text_of(english) and "Góp ý" not in english["Subject"]
+    assert vietnamese["Subject"] == f"[Draftflow] Nhắc việc: Góp ý dự thảo “{title}”"
+    assert "(còn 3 ngày)" in text_of(vietnamese)
+    # The in-app notices keep the text each person read.
+    notices = {
+        n.user_id: n for n in db.session.scalars(select(Notification)).all() if n.reminder_id
+    }
+    assert notices[org.head1.id].title == f"Comments on the draft “{title}”"
+    assert notices[org.staff1.id].title == f"Góp ý dự thảo “{title}”"
+    # The mail is written when it goes out: a reader who switched language in between
+    # reads the new one (and English counts one day in the singular).
+    with time_machine.travel(day(-1), tick=False):
+        scan_due_reminders(day(-1))
+        deliver_due(day(-1))
+        db.session.commit()
+        org.staff1.locale = "en"
+        db.session.commit()
+        for mail in db.session.scalars(select(OutgoingMail).filter_by(status="queued")).all():
+            jobs.send_mail(mail.id)
+    assert "(1 day left)" in text_of(mailer.to(org.head1)[-1])
+    assert "(1 day left)" in text_of(mailer.to(org.staff1)[-1])
+
+
 def test_a_unit_that_submits_after_the_decision_is_not_reminded(org, round_closing, mailer):
     consultation = round_closing()
     with time_machine.travel(day(-3), tick=False):

@@ -109,9 +109,11 @@ def _submitted(org, period):  # type: ignore[no-untyped-def]
     return sheet
 
 
-def test_missing_evidence_and_a_large_gap_are_flagged_to_the_reviewer(org, period, mailer):
+def _reviewed_with_gaps(org, period):  # type: ignore[no-untyped-def]
+    """KV3's sheet, self-scored without evidence for I.1.2 and reviewed far from I.2's
+    self-score, scanned on the day before the Cụm's deadline."""
     sheet = _submitted(org, period)
-    mailer.clear()
+    moment = datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
     assert sheet.due_at == DEADLINES["cluster"]
     put_scores(sheet, ScoreStage.CLUSTER, {"1.1": "10", "1.2": "15", "2": "20", "II": "38"})
     db.session.add(
@@ -125,7 +127,13 @@ def test_missing_evidence_and_a_large_gap_are_flagged_to_the_reviewer(org, perio
         )
     )
     db.session.commit()
-    scan_at(datetime(2026, 11, 5, 2, 0, tzinfo=UTC))
+    return sheet, moment
+
+
+def test_missing_evidence_and_a_large_gap_are_flagged_to_the_reviewer(org, period, mailer):
+    sheet, moment = _reviewed_with_gaps(org, period)
+    mailer.clear()
+    scan_at(moment)
     # KV1 leads the Cụm, so its head reviews KV3's sheet.
     assert sorted(kinds_for(org.head1)) == sorted(
         [(ReminderKind.MISSING_EVIDENCE, sheet.id), (ReminderKind.SCORE_GAP, sheet.id)]
@@ -135,6 +143,19 @@ def test_missing_evidence_and_a_large_gap_are_flagged_to_the_reviewer(org, perio
     assert "Thiếu minh chứng" in text and "I.1.2 Không có trường hợp đình chỉ" in text
     assert "I.2 Kiểm sát giải quyết vụ việc dân sự: tự chấm 35, Cụm chấm 20" in text
     assert "tự chấm 40" not in text  # a 2-point gap is below REMINDER_SCORE_GAP_POINTS
+
+
+def test_a_reviewer_reading_english_gets_the_flags_in_english(org, period, mailer):
+    _sheet, moment = _reviewed_with_gaps(org, period)
+    org.head1.locale = "en"
+    db.session.commit()
+    mailer.clear()
+    scan_at(moment)
+    text = text_of(mailer.to(org.head1)[0])
+    assert "Missing evidence: Score sheet of" in text
+    assert "Self-scored criteria without evidence:" in text
+    assert "I.2 Kiểm sát giải quyết vụ việc dân sự: self-score 35, Cluster score 20" in text
+    assert "Thiếu minh chứng" not in text and "tự chấm" not in text
 
 
 def _lineage(sheet: ScoreSheet, code: str) -> str:

@@ -169,8 +169,8 @@ def ensure_can_edit(comment: Comment, actor: User) -> None:
         if not comment.consultation.can_manage(actor):
             raise Forbidden(
                 _(
-                "Chỉ cán bộ soạn thảo của dự thảo mới sửa ý kiến tại hội nghị hoặc ý kiến "
-                "nhập từ công văn của đơn vị."
+                    "Chỉ cán bộ soạn thảo của dự thảo mới sửa ý kiến tại hội nghị hoặc ý kiến "
+                    "nhập từ công văn của đơn vị."
                 )
             )
         _ensure_not_closed(comment.consultation)
