@@ -184,7 +184,7 @@ def import_units_csv(data: str, *, actor: User | None) -> ImportReport:
         seen[key] = line
         rows.append((line, clean))
     if errors:
-        raise Invalid("Không nhập được tệp đơn vị:\n" + "\n".join(errors), details=errors)
+        raise Invalid(_("Không nhập được tệp đơn vị:") + "\n" + "\n".join(errors), details=errors)
 
     created = updated = 0
     for _line, row in rows:
@@ -725,9 +725,9 @@ def create_api_token(
     """
     granted = ApiToken.scope_text(scopes)
     if not granted:
-        raise Invalid("Hãy chọn ít nhất một phạm vi cho mã truy cập.")
+        raise Invalid(_("Hãy chọn ít nhất một phạm vi cho mã truy cập."))
     if expires_at is not None and expires_at <= now():
-        raise Invalid("Ngày hết hạn của mã truy cập phải ở tương lai.")
+        raise Invalid(_("Ngày hết hạn của mã truy cập phải ở tương lai."))
     secret = "dft_" + secrets.token_urlsafe(32)
     token = ApiToken(
         user=user,

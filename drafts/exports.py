@@ -7,6 +7,8 @@ of `drafts.documents` and `drafts.redline`.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from accounts.clock import local_today, now
 from accounts.downloads import DOCX_MIMETYPE, Download, slug
 from accounts.errors import Conflict, Invalid
@@ -37,7 +39,7 @@ def _heading(version: Version) -> DraftHeading:
 def _published(version: Version) -> None:
     if not version.is_published:
         raise Conflict(
-            "Phiên bản này chưa phát hành nên chưa gửi lấy ý kiến được; hãy phát hành trước."
+            _("Phiên bản này chưa phát hành nên chưa gửi lấy ý kiến được; hãy phát hành trước.")
         )
 
 
@@ -63,16 +65,16 @@ def redline_base(version: Version, against: Version | None = None) -> Version:
     version before it."""
     if against is not None:
         if against.draft_id != version.draft_id or against.number >= version.number:
-            raise Invalid("Chỉ so sánh được với một phiên bản trước của cùng dự thảo.")
+            raise Invalid(_("Chỉ so sánh được với một phiên bản trước của cùng dự thảo."))
         if not against.is_published:
-            raise Invalid("Chỉ so sánh được với một phiên bản đã phát hành.")
+            raise Invalid(_("Chỉ so sánh được với một phiên bản đã phát hành."))
         return against
     based_on = version.based_on
     if based_on is not None and based_on.is_published and based_on.number < version.number:
         return based_on
     earlier = [v for v in version.draft.versions if v.is_published and v.number < version.number]
     if not earlier:
-        raise Conflict("Chưa có phiên bản nào trước phiên bản này để so sánh.")
+        raise Conflict(_("Chưa có phiên bản nào trước phiên bản này để so sánh."))
     return earlier[-1]
 
 

@@ -85,9 +85,10 @@ def create_draft(
     not_drafters = [u.full_name for u in co_drafters if not u.can_draft()]
     if not_drafters:
         raise Invalid(
-            "Chỉ chọn được người có vai trò cán bộ soạn thảo làm đồng soạn thảo: "
-            + ", ".join(not_drafters)
-            + "."
+            _(
+                "Chỉ chọn được người có vai trò cán bộ soạn thảo làm đồng soạn thảo: %(names)s.",
+                names=", ".join(not_drafters),
+            )
         )
     draft = Draft(title=title, kind=kind, drafting_unit=drafting_unit, created_by=actor)
     members = {actor.id: actor, **{u.id: u for u in co_drafters}}

@@ -813,7 +813,7 @@ def adopt_confirm(draft_id: int):  # type: ignore[no-untyped-def]
 # --- Word documents of a version ---------------------------------------------------------
 def _viewed_version(version_id: int) -> Version:
     """A version anyone who may read it may also download (no drafter check)."""
-    version = get_or_404(Version, version_id, "Không tìm thấy phiên bản.")
+    version = get_or_404(Version, version_id, _("Không tìm thấy phiên bản."))
     ensure(version.can_view(current_user))
     about(_draft_url(version.draft, version), version.draft.title)
     return version

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -184,7 +185,7 @@ def unread_count(user: User) -> int:
 
 def mark_read(notification: Notification, *, actor: User) -> None:
     if not notification.can_view(actor):
-        raise Forbidden("Thông báo này không phải của bạn.")
+        raise Forbidden(_("Thông báo này không phải của bạn."))
     if notification.read_at is None:
         notification.read_at = now()
 

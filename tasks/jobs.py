@@ -25,7 +25,8 @@ from typing import Any
 
 from celery import shared_task
 from flask import current_app
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import and_, delete, or_, select, update
 
 from accounts import audit, invites
@@ -211,7 +212,7 @@ def _subject(mail: OutgoingMail, content: Any) -> str:
         return items_summary(content.items)
     if len(content.notices) == 1:
         return f"[Draftflow] {content.notices[0].title}"
-    return gettext("[Draftflow] %(count)d thông báo mới", count=len(content.notices))
+    return _("[Draftflow] %(count)d thông báo mới", count=len(content.notices))
 
 
 def _record_success(mail_id: int, attempt: int) -> None:
@@ -322,7 +323,7 @@ def request_send_now(subject_type: SubjectType, subject_id: int, *, actor: User)
     model = Consultation if subject_type == SubjectType.CONSULTATION else ScoreSheet
     obj = db.session.get(model, subject_id)
     if obj is None:
-        raise NotFound("Không tìm thấy đợt lấy ý kiến hoặc phiếu chấm điểm này.")
+        raise NotFound(_("Không tìm thấy đợt lấy ý kiến hoặc phiếu chấm điểm này."))
     audit.record(
         "reminders.send_now",
         obj,
@@ -335,7 +336,7 @@ def request_send_now(subject_type: SubjectType, subject_id: int, *, actor: User)
 def retry_failed_mail(mail: OutgoingMail, *, actor: User) -> None:
     """Give a failed mail a fresh retry budget (its reminders go back to "sending")."""
     if mail.status != MailStatus.FAILED:
-        raise Conflict("Chỉ gửi lại được thư đã gửi thất bại.")
+        raise Conflict(_("Chỉ gửi lại được thư đã gửi thất bại."))
     mail.status, mail.attempts, mail.next_attempt_at = MailStatus.QUEUED, 0, now()
     reminders = Reminder.__table__
     db.session.execute(

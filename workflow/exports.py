@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app, send_file
+from flask_babel import gettext as _
 from fpdf.fonts import FontFace
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -511,7 +512,7 @@ def sheet_pdf(sheet: ScoreSheet) -> bytes:
 def evidence_response(evidence: Evidence):  # type: ignore[no-untyped-def]
     path = evidence_path(evidence)
     if not path.is_file():
-        raise NotFound("Tệp minh chứng không còn trên máy chủ.")
+        raise NotFound(_("Tệp minh chứng không còn trên máy chủ."))
     # Evidence is small (EVIDENCE_MAX_BYTES); reading it whole leaves no file handle open.
     return send_file(
         BytesIO(path.read_bytes()),

@@ -338,9 +338,11 @@ def _complete_guard(stage: ScoreStage) -> Guard:
         data = load_sheet_data([sheet.id])[sheet.id]
         missing = table.codes(sheet_totals(table, data, stage, sheet.period).missing)
         if missing:
-            return (
-                f"Chưa đủ {STAGE_NOUNS[stage]}: còn thiếu "
-                f"{len(missing)} tiêu chí ({', '.join(missing)})."
+            return _(
+                "Chưa đủ %(stage)s: còn thiếu %(count)d tiêu chí (%(codes)s).",
+                stage=_(STAGE_NOUNS[stage]),
+                count=len(missing),
+                codes=", ".join(missing),
             )
         return None
 
@@ -566,10 +568,11 @@ def _require_reasons(
         row = data.scores.get((stage, entry.lineage))
         note = entry.note if entry.note is not None else (row.note if row else "")
         if not (note or "").strip():
-            errors[entry.lineage] = (
-                f"Cần ghi lý do điều chỉnh {entry_name(table, data, entry.lineage)} "
-                f"(cột trước: {scoring.format_points(before) or 'trống'}; "
-                f"nay: {scoring.format_points(value)})."
+            errors[entry.lineage] = _(
+                "Cần ghi lý do điều chỉnh %(entry)s (cột trước: %(before)s; nay: %(after)s).",
+                entry=entry_name(table, data, entry.lineage),
+                before=scoring.format_points(before) or _("trống"),
+                after=scoring.format_points(value),
             )
     if errors:
         raise Invalid(" ".join(errors.values()), details={"errors": errors})
@@ -751,13 +754,19 @@ def _filed_row(table: CriteriaTable, kind: AdjustmentKind, row: str | None) -> s
     if row:
         if row not in {r.key for r in rows}:
             raise Invalid(
-                f"Không có dòng {ADJUSTMENT_KIND_LABELS[kind].lower()} này trong bảng tiêu chí."
+                _(
+                    "Không có dòng %(kind)s này trong bảng tiêu chí.",
+                    kind=_(ADJUSTMENT_KIND_LABELS[kind]).lower(),
+                )
             )
         return row
     if len(rows) > 1:
         raise Invalid(
-            f"Hãy chọn dòng {ADJUSTMENT_KIND_LABELS[kind].lower()} của bảng tiêu chí "
-            f"({', '.join(r.label for r in rows)})."
+            _(
+                "Hãy chọn dòng %(kind)s của bảng tiêu chí (%(rows)s).",
+                kind=_(ADJUSTMENT_KIND_LABELS[kind]).lower(),
+                rows=", ".join(r.label for r in rows),
+            )
         )
     return rows[0].key if rows else None
 
@@ -767,7 +776,7 @@ def remove_adjustment(item: ScoreAdjustment, actor: User) -> None:
     given it points of its own it stays: that column sets 0 with a reason instead."""
     sheet = item.sheet
     if not item.can_remove(actor):
-        raise Forbidden("Chỉ người đề xuất khoản này được bỏ nó, khi cột điểm của họ còn mở.")
+        raise Forbidden(_("Chỉ người đề xuất khoản này được bỏ nó, khi cột điểm của họ còn mở."))
     data = load_sheet_data([sheet.id])[sheet.id]
     later = [
         stage
@@ -776,8 +785,10 @@ def remove_adjustment(item: ScoreAdjustment, actor: User) -> None:
     ]
     if later:
         raise Conflict(
-            f"Khoản này đã được chấm ở {STAGE_NOUNS[later[0]]}; không thể bỏ, "
-            "hãy sửa số điểm kèm lý do."
+            _(
+                "Khoản này đã được chấm ở %(stage)s; không thể bỏ, hãy sửa số điểm kèm lý do.",
+                stage=_(STAGE_NOUNS[later[0]]),
+            )
         )
     own = data.scores.get((item.stage, item.key))
     if own is not None:
@@ -912,7 +923,7 @@ def set_bands(period: ScoringPeriod, bands: Sequence[scoring.Band], actor: User)
     """Replace the period's classification bands (the office, before publication)."""
     if not period.can_edit_bands(actor):
         raise Forbidden(
-            "Chỉ Thường trực Hội đồng sửa mức xếp loại, và chỉ trước khi công bố kết quả."
+            _("Chỉ Thường trực Hội đồng sửa mức xếp loại, và chỉ trước khi công bố kết quả.")
         )
     table = load_criteria(period.criteria_version_id)
     total_max = _ensure_table_max(table)

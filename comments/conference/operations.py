@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from accounts import audit
 from accounts.clock import format_datetime, now
 from accounts.errors import Conflict, Forbidden, Invalid, NotFound
+from accounts.i18n import N_
 from accounts.models import Unit, User
 from comments.conference.models import (
     Attendance,
@@ -58,38 +60,53 @@ class AttendanceEntry:
 def _one_line(value: str, *, what: str, limit: int, required: bool = True) -> str:
     value = " ".join((value or "").split())
     if required and not value:
-        raise Invalid(f"Hãy nhập {what}.")
+        raise Invalid(_("Hãy nhập %(what)s.", what=_(what)))
     if len(value) > limit:
-        raise Invalid(f"{what[0].upper()}{what[1:]} dài quá {limit} ký tự.")
+        named = _(what)
+        raise Invalid(
+            _("%(what)s dài quá %(limit)s ký tự.", what=named[:1].upper() + named[1:], limit=limit)
+        )
     return value
 
 
 def _long_text(value: str, *, what: str, required: bool = True) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise Invalid(f"{what} không được để trống.")
+        raise Invalid(_("%(what)s không được để trống.", what=_(what)))
     if len(value) > MAX_TEXT_LENGTH:
-        raise Invalid(f"{what} dài quá {MAX_TEXT_LENGTH:,} ký tự.".replace(",", "."))
+        limit = f"{MAX_TEXT_LENGTH:,}".replace(",", ".")  # Vietnamese: 20.000
+        raise Invalid(_("%(what)s dài quá %(limit)s ký tự.", what=_(what), limit=limit))
     return value
+
+
+def _not_invited(unit: Unit, consultation: Consultation) -> str:
+    return _(
+        "%(unit)s không được mời góp ý trong %(label)s.",
+        unit=unit.name,
+        label=consultation.display_label.lower(),
+    )
 
 
 def _ensure_round_open(consultation: Consultation) -> None:
     if consultation.closed_at is not None:
         raise Conflict(
-            f"{consultation.label} đã kết thúc lúc {format_datetime(consultation.closed_at)}; "
-            "hội nghị không ghi nhận thêm được nữa."
+            _(
+                "%(label)s đã kết thúc lúc %(when)s; hội nghị không ghi nhận thêm được nữa.",
+                label=consultation.display_label,
+                when=format_datetime(consultation.closed_at),
+            )
         )
 
 
 def _ensure_manager(consultation: Consultation, actor: User) -> None:
     if not consultation.can_manage(actor):
-        raise Forbidden("Chỉ cán bộ soạn thảo của dự thảo mới tổ chức được hội nghị.")
+        raise Forbidden(_("Chỉ cán bộ soạn thảo của dự thảo mới tổ chức được hội nghị."))
 
 
 def _ensure_recorder(conference: Conference, actor: User) -> None:
     if not conference.can_record(actor):
         raise Forbidden(
-            "Chỉ thư ký được phân công cho hội nghị này và cán bộ soạn thảo mới ghi nhận được."
+            _("Chỉ thư ký được phân công cho hội nghị này và cán bộ soạn thảo mới ghi nhận được.")
         )
 
 
@@ -97,10 +114,13 @@ def _clean_details(details: MeetingDetails) -> MeetingDetails:
     return MeetingDetails(
         starts_at=details.starts_at,
         mode=MeetingMode(details.mode),
-        place=_one_line(details.place, what="địa điểm hội nghị", limit=MAX_PLACE_LENGTH),
-        chair_name=_one_line(details.chair_name, what="người chủ trì", limit=MAX_NAME_LENGTH),
+        place=_one_line(details.place, what=N_("địa điểm hội nghị"), limit=MAX_PLACE_LENGTH),
+        chair_name=_one_line(details.chair_name, what=N_("người chủ trì"), limit=MAX_NAME_LENGTH),
         chair_title=_one_line(
-            details.chair_title, what="chức vụ người chủ trì", limit=MAX_NAME_LENGTH, required=False
+            details.chair_title,
+            what=N_("chức vụ người chủ trì"),
+            limit=MAX_NAME_LENGTH,
+            required=False,
         ),
     )
 
@@ -125,7 +145,12 @@ def create_conference(
         select(Conference.id).where(Conference.consultation_id == consultation.id)
     )
     if existing is not None:
-        raise Conflict(f"{consultation.label} đã có hội nghị; hãy sửa thông tin hội nghị đó.")
+        raise Conflict(
+            _(
+                "%(label)s đã có hội nghị; hãy sửa thông tin hội nghị đó.",
+                label=consultation.display_label,
+            )
+        )
     clean = _clean_details(details)
     conference = Conference(
         consultation=consultation,
@@ -184,8 +209,10 @@ def update_conference(
 def _ensure_lock(conference: Conference, lock_version: int | None) -> None:
     if lock_version is not None and lock_version != conference.lock_version:
         raise Conflict(
-            "Thông tin hội nghị vừa được người khác sửa sau khi bạn mở ra. Nội dung bạn nhập "
-            "vẫn được giữ nguyên; hãy đối chiếu rồi lưu lại.",
+            _(
+                "Thông tin hội nghị vừa được người khác sửa sau khi bạn mở ra. Nội dung bạn "
+                "nhập vẫn được giữ nguyên; hãy đối chiếu rồi lưu lại."
+            ),
             details={"current_lock_version": conference.lock_version},
         )
 
@@ -198,8 +225,11 @@ def set_secretaries(conference: Conference, users: Sequence[User], *, actor: Use
     for user in users:
         if not (user.active and user.can_take_minutes()):
             raise Invalid(
-                f"{user.full_name} không có vai trò thư ký hội nghị; quản trị hệ thống cần "
-                "cấp vai trò này trước."
+                _(
+                    "%(name)s không có vai trò thư ký hội nghị; quản trị hệ thống cần cấp vai "
+                    "trò này trước.",
+                    name=user.full_name,
+                )
             )
         chosen[user.id] = user
     kept = [s for s in conference.secretaries if s.user_id in chosen]
@@ -229,14 +259,14 @@ def set_attendance(
     previous = {row.unit_id: row for row in conference.attendances}
     for entry in entries:
         if consultation.response_for(entry.unit.id) is None:
-            raise Invalid(
-                f"{entry.unit.name} không được mời góp ý trong {consultation.label.lower()}."
-            )
+            raise Invalid(_not_invited(entry.unit, consultation))
         if entry.unit.id in rows:
-            raise Invalid(f"{entry.unit.name} được ghi hai lần trong danh sách dự họp.")
+            raise Invalid(
+                _("%(unit)s được ghi hai lần trong danh sách dự họp.", unit=entry.unit.name)
+            )
         representatives = _one_line(
             entry.representatives,
-            what="người đại diện",
+            what=N_("người đại diện"),
             limit=MAX_REPRESENTATIVES_LENGTH,
             required=False,
         )
@@ -278,9 +308,9 @@ def record_opinion(
     _ensure_round_open(consultation)
     response = consultation.response_for(unit.id)
     if response is None:
-        raise Invalid(f"{unit.name} không được mời góp ý trong {consultation.label.lower()}.")
+        raise Invalid(_not_invited(unit, consultation))
     check_clause(consultation, clause)
-    speaker = _one_line(speaker_name, what="tên người phát biểu", limit=MAX_NAME_LENGTH)
+    speaker = _one_line(speaker_name, what=N_("tên người phát biểu"), limit=MAX_NAME_LENGTH)
     comment = Comment(
         consultation=consultation,
         draft_id=consultation.draft_id,
@@ -293,7 +323,7 @@ def record_opinion(
         meeting_date=conference.held_on,
         meeting_form=conference.meeting_form,
     )
-    comment.set_text(_long_text(text, what="Nội dung ý kiến"))
+    comment.set_text(_long_text(text, what=N_("Nội dung ý kiến")))
     opinion = Opinion(
         conference=conference, comment=comment, speaker_name=speaker, recorded_by=actor
     )
@@ -326,7 +356,7 @@ def delete_opinion(conference: Conference, opinion: Opinion, *, actor: User) -> 
     _ensure_recorder(conference, actor)
     _ensure_round_open(conference.consultation)
     if opinion.conference_id != conference.id:
-        raise NotFound("Không tìm thấy ý kiến này trong hội nghị.")
+        raise NotFound(_("Không tìm thấy ý kiến này trong hội nghị."))
     comment = opinion.comment
     audit.record(
         "conference.opinion_delete",
@@ -375,7 +405,7 @@ def set_conclusions(
     _ensure_round_open(conference.consultation)
     _ensure_lock(conference, lock_version)
     old = conference.conclusions
-    conference.conclusions = _long_text(text, what="Kết luận hội nghị", required=False)
+    conference.conclusions = _long_text(text, what=N_("Kết luận hội nghị"), required=False)
     audit.record(
         "conference.conclusions",
         conference,

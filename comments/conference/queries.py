@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -55,7 +56,9 @@ def conference_of(
     ).first()
     if conference is None:
         ensure(access.without(consultation, user))
-        raise NotFound(f"{consultation.label} chưa có hội nghị lấy ý kiến.")
+        raise NotFound(
+            _("%(label)s chưa có hội nghị lấy ý kiến.", label=consultation.display_label)
+        )
     ensure(access.allowed(conference, user))
     return consultation, conference
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from unidecode import unidecode
 
@@ -180,7 +181,7 @@ def _unit_code(unit: Unit) -> str:
 def comment_letter(response: UnitResponse) -> CommentLetter:
     """The unit's official letter, from its SUBMITTED position (written comments only)."""
     if not response.is_submitted:
-        raise Conflict("Đơn vị chưa gửi ý kiến chính thức nên chưa có công văn góp ý.")
+        raise Conflict(_("Đơn vị chưa gửi ý kiến chính thức nên chưa có công văn góp ý."))
     consultation = response.consultation
     draft = consultation.draft
     comments = [] if response.agrees_without_comments else unit_written_comments(response)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import ColumnElement, Select, String, and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
@@ -144,7 +145,7 @@ def start_consolidation(consultation: Consultation, actor: User) -> TransitionRe
     """Move the draft to "Đang tổng hợp" once the round is closed."""
     if consultation.closed_at is None:
         raise Conflict(
-            "Lần lấy ý kiến này chưa kết thúc; hãy kết thúc lấy ý kiến trước khi tổng hợp."
+            _("Lần lấy ý kiến này chưa kết thúc; hãy kết thúc lấy ý kiến trước khi tổng hợp.")
         )
     return apply_draft_action(consultation.draft, "start_consolidation", actor)
 
@@ -165,7 +166,7 @@ def dispose(
     answer left with no comments is deleted).
     """
     if not comments:
-        raise Invalid("Hãy chọn ít nhất một ý kiến để trả lời.")
+        raise Invalid(_("Hãy chọn ít nhất một ý kiến để trả lời."))
     consultation = _single_consultation(comments)
     ensure_can_consolidate(consultation, actor)
     decision = _decision(decision)
@@ -175,8 +176,11 @@ def dispose(
     for comment in comments:
         if not is_consolidated(comment):
             raise Invalid(
-                "Chỉ tổng hợp ý kiến đơn vị đã gửi chính thức hoặc ý kiến tại hội nghị; ý kiến "
-                f"của {comment.unit.name} chưa được gửi."
+                _(
+                    "Chỉ tổng hợp ý kiến đơn vị đã gửi chính thức hoặc ý kiến tại hội nghị; ý "
+                    "kiến của %(unit)s chưa được gửi.",
+                    unit=comment.unit.name,
+                )
             )
     _check_expected(comments, expected_versions or {})
 
@@ -248,13 +252,13 @@ def _flush() -> None:
 def _single_consultation(comments: Sequence[Comment]) -> Consultation:
     ids = {c.consultation_id for c in comments}
     if len(ids) != 1:
-        raise Invalid("Các ý kiến được chọn phải thuộc cùng một lần lấy ý kiến.")
+        raise Invalid(_("Các ý kiến được chọn phải thuộc cùng một lần lấy ý kiến."))
     return comments[0].consultation
 
 
 def ensure_can_consolidate(consultation: Consultation, actor: User) -> None:
     if not consultation.can_manage(actor):
-        raise Forbidden("Chỉ cán bộ soạn thảo của dự thảo này mới được tổng hợp ý kiến.")
+        raise Forbidden(_("Chỉ cán bộ soạn thảo của dự thảo này mới được tổng hợp ý kiến."))
     reason = why_not_consolidate(consultation)
     if reason:
         raise Conflict(reason)
@@ -278,7 +282,10 @@ def _decision(value: Decision | str) -> Decision:
         return Decision(value)
     except ValueError:
         raise Invalid(
-            "Hãy chọn một quyết định: tiếp thu, tiếp thu một phần, không tiếp thu hoặc giải trình."
+            _(
+                "Hãy chọn một quyết định: tiếp thu, tiếp thu một phần, không tiếp thu hoặc "
+                "giải trình."
+            )
         ) from None
 
 
@@ -328,25 +335,32 @@ def apply_proposal(comment: Comment, actor: User) -> Clause:
     comment, as a drafter's own edit and link would."""
     draft = comment.consultation.draft
     if not can_link_changes(draft, actor):
-        raise Forbidden("Chỉ cán bộ soạn thảo của dự thảo này mới áp dụng được đề xuất sửa đổi.")
+        raise Forbidden(_("Chỉ cán bộ soạn thảo của dự thảo này mới áp dụng được đề xuất sửa đổi."))
     if not comment.proposed_text or comment.lineage is None:
-        raise Invalid("Ý kiến này không có đề xuất sửa đổi cho một điều khoản.")
+        raise Invalid(_("Ý kiến này không có đề xuất sửa đổi cho một điều khoản."))
     if not is_consolidated(comment):
-        raise Invalid("Chỉ áp dụng đề xuất trong ý kiến đơn vị đã gửi chính thức.")
+        raise Invalid(_("Chỉ áp dụng đề xuất trong ý kiến đơn vị đã gửi chính thức."))
     version = draft.latest_version
     if version is None or version.is_published:
         version = draft_operations.new_version(draft, actor=actor)
         db.session.flush()
     if version.number <= comment.consultation.version.number:
         raise Conflict(
-            f"{version.label} không phải là phiên bản sau {comment.consultation.version.label}."
+            _(
+                "%(version)s không phải là phiên bản sau %(earlier)s.",
+                version=version.display_label,
+                earlier=comment.consultation.version.display_label,
+            )
         )
     clause = db.session.scalar(
         select(Clause).where(Clause.version_id == version.id, Clause.lineage == comment.lineage)
     )
     if clause is None:
         raise Conflict(
-            f"Điều khoản của ý kiến này không còn trong {version.label}; hãy sửa trực tiếp."
+            _(
+                "Điều khoản của ý kiến này không còn trong %(version)s; hãy sửa trực tiếp.",
+                version=version.display_label,
+            )
         )
     title, text = split_wording(clause.kind, clause.number, comment.proposed_text)
     fields = draft_operations.ClauseFields(
@@ -411,16 +425,19 @@ def _check_linkable(clause: Clause, comments: Sequence[Comment], actor: User) ->
     version = clause.version
     draft = version.draft
     if not can_link_changes(draft, actor):
-        raise Forbidden("Chỉ cán bộ soạn thảo của dự thảo này mới được liên kết thay đổi.")
+        raise Forbidden(_("Chỉ cán bộ soạn thảo của dự thảo này mới được liên kết thay đổi."))
     for comment in comments:
         if comment.draft_id != draft.id:
-            raise Invalid("Ý kiến được chọn không thuộc dự thảo này.")
+            raise Invalid(_("Ý kiến được chọn không thuộc dự thảo này."))
         if comment.consultation.version.number >= version.number:
             raise Invalid(
-                f"Chỉ liên kết {version.label} với ý kiến góp ý trên các dự thảo trước đó."
+                _(
+                    "Chỉ liên kết %(version)s với ý kiến góp ý trên các dự thảo trước đó.",
+                    version=version.display_label,
+                )
             )
         if not is_consolidated(comment):
-            raise Invalid("Chỉ liên kết với ý kiến đơn vị đã gửi chính thức.")
+            raise Invalid(_("Chỉ liên kết với ý kiến đơn vị đã gửi chính thức."))
     return draft
 
 
@@ -900,7 +917,7 @@ def comments_for_answer(consultation: Consultation, ids: Iterable[int]) -> list[
         ).unique()
     )
     if len(rows) != len(ids):
-        raise NotFound("Không tìm thấy ý kiến góp ý được chọn trong lần lấy ý kiến này.")
+        raise NotFound(_("Không tìm thấy ý kiến góp ý được chọn trong lần lấy ý kiến này."))
     return rows
 
 
@@ -1041,7 +1058,7 @@ def version_diff(old: Version, new: Version, *, with_links: bool = True) -> Vers
     made (the diff page reads the links as plain rows: `diff_page`).
     """
     if old.draft_id != new.draft_id:
-        raise Invalid("Chỉ so sánh được hai phiên bản của cùng một dự thảo.")
+        raise Invalid(_("Chỉ so sánh được hai phiên bản của cùng một dự thảo."))
     clauses = load_flat_clauses([old.id, new.id])
     old_rows, new_rows = clauses[old.id], clauses[new.id]
     entries = diff_versions(to_diff_clauses(old_rows), to_diff_clauses(new_rows))
@@ -1306,7 +1323,7 @@ def link_candidates(clause: Clause, *, related_only: bool = True) -> LinkChoices
     roots = load_version_tree(version)
     target = next((n for n in iter_tree(roots) if n.id == clause.id), None)
     if target is None:
-        raise NotFound("Không tìm thấy điều khoản.")
+        raise NotFound(_("Không tìm thấy điều khoản."))
     family = _family_lineages(target)
     comments = list(
         db.session.scalars(_consolidated_before(version.draft_id, version.number)).unique()
@@ -1397,8 +1414,10 @@ def checked_symbol(symbol: str) -> str:
     symbol = symbol.strip().upper()
     if not valid_symbol(symbol):
         raise Invalid(
-            "Số, ký hiệu văn bản không hợp lệ: ghi như “15/BC-VP” hoặc “/BC-VP” "
-            "(chữ in hoa, chữ số và dấu gạch nối, tối đa 40 ký tự)."
+            _(
+                "Số, ký hiệu văn bản không hợp lệ: ghi như “15/BC-VP” hoặc “/BC-VP” "
+                "(chữ in hoa, chữ số và dấu gạch nối, tối đa 40 ký tự)."
+            )
         )
     return symbol
 

@@ -315,7 +315,7 @@ def comparison_docx(draft_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/drafts/<int:draft_id>/comparison.docx", methods=["POST"])
 @login_required
 def comparison_docx_job(draft_id: int):  # type: ignore[no-untyped-def]
-    draft = get_or_404(Draft, draft_id, "Không tìm thấy dự thảo.")
+    draft = get_or_404(Draft, draft_id, _("Không tìm thấy dự thảo."))
     ensure(draft.can_view(current_user))
     picked = _picked_versions(draft, VersionPickerForm(request.form))
     if picked is None:

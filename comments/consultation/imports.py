@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -118,8 +119,10 @@ def ensure_can_import(response: UnitResponse, actor: User) -> None:
         return
     if not response.consultation.can_manage(actor):
         raise Forbidden(
-            "Chỉ cán bộ của đơn vị được mời, hoặc cán bộ soạn thảo thay cho đơn vị, mới nhập "
-            "được ý kiến từ tệp."
+            _(
+                "Chỉ cán bộ của đơn vị được mời, hoặc cán bộ soạn thảo thay cho đơn vị, mới "
+                "nhập được ý kiến từ tệp."
+            )
         )
     _ensure_not_closed(response.consultation)
 
@@ -129,14 +132,18 @@ def _check_file(data: bytes, filename: str) -> str:
     """The file's type ("docx" or "pdf"), within the upload size limit."""
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 20 * 1024 * 1024
     if not data:
-        raise Invalid("Tệp rỗng, không có nội dung để đọc.")
+        raise Invalid(_("Tệp rỗng, không có nội dung để đọc."))
     if len(data) > limit:
-        raise TooLarge(f"Tệp {filename} vượt quá {limit // (1024 * 1024)} MB.")
+        raise TooLarge(
+            _("Tệp %(name)s vượt quá %(mb)d MB.", name=filename, mb=limit // (1024 * 1024))
+        )
     kind = formats.identify(data, filename)
     if kind not in IMPORT_TYPES:
         raise Invalid(
-            "Chỉ nhập được ý kiến từ tệp Word (.docx) hoặc PDF; hãy lưu tệp dưới dạng .docx "
-            "rồi tải lên lại."
+            _(
+                "Chỉ nhập được ý kiến từ tệp Word (.docx) hoặc PDF; hãy lưu tệp dưới dạng "
+                ".docx rồi tải lên lại."
+            )
         )
     return kind
 
@@ -177,9 +184,13 @@ def _ensure_new_file(response: UnitResponse, digest: str) -> None:
     )
     if earlier is not None:
         raise Conflict(
-            f"Tệp này ({earlier.filename}) đã được nhập cho {response.unit.name} lúc "
-            f"{format_datetime(earlier.uploaded_at)}; các ý kiến trong tệp đã có trong đợt "
-            "lấy ý kiến."
+            _(
+                "Tệp này (%(name)s) đã được nhập cho %(unit)s lúc %(when)s; các ý kiến trong "
+                "tệp đã có trong đợt lấy ý kiến.",
+                name=earlier.filename,
+                unit=response.unit.name,
+                when=format_datetime(earlier.uploaded_at),
+            )
         )
 
 
@@ -246,7 +257,7 @@ def confirm_import(
     valid_ids = {c.id for c in preview.clauses}
     unknown = [i for i in choices if not 0 <= i < len(preview.items)]
     if unknown:
-        raise Invalid(f"Không có mục số {unknown[0]} trong tệp đã xem trước.")
+        raise Invalid(_("Không có mục số %(n)s trong tệp đã xem trước.", n=unknown[0]))
     picked: list[tuple[ImportItem, int | None]] = []
     for item in preview.items:
         choice = choices.get(item.index)
@@ -259,15 +270,20 @@ def confirm_import(
                 continue
             if choice.clause_id is not None and choice.clause_id not in valid_ids:
                 raise Invalid(
-                    f"Điều khoản được chọn cho mục {item.index + 1} không thuộc "
-                    f"{consultation.version.label}."
+                    _(
+                        "Điều khoản được chọn cho mục %(n)d không thuộc %(version)s.",
+                        n=item.index + 1,
+                        version=consultation.version.display_label,
+                    )
                 )
             clause_id = choice.clause_id
         picked.append((item, clause_id))
     if len(preview.items) > MAX_ITEMS:
-        raise Invalid(f"Tệp có quá nhiều ý kiến (hơn {MAX_ITEMS}); hãy chia thành nhiều tệp.")
+        raise Invalid(
+            _("Tệp có quá nhiều ý kiến (hơn %(n)d); hãy chia thành nhiều tệp.", n=MAX_ITEMS)
+        )
     if not picked:
-        raise Invalid("Hãy giữ lại ít nhất một ý kiến để nhập.")
+        raise Invalid(_("Hãy giữ lại ít nhất một ý kiến để nhập."))
 
     kind = formats.identify(upload.data, upload.filename)
     attachment = store_attachment(

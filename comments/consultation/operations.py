@@ -454,7 +454,7 @@ def _clean_proposal(proposed_text: str | None, clause: Clause | None) -> str | N
     if not proposed_text:
         return None
     if clause is None:
-        raise Invalid("Đề xuất sửa đổi chỉ ghi cho một điều khoản, không cho ý kiến chung.")
+        raise Invalid(_("Đề xuất sửa đổi chỉ ghi cho một điều khoản, không cho ý kiến chung."))
     return _clean_text(proposed_text, what="Đề xuất sửa đổi")
 
 
