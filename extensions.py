@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import current_app, has_request_context, session
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -64,10 +64,24 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 def select_locale() -> str:
     # Tasks and commands have no session: their messages are in the default language.
-    lang = session.get("lang") if has_request_context() else None
-    if lang in current_app.config["LANGUAGES"]:
+    languages = current_app.config["LANGUAGES"]
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if not has_request_context():
+        return default
+    lang = session.get("lang")
+    if lang in languages:
         return lang
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.path.startswith("/api/"):
+        # A program names its language in the header; otherwise the token's owner
+        # reads the answers in the language they chose for the site. Pages ignore the
+        # header: the site speaks Vietnamese until its reader picks another language.
+        asked = request.accept_languages.best_match(languages)
+        if asked:
+            return asked
+        owner = g.get("api_user")
+        if getattr(owner, "locale", None) in languages:
+            return owner.locale
+    return default
 
 
 def select_timezone() -> str:

@@ -6,6 +6,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from accounts.models import Role
+from extensions import db
 
 
 def test_openapi_document_is_valid_and_covers_every_route(app, client):
@@ -121,3 +122,23 @@ def test_security_headers(client):
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_api_answers_in_the_language_asked_then_in_the_owners(create_user, api):
+    staff = create_user(Role.UNIT_STAFF)
+    client = api(staff)
+    body = {"name": "Phòng 9", "short_name": "P9", "kind": "department"}
+
+    def refusal(**headers: str) -> str:
+        response = client.post("/api/v1/units", json=body, headers=headers)
+        assert response.status_code == 403
+        return response.json["error"]["message"]
+
+    vietnamese = refusal()
+    assert vietnamese == "Bạn không có quyền thực hiện thao tác này."
+    assert refusal(**{"Accept-Language": "en-GB,en;q=0.8"}) == ("You are not allowed to do this.")
+    assert refusal(**{"Accept-Language": "fr"}) == vietnamese
+    staff.locale = "en"
+    db.session.commit()
+    assert refusal() == "You are not allowed to do this."
+    assert refusal(**{"Accept-Language": "vi"}) == vietnamese
