@@ -55,3 +55,9 @@ class Deferred:
 def render(text: Any) -> str:
     """A plain string as it is; a Deferred in the current language."""
     return text.render() if isinstance(text, Deferred) else text
+
+
+def refusal(error: Any) -> str:
+    """The message of a pure module's error (a `template` marked N_ and its `values`, as
+    drafts.officefile.ParseError carries) in the current language."""
+    return Deferred(error.template, **error.values).render()

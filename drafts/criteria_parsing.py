@@ -36,6 +36,7 @@ from openpyxl.worksheet.dimensions import SheetDimension
 from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
 
+from drafts.officefile import N_
 from drafts.parsing import (
     MSG_UNREADABLE_DOCX,
     ParseError,
@@ -49,11 +50,11 @@ from drafts.parsing import (
 
 CriterionKind = Literal["criterion", "bonus", "deduction"]
 
-MSG_NO_HEADER = (
+MSG_NO_HEADER = N_(
     "Không tìm thấy bảng tiêu chí: cần một dòng tiêu đề có các cột STT, Tiêu chí, Điểm chuẩn."
 )
-MSG_NO_ROWS = "Bảng tiêu chí không có tiêu chí nào dưới dòng tiêu đề."
-MSG_UNREADABLE_XLSX = "Không đọc được nội dung bảng tính Excel (.xlsx); tệp có thể bị hỏng."
+MSG_NO_ROWS = N_("Bảng tiêu chí không có tiêu chí nào dưới dòng tiêu đề.")
+MSG_UNREADABLE_XLSX = N_("Không đọc được nội dung bảng tính Excel (.xlsx); tệp có thể bị hỏng.")
 
 # Criteria tables are a few hundred rows. A sheet with content past these limits is refused
 # while it is being read (config: CRITERIA_MAX_ROWS, CRITERIA_MAX_COLUMNS), so a million-row
@@ -64,8 +65,12 @@ SHEET_DATA_TAG = f"{{{SHEET_MAIN_NS}}}sheetData"
 # Empty rows past MAX_ROWS are skipped, up to this many: formatting often reaches far below
 # the table, but a sparse sheet must not make the reader walk a million empty rows.
 EMPTY_TAIL_ROWS = 1000
-MSG_TOO_MANY_ROWS = "Bảng tính có quá nhiều dòng: chỉ đọc được bảng tiêu chí tối đa {limit} dòng."
-MSG_TOO_MANY_COLUMNS = "Bảng tính có quá nhiều cột: chỉ đọc được bảng tiêu chí tối đa {limit} cột."
+MSG_TOO_MANY_ROWS = N_(
+    "Bảng tính có quá nhiều dòng: chỉ đọc được bảng tiêu chí tối đa %(limit)d dòng."
+)
+MSG_TOO_MANY_COLUMNS = N_(
+    "Bảng tính có quá nhiều cột: chỉ đọc được bảng tiêu chí tối đa %(limit)d cột."
+)
 
 
 class SheetTooLarge(ParseError):
@@ -252,12 +257,12 @@ def _sheet_rows(sheet: Any, max_rows: int, max_columns: int) -> Table:
         values = [_cell_value(value) for value in row]
         if len(values) > max_columns:
             if _filled(values[max_columns:]):
-                raise SheetTooLarge(MSG_TOO_MANY_COLUMNS.format(limit=max_columns))
+                raise SheetTooLarge(MSG_TOO_MANY_COLUMNS, limit=max_columns)
             del values[max_columns:]
         if number <= max_rows:
             rows.append(values)
         elif _filled(values):
-            raise SheetTooLarge(MSG_TOO_MANY_ROWS.format(limit=max_rows))
+            raise SheetTooLarge(MSG_TOO_MANY_ROWS, limit=max_rows)
         elif number > max_rows + EMPTY_TAIL_ROWS:
             break
     return rows

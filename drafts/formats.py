@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from docx.oxml.ns import qn
 
-from drafts.officefile import OLE_MAGIC, ParseError, checked_zip, normalize_text
+from drafts.officefile import N_, OLE_MAGIC, ParseError, checked_zip, normalize_text
 
 Source = Literal["docx", "doc", "odt", "rtf", "pdf"]
 CONVERTED: frozenset[Source] = frozenset({"doc", "odt", "rtf"})
@@ -31,25 +31,25 @@ CONVERT_TIMEOUT_SECONDS = 60
 _ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
 _FORMAT_NAMES = {"doc": "Word 97-2003 (.doc)", "odt": "OpenDocument (.odt)", "rtf": "RTF (.rtf)"}
 
-MSG_NO_CONVERTER = (
-    "Tệp định dạng {name} cần LibreOffice để chuyển sang .docx nhưng máy chủ chưa cài "
+MSG_NO_CONVERTER = N_(
+    "Tệp định dạng %(name)s cần LibreOffice để chuyển sang .docx nhưng máy chủ chưa cài "
     "LibreOffice; hãy mở tệp và lưu lại dưới dạng .docx rồi tải lên lần nữa."
 )
-MSG_CONVERT_FAILED = (
-    "Không chuyển được tệp định dạng {name} sang .docx: tệp có thể được đặt mật khẩu hoặc bị "
+MSG_CONVERT_FAILED = N_(
+    "Không chuyển được tệp định dạng %(name)s sang .docx: tệp có thể được đặt mật khẩu hoặc bị "
     "hỏng. Hãy gỡ mật khẩu, lưu lại dưới dạng .docx rồi tải lên lần nữa."
 )
-MSG_CONVERT_TIMEOUT = (
-    "Chuyển tệp định dạng {name} sang .docx mất quá nhiều thời gian nên đã dừng; hãy lưu lại "
+MSG_CONVERT_TIMEOUT = N_(
+    "Chuyển tệp định dạng %(name)s sang .docx mất quá nhiều thời gian nên đã dừng; hãy lưu lại "
     "dưới dạng .docx rồi tải lên lần nữa."
 )
-MSG_PDF_UNREADABLE = "Không đọc được tệp PDF; tệp có thể bị hỏng hoặc được đặt mật khẩu."
-MSG_PDF_SCANNED = (
+MSG_PDF_UNREADABLE = N_("Không đọc được tệp PDF; tệp có thể bị hỏng hoặc được đặt mật khẩu.")
+MSG_PDF_SCANNED = N_(
     "Tệp PDF không có lớp chữ (bản quét, chỉ có hình ảnh) nên không đọc được nội dung. Hãy tải "
     "lên bản Word (.docx) của văn bản, hoặc nhận dạng chữ (OCR) trước."
 )
-MSG_LEGACY_ENCODING = (
-    "Văn bản được gõ bằng bảng mã cũ {encoding} (phông {fonts}), không phải Unicode, nên chữ "
+MSG_LEGACY_ENCODING = N_(
+    "Văn bản được gõ bằng bảng mã cũ %(encoding)s (phông %(fonts)s), không phải Unicode, nên chữ "
     "tiếng Việt không đọc đúng được. Hãy chuyển mã văn bản sang Unicode (ví dụ bằng chức năng "
     "chuyển mã của Unikey), đổi phông sang Times New Roman rồi tải lên lần nữa."
 )
@@ -92,7 +92,7 @@ def convert_to_docx(data: bytes, source: Source) -> bytes:
         checked_zip(data).close()  # the same limits as a .docx before LibreOffice inflates it
     binary = soffice_binary()
     if binary is None:
-        raise ParseError(MSG_NO_CONVERTER.format(name=name))
+        raise ParseError(MSG_NO_CONVERTER, name=name)
     with tempfile.TemporaryDirectory(prefix="draftflow-convert-") as tmp:
         workdir = Path(tmp)
         source_path = workdir / f"upload.{source}"
@@ -120,11 +120,11 @@ def convert_to_docx(data: bytes, source: Source) -> bytes:
                 start_new_session=True,
             )
         except OSError as exc:
-            raise ParseError(MSG_NO_CONVERTER.format(name=name)) from exc
+            raise ParseError(MSG_NO_CONVERTER, name=name) from exc
         try:
             process.wait(timeout=CONVERT_TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired as exc:
-            raise ParseError(MSG_CONVERT_TIMEOUT.format(name=name)) from exc
+            raise ParseError(MSG_CONVERT_TIMEOUT, name=name) from exc
         finally:
             # Also when this process is stopped meanwhile (the upload sandbox's time limit):
             # LibreOffice runs in its own session, so nobody else would stop it.
@@ -133,7 +133,7 @@ def convert_to_docx(data: bytes, source: Source) -> bytes:
                 process.wait()
         converted = out / "upload.docx"
         if not converted.exists() or converted.stat().st_size == 0:
-            raise ParseError(MSG_CONVERT_FAILED.format(name=name))
+            raise ParseError(MSG_CONVERT_FAILED, name=name)
         return converted.read_bytes()
 
 
@@ -191,12 +191,10 @@ def refuse_legacy_encoding(document: Any) -> None:
     vni_marks = len(_VNI_MARKS.findall(text)) / letters
     if tcvn3 or (not vni and tcvn3_marks >= 0.03 and tcvn3_marks >= vni_marks):
         raise ParseError(
-            MSG_LEGACY_ENCODING.format(encoding="TCVN3 (ABC)", fonts=", ".join(tcvn3) or ".Vn…")
+            MSG_LEGACY_ENCODING, encoding="TCVN3 (ABC)", fonts=", ".join(tcvn3) or ".Vn…"
         )
     if vni or vni_marks >= 0.03:
-        raise ParseError(
-            MSG_LEGACY_ENCODING.format(encoding="VNI", fonts=", ".join(vni) or "VNI-…")
-        )
+        raise ParseError(MSG_LEGACY_ENCODING, encoding="VNI", fonts=", ".join(vni) or "VNI-…")
 
 
 def _legacy_fonts(document: Any) -> list[str]:

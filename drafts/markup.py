@@ -32,6 +32,7 @@ from drafts import formats
 from drafts.citations import CitationIndex
 from drafts.diffing import DiffClause
 from drafts.documents import BOOKMARK_PREFIX, COMMENT_FORM_HEADERS, bookmark_name, clause_lines
+from drafts.officefile import N_
 from drafts.parsing import (
     MSG_UNREADABLE_DOCX,
     ParseError,
@@ -56,11 +57,11 @@ ItemKind = Literal["comment", "proposal"]
 # How an item found its clause; shown on the preview.
 Method = Literal["bookmark", "text", "citation", "form", "general"]
 
-MSG_NO_ITEMS = (
+MSG_NO_ITEMS = N_(
     "Không tìm thấy ý kiến góp ý nào trong tệp: không có chú thích (comment), thay đổi nội "
     "dung, dòng có nội dung trong phiếu góp ý hay đoạn văn nào."
 )
-MSG_XML = "Tệp Word có nội dung XML không hợp lệ; hãy mở tệp, lưu lại rồi tải lên lần nữa."
+MSG_XML = N_("Tệp Word có nội dung XML không hợp lệ; hãy mở tệp, lưu lại rồi tải lên lần nữa.")
 # What an item whose only content is new wording says.
 PROPOSAL_TEXT = {
     "tracked": "Đề xuất sửa đổi (theo dõi thay đổi trong tệp Word).",
@@ -167,7 +168,7 @@ def read_response(data: bytes, filename: str = "") -> ResponseFile:
     if source in formats.CONVERTED:
         data = formats.convert_to_docx(data, source)
     if sniff_office_file(data) != "docx":
-        raise ParseError("Tệp là bảng tính Excel (.xlsx); hãy gửi tệp Word (.docx) hoặc PDF.")
+        raise ParseError(N_("Tệp là bảng tính Excel (.xlsx); hãy gửi tệp Word (.docx) hoặc PDF."))
     try:
         with checked_zip(data) as archive:
             names = set(archive.namelist())

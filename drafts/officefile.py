@@ -11,14 +11,22 @@ import io
 import re
 import unicodedata
 import zipfile
+from typing import Any
+
+
+def N_(message: str) -> str:
+    """Mark a message for the translation catalogue (this module imports nothing of ours)."""
+    return message
 
 
 class ParseError(ValueError):
-    """The file cannot be read; ``str(error)`` is one Vietnamese line for the user."""
+    """The file cannot be read. ``message`` is one Vietnamese line for the user; pages show
+    ``template`` % ``values`` in their reader's language (accounts.i18n.refusal)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, template: str, **values: Any) -> None:
+        self.template, self.values = template, values
+        self.message = template % values if values else template
+        super().__init__(self.message)
 
 
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
@@ -28,14 +36,16 @@ RATIO_CHECK_MIN_BYTES = 64 * 1024
 MAX_MEMBERS = 10_000
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 
-MSG_EMPTY = "Tệp rỗng, không có nội dung để đọc."
-MSG_OLE = (
+MSG_EMPTY = N_("Tệp rỗng, không có nội dung để đọc.")
+MSG_OLE = N_(
     "Tệp được đặt mật khẩu hoặc ở định dạng Office cũ (.doc, .xls); "
     "hãy gỡ mật khẩu và lưu lại dưới dạng .docx hoặc .xlsx."
 )
-MSG_NOT_OFFICE = "Tệp không phải là tài liệu Word (.docx) hoặc bảng tính Excel (.xlsx) hợp lệ."
-MSG_CORRUPT = "Tệp bị hỏng hoặc tải lên không đầy đủ; hãy lưu lại tệp và tải lên lần nữa."
-MSG_BOMB = "Tệp có dung lượng giải nén bất thường (nghi là tệp nén độc hại) nên không được xử lý."
+MSG_NOT_OFFICE = N_("Tệp không phải là tài liệu Word (.docx) hoặc bảng tính Excel (.xlsx) hợp lệ.")
+MSG_CORRUPT = N_("Tệp bị hỏng hoặc tải lên không đầy đủ; hãy lưu lại tệp và tải lên lần nữa.")
+MSG_BOMB = N_(
+    "Tệp có dung lượng giải nén bất thường (nghi là tệp nén độc hại) nên không được xử lý."
+)
 
 
 def checked_zip(data: bytes) -> zipfile.ZipFile:

@@ -28,7 +28,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from accounts import audit
 from accounts.clock import now
 from accounts.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
-from accounts.i18n import N_, Deferred
+from accounts.i18n import N_, Deferred, refusal
 from accounts.models import Role, Unit, User, UserRole
 from drafts import sandbox, tree
 from drafts.criteria_parsing import SheetTooLarge
@@ -883,12 +883,12 @@ def parse_upload(kind: DraftKind, data: bytes, filename: str = "") -> Any:
         return sandbox.run_parser(PARSERS[kind], data, filename, limits=limits, options=options)
     except sandbox.LimitExceeded as exc:
         if exc.kind == "memory":
-            raise TooLarge(exc.message) from exc
-        raise Invalid(exc.message) from exc
+            raise TooLarge(refusal(exc)) from exc
+        raise Invalid(refusal(exc)) from exc
     except SheetTooLarge as exc:
-        raise TooLarge(exc.message) from exc
+        raise TooLarge(refusal(exc)) from exc
     except ParseError as exc:
-        raise Invalid(exc.message) from exc
+        raise Invalid(refusal(exc)) from exc
 
 
 def read_upload(kind: DraftKind, data: bytes, filename: str = "") -> ImportPreview:

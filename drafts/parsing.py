@@ -77,6 +77,7 @@ from docx.oxml.ns import qn
 
 from drafts.officefile import (
     MSG_NOT_OFFICE,
+    N_,
     ParseError,
     checked_zip,
     normalize_text,
@@ -110,11 +111,6 @@ class Node:
             "text": self.text,
             "children": [child.as_dict() for child in self.children],
         }
-
-
-def N_(message: str) -> str:
-    """Mark a label for the catalogue (``pybabel extract -k N_``); pages translate it."""
-    return message
 
 
 # Why a paragraph of the source is not in the title, the preamble or the tree. Shown to users,
@@ -187,10 +183,10 @@ _MAIN_CONTENT_TYPES: dict[str, OfficeKind] = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": "xlsx",
 }
 
-MSG_NOT_DOCX = "Tệp không phải là tài liệu Word (.docx) hợp lệ."
-MSG_XLSX_NOT_DOCX = "Tệp là bảng tính Excel (.xlsx), không phải tài liệu Word (.docx) hợp lệ."
-MSG_UNREADABLE_DOCX = "Không đọc được nội dung tài liệu Word (.docx); tệp có thể bị hỏng."
-MSG_NO_STRUCTURE = (
+MSG_NOT_DOCX = N_("Tệp không phải là tài liệu Word (.docx) hợp lệ.")
+MSG_XLSX_NOT_DOCX = N_("Tệp là bảng tính Excel (.xlsx), không phải tài liệu Word (.docx) hợp lệ.")
+MSG_UNREADABLE_DOCX = N_("Không đọc được nội dung tài liệu Word (.docx); tệp có thể bị hỏng.")
+MSG_NO_STRUCTURE = N_(
     "Không nhận dạng được cấu trúc văn bản (Chương, Điều, Khoản, Điểm) trong tài liệu."
 )
 

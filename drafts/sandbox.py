@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from drafts.officefile import N_
 from drafts.parsing import ParseError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,15 +37,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # much later.
 GRACE_SECONDS = 3.0
 
-MSG_MEMORY = (
-    "Tệp quá lớn hoặc quá phức tạp: việc đọc tệp cần hơn {memory_mb} MB bộ nhớ "
+MSG_MEMORY = N_(
+    "Tệp quá lớn hoặc quá phức tạp: việc đọc tệp cần hơn %(memory_mb)d MB bộ nhớ "
     "(giới hạn PARSE_MEMORY_MB) nên đã bị dừng."
 )
-MSG_TIME = (
-    "Tệp cần quá nhiều thời gian để đọc: việc đọc tệp vượt {seconds:g} giây "
+MSG_TIME = N_(
+    "Tệp cần quá nhiều thời gian để đọc: việc đọc tệp vượt %(seconds)s giây "
     "(giới hạn PARSE_TIMEOUT_SECONDS) nên đã bị dừng."
 )
-MSG_CRASHED = "Không đọc được tệp: trình đọc tệp dừng bất thường (tệp quá lớn hoặc bị hỏng)."
+MSG_CRASHED = N_("Không đọc được tệp: trình đọc tệp dừng bất thường (tệp quá lớn hoặc bị hỏng).")
 
 LimitKind = Literal["memory", "time", "crashed"]
 
@@ -58,8 +59,8 @@ class Limits:
 class LimitExceeded(ParseError):
     """The parser was stopped: it needed more memory or time than allowed, or died."""
 
-    def __init__(self, message: str, kind: LimitKind) -> None:
-        super().__init__(message)
+    def __init__(self, template: str, kind: LimitKind, **values: Any) -> None:
+        super().__init__(template, **values)
         self.kind = kind
 
 
@@ -97,7 +98,7 @@ def run_parser(
         output, _ = child.communicate(pickle.dumps(request), timeout=limits.seconds + GRACE_SECONDS)
     except subprocess.TimeoutExpired:
         _kill(child)
-        raise LimitExceeded(MSG_TIME.format(seconds=limits.seconds), "time") from None
+        raise LimitExceeded(MSG_TIME, "time", seconds=f"{limits.seconds:g}") from None
     finally:
         _kill(child)
     try:
@@ -107,9 +108,9 @@ def run_parser(
     if "result" in answer:
         return answer["result"]
     if answer.get("limit") == "memory":
-        raise LimitExceeded(MSG_MEMORY.format(memory_mb=limits.memory_mb), "memory")
+        raise LimitExceeded(MSG_MEMORY, "memory", memory_mb=limits.memory_mb)
     if answer.get("limit") == "time":
-        raise LimitExceeded(MSG_TIME.format(seconds=limits.seconds), "time")
+        raise LimitExceeded(MSG_TIME, "time", seconds=f"{limits.seconds:g}")
     raise answer["error"]
 
 

@@ -108,7 +108,7 @@ def test_without_libreoffice_the_message_names_the_format(
     with pytest.raises(ParseError) as caught:
         parse_regulation(converted["odt"], filename="quy-che.odt")
 
-    assert caught.value.message == formats.MSG_NO_CONVERTER.format(name="OpenDocument (.odt)")
+    assert caught.value.message == formats.MSG_NO_CONVERTER % {"name": "OpenDocument (.odt)"}
 
 
 def test_a_conversion_that_runs_too_long_is_stopped(
@@ -120,7 +120,7 @@ def test_a_conversion_that_runs_too_long_is_stopped(
     with pytest.raises(ParseError) as caught:
         parse_regulation(converted["rtf"], filename="quy-che.rtf")
 
-    assert caught.value.message == formats.MSG_CONVERT_TIMEOUT.format(name="RTF (.rtf)")
+    assert caught.value.message == formats.MSG_CONVERT_TIMEOUT % {"name": "RTF (.rtf)"}
     assert time.monotonic() - started < 10
 
 
@@ -128,7 +128,7 @@ def test_an_unconvertible_doc_is_refused_with_a_clear_message() -> None:
     with pytest.raises(ParseError) as caught:
         parse_regulation(bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00" * 1024, filename="cu.doc")
 
-    assert caught.value.message == formats.MSG_CONVERT_FAILED.format(name="Word 97-2003 (.doc)")
+    assert caught.value.message == formats.MSG_CONVERT_FAILED % {"name": "Word 97-2003 (.doc)"}
 
 
 @pytest.mark.parametrize(

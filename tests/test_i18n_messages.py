@@ -123,3 +123,31 @@ def test_a_refused_transition_is_flashed_in_english(client, auth, org, open_peri
     page = (client.get(back) if sent.status_code == 303 else sent).get_data(as_text=True)
     assert "Give a reason (note) to" in page
     assert "Cần nhập lý do" not in page
+
+
+@settings(max_examples=40, derandomize=True, deadline=None)
+@given(name=st.text(min_size=1, max_size=30), limit=st.integers(min_value=1, max_value=10**6))
+def test_a_readers_refusal_keeps_its_values_in_either_language(app, name, limit):
+    """A pure reader's error carries its message and values: the Vietnamese line stays what
+    it was, and pages give it in their reader's language with the same values."""
+    from accounts.i18n import refusal
+    from drafts.criteria_parsing import MSG_TOO_MANY_ROWS, SheetTooLarge
+    from drafts.formats import MSG_CONVERT_FAILED
+    from drafts.officefile import ParseError
+
+    rows = SheetTooLarge(MSG_TOO_MANY_ROWS, limit=limit)
+    converted = ParseError(MSG_CONVERT_FAILED, name=name)
+    assert rows.message == (
+        f"Bảng tính có quá nhiều dòng: chỉ đọc được bảng tiêu chí tối đa {limit} dòng."
+    )
+    assert str(converted) == converted.message and name in converted.message
+    with app.test_request_context(), force_locale("en"):
+        assert refusal(rows) == (
+            f"The spreadsheet has too many rows: a criteria table can have at most {limit} rows."
+        )
+        assert refusal(converted).startswith(f"The {name} file could not be converted")
+    # The sandbox sends the error back pickled: it arrives whole.
+    import pickle
+
+    again = pickle.loads(pickle.dumps(rows))
+    assert type(again) is SheetTooLarge and again.values == {"limit": limit}

@@ -451,6 +451,31 @@ def test_a_malformed_file_is_refused_with_a_plain_message(org, blind_round, data
     assert count(Comment) == 0
 
 
+def test_a_refusal_reads_in_the_callers_language(org, blind_round, api) -> None:  # type: ignore[no-untyped-def]
+    response = response_of(blind_round, org.r1)
+    url = _api_url(blind_round, response)
+
+    def refusal(data: bytes, **headers: str) -> str:
+        answer = api(org.staff1).post(
+            url,
+            data={"file": (io.BytesIO(data), "gop-y.docx")},
+            content_type="multipart/form-data",
+            headers=headers,
+        )
+        assert answer.status_code == 422
+        return answer.json["error"]["message"]
+
+    assert refusal(b"") == "Tệp rỗng, không có nội dung để đọc."
+    assert refusal(b"", **{"Accept-Language": "en"}) == (
+        "The file is empty; there is nothing to read."
+    )
+    # A pure reader's refusal too, with its values kept.
+    assert refusal(b"just text", **{"Accept-Language": "en"}) == (
+        "The file is not a valid Word document (.docx) or Excel spreadsheet (.xlsx)."
+    )
+    assert count(Comment) == 0
+
+
 # --- applying a proposal -------------------------------------------------------------------------
 def test_a_proposal_is_applied_to_the_next_version_and_linked_to_its_comment(
     org, blind_round

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from accounts import audit
 from accounts.clock import format_datetime, now, to_local
 from accounts.errors import Conflict, Forbidden, Invalid, NotFound
-from accounts.i18n import N_, Deferred
+from accounts.i18n import N_, Deferred, refusal
 from accounts.models import EmulationYear, GroupMembership, Role, Unit, User
 from accounts.operations import ensure_year, year_for_date
 from drafts.models import Draft, DraftKind, DraftState
@@ -542,10 +542,10 @@ def entry_name(table: CriteriaTable, data: SheetData, key: str) -> str:
     """How messages name a criterion (its code) or an item (its kind and reason)."""
     row = table.by_key.get(key)
     if row is not None:
-        return f"tiêu chí {row.name}"
+        return _("tiêu chí %(name)s", name=row.name)
     for item in data.adjustments:
         if item.key == key:
-            return f"{ADJUSTMENT_KIND_LABELS[item.kind].lower()} “{item.reason}”"
+            return f"{_(ADJUSTMENT_KIND_LABELS[item.kind]).lower()} “{item.reason}”"
     return key
 
 
@@ -818,10 +818,12 @@ def remove_adjustment(item: ScoreAdjustment, actor: User) -> None:
 def _publish_guard(period: ScoringPeriod) -> str | None:
     pending = [sheet.unit.short_name for sheet in period.sheets if sheet.current_step is not None]
     if not period.sheets:
-        return "Kỳ chấm điểm chưa có phiếu nào."
+        return _("Kỳ chấm điểm chưa có phiếu nào.")
     if pending:
-        return (
-            f"Còn {len(pending)} phiếu chưa được Hội đồng công nhận: {', '.join(sorted(pending))}."
+        return _(
+            "Còn %(count)d phiếu chưa được Hội đồng công nhận: %(units)s.",
+            count=len(pending),
+            units=", ".join(sorted(pending)),
         )
     return None
 
@@ -983,7 +985,7 @@ def sniff_evidence(data: bytes, filename: str) -> str:
         try:
             kind = sniff_office_file(data)
         except ParseError as exc:
-            raise Invalid(str(exc)) from exc
+            raise Invalid(refusal(exc)) from exc
     else:
         raise Invalid(_(_TYPE_MESSAGE))
     if kind != extension:

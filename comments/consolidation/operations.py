@@ -268,9 +268,9 @@ def why_not_consolidate(consultation: Consultation) -> str | None:
     """Why the drafters cannot answer comments now (None when they can)."""
     draft = consultation.draft
     if draft.state == DraftState.ADOPTED:
-        return "Dự thảo đã được ban hành; không thể thay đổi việc tiếp thu, giải trình."
+        return _("Dự thảo đã được ban hành; không thể thay đổi việc tiếp thu, giải trình.")
     if consultation.closed_at is None and draft.state != DraftState.CONSOLIDATING:
-        return (
+        return _(
             "Chỉ tổng hợp, trả lời ý kiến sau khi đã kết thúc lấy ý kiến "
             "(hoặc khi dự thảo đang ở trạng thái “Đang tổng hợp”)."
         )

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from accounts import audit
 from accounts.clock import format_datetime
 from accounts.errors import Conflict, Forbidden, Invalid, TooLarge
+from accounts.i18n import refusal
 from accounts.models import User
 from comments.consultation.models import (
     Comment,
@@ -165,10 +166,10 @@ def read_items(
         return read.kind, match_items(read, clauses)
     except sandbox.LimitExceeded as exc:
         if exc.kind == "memory":
-            raise TooLarge(exc.message) from exc
-        raise Invalid(exc.message) from exc
+            raise TooLarge(refusal(exc)) from exc
+        raise Invalid(refusal(exc)) from exc
     except ParseError as exc:
-        raise Invalid(exc.message) from exc
+        raise Invalid(refusal(exc)) from exc
 
 
 def _digest(data: bytes) -> str:

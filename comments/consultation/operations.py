@@ -27,7 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from accounts import audit
 from accounts.clock import format_datetime, local_today, now
 from accounts.errors import Conflict, Forbidden, Invalid
-from accounts.i18n import N_, Deferred
+from accounts.i18n import N_, Deferred, refusal
 from accounts.models import EmulationYear, Group, Unit, User
 from accounts.operations import year_for_date
 from comments.consultation.models import (
@@ -396,7 +396,7 @@ def _prepare_upload(upload: AttachmentUpload) -> tuple[str, str]:
                     "Tệp %(filename)s: chỉ nhận tệp PDF, Word (.docx) hoặc Excel (.xlsx). "
                     "%(message)s",
                     filename=upload.filename,
-                    message=exc.message,
+                    message=refusal(exc),
                 )
             ) from exc
     return kind, display_filename(upload.filename, kind)
