@@ -756,9 +756,9 @@ def revoke_api_token(token: ApiToken, *, actor: User | None) -> ApiToken:
     return token
 
 
-def get_or_404(model: type, ident: int, message: str = "Không tìm thấy đối tượng yêu cầu."):  # type: ignore[no-untyped-def]
+def get_or_404(model: type, ident: int, message: str | None = None):  # type: ignore[no-untyped-def]
     # An id beyond 32 bits cannot exist; asking the database would overflow its integer.
     obj = db.session.get(model, ident) if 0 < ident < 2**31 else None
     if obj is None:
-        raise NotFound(message)
+        raise NotFound(message or _("Không tìm thấy đối tượng yêu cầu."))
     return obj
