@@ -15,10 +15,10 @@ from accounts.apispec import (
     DATETIME,
     ID,
     NULLABLE_STRING,
+    api_put_patch,
     api_route,
     current_api_user,
     list_of,
-    patch_of,
     whole,
 )
 from accounts.clock import end_of_local_day, parse_date
@@ -926,35 +926,18 @@ def get_bands(period_id: int):  # type: ignore[no-untyped-def]
     return _bands_json(period, user)
 
 
-@api_route(
+@api_put_patch(
     bp,
     "/scoring/periods/<int:period_id>/bands",
-    methods=["PUT"],
+    endpoints=("put_bands", "patch_bands"),
     scope=Scope.SCORE,
-    summary="Sửa mức xếp loại (cao nhất trước; mức thấp nhất từ 0 điểm, không điều kiện)",
+    put="Sửa mức xếp loại (cao nhất trước; mức thấp nhất từ 0 điểm, không điều kiện)",
+    patch="Sửa mức xếp loại: cả danh sách mức, như PUT (bảng mức là một trường)",
     tags=TAGS,
     body=BANDS_IN,
     response=BANDS,
 )
-def put_bands(period_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _save_bands(period_id, body)
-
-
-@api_route(
-    bp,
-    "/scoring/periods/<int:period_id>/bands",
-    methods=["PATCH"],
-    scope=Scope.SCORE,
-    summary="Sửa mức xếp loại: cả danh sách mức, như PUT (bảng mức là một trường)",
-    tags=TAGS,
-    body=patch_of(BANDS_IN),
-    response=BANDS,
-)
-def patch_bands(period_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _save_bands(period_id, body)
-
-
-def _save_bands(period_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+def save_bands(period_id: int, body: dict[str, Any], partial: bool):  # type: ignore[no-untyped-def]
     period = _period(period_id)
     user = current_api_user()
     ensure(period.can_edit_bands(user))
@@ -1028,38 +1011,20 @@ def get_sheet(sheet_id: int):  # type: ignore[no-untyped-def]
     return sheet_json(_sheet(sheet_id), current_api_user())
 
 
-@api_route(
+@api_put_patch(
     bp,
     "/scoring/sheets/<int:sheet_id>/scores",
-    methods=["PUT"],
+    endpoints=("save_scores", "patch_scores"),
     idempotent=True,
     scope=Scope.SCORE,
-    summary="Lưu điểm một cột: mỗi điểm gửi đủ giá trị, ghi chú (rỗng: bỏ ghi chú) và phiên "
-    "bản khoá",
+    put="Lưu điểm một cột: mỗi điểm gửi đủ giá trị, ghi chú (rỗng: bỏ ghi chú) và phiên bản khoá",
+    patch="Lưu điểm một cột: ghi chú không gửi thì giữ nguyên",
     tags=TAGS,
     body=SCORES_PUT,
+    patch_body=SCORES_IN,
     response=SHEET,
 )
-def save_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _save_scores(sheet_id, body)
-
-
-@api_route(
-    bp,
-    "/scoring/sheets/<int:sheet_id>/scores",
-    methods=["PATCH"],
-    idempotent=True,
-    scope=Scope.SCORE,
-    summary="Lưu điểm một cột: ghi chú không gửi thì giữ nguyên",
-    tags=TAGS,
-    body=SCORES_IN,
-    response=SHEET,
-)
-def patch_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _save_scores(sheet_id, body)
-
-
-def _save_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+def save_scores(sheet_id: int, body: dict[str, Any], partial: bool):  # type: ignore[no-untyped-def]
     sheet = _sheet(sheet_id)
     user = current_api_user()
     # Before the body (which names the column): whoever may enter no column at all is
