@@ -24,6 +24,7 @@ from accounts.apispec import (
 from accounts.clock import end_of_local_day, parse_date
 from accounts.errors import Invalid, NotFound, ensure
 from accounts.models import Group, Scope, Unit, active_units
+from accounts.operations import get_or_404
 from drafts.models import Draft
 from extensions import db
 from tasks import background
@@ -529,10 +530,7 @@ def sheet_json(sheet: ScoreSheet, user: Any) -> dict[str, Any]:
 
 
 def _period(period_id: int) -> ScoringPeriod:
-    period = db.session.get(ScoringPeriod, period_id)
-    if period is None:
-        raise NotFound(_("Không tìm thấy kỳ chấm điểm."))
-    return period
+    return get_or_404(ScoringPeriod, period_id, _("Không tìm thấy kỳ chấm điểm."))
 
 
 def _sheet(sheet_id: int) -> ScoreSheet:
