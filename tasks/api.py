@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from io import BytesIO
 from typing import Any
 
-from flask import Blueprint, send_file
+from flask import Blueprint
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -429,13 +428,4 @@ def job(job_id: int):  # type: ignore[no-untyped-def]
     content_type="application/octet-stream",
 )
 def job_download(job_id: int):  # type: ignore[no-untyped-def]
-    job = _job(job_id)
-    data = background.result_file(job)
-    if data is None:
-        raise NotFound(_("Kết quả của công việc này không còn; hãy thực hiện lại."))
-    return send_file(
-        BytesIO(data),
-        mimetype=job.result_mimetype,
-        as_attachment=True,
-        download_name=job.result_name,
-    )
+    return background.send_result(_job(job_id))

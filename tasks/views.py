@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from io import BytesIO
 from typing import Any
 
 from flask import (
@@ -14,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -156,16 +154,7 @@ def job(job_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/jobs/<int:job_id>/download")
 @login_required
 def job_download(job_id: int):  # type: ignore[no-untyped-def]
-    job = _job(job_id)
-    data = background.result_file(job)
-    if data is None:
-        raise NotFound(_("Kết quả của công việc này không còn; hãy thực hiện lại."))
-    return send_file(
-        BytesIO(data),
-        mimetype=job.result_mimetype,
-        as_attachment=True,
-        download_name=job.result_name,
-    )
+    return background.send_result(_job(job_id))
 
 
 # --- reminder log ------------------------------------------------------------------------------
