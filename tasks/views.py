@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from accounts.errors import Invalid, NotFound, ensure
 from accounts.models import User
+from accounts.operations import get_or_404
 from accounts.params import page_arg
 from comments.consultation.models import Consultation, UnitResponse
 from extensions import db
@@ -78,9 +79,7 @@ def notifications():  # type: ignore[no-untyped-def]
 
 
 def _own_notification(notification_id: int) -> Notification:
-    notification = db.session.get(Notification, notification_id)
-    if notification is None:
-        raise NotFound(_("Không tìm thấy thông báo."))
+    notification = get_or_404(Notification, notification_id, _("Không tìm thấy thông báo."))
     ensure(notification.can_view(current_user))
     return notification
 
@@ -321,9 +320,7 @@ def send_now():  # type: ignore[no-untyped-def]
 @login_required
 def retry_mail(mail_id: int):  # type: ignore[no-untyped-def]
     ensure(current_user.can_administer())
-    outgoing = db.session.get(OutgoingMail, mail_id)
-    if outgoing is None:
-        raise NotFound(_("Không tìm thấy thư."))
+    outgoing = get_or_404(OutgoingMail, mail_id, _("Không tìm thấy thư."))
     jobs.retry_failed_mail(outgoing, actor=current_user)
     db.session.commit()
     flash(_("Đã đưa thư vào hàng đợi gửi lại."), "success")

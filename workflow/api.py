@@ -622,9 +622,7 @@ def open_period(body: dict[str, Any]):  # type: ignore[no-untyped-def]
         can_open_period(user),
         _("Chỉ Thường trực Hội đồng hoặc quản trị viên được mở kỳ chấm điểm."),
     )
-    draft = db.session.get(Draft, body["draft_id"])
-    if draft is None:
-        raise NotFound(_("Không tìm thấy bảng tiêu chí."))
+    draft = get_or_404(Draft, body["draft_id"], _("Không tìm thấy bảng tiêu chí."))
     if "unit_ids" in body:
         units = list(db.session.scalars(select(Unit).where(Unit.id.in_(body["unit_ids"]))))
         if len(units) != len(body["unit_ids"]):
@@ -710,9 +708,7 @@ GROUP_COMPARISON = {
 )
 def group_comparison(period_id: int, group_id: int):  # type: ignore[no-untyped-def]
     period = _period(period_id)
-    group = db.session.get(Group, group_id)
-    if group is None:
-        raise NotFound(_("Không tìm thấy Cụm, Khối."))
+    group = get_or_404(Group, group_id, _("Không tìm thấy Cụm, Khối."))
     ensure(period.can_view_group(current_api_user(), group))
     table = queries.load_criteria(period.criteria_version_id)
     sheets = queries.period_sheets(period, group_id=group.id)
@@ -1118,9 +1114,7 @@ def add_adjustment(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-unty
     status=204,
 )
 def delete_adjustment(adjustment_id: int):  # type: ignore[no-untyped-def]
-    item = db.session.get(ScoreAdjustment, adjustment_id)
-    if item is None:
-        raise NotFound(_("Không tìm thấy khoản điểm."))
+    item = get_or_404(ScoreAdjustment, adjustment_id, _("Không tìm thấy khoản điểm."))
     user = current_api_user()
     ensure(item.sheet.can_view(user))
     ensure(item.can_remove(user))
@@ -1165,9 +1159,7 @@ def upload_evidence(sheet_id: int):  # type: ignore[no-untyped-def]
     content_type="application/octet-stream",
 )
 def download_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
-    evidence = db.session.get(Evidence, evidence_id)
-    if evidence is None:
-        raise NotFound(_("Không tìm thấy minh chứng."))
+    evidence = get_or_404(Evidence, evidence_id, _("Không tìm thấy minh chứng."))
     ensure(evidence.can_download(current_api_user()))
     return exports.evidence_response(evidence)
 
@@ -1182,9 +1174,7 @@ def download_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
     status=204,
 )
 def delete_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
-    evidence = db.session.get(Evidence, evidence_id)
-    if evidence is None:
-        raise NotFound(_("Không tìm thấy minh chứng."))
+    evidence = get_or_404(Evidence, evidence_id, _("Không tìm thấy minh chứng."))
     user = current_api_user()
     ensure(evidence.can_download(user))
     ensure(evidence.can_delete(user))
