@@ -12,11 +12,11 @@ from accounts import invites, operations
 from accounts.apispec import (
     ID,
     MAX_ID,
+    api_put_patch,
     api_route,
     build_openapi,
     current_api_user,
     list_of,
-    patch_of,
     whole,
 )
 from accounts.errors import Invalid, ensure
@@ -251,35 +251,18 @@ def get_unit(unit_id: int):  # type: ignore[no-untyped-def]
     return unit_json(operations.get_or_404(Unit, unit_id))
 
 
-@api_route(
+@api_put_patch(
     bp,
     "/units/<int:unit_id>",
-    methods=["PUT"],
+    endpoints=("update_unit", "patch_unit"),
     scope=Scope.ADMIN,
-    summary="Sửa (đổi tên) đơn vị: gửi cả đối tượng (email rỗng: bỏ e-mail)",
+    put="Sửa (đổi tên) đơn vị: gửi cả đối tượng (email rỗng: bỏ e-mail)",
+    patch="Sửa một phần đơn vị: chỉ các trường được gửi",
     tags=["units"],
     body=UNIT_PUT,
     response=UNIT,
 )
-def update_unit(unit_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _save_unit(unit_id, body)
-
-
-@api_route(
-    bp,
-    "/units/<int:unit_id>",
-    methods=["PATCH"],
-    scope=Scope.ADMIN,
-    summary="Sửa một phần đơn vị: chỉ các trường được gửi",
-    tags=["units"],
-    body=patch_of(UNIT_PUT),
-    response=UNIT,
-)
-def patch_unit(unit_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _save_unit(unit_id, body)
-
-
-def _save_unit(unit_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+def save_unit(unit_id: int, body: dict[str, Any], partial: bool):  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
     unit = operations.get_or_404(Unit, unit_id)
     fields = {**unit_json(unit), **body}
@@ -379,35 +362,18 @@ def create_group(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     return group_json(group), 201
 
 
-@api_route(
+@api_put_patch(
     bp,
     "/groups/<int:group_id>",
-    methods=["PUT"],
+    endpoints=("update_group", "patch_group"),
     scope=Scope.ADMIN,
-    summary="Thành viên, Cụm/Khối trưởng và phó: gửi cả đối tượng (0: không có)",
+    put="Thành viên, Cụm/Khối trưởng và phó: gửi cả đối tượng (0: không có)",
+    patch="Sửa một phần Cụm/Khối: chỉ các trường được gửi",
     tags=["groups"],
     body=GROUP_PUT,
     response=GROUP,
 )
-def update_group(group_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _save_group(group_id, body)
-
-
-@api_route(
-    bp,
-    "/groups/<int:group_id>",
-    methods=["PATCH"],
-    scope=Scope.ADMIN,
-    summary="Sửa một phần Cụm/Khối: chỉ các trường được gửi",
-    tags=["groups"],
-    body=patch_of(GROUP_PUT),
-    response=GROUP,
-)
-def patch_group(group_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _save_group(group_id, body)
-
-
-def _save_group(group_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+def save_group(group_id: int, body: dict[str, Any], partial: bool):  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
     group = operations.get_or_404(Group, group_id)
     current = group_json(group)
@@ -721,35 +687,18 @@ def get_document_signer():  # type: ignore[no-untyped-def]
     return signer_json()
 
 
-@api_route(
+@api_put_patch(
     bp,
     "/admin/signer",
-    methods=["PUT"],
+    endpoints=("set_document_signer", "patch_document_signer"),
     scope=Scope.ADMIN,
-    summary="Đặt người ký văn bản của cơ quan: gửi cả đối tượng (để trống họ tên: dùng cấu hình)",
+    put="Đặt người ký văn bản của cơ quan: gửi cả đối tượng (để trống họ tên: dùng cấu hình)",
+    patch="Sửa một phần người ký văn bản: chỉ các trường được gửi",
     tags=["admin"],
     body=SIGNER_IN,
     response=SIGNER,
 )
-def set_document_signer(body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _save_signer(body)
-
-
-@api_route(
-    bp,
-    "/admin/signer",
-    methods=["PATCH"],
-    scope=Scope.ADMIN,
-    summary="Sửa một phần người ký văn bản: chỉ các trường được gửi",
-    tags=["admin"],
-    body=patch_of(SIGNER_IN),
-    response=SIGNER,
-)
-def patch_document_signer(body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _save_signer(body)
-
-
-def _save_signer(body: dict[str, Any]):  # type: ignore[no-untyped-def]
+def save_signer(body: dict[str, Any], partial: bool):  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
     fields = {**signer_json(), **body}
     operations.set_document_signer(

@@ -320,6 +320,7 @@ def api_route(
     upload: bool = False,
     caller_only: bool = False,
     idempotent: bool = False,
+    endpoint: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """`scope`: what the caller's token must allow; every authenticated route names one.
     `caller_only`: the view reads `current_api_caller()`, not `current_api_user()`, so
@@ -360,10 +361,58 @@ def api_route(
             return view(**kwargs)
 
         wrapper._api_doc = doc  # type: ignore[attr-defined]
-        bp.add_url_rule(rule, view_func=wrapper, methods=methods)
+        bp.add_url_rule(rule, endpoint, view_func=wrapper, methods=methods)
         return wrapper
 
     return decorator
+
+
+def api_put_patch(
+    bp: Blueprint,
+    rule: str,
+    *,
+    endpoints: tuple[str, str],
+    put: str,
+    patch: str,
+    body: dict[str, Any],
+    patch_body: dict[str, Any] | None = None,
+    **options: Any,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A PUT and its PATCH twin served by one view: two operations in the document.
+
+    `endpoints` names the PUT's and the PATCH's endpoints (their operationIds), `put`
+    and `patch` their summaries. The PUT takes `body` (every field required, as
+    `api_route` checks), the PATCH `patch_body`, by default `patch_of(body)`. The view
+    is called with `partial=False` for the PUT and `partial=True` for the PATCH; the
+    other options (`scope`, `tags`, `response`...) are `api_route`'s, shared by both.
+    """
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        twins = [
+            ("PUT", endpoints[0], put, body, False),
+            ("PATCH", endpoints[1], patch, patch_body or patch_of(body), True),
+        ]
+        for method, endpoint, summary, schema, partial in twins:
+            api_route(
+                bp,
+                rule,
+                methods=[method],
+                endpoint=endpoint,
+                summary=summary,
+                body=schema,
+                **options,
+            )(_bound(view, partial=partial))
+        return view
+
+    return decorator
+
+
+def _bound(view: Callable[..., Any], *, partial: bool) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def call(**kwargs: Any) -> Any:
+        return view(**kwargs, partial=partial)
+
+    return call
 
 
 _CONVERTER = re.compile(r"<(?:(?P<conv>[a-z]+):)?(?P<name>\w+)>")

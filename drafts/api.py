@@ -9,21 +9,20 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from accounts.apispec import MAX_ID, api_route, current_api_user, list_of
 from accounts.downloads import DOCX_MIMETYPE, send_download
 from accounts.errors import Conflict, Invalid, NotFound, UserError, ensure, error_response
 from accounts.models import Scope, User
-from drafts import exports, operations, tree
+from accounts.operations import get_or_404
+from drafts import exports, operations, queries, tree
 from drafts.lifecycle import DRAFT_MACHINE
 from drafts.models import (
     CLAUSE_KIND_LABELS,
     Clause,
     ClauseKind,
     Draft,
-    DraftDrafter,
     DraftKind,
     DraftState,
     Version,
@@ -372,17 +371,7 @@ def _clause_result(clause: Clause) -> dict[str, Any]:
 
 # --- loading and permissions --------------------------------------------------------------
 def _draft(draft_id: int) -> Draft:
-    draft = db.session.scalar(
-        select(Draft)
-        .where(Draft.id == draft_id)
-        .options(
-            joinedload(Draft.drafting_unit),
-            selectinload(Draft.versions),
-            selectinload(Draft.drafters).joinedload(DraftDrafter.user),
-        )
-    )
-    if draft is None:
-        raise NotFound(_("Không tìm thấy dự thảo."))
+    draft = queries.get_draft(draft_id)
     ensure(draft.can_view(current_api_user()))
     return draft
 
@@ -393,9 +382,7 @@ def _drafter_only(draft: Draft) -> None:
 
 
 def _version(version_id: int, *, change: bool = False) -> Version:
-    version = db.session.get(Version, version_id) if 0 < version_id <= MAX_ID else None
-    if version is None:
-        raise NotFound(_("Không tìm thấy phiên bản."))
+    version = get_or_404(Version, version_id, _("Không tìm thấy phiên bản."))
     ensure(version.can_view(current_api_user()))
     if change:
         _drafter_only(version.draft)
@@ -403,9 +390,7 @@ def _version(version_id: int, *, change: bool = False) -> Version:
 
 
 def _clause(clause_id: int) -> Clause:
-    clause = db.session.get(Clause, clause_id)
-    if clause is None:
-        raise NotFound(_("Không tìm thấy điều khoản."))
+    clause = get_or_404(Clause, clause_id, _("Không tìm thấy điều khoản."))
     _version(clause.version_id, change=True)
     return clause
 

@@ -6,6 +6,7 @@ from `drafts.operations`, the same ones the JSON API calls.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -18,10 +19,9 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from accounts.confirm import confirmation_page, is_confirmed
@@ -29,7 +29,7 @@ from accounts.downloads import send_download
 from accounts.errors import Conflict, NotFound, UserError, about, ensure, error_response
 from accounts.operations import get_or_404
 from accounts.params import int_arg
-from drafts import exports, operations, tree
+from drafts import exports, operations, queries, tree
 from drafts.forms import (
     AdoptForm,
     ClauseForm,
@@ -40,7 +40,7 @@ from drafts.forms import (
     RevisionForm,
 )
 from drafts.lifecycle import DRAFT_MACHINE
-from drafts.models import Clause, Draft, DraftDrafter, DraftKind, DraftState, Version
+from drafts.models import Clause, Draft, DraftKind, DraftState, Version
 from extensions import db
 from tasks import background
 from tasks.models import BackgroundJob, JobKind, JobState
@@ -70,17 +70,7 @@ def too_large_message() -> str:
 
 # --- loading and permissions --------------------------------------------------------------
 def _load_draft(draft_id: int) -> Draft:
-    draft = db.session.scalar(
-        select(Draft)
-        .where(Draft.id == draft_id)
-        .options(
-            joinedload(Draft.drafting_unit),
-            selectinload(Draft.versions),
-            selectinload(Draft.drafters).joinedload(DraftDrafter.user),
-        )
-    )
-    if draft is None:
-        raise NotFound(_("Không tìm thấy dự thảo."))
+    draft = queries.get_draft(draft_id)
     ensure(draft.can_view(current_user))
     about(url_for("drafts.show", draft_id=draft.id), draft.title)
     return draft
@@ -488,25 +478,44 @@ def add_clause(version_id: int):  # type: ignore[no-untyped-def]
         operations.ensure_editable(version)
         form.lock_version.data = version.lock_version
         form.kind.data = _suggested_kind(version.draft, parent, after)
+
+    def save() -> Clause:
+        return operations.add_clause(
+            version,
+            _fields(form),
+            actor=current_user,
+            lock_version=form.lock_version.data,
+            parent=parent,
+            after=after,
+        )
+
+    return _clause_form(form, version, save, _("Đã thêm điều khoản."), parent=parent, after=after)
+
+
+def _clause_form(
+    form: ClauseForm,
+    version: Version,
+    save: Callable[[], Clause],
+    saved: str,
+    *,
+    parent: Clause | None = None,
+    after: Clause | None = None,
+    clause: Clause | None = None,
+) -> ResponseReturnValue:
+    """The clause form's POST and page, for adding (`clause` None) and editing alike."""
     status = 200
     if form.validate_on_submit():
         try:
-            clause = operations.add_clause(
-                version,
-                _fields(form),
-                actor=current_user,
-                lock_version=form.lock_version.data,
-                parent=parent,
-                after=after,
-            )
+            saved_clause = save()
         except UserError as exc:
+            # The drafter's text stays in the form; only the message is added.
             db.session.rollback()
             form.form_errors.append(exc.message)
             status = exc.status
         else:
             db.session.commit()
-            flash(_("Đã thêm điều khoản."), "success")
-            return redirect(_draft_url(version.draft, version, f"c{clause.id}"))
+            flash(saved, "success")
+            return redirect(_draft_url(version.draft, version, f"c{saved_clause.id}"))
     elif request.method == "POST":
         status = _invalid_form_status(form, version)
     return render_template(
@@ -516,7 +525,7 @@ def add_clause(version_id: int):  # type: ignore[no-untyped-def]
         draft=version.draft,
         parent=parent,
         after=after,
-        clause=None,
+        clause=clause,
     ), status
 
 
@@ -559,32 +568,13 @@ def edit_clause(clause_id: int):  # type: ignore[no-untyped-def]
         operations.ensure_editable(version)
         form.kind.data = clause.kind.value
         form.lock_version.data = version.lock_version
-    status = 200
-    if form.validate_on_submit():
-        try:
-            operations.edit_clause(
-                clause, _fields(form), actor=current_user, lock_version=form.lock_version.data
-            )
-        except UserError as exc:
-            # The drafter's text stays in the form; only the message is added.
-            db.session.rollback()
-            form.form_errors.append(exc.message)
-            status = exc.status
-        else:
-            db.session.commit()
-            flash(_("Đã lưu điều khoản."), "success")
-            return redirect(_draft_url(version.draft, version, f"c{clause.id}"))
-    elif request.method == "POST":
-        status = _invalid_form_status(form, version)
-    return render_template(
-        "drafts/clause_form.html",
-        form=form,
-        version=version,
-        draft=version.draft,
-        parent=None,
-        after=None,
-        clause=clause,
-    ), status
+
+    def save() -> Clause:
+        return operations.edit_clause(
+            clause, _fields(form), actor=current_user, lock_version=form.lock_version.data
+        )
+
+    return _clause_form(form, version, save, _("Đã lưu điều khoản."), clause=clause)
 
 
 @bp.route("/clauses/<int:clause_id>/<any(up, down):direction>", methods=["POST"])

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from io import BytesIO
 from typing import Any
 
-from flask import Blueprint, send_file
+from flask import Blueprint
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -13,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from accounts.apispec import DATETIME, ID, api_route, current_api_user, list_of
 from accounts.errors import Invalid, NotFound, ensure
 from accounts.models import Scope
+from accounts.operations import get_or_404
 from drafts.api import PREVIEW, preview_json
 from drafts.operations import ImportPreview
 from extensions import db
@@ -205,9 +205,7 @@ def list_notifications(query: dict[str, Any]):  # type: ignore[no-untyped-def]
     response=NOTIFICATION,
 )
 def read_notification(notification_id: int):  # type: ignore[no-untyped-def]
-    notification = db.session.get(Notification, notification_id)
-    if notification is None:
-        raise NotFound(_("Không tìm thấy thông báo."))
+    notification = get_or_404(Notification, notification_id, _("Không tìm thấy thông báo."))
     ensure(notification.can_view(current_api_user()))
     notify.mark_read(notification, actor=current_api_user())
     db.session.commit()
@@ -317,9 +315,7 @@ def list_mails(query: dict[str, Any]):  # type: ignore[no-untyped-def]
 )
 def retry_mail(mail_id: int):  # type: ignore[no-untyped-def]
     ensure(current_api_user().can_administer())
-    outgoing = db.session.get(OutgoingMail, mail_id)
-    if outgoing is None:
-        raise NotFound(_("Không tìm thấy thư."))
+    outgoing = get_or_404(OutgoingMail, mail_id, _("Không tìm thấy thư."))
     jobs.retry_failed_mail(outgoing, actor=current_api_user())
     db.session.commit()
     db.session.refresh(outgoing)
@@ -429,13 +425,4 @@ def job(job_id: int):  # type: ignore[no-untyped-def]
     content_type="application/octet-stream",
 )
 def job_download(job_id: int):  # type: ignore[no-untyped-def]
-    job = _job(job_id)
-    data = background.result_file(job)
-    if data is None:
-        raise NotFound(_("Kết quả của công việc này không còn; hãy thực hiện lại."))
-    return send_file(
-        BytesIO(data),
-        mimetype=job.result_mimetype,
-        as_attachment=True,
-        download_name=job.result_name,
-    )
+    return background.send_result(_job(job_id))

@@ -17,15 +17,18 @@ sees the progress while the work goes on.
 from __future__ import annotations
 
 import logging
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, jsonify, url_for
+from flask import Response, current_app, jsonify, send_file, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from accounts import audit
 from accounts.clock import now
+from accounts.errors import NotFound
 from accounts.i18n import N_
 from accounts.models import User
 from extensions import db
@@ -170,7 +173,21 @@ def fail(job_id: int, message: str) -> None:
     db.session.commit()
 
 
-def result_file(job: BackgroundJob) -> bytes | None:
+def send_result(job: BackgroundJob) -> Response:
+    """The finished job's file as a download (the page's and the API's), or 404 once it
+    is gone."""
+    data = _result_file(job)
+    if data is None:
+        raise NotFound(_("Kết quả của công việc này không còn; hãy thực hiện lại."))
+    return send_file(
+        BytesIO(data),
+        mimetype=job.result_mimetype,
+        as_attachment=True,
+        download_name=job.result_name,
+    )
+
+
+def _result_file(job: BackgroundJob) -> bytes | None:
     if not job.has_file:
         return None
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from io import BytesIO
 from typing import Any
 
 from flask import (
@@ -14,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -24,6 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from accounts.errors import Invalid, NotFound, ensure
 from accounts.models import User
+from accounts.operations import get_or_404
 from accounts.params import page_arg
 from comments.consultation.models import Consultation, UnitResponse
 from extensions import db
@@ -80,9 +79,7 @@ def notifications():  # type: ignore[no-untyped-def]
 
 
 def _own_notification(notification_id: int) -> Notification:
-    notification = db.session.get(Notification, notification_id)
-    if notification is None:
-        raise NotFound(_("Không tìm thấy thông báo."))
+    notification = get_or_404(Notification, notification_id, _("Không tìm thấy thông báo."))
     ensure(notification.can_view(current_user))
     return notification
 
@@ -156,16 +153,7 @@ def job(job_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/jobs/<int:job_id>/download")
 @login_required
 def job_download(job_id: int):  # type: ignore[no-untyped-def]
-    job = _job(job_id)
-    data = background.result_file(job)
-    if data is None:
-        raise NotFound(_("Kết quả của công việc này không còn; hãy thực hiện lại."))
-    return send_file(
-        BytesIO(data),
-        mimetype=job.result_mimetype,
-        as_attachment=True,
-        download_name=job.result_name,
-    )
+    return background.send_result(_job(job_id))
 
 
 # --- reminder log ------------------------------------------------------------------------------
@@ -332,9 +320,7 @@ def send_now():  # type: ignore[no-untyped-def]
 @login_required
 def retry_mail(mail_id: int):  # type: ignore[no-untyped-def]
     ensure(current_user.can_administer())
-    outgoing = db.session.get(OutgoingMail, mail_id)
-    if outgoing is None:
-        raise NotFound(_("Không tìm thấy thư."))
+    outgoing = get_or_404(OutgoingMail, mail_id, _("Không tìm thấy thư."))
     jobs.retry_failed_mail(outgoing, actor=current_user)
     db.session.commit()
     flash(_("Đã đưa thư vào hàng đợi gửi lại."), "success")

@@ -15,15 +15,16 @@ from accounts.apispec import (
     DATETIME,
     ID,
     NULLABLE_STRING,
+    api_put_patch,
     api_route,
     current_api_user,
     list_of,
-    patch_of,
     whole,
 )
 from accounts.clock import end_of_local_day, parse_date
 from accounts.errors import Invalid, NotFound, ensure
 from accounts.models import Group, Scope, Unit, active_units
+from accounts.operations import get_or_404
 from drafts.models import Draft
 from extensions import db
 from tasks import background
@@ -529,10 +530,7 @@ def sheet_json(sheet: ScoreSheet, user: Any) -> dict[str, Any]:
 
 
 def _period(period_id: int) -> ScoringPeriod:
-    period = db.session.get(ScoringPeriod, period_id)
-    if period is None:
-        raise NotFound(_("Không tìm thấy kỳ chấm điểm."))
-    return period
+    return get_or_404(ScoringPeriod, period_id, _("Không tìm thấy kỳ chấm điểm."))
 
 
 def _sheet(sheet_id: int) -> ScoreSheet:
@@ -624,9 +622,7 @@ def open_period(body: dict[str, Any]):  # type: ignore[no-untyped-def]
         can_open_period(user),
         _("Chỉ Thường trực Hội đồng hoặc quản trị viên được mở kỳ chấm điểm."),
     )
-    draft = db.session.get(Draft, body["draft_id"])
-    if draft is None:
-        raise NotFound(_("Không tìm thấy bảng tiêu chí."))
+    draft = get_or_404(Draft, body["draft_id"], _("Không tìm thấy bảng tiêu chí."))
     if "unit_ids" in body:
         units = list(db.session.scalars(select(Unit).where(Unit.id.in_(body["unit_ids"]))))
         if len(units) != len(body["unit_ids"]):
@@ -712,9 +708,7 @@ GROUP_COMPARISON = {
 )
 def group_comparison(period_id: int, group_id: int):  # type: ignore[no-untyped-def]
     period = _period(period_id)
-    group = db.session.get(Group, group_id)
-    if group is None:
-        raise NotFound(_("Không tìm thấy Cụm, Khối."))
+    group = get_or_404(Group, group_id, _("Không tìm thấy Cụm, Khối."))
     ensure(period.can_view_group(current_api_user(), group))
     table = queries.load_criteria(period.criteria_version_id)
     sheets = queries.period_sheets(period, group_id=group.id)
@@ -926,35 +920,18 @@ def get_bands(period_id: int):  # type: ignore[no-untyped-def]
     return _bands_json(period, user)
 
 
-@api_route(
+@api_put_patch(
     bp,
     "/scoring/periods/<int:period_id>/bands",
-    methods=["PUT"],
+    endpoints=("put_bands", "patch_bands"),
     scope=Scope.SCORE,
-    summary="Sửa mức xếp loại (cao nhất trước; mức thấp nhất từ 0 điểm, không điều kiện)",
+    put="Sửa mức xếp loại (cao nhất trước; mức thấp nhất từ 0 điểm, không điều kiện)",
+    patch="Sửa mức xếp loại: cả danh sách mức, như PUT (bảng mức là một trường)",
     tags=TAGS,
     body=BANDS_IN,
     response=BANDS,
 )
-def put_bands(period_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _save_bands(period_id, body)
-
-
-@api_route(
-    bp,
-    "/scoring/periods/<int:period_id>/bands",
-    methods=["PATCH"],
-    scope=Scope.SCORE,
-    summary="Sửa mức xếp loại: cả danh sách mức, như PUT (bảng mức là một trường)",
-    tags=TAGS,
-    body=patch_of(BANDS_IN),
-    response=BANDS,
-)
-def patch_bands(period_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _save_bands(period_id, body)
-
-
-def _save_bands(period_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+def save_bands(period_id: int, body: dict[str, Any], partial: bool):  # type: ignore[no-untyped-def]
     period = _period(period_id)
     user = current_api_user()
     ensure(period.can_edit_bands(user))
@@ -1028,38 +1005,20 @@ def get_sheet(sheet_id: int):  # type: ignore[no-untyped-def]
     return sheet_json(_sheet(sheet_id), current_api_user())
 
 
-@api_route(
+@api_put_patch(
     bp,
     "/scoring/sheets/<int:sheet_id>/scores",
-    methods=["PUT"],
+    endpoints=("save_scores", "patch_scores"),
     idempotent=True,
     scope=Scope.SCORE,
-    summary="Lưu điểm một cột: mỗi điểm gửi đủ giá trị, ghi chú (rỗng: bỏ ghi chú) và phiên "
-    "bản khoá",
+    put="Lưu điểm một cột: mỗi điểm gửi đủ giá trị, ghi chú (rỗng: bỏ ghi chú) và phiên bản khoá",
+    patch="Lưu điểm một cột: ghi chú không gửi thì giữ nguyên",
     tags=TAGS,
     body=SCORES_PUT,
+    patch_body=SCORES_IN,
     response=SHEET,
 )
-def save_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _save_scores(sheet_id, body)
-
-
-@api_route(
-    bp,
-    "/scoring/sheets/<int:sheet_id>/scores",
-    methods=["PATCH"],
-    idempotent=True,
-    scope=Scope.SCORE,
-    summary="Lưu điểm một cột: ghi chú không gửi thì giữ nguyên",
-    tags=TAGS,
-    body=SCORES_IN,
-    response=SHEET,
-)
-def patch_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _save_scores(sheet_id, body)
-
-
-def _save_scores(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
+def save_scores(sheet_id: int, body: dict[str, Any], partial: bool):  # type: ignore[no-untyped-def]
     sheet = _sheet(sheet_id)
     user = current_api_user()
     # Before the body (which names the column): whoever may enter no column at all is
@@ -1155,9 +1114,7 @@ def add_adjustment(sheet_id: int, body: dict[str, Any]):  # type: ignore[no-unty
     status=204,
 )
 def delete_adjustment(adjustment_id: int):  # type: ignore[no-untyped-def]
-    item = db.session.get(ScoreAdjustment, adjustment_id)
-    if item is None:
-        raise NotFound(_("Không tìm thấy khoản điểm."))
+    item = get_or_404(ScoreAdjustment, adjustment_id, _("Không tìm thấy khoản điểm."))
     user = current_api_user()
     ensure(item.sheet.can_view(user))
     ensure(item.can_remove(user))
@@ -1202,9 +1159,7 @@ def upload_evidence(sheet_id: int):  # type: ignore[no-untyped-def]
     content_type="application/octet-stream",
 )
 def download_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
-    evidence = db.session.get(Evidence, evidence_id)
-    if evidence is None:
-        raise NotFound(_("Không tìm thấy minh chứng."))
+    evidence = get_or_404(Evidence, evidence_id, _("Không tìm thấy minh chứng."))
     ensure(evidence.can_download(current_api_user()))
     return exports.evidence_response(evidence)
 
@@ -1219,9 +1174,7 @@ def download_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
     status=204,
 )
 def delete_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
-    evidence = db.session.get(Evidence, evidence_id)
-    if evidence is None:
-        raise NotFound(_("Không tìm thấy minh chứng."))
+    evidence = get_or_404(Evidence, evidence_id, _("Không tìm thấy minh chứng."))
     user = current_api_user()
     ensure(evidence.can_download(user))
     ensure(evidence.can_delete(user))

@@ -22,6 +22,7 @@ from accounts.confirm import confirmation_page, is_confirmed
 from accounts.errors import Conflict, Invalid, NotFound, UserError, ensure
 from accounts.idempotency import idempotent
 from accounts.models import EmulationYear, Group, GroupMembership, Unit, active_units
+from accounts.operations import get_or_404
 from accounts.params import int_arg
 from drafts.models import Draft
 from drafts.operations import adopted_criteria_drafts
@@ -74,10 +75,7 @@ def sheet_labels(periods: Iterable[ScoringPeriod]) -> dict[str, str]:
 
 
 def _period_or_404(period_id: int) -> ScoringPeriod:
-    period = db.session.get(ScoringPeriod, period_id)
-    if period is None:
-        raise NotFound(_("Không tìm thấy kỳ chấm điểm."))
-    return period
+    return get_or_404(ScoringPeriod, period_id, _("Không tìm thấy kỳ chấm điểm."))
 
 
 def _sheet_or_404(sheet_id: int) -> ScoreSheet:
@@ -586,9 +584,7 @@ def add_adjustment(sheet_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/adjustments/<int:adjustment_id>/delete", methods=["POST"])
 @login_required
 def delete_adjustment(adjustment_id: int):  # type: ignore[no-untyped-def]
-    item = db.session.get(ScoreAdjustment, adjustment_id)
-    if item is None:
-        raise NotFound(_("Không tìm thấy khoản điểm."))
+    item = get_or_404(ScoreAdjustment, adjustment_id, _("Không tìm thấy khoản điểm."))
     sheet = item.sheet
     ensure(item.can_remove(current_user))
     operations.remove_adjustment(item, current_user)
@@ -617,9 +613,7 @@ def upload_evidence(sheet_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/evidence/<int:evidence_id>")
 @login_required
 def download_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
-    evidence = db.session.get(Evidence, evidence_id)
-    if evidence is None:
-        raise NotFound(_("Không tìm thấy minh chứng."))
+    evidence = get_or_404(Evidence, evidence_id, _("Không tìm thấy minh chứng."))
     ensure(evidence.can_download(current_user))
     return exports.evidence_response(evidence)
 
@@ -627,9 +621,7 @@ def download_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
 @bp.route("/evidence/<int:evidence_id>/delete", methods=["POST"])
 @login_required
 def delete_evidence(evidence_id: int):  # type: ignore[no-untyped-def]
-    evidence = db.session.get(Evidence, evidence_id)
-    if evidence is None:
-        raise NotFound(_("Không tìm thấy minh chứng."))
+    evidence = get_or_404(Evidence, evidence_id, _("Không tìm thấy minh chứng."))
     ensure(evidence.can_delete(current_user))
     sheet = evidence.sheet
     operations.delete_evidence(evidence, current_user)

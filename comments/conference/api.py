@@ -9,7 +9,15 @@ from typing import Any
 from flask import Blueprint
 from sqlalchemy import select
 
-from accounts.apispec import DATETIME, ID, api_route, current_api_user, list_of, patch_of, whole
+from accounts.apispec import (
+    DATETIME,
+    ID,
+    api_put_patch,
+    api_route,
+    current_api_user,
+    list_of,
+    whole,
+)
 from accounts.clock import LOCAL_TZ
 from accounts.downloads import send_download
 from accounts.errors import Invalid, ensure
@@ -273,7 +281,18 @@ def create_conference(consultation_id: int, body: dict[str, Any]):  # type: igno
     return exports.conference_json(conference), 201
 
 
-def _save_meeting(consultation_id: int, body: Any) -> Any:
+@api_put_patch(
+    bp,
+    PREFIX,
+    endpoints=("put_conference", "patch_conference"),
+    scope=Scope.COMMENT,
+    put="Sửa thông tin hội nghị (cả đối tượng)",
+    patch="Sửa một phần thông tin hội nghị: chỉ các trường được gửi",
+    tags=TAGS,
+    body=MEETING_PUT,
+    response=CONFERENCE,
+)
+def save_meeting(consultation_id: int, body: Any, partial: bool) -> Any:
     _consultation, conference = _conference(consultation_id, queries.MANAGE)
     user = current_api_user()
     current = exports.conference_json(conference)
@@ -283,35 +302,18 @@ def _save_meeting(consultation_id: int, body: Any) -> Any:
     return exports.conference_json(conference)
 
 
-@api_route(
+@api_put_patch(
     bp,
-    PREFIX,
-    methods=["PUT"],
+    f"{PREFIX}/secretaries",
+    endpoints=("put_secretaries", "patch_secretaries"),
     scope=Scope.COMMENT,
-    summary="Sửa thông tin hội nghị (cả đối tượng)",
+    put="Phân công thư ký hội nghị (người dùng có vai trò thư ký hội nghị)",
+    patch="Phân công thư ký hội nghị (danh sách duy nhất: như PUT)",
     tags=TAGS,
-    body=MEETING_PUT,
+    body=SECRETARIES_IN,
     response=CONFERENCE,
 )
-def put_conference(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _save_meeting(consultation_id, body)
-
-
-@api_route(
-    bp,
-    PREFIX,
-    methods=["PATCH"],
-    scope=Scope.COMMENT,
-    summary="Sửa một phần thông tin hội nghị: chỉ các trường được gửi",
-    tags=TAGS,
-    body=patch_of(MEETING_IN),
-    response=CONFERENCE,
-)
-def patch_conference(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _save_meeting(consultation_id, body)
-
-
-def _set_secretaries(consultation_id: int, body: Any) -> Any:
+def set_secretaries(consultation_id: int, body: Any, partial: bool) -> Any:
     _consultation, conference = _conference(consultation_id, queries.MANAGE)
     user = current_api_user()
     ids = list(dict.fromkeys(body["user_ids"]))
@@ -324,40 +326,23 @@ def _set_secretaries(consultation_id: int, body: Any) -> Any:
     return exports.conference_json(conference)
 
 
-@api_route(
+@api_put_patch(
     bp,
-    f"{PREFIX}/secretaries",
-    methods=["PUT"],
+    f"{PREFIX}/attendance",
+    endpoints=("put_attendance", "patch_attendance"),
     scope=Scope.COMMENT,
-    summary="Phân công thư ký hội nghị (người dùng có vai trò thư ký hội nghị)",
+    put="Ghi đơn vị dự họp và người đại diện (thay cả danh sách)",
+    patch="Ghi đơn vị dự họp: chỉ các đơn vị được gửi, các đơn vị khác giữ nguyên",
     tags=TAGS,
-    body=SECRETARIES_IN,
+    body=ATTENDANCE_IN,
     response=CONFERENCE,
 )
-def put_secretaries(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _set_secretaries(consultation_id, body)
-
-
-@api_route(
-    bp,
-    f"{PREFIX}/secretaries",
-    methods=["PATCH"],
-    scope=Scope.COMMENT,
-    summary="Phân công thư ký hội nghị (danh sách duy nhất: như PUT)",
-    tags=TAGS,
-    body=patch_of(SECRETARIES_IN),
-    response=CONFERENCE,
-)
-def patch_secretaries(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _set_secretaries(consultation_id, body)
-
-
-def _set_attendance(consultation_id: int, body: Any, *, whole_list: bool) -> Any:
+def set_attendance(consultation_id: int, body: Any, partial: bool) -> Any:
     """PUT replaces the list; PATCH changes only the units it names."""
     consultation, conference = _conference(consultation_id, queries.RECORD)
     units = {r.unit_id: r.unit for r in consultation.responses}
     entries: dict[int, operations.AttendanceEntry] = {}
-    if not whole_list:
+    if partial:
         for row in conference.attendances:
             entries[row.unit_id] = operations.AttendanceEntry(
                 row.unit, row.attended, row.representatives
@@ -380,35 +365,18 @@ def _set_attendance(consultation_id: int, body: Any, *, whole_list: bool) -> Any
     return exports.conference_json(conference)
 
 
-@api_route(
+@api_put_patch(
     bp,
-    f"{PREFIX}/attendance",
-    methods=["PUT"],
+    f"{PREFIX}/conclusions",
+    endpoints=("put_conclusions", "patch_conclusions"),
     scope=Scope.COMMENT,
-    summary="Ghi đơn vị dự họp và người đại diện (thay cả danh sách)",
+    put="Ghi kết luận của chủ trì hội nghị (vào biên bản)",
+    patch="Ghi kết luận hội nghị: chỉ các trường được gửi (lock_version tùy chọn)",
     tags=TAGS,
-    body=ATTENDANCE_IN,
+    body=whole(CONCLUSIONS_IN),
     response=CONFERENCE,
 )
-def put_attendance(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _set_attendance(consultation_id, body, whole_list=True)
-
-
-@api_route(
-    bp,
-    f"{PREFIX}/attendance",
-    methods=["PATCH"],
-    scope=Scope.COMMENT,
-    summary="Ghi đơn vị dự họp: chỉ các đơn vị được gửi, các đơn vị khác giữ nguyên",
-    tags=TAGS,
-    body=patch_of(ATTENDANCE_IN),
-    response=CONFERENCE,
-)
-def patch_attendance(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _set_attendance(consultation_id, body, whole_list=False)
-
-
-def _set_conclusions(consultation_id: int, body: Any) -> Any:
+def set_conclusions(consultation_id: int, body: Any, partial: bool) -> Any:
     _consultation, conference = _conference(consultation_id, queries.RECORD)
     operations.set_conclusions(
         conference,
@@ -418,34 +386,6 @@ def _set_conclusions(consultation_id: int, body: Any) -> Any:
     )
     db.session.commit()
     return exports.conference_json(conference)
-
-
-@api_route(
-    bp,
-    f"{PREFIX}/conclusions",
-    methods=["PUT"],
-    scope=Scope.COMMENT,
-    summary="Ghi kết luận của chủ trì hội nghị (vào biên bản)",
-    tags=TAGS,
-    body=whole(CONCLUSIONS_IN),
-    response=CONFERENCE,
-)
-def put_conclusions(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _set_conclusions(consultation_id, body)
-
-
-@api_route(
-    bp,
-    f"{PREFIX}/conclusions",
-    methods=["PATCH"],
-    scope=Scope.COMMENT,
-    summary="Ghi kết luận hội nghị: chỉ các trường được gửi (lock_version tùy chọn)",
-    tags=TAGS,
-    body=patch_of(CONCLUSIONS_IN),
-    response=CONFERENCE,
-)
-def patch_conclusions(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _set_conclusions(consultation_id, body)
 
 
 # --- during the meeting -------------------------------------------------------------------
@@ -523,7 +463,18 @@ def delete_opinion(consultation_id: int, opinion_id: int):  # type: ignore[no-un
     return "", 204
 
 
-def _set_current_clause(consultation_id: int, body: Any) -> Any:
+@api_put_patch(
+    bp,
+    f"{PREFIX}/current-clause",
+    endpoints=("put_current_clause", "patch_current_clause"),
+    scope=Scope.COMMENT,
+    put="Chọn điều khoản đang thảo luận, hiện trên màn hình hội nghị",
+    patch="Chọn điều khoản trình chiếu: chỉ các trường được gửi",
+    tags=TAGS,
+    body=CURRENT_IN,
+    response=PRESENTER,
+)
+def set_current_clause(consultation_id: int, body: Any, partial: bool) -> Any:
     consultation, conference = _conference(consultation_id, queries.RECORD)
     user = current_api_user()
     fields = {
@@ -535,34 +486,6 @@ def _set_current_clause(consultation_id: int, body: Any) -> Any:
     db.session.commit()
     text = round_queries.load_draft_text(consultation.version)
     return exports.presenter_json(queries.presenter_state(conference, text, user))
-
-
-@api_route(
-    bp,
-    f"{PREFIX}/current-clause",
-    methods=["PUT"],
-    scope=Scope.COMMENT,
-    summary="Chọn điều khoản đang thảo luận, hiện trên màn hình hội nghị",
-    tags=TAGS,
-    body=CURRENT_IN,
-    response=PRESENTER,
-)
-def put_current_clause(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _set_current_clause(consultation_id, body)
-
-
-@api_route(
-    bp,
-    f"{PREFIX}/current-clause",
-    methods=["PATCH"],
-    scope=Scope.COMMENT,
-    summary="Chọn điều khoản trình chiếu: chỉ các trường được gửi",
-    tags=TAGS,
-    body=patch_of(CURRENT_IN),
-    response=PRESENTER,
-)
-def patch_current_clause(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return _set_current_clause(consultation_id, body)
 
 
 @api_route(
