@@ -478,7 +478,7 @@ def invite_user(body: dict[str, Any]):  # type: ignore[no-untyped-def]
         username=body["username"],
         full_name=body["full_name"],
         email=body["email"],
-        unit=operations.get_or_404(Unit, body["unit_id"], "Không có đơn vị này."),
+        unit=operations.get_or_404(Unit, body["unit_id"], _("Không có đơn vị này.")),
         roles=[Role(r) for r in body["roles"]],
         actor=current_api_user(),
     )

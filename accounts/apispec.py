@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, g, request
+from flask_babel import gettext as _
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from sqlalchemy import ColumnElement, Table, bindparam, select
@@ -199,11 +200,11 @@ def _caller_query():  # type: ignore[no-untyped-def]
 def _json_body(schema: dict[str, Any]) -> Any:
     if not request.is_json:
         raise UnsupportedMediaType(
-            "Nội dung yêu cầu phải là JSON (Content-Type: application/json)."
+            _("Nội dung yêu cầu phải là JSON (Content-Type: application/json).")
         )
     body = request.get_json(silent=True)
     if body is None:
-        raise UserError("Nội dung JSON không đọc được.")
+        raise UserError(_("Nội dung JSON không đọc được."))
     if isinstance(body, dict):
         # Every missing field at once, by name: a PUT without one would have cleared it.
         missing = [name for name in schema.get("required", []) if name not in body]
@@ -218,9 +219,9 @@ def _json_body(schema: dict[str, Any]) -> Any:
 def raise_missing(fields: list[str]) -> None:
     from accounts.errors import Invalid
 
-    message = "Thiếu trường: " + ", ".join(fields) + "."
+    message = _("Thiếu trường: %(fields)s.", fields=", ".join(fields))
     if request.method == "PUT":
-        message += " PUT thay cả đối tượng nên cần mọi trường; để sửa một phần, dùng PATCH."
+        message += " " + _("PUT thay cả đối tượng nên cần mọi trường; để sửa một phần, dùng PATCH.")
     raise Invalid(message, details={"missing": fields})
 
 
@@ -272,8 +273,10 @@ def whole(schema: dict[str, Any]) -> dict[str, Any]:
 def raise_validation(error: ValidationError) -> None:
     from accounts.errors import Invalid
 
-    where = ".".join(str(p) for p in error.absolute_path) or "(gốc)"
-    raise Invalid(f"Trường {where} không hợp lệ: {error.message}")
+    where = ".".join(str(p) for p in error.absolute_path) or _("(gốc)")
+    raise Invalid(
+        _("Trường %(field)s không hợp lệ: %(problem)s", field=where, problem=error.message)
+    )
 
 
 def _query_args(spec: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -290,7 +293,7 @@ def _query_args(spec: dict[str, dict[str, Any]]) -> dict[str, Any]:
             )
         else:
             if "enum" in schema and raw not in schema["enum"]:
-                raise Invalid(f"Tham số {name} không hợp lệ.")
+                raise Invalid(_("Tham số %(name)s không hợp lệ.", name=name))
             values[name] = raw
     return values
 

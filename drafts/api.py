@@ -457,7 +457,9 @@ def create_draft(body: dict[str, Any]):  # type: ignore[no-untyped-def]
     wanted = set(body.get("drafter_ids", [])) - {user.id}
     found = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(wanted)))}
     if wanted - set(found):
-        raise Invalid("Không tìm thấy người dùng: " + ", ".join(map(str, wanted - set(found))))
+        raise Invalid(
+            _("Không tìm thấy người dùng: %(ids)s.", ids=", ".join(map(str, wanted - set(found))))
+        )
     draft = operations.create_draft(
         title=body["title"],
         kind=DraftKind(body["kind"]),
@@ -576,7 +578,7 @@ def import_job(draft_id: int):  # type: ignore[no-untyped-def]
     _drafter_only(draft)
     upload = request.files.get("file")
     if upload is None:
-        raise UserError("Thiếu tệp (trường multipart “file”).")
+        raise UserError(_("Thiếu tệp (trường multipart “file”)."))
     data = upload.read()
     operations.ensure_can_add_version(draft)
     token = operations.stash_upload(data, filename=upload.filename or "", user=user, draft=draft)

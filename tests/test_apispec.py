@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from flask import Blueprint, Flask
+from flask_babel import Babel
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,6 +31,7 @@ ADD_REMOVE = {
 @pytest.fixture(scope="module")
 def twins() -> Flask:
     app = Flask(__name__)
+    Babel(app)
     bp = Blueprint("twins", __name__, url_prefix="/api/v1")
 
     @api_put_patch(

@@ -581,7 +581,9 @@ def _bands(items: list[dict[str, Any]], total_max: Decimal, cap: str | None = No
         elif "min_fraction" in item:
             band["min_fraction"] = _points(item["min_fraction"], "Ngưỡng") or scoring.ZERO
         else:
-            raise Invalid(f"Mức “{band['label']}” cần điểm tối thiểu (min_points).")
+            raise Invalid(
+                _("Mức “%(label)s” cần điểm tối thiểu (min_points).", label=band["label"])
+            )
         config.append(band)
     try:
         return bands_from_config({"bands": config, "disqualified_cap": cap}, total_max)
@@ -824,7 +826,7 @@ def _export_group(period: ScoringPeriod, query: dict[str, Any] | None) -> Group 
         return None
     group = db.session.get(Group, group_id)
     if group is None or group.year_id != period.year_id:
-        raise NotFound("Không tìm thấy Cụm, Khối.")
+        raise NotFound(_("Không tìm thấy Cụm, Khối."))
     return group
 
 
@@ -938,7 +940,7 @@ def save_bands(period_id: int, body: dict[str, Any], partial: bool):  # type: ig
     bands = []
     for number, item in enumerate(body["bands"], start=1):
         if "min_points" not in item:
-            raise Invalid(f"Mức thứ {number} cần điểm tối thiểu (min_points).")
+            raise Invalid(_("Mức thứ %(n)d cần điểm tối thiểu (min_points).", n=number))
         bands.append(
             scoring.Band(
                 item.get("key") or f"band-{number}",

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from accounts.apispec import (
@@ -219,7 +220,7 @@ def _moment(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise Invalid("Trường starts_at không phải thời điểm ISO 8601.") from exc
+        raise Invalid(_("Trường starts_at không phải thời điểm ISO 8601.")) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL_TZ)
     return moment
@@ -235,12 +236,16 @@ def _details(fields: dict[str, Any]) -> operations.MeetingDetails:
     )
 
 
+def _not_invited(unit_id: int) -> str:
+    return _("Đơn vị %(unit)s không được mời góp ý trong đợt này.", unit=unit_id)
+
+
 def _clause_of(consultation: Consultation, clause_id: int | None) -> Clause | None:
     if clause_id is None:
         return None
-    clause = get_or_404(Clause, clause_id, "Không tìm thấy điều khoản.")
+    clause = get_or_404(Clause, clause_id, _("Không tìm thấy điều khoản."))
     if clause.version_id != consultation.version_id:
-        raise Invalid("Điều khoản được chọn không thuộc phiên bản đang được lấy ý kiến.")
+        raise Invalid(_("Điều khoản được chọn không thuộc phiên bản đang được lấy ý kiến."))
     return clause
 
 
@@ -320,7 +325,7 @@ def set_secretaries(consultation_id: int, body: Any, partial: bool) -> Any:
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
     missing = [i for i in ids if i not in users]
     if missing:
-        raise Invalid(f"Không tìm thấy người dùng: {', '.join(map(str, missing))}.")
+        raise Invalid(_("Không tìm thấy người dùng: %(ids)s.", ids=", ".join(map(str, missing))))
     operations.set_secretaries(conference, [users[i] for i in ids], actor=user)
     db.session.commit()
     return exports.conference_json(conference)
@@ -351,9 +356,9 @@ def set_attendance(consultation_id: int, body: Any, partial: bool) -> Any:
     for item in body["units"]:
         unit = units.get(item["unit_id"])
         if unit is None:
-            raise Invalid(f"Đơn vị {item['unit_id']} không được mời góp ý trong đợt này.")
+            raise Invalid(_not_invited(item["unit_id"]))
         if unit.id in sent:
-            raise Invalid(f"{unit.name} được ghi hai lần trong danh sách dự họp.")
+            raise Invalid(_("%(unit)s được ghi hai lần trong danh sách dự họp.", unit=unit.name))
         sent.add(unit.id)
         entries[unit.id] = operations.AttendanceEntry(
             unit=unit,
@@ -424,14 +429,19 @@ def record_opinion(consultation_id: int, body: dict[str, Any]):  # type: ignore[
     user = current_api_user()
     response = consultation.response_for(body["unit_id"])
     if response is None:
-        raise Invalid(f"Đơn vị {body['unit_id']} không được mời góp ý trong đợt này.")
+        raise Invalid(_not_invited(body["unit_id"]))
     text = round_queries.load_draft_text(consultation.version)
     if body.get("clause_id") is not None:
         clause = _clause_of(consultation, body["clause_id"])
     else:
         found = queries.resolve_clause(text, body.get("clause", ""))
         if found is None:
-            raise Invalid(f"Không tìm thấy điều khoản “{body.get('clause', '')}” trong dự thảo.")
+            raise Invalid(
+                _(
+                    "Không tìm thấy điều khoản “%(clause)s” trong dự thảo.",
+                    clause=body.get("clause", ""),
+                )
+            )
         clause = None if found == GENERAL else db.session.get(Clause, found)
     opinion = operations.record_opinion(
         conference,
@@ -457,7 +467,7 @@ def record_opinion(consultation_id: int, body: dict[str, Any]):  # type: ignore[
 )
 def delete_opinion(consultation_id: int, opinion_id: int):  # type: ignore[no-untyped-def]
     _consultation, conference = _conference(consultation_id, queries.RECORD)
-    opinion = get_or_404(Opinion, opinion_id, "Không tìm thấy ý kiến này trong hội nghị.")
+    opinion = get_or_404(Opinion, opinion_id, _("Không tìm thấy ý kiến này trong hội nghị."))
     operations.delete_opinion(conference, opinion, actor=current_api_user())
     db.session.commit()
     return "", 204

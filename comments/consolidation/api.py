@@ -717,7 +717,7 @@ APPLIED = {
     response=APPLIED,
 )
 def apply_proposal(comment_id: int):  # type: ignore[no-untyped-def]
-    comment = get_or_404(Comment, comment_id, "Không tìm thấy ý kiến góp ý.")
+    comment = get_or_404(Comment, comment_id, _("Không tìm thấy ý kiến góp ý."))
     user = current_api_user()
     ensure(ops.can_link_changes(comment.consultation.draft, user))
     clause = ops.apply_proposal(comment, user)

@@ -952,7 +952,7 @@ def import_preview(consultation_id: int, response_id: int):  # type: ignore[no-u
     response = _import_target(consultation_id, response_id)
     upload = request.files.get("file")
     if upload is None:
-        raise Invalid("Thiếu tệp tải lên (trường file).")
+        raise Invalid(_("Thiếu tệp tải lên (trường file)."))
     preview = imports.preview_import(
         response, data=upload.read(), filename=upload.filename or "", actor=current_api_user()
     )
