@@ -47,6 +47,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=["sqlite", "postgresql"],
         help="database to run the suite on",
     )
+    parser.addoption(
+        "--db-bound-only",
+        action="store_true",
+        default=False,
+        help="run only the tests whose outcome can depend on --db (make test's second pass: "
+        "the first pass has already run the others)",
+    )
+
+
+# A test can only see which database it runs on through one of these fixtures (`app`,
+# `client`, `live_server`, ... all depend on pg_server through database_url), or through the
+# `db` marker that gives it the app. Every other test runs the same on either database.
+_DB_FIXTURES = {"pg_server", "db_kind"}
+
+
+def uses_database(item: pytest.Item) -> bool:
+    fixturenames = set(getattr(item, "fixturenames", ()))
+    return bool(fixturenames & _DB_FIXTURES) or item.get_closest_marker("db") is not None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--db-bound-only"):
+        return
+    kept = [item for item in items if uses_database(item)]
+    dropped = [item for item in items if not uses_database(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")
