@@ -61,3 +61,13 @@ def refusal(error: Any) -> str:
     """The message of a pure module's error (a `template` marked N_ and its `values`, as
     drafts.officefile.ParseError carries) in the current language."""
     return Deferred(error.template, **error.values).render()
+
+
+def note_text(note: Any) -> str:
+    """A warning in the current language: a Note (drafts.officefile) or its JSON form
+    translated, a plain text (stored before warnings kept their template) as it is."""
+    if isinstance(note, Mapping):
+        return Deferred(note["template"], **note.get("values", {})).render()
+    if hasattr(note, "template"):
+        return refusal(note)
+    return str(note)

@@ -15,6 +15,7 @@ from jinja2.runtime import Context
 from markupsafe import escape
 
 from accounts import clock, idempotency
+from accounts.i18n import note_text
 
 
 @dataclass
@@ -74,6 +75,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["date"] = clock.format_date
     app.jinja_env.filters["datetime"] = clock.format_datetime
     app.jinja_env.filters["days_left"] = clock.days_left
+    app.jinja_env.filters["note"] = note_text
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["url_pattern"] = url_pattern
     app.jinja_env.globals["idempotency_field"] = idempotency.form_field

@@ -14,6 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from accounts.apispec import MAX_ID, api_route, current_api_user, list_of
 from accounts.downloads import DOCX_MIMETYPE, send_download
 from accounts.errors import Conflict, Invalid, NotFound, UserError, ensure, error_response
+from accounts.i18n import note_text
 from accounts.models import Scope, User
 from accounts.operations import get_or_404
 from drafts import exports, operations, queries, tree
@@ -312,10 +313,8 @@ def version_json(version: Version) -> dict[str, Any]:
         "lock_version": version.lock_version,
         "source_title": version.source_title or "",
         "preamble": list(version.source_preamble or []),
-        "warnings": list(version.import_warnings or []),
-        "left_out": [
-            {"text": item["text"], "reason": item["reason"]} for item in version.left_out or []
-        ],
+        "warnings": [note_text(w) for w in version.import_warnings or []],
+        "left_out": [_left_out_json(item) for item in version.left_out or []],
     }
 
 
@@ -515,7 +514,9 @@ def get_version(version_id: int):  # type: ignore[no-untyped-def]
             "version": version_json(version),
             "clauses": [clause_json(r) for r in roots],
             "total_max_points": _number(tree.criteria_total(roots)) if criteria else None,
-            "problems": tree.criteria_problems(roots) if criteria and roots else [],
+            "problems": [note_text(p) for p in tree.criteria_problems(roots)]
+            if criteria and roots
+            else [],
         }
     )
 
@@ -545,17 +546,22 @@ def import_preview(draft_id: int):  # type: ignore[no-untyped-def]
     return jsonify(preview_json(preview, token, operations.display_filename(upload.filename or "")))
 
 
+def _left_out_json(item: dict[str, str]) -> dict[str, str]:
+    reason = item["reason"]  # a label marked N_ where the parser defines it
+    return {"text": item["text"], "reason": _(reason)}
+
+
 def preview_json(preview: operations.ImportPreview, token: str, filename: str) -> dict[str, Any]:
     return {
         "token": token,
         "filename": filename,
         "kind": preview.kind.value,
         "clauses": [clause_json(r) for r in preview.roots],
-        "warnings": preview.warnings,
+        "warnings": [note_text(w) for w in preview.warnings],
         "count": preview.count,
         "title": preview.title,
         "preamble": preview.preamble,
-        "left_out": preview.left_out,
+        "left_out": [_left_out_json(item) for item in preview.left_out],
         "total_max_points": _number(preview.total_max_points),
     }
 

@@ -36,7 +36,7 @@ from openpyxl.worksheet.dimensions import SheetDimension
 from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
 
-from drafts.officefile import N_
+from drafts.officefile import N_, Note
 from drafts.parsing import (
     MSG_UNREADABLE_DOCX,
     ParseError,
@@ -154,8 +154,15 @@ def check_criteria_sums(nodes: Sequence[PointsNode]) -> list[str]:
             maximum = Decimal(str(node.max_points))
             if None not in points and total != maximum:
                 problems.append(
-                    f"Nhóm {node.code or node.title}: điểm chuẩn {format_points(maximum)}"
-                    f" khác tổng các tiêu chí con {format_points(total)}."
+                    Note(
+                        N_(
+                            "Nhóm %(group)s: điểm chuẩn %(maximum)s khác tổng các tiêu chí con "
+                            "%(total)s."
+                        ),
+                        group=node.code or node.title,
+                        maximum=format_points(maximum),
+                        total=format_points(total),
+                    )
                 )
         problems.extend(check_criteria_sums(children))
     return problems
@@ -399,8 +406,14 @@ class _TreeBuilder:
         )
         if self.stated_total is not None and self.stated_total != total:
             self.warnings.append(
-                f"Dòng tổng cộng ghi {format_points(self.stated_total)} điểm, "
-                f"khác tổng điểm chuẩn các nhóm tiêu chí {format_points(total)}."
+                Note(
+                    N_(
+                        "Dòng tổng cộng ghi %(stated)s điểm, khác tổng điểm chuẩn các nhóm "
+                        "tiêu chí %(total)s."
+                    ),
+                    stated=format_points(self.stated_total),
+                    total=format_points(total),
+                )
             )
         return CriteriaResult(self.roots, self.warnings, total)
 
@@ -471,8 +484,12 @@ class _TreeBuilder:
         points, readable = parse_points(row.points)
         if not readable:
             self.warnings.append(
-                f"Dòng {row.number} ({row.code or row.title[:40]}): không đọc được điểm "
-                f"“{_text(row.points)}”, để trống."
+                Note(
+                    N_("Dòng %(row)d (%(criterion)s): không đọc được điểm “%(points)s”, để trống."),
+                    row=row.number,
+                    criterion=row.code or row.title[:40],
+                    points=_text(row.points),
+                )
             )
         return points, readable
 

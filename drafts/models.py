@@ -11,6 +11,7 @@ import enum
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import gettext
 from sqlalchemy import (
@@ -206,7 +207,9 @@ class Version(db.Model):
     # paragraphs left out ({"text", "reason"}; the reason is a Vietnamese label).
     source_title: Mapped[str] = mapped_column(Text, default="")
     source_preamble: Mapped[list[str]] = mapped_column(JSON, default=list)
-    import_warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A warning is {"template", "values"} (drafts.officefile.note_json), shown in the
+    # reader's language; versions imported before that hold plain Vietnamese text.
+    import_warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
     left_out: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
 
     draft: Mapped[Draft] = relationship(back_populates="versions", foreign_keys=[draft_id])

@@ -19,6 +19,38 @@ def N_(message: str) -> str:
     return message
 
 
+class Note(str):
+    """A warning for the reader: its Vietnamese text, which is what it equals and prints
+    as, plus the ``template`` (marked N_) and ``values`` that show it in the reader's
+    language (accounts.i18n.note_text). It pickles whole, so it crosses the upload sandbox;
+    ``note_json`` keeps it in a JSON column."""
+
+    template: str
+    values: dict[str, Any]
+
+    def __new__(cls, template: str, **values: Any) -> Note:
+        note = super().__new__(cls, template % values if values else template)
+        note.template, note.values = template, values
+        return note
+
+    def __getnewargs_ex__(self) -> tuple[tuple[str], dict[str, Any]]:
+        return (self.template,), dict(self.values)
+
+
+def note_json(note: str) -> str | dict[str, Any]:
+    """A warning as JSON: a Note as its template and values, any other text as it is."""
+    if isinstance(note, Note):
+        return {"template": note.template, "values": dict(note.values)}
+    return str(note)
+
+
+def note_from_json(data: str | dict[str, Any]) -> str:
+    """The inverse of note_json (a stored plain text, from before notes, stays text)."""
+    if isinstance(data, dict):
+        return Note(data["template"], **data.get("values", {}))
+    return data
+
+
 class ParseError(ValueError):
     """The file cannot be read. ``message`` is one Vietnamese line for the user; pages show
     ``template`` % ``values`` in their reader's language (accounts.i18n.refusal)."""

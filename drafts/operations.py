@@ -28,7 +28,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from accounts import audit
 from accounts.clock import now
 from accounts.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
-from accounts.i18n import N_, Deferred, refusal
+from accounts.i18n import N_, Deferred, note_text, refusal
 from accounts.models import Role, Unit, User, UserRole
 from drafts import sandbox, tree
 from drafts.criteria_parsing import SheetTooLarge
@@ -46,6 +46,7 @@ from drafts.models import (
     VersionStatus,
     new_lineage,
 )
+from drafts.officefile import note_from_json, note_json
 from drafts.parsing import ParseError
 from extensions import db
 from notices.notify import notify
@@ -370,8 +371,9 @@ def check_adoption(
         else []
     )
     if problems:
-        message = "Chưa thể ban hành bảng tiêu chí:\n" + "\n".join(f"– {p}" for p in problems)
-        raise Invalid(message, details=problems)
+        lines = [note_text(p) for p in problems]
+        message = _("Chưa thể ban hành bảng tiêu chí:") + "\n" + "\n".join(f"– {p}" for p in lines)
+        raise Invalid(message, details=lines)
 
 
 def adopt_draft(
@@ -805,7 +807,7 @@ class ImportPreview:
         return {
             "kind": self.kind.value,
             "nodes": [_node_json(node) for node in self.nodes],
-            "warnings": self.warnings,
+            "warnings": [note_json(w) for w in self.warnings],
             "total_max_points": _decimal_text(self.total_max_points),
             "title": self.title,
             "preamble": self.preamble,
@@ -818,7 +820,7 @@ class ImportPreview:
         return cls(
             DraftKind(data["kind"]),
             [_node_from_json(node) for node in data["nodes"]],
-            list(data.get("warnings", [])),
+            [note_from_json(w) for w in data.get("warnings", [])],
             Decimal(total) if total is not None else None,
             title=data.get("title", ""),
             preamble=list(data.get("preamble", [])),
@@ -956,7 +958,7 @@ def import_version(
     )
     version.source_title = preview.title
     version.source_preamble = list(preview.preamble)
-    version.import_warnings = list(preview.warnings)
+    version.import_warnings = [note_json(w) for w in preview.warnings]
     version.left_out = [dict(item) for item in preview.left_out]
     audit.record(
         "version.import",

@@ -78,6 +78,7 @@ from docx.oxml.ns import qn
 from drafts.officefile import (
     MSG_NOT_OFFICE,
     N_,
+    Note,
     ParseError,
     checked_zip,
     normalize_text,
@@ -1042,8 +1043,13 @@ class _RegulationBuilder:
             return
         if _GLUED_ARTICLE_RE.match(text):
             self.outline.warnings.append(
-                f"Dòng “{_shorten(text)}” viết liền chữ “Điều” với số nên không được coi là "
-                "một điều; nếu đây là tiêu đề điều, hãy thêm dấu cách sau chữ “Điều”."
+                Note(
+                    N_(
+                        "Dòng “%(line)s” viết liền chữ “Điều” với số nên không được coi là "
+                        "một điều; nếu đây là tiêu đề điều, hãy thêm dấu cách sau chữ “Điều”."
+                    ),
+                    line=_shorten(text),
+                )
             )
         label = item.label
         if (
@@ -1099,8 +1105,14 @@ class _RegulationBuilder:
         self.outline.body.append(rows)
         self.outline.title_due = self.outline.title_open = None
         self.outline.warnings.append(
-            f"Bảng trong {self._cite(self.outline.path)} được nhập thành {len(item.rows)} dòng "
-            "văn bản (các ô cách nhau bởi “|”); hãy kiểm tra lại nội dung bảng."
+            Note(
+                N_(
+                    "Bảng trong %(where)s được nhập thành %(rows)d dòng văn bản (các ô cách "
+                    "nhau bởi “|”); hãy kiểm tra lại nội dung bảng."
+                ),
+                where=self._cite(self.outline.path),
+                rows=len(item.rows),
+            )
         )
 
     def result(self) -> ParseResult:
@@ -1114,15 +1126,24 @@ class _RegulationBuilder:
         if chosen is not None and chosen is not filled[0]:
             articles = sum(node.kind == "article" for node in filled[0].roots)
             notes.append(
-                f"Quyết định ban hành ({articles} điều) được đưa vào phần mở đầu; "
-                "chỉ nhập văn bản kèm theo thành cây điều khoản."
+                Note(
+                    N_(
+                        "Quyết định ban hành (%(articles)d điều) được đưa vào phần mở đầu; "
+                        "chỉ nhập văn bản kèm theo thành cây điều khoản."
+                    ),
+                    articles=articles,
+                )
             )
         else:
             chosen = filled[0]
             if len(filled) > 1:
                 notes.append(
-                    "Chỉ nhập văn bản đầu tiên trong tệp; các văn bản phía sau được liệt kê ở "
-                    "phần không nhập."
+                    Note(
+                        N_(
+                            "Chỉ nhập văn bản đầu tiên trong tệp; các văn bản phía sau được "
+                            "liệt kê ở phần không nhập."
+                        )
+                    )
                 )
         index = self.outlines.index(chosen)
         result = ParseResult(nodes=chosen.roots)
@@ -1200,16 +1221,29 @@ class _RegulationBuilder:
             return
         where = self._cite(self.outline.path)
         if label.number in seen:
-            self.outline.warnings.append(f"Trùng số: {where} xuất hiện nhiều lần.")
+            self.outline.warnings.append(
+                Note(N_("Trùng số: %(where)s xuất hiện nhiều lần."), where=where)
+            )
         elif not _follows(previous, label.number, label.sequence):
             name = _KIND_NAMES[label.kind]
-            first = _FIRST_NUMBER[label.sequence]
-            after = (
-                f"đứng ngay sau {name} {previous}"
-                if previous
-                else f"là {name.lower()} đầu tiên nhưng không được đánh số {first}"
-            )
-            self.outline.warnings.append(f"Số thứ tự không liên tục: {where} {after}.")
+            if previous:
+                note = Note(
+                    N_("Số thứ tự không liên tục: %(where)s đứng ngay sau %(kind)s %(previous)s."),
+                    where=where,
+                    kind=name,
+                    previous=previous,
+                )
+            else:
+                note = Note(
+                    N_(
+                        "Số thứ tự không liên tục: %(where)s là %(kind)s đầu tiên nhưng không "
+                        "được đánh số %(first)s."
+                    ),
+                    where=where,
+                    kind=name.lower(),
+                    first=_FIRST_NUMBER[label.sequence],
+                )
+            self.outline.warnings.append(note)
         seen.add(label.number)
 
     @staticmethod
@@ -1571,8 +1605,14 @@ def _build(items: list[_Item], notes: list[str]) -> ParseResult:
         items = _join_wrapped(items, width)
         if len(items) < before:
             notes.append(
-                f"Văn bản bị ngắt dòng cứng (khoảng {width} ký tự mỗi dòng, thường do sao chép "
-                f"từ PDF): đã nối {before - len(items)} dòng vào câu phía trước; hãy kiểm tra."
+                Note(
+                    N_(
+                        "Văn bản bị ngắt dòng cứng (khoảng %(width)d ký tự mỗi dòng, thường do "
+                        "sao chép từ PDF): đã nối %(joined)d dòng vào câu phía trước; hãy kiểm tra."
+                    ),
+                    width=width,
+                    joined=before - len(items),
+                )
             )
     _label_items(items)
     _mark_signatures(items)
@@ -1593,8 +1633,12 @@ def _warn_if_mostly_left_out(result: ParseResult) -> None:
     outside = sum(len(item.text) for item in result.left_out)
     if outside > max(kept, 200):
         result.warnings.append(
-            "Phần lớn nội dung của tệp nằm trong phần không nhập, ngoài cây điều khoản; hãy "
-            "kiểm tra kỹ trước khi xác nhận."
+            Note(
+                N_(
+                    "Phần lớn nội dung của tệp nằm trong phần không nhập, ngoài cây điều khoản; "
+                    "hãy kiểm tra kỹ trước khi xác nhận."
+                )
+            )
         )
 
 
@@ -1612,8 +1656,12 @@ def parse_regulation(data: bytes, filename: str = "") -> ParseResult:
     if source == "pdf":
         blocks = formats.pdf_blocks(data)
         notes.append(
-            "Tệp PDF: bố cục (đậm, căn giữa, xuống dòng) được suy đoán từ chữ; hãy kiểm tra "
-            "kỹ cây điều khoản trước khi xác nhận."
+            Note(
+                N_(
+                    "Tệp PDF: bố cục (đậm, căn giữa, xuống dòng) được suy đoán từ chữ; hãy kiểm "
+                    "tra kỹ cây điều khoản trước khi xác nhận."
+                )
+            )
         )
         return _build(_pdf_items(blocks), notes)
     if source in formats.CONVERTED:

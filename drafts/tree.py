@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from drafts.diffing import DiffClause
+from drafts.officefile import N_, Note
 
 if TYPE_CHECKING:
     from drafts.models import Version
@@ -692,12 +693,22 @@ def criteria_problems(roots: Sequence[TreeNode]) -> list[str]:
     problems = list(check_criteria_sums(roots))
     for node in iter_tree(roots):
         if node.kind == "criterion" and not node.children and node.max_points is None:
-            problems.append(f"Tiêu chí {node.code or _short(node.title)} chưa có điểm chuẩn.")
+            problems.append(
+                Note(
+                    N_("Tiêu chí %(criterion)s chưa có điểm chuẩn."),
+                    criterion=node.code or _short(node.title),
+                )
+            )
     total = criteria_total(roots)
     if total <= 0 or total != total.to_integral_value():
         problems.append(
-            f"Tổng điểm chuẩn là {format_points(total)}; tổng điểm phải là một số nguyên dương "
-            "(ví dụ 100, 200 hoặc 1.000)."
+            Note(
+                N_(
+                    "Tổng điểm chuẩn là %(total)s; tổng điểm phải là một số nguyên dương "
+                    "(ví dụ 100, 200 hoặc 1.000)."
+                ),
+                total=format_points(total),
+            )
         )
     return problems
 

@@ -4,16 +4,22 @@ login prompt in Vietnamese."""
 
 from __future__ import annotations
 
+import io
+import pickle
+
 from flask_babel import force_locale
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from accounts.i18n import N_, Deferred
 from accounts.models import Role
 from drafts import operations as draft_operations
-from drafts.models import DraftKind
+from drafts.models import DraftKind, Version
+from drafts.officefile import Note, note_from_json, note_json
 from extensions import db
 from notices.models import Notification
+from tests.fixtures.drafts import regulation_docx
 from tests.fixtures.workflow import place, put_scores, sheet_of
 from workflow.models import ScoreStage
 
@@ -151,3 +157,59 @@ def test_a_readers_refusal_keeps_its_values_in_either_language(app, name, limit)
 
     again = pickle.loads(pickle.dumps(rows))
     assert type(again) is SheetTooLarge and again.values == {"limit": limit}
+
+
+NUMBERING_VI = "Số thứ tự không liên tục: Điều 7 đứng ngay sau Điều 2."
+NUMBERING_EN = "Numbering skips: Điều 7 comes right after Điều 2."
+
+
+def test_an_import_warning_reads_in_each_readers_language_before_and_after_saving(
+    client, auth, org, create_empty_draft, api
+):
+    draft = create_empty_draft(drafter=org.drafter)
+    auth.login(org.drafter)
+    english(client)
+    upload = {"file": (io.BytesIO(regulation_docx()), "du-thao.docx")}
+    preview = client.post(f"/drafts/{draft.id}/import", data=upload).get_data(as_text=True)
+    assert NUMBERING_EN in preview and NUMBERING_VI not in preview
+    assert client.post(f"/drafts/{draft.id}/import/confirm").status_code == 302
+    version = db.session.scalar(select(Version).where(Version.draft_id == draft.id))
+    assert NUMBERING_EN in client.get(f"/drafts/{draft.id}").get_data(as_text=True)
+    client.post("/lang", data={"lang": "vi"})
+    assert NUMBERING_VI in client.get(f"/drafts/{draft.id}").get_data(as_text=True)
+
+    reader = api(org.drafter)
+    url = f"/api/v1/versions/{version.id}"
+    assert reader.get(url).json["version"]["warnings"] == [NUMBERING_VI]
+    answer = reader.get(url, headers={"Accept-Language": "en"}).json["version"]
+    assert answer["warnings"] == [NUMBERING_EN]
+    assert answer["left_out"][0]["reason"] == "Issuing agency, number, reference, place and date"
+
+    # A version imported before warnings kept their template shows its text as it was.
+    version.import_warnings = ["Cảnh báo cũ, chỉ có tiếng Việt."]
+    db.session.commit()
+    answer = reader.get(url, headers={"Accept-Language": "en"}).json["version"]
+    assert answer["warnings"] == ["Cảnh báo cũ, chỉ có tiếng Việt."]
+
+
+_value = st.one_of(st.integers(-(10**6), 10**6), st.text(max_size=20))
+
+
+@given(
+    words=st.lists(st.text(alphabet="abc đĐ%()", max_size=8), min_size=1, max_size=4),
+    values=st.lists(_value, max_size=4),
+)
+@settings(max_examples=50)
+def test_a_note_keeps_its_text_template_and_values_through_pickle_and_json(words, values):
+    names = [f"v{i}" for i in range(len(values))]
+    # Literal % in the words is escaped, as it must be in a catalogue template.
+    template = " ".join(w.replace("%", "%%") for w in words) + "".join(
+        f" %({name})s" for name in names
+    )
+    note = Note(template, **dict(zip(names, values, strict=True)))
+    expected = template % dict(zip(names, values, strict=True)) if values else template
+    assert note == expected
+    for copy in (pickle.loads(pickle.dumps(note)), note_from_json(note_json(note))):
+        assert isinstance(copy, Note) and copy == note
+        assert (copy.template, copy.values) == (note.template, note.values)
+    assert note_from_json(note_json("văn bản thường")) == "văn bản thường"
