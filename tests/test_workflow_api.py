@@ -67,6 +67,13 @@ def test_custom_steps_and_bands_through_the_api(org, api, adopted_criteria):
     body["name"], body["steps"] = "Quý III", ["self", "nonsense"]
     bad = api(org.admin).post("/api/v1/scoring/periods", json=body)
     assert bad.status_code == 422 and "nonsense" in bad.json["error"]["message"]
+    # A step table's fault reads in the caller's language too.
+    body["steps"] = ["self", "cluster", "cluster"]
+    bad = api(org.admin).post(
+        "/api/v1/scoring/periods", json=body, headers={"Accept-Language": "en"}
+    )
+    assert bad.status_code == 422
+    assert bad.json["error"]["message"] == "Two steps have the same key."
 
 
 def test_save_scores_with_lock_versions_then_a_stale_save_is_409(org, api, open_period):

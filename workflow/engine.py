@@ -39,7 +39,13 @@ def always(obj: Any, actor: Any) -> bool:
 
 
 class TableError(ValueError):
-    """The transition table itself is inconsistent (a configuration error)."""
+    """The transition table itself is inconsistent (a configuration error). Its text is
+    Vietnamese; ``template`` (marked N_) and ``values`` show it in the reader's language
+    (accounts.i18n.refusal), as drafts.officefile.ParseError does."""
+
+    def __init__(self, template: str, **values: Any) -> None:
+        self.template, self.values = template, values
+        super().__init__(template % values if values else template)
 
 
 def N_(message: str) -> str:
@@ -146,32 +152,42 @@ class Machine:
         self.labels: dict[str, str] = dict(labels or {})
         unknown = [state for state in self.labels if state not in self.states]
         if unknown:
-            raise TableError(f"Nhãn cho trạng thái không có trong bảng: {', '.join(unknown)}.")
+            raise TableError(
+                N_("Nhãn cho trạng thái không có trong bảng: %(states)s."),
+                states=", ".join(unknown),
+            )
 
     def _validated_states(self, states: Iterable[str] | None) -> tuple[str, ...]:
         if not self.transitions:
-            raise TableError("Bảng chuyển trạng thái không có dòng nào.")
+            raise TableError(N_("Bảng chuyển trạng thái không có dòng nào."))
         if states is None:
             # Derive states in order of first appearance so the table reads top-down.
             seen = (name for row in self.transitions for name in (row.source, row.target))
             return tuple(dict.fromkeys(seen))
         declared = tuple(states)
         if len(set(declared)) != len(declared):
-            raise TableError("Danh sách trạng thái có trạng thái trùng lặp.")
+            raise TableError(N_("Danh sách trạng thái có trạng thái trùng lặp."))
         return declared
 
     def _index_transitions(self) -> None:
         known = set(self.states)
         for row in self.transitions:
             if not (row.source and row.action and row.target):
-                raise TableError("Mỗi dòng phải có trạng thái nguồn, thao tác và trạng thái đích.")
+                raise TableError(
+                    N_("Mỗi dòng phải có trạng thái nguồn, thao tác và trạng thái đích.")
+                )
             for name in (row.source, row.target):
                 if name not in known:
-                    raise TableError(f"Trạng thái “{name}” không có trong danh sách trạng thái.")
+                    raise TableError(
+                        N_("Trạng thái “%(state)s” không có trong danh sách trạng thái."),
+                        state=name,
+                    )
             key = (row.source, row.action)
             if key in self._by_key:
                 raise TableError(
-                    f"Thao tác “{row.action}” được khai báo hai lần cho trạng thái “{row.source}”."
+                    N_("Thao tác “%(action)s” được khai báo hai lần cho trạng thái “%(state)s”."),
+                    action=row.action,
+                    state=row.source,
                 )
             self._by_key[key] = row
 

@@ -201,7 +201,7 @@ def _validated_steps(config: Sequence[str | Mapping[str, str]]) -> tuple[sheetfl
             is_reviewer_for_step=lambda *_: False,
         )
     except TableError as exc:
-        raise Invalid(str(exc)) from exc
+        raise Invalid(refusal(exc)) from exc
     return specs
 
 

@@ -111,13 +111,15 @@ def steps_from_config(items: Iterable[str | Mapping[str, str]]) -> tuple[StepSpe
     for item in items:
         if isinstance(item, str):
             if item not in BUILTIN_STEPS:
-                raise TableError(f"Không có bước mặc định “{item}”.")
+                raise TableError(N_("Không có bước mặc định “%(step)s”."), step=item)
             steps.append(BUILTIN_STEPS[item])
         else:
             try:
                 steps.append(StepSpec(**item))
             except TypeError as exc:
-                raise TableError(f"Cấu hình bước không hợp lệ: {dict(item)}.") from exc
+                raise TableError(
+                    N_("Cấu hình bước không hợp lệ: %(config)s."), config=str(dict(item))
+                ) from exc
     return tuple(steps)
 
 
@@ -192,7 +194,10 @@ def build_sheet_machine(
 
     unknown = set(guards) - {transition.action for transition in rows}
     if unknown:
-        raise TableError(f"Có điều kiện cho thao tác không tồn tại: {', '.join(sorted(unknown))}.")
+        raise TableError(
+            N_("Có điều kiện cho thao tác không tồn tại: %(actions)s."),
+            actions=", ".join(sorted(unknown)),
+        )
 
     labels = {NOT_STARTED: NOT_STARTED_LABEL, SELF_SCORING: SELF_SCORING_LABEL}
     labels.update({step.done_state: step.done_label for step in steps})
@@ -209,20 +214,28 @@ def _reviewer(is_reviewer_for_step: StepPredicate, key: str) -> Predicate:
 
 def _validate_steps(steps: Sequence[StepSpec]) -> None:
     if len(steps) < 2:
-        raise TableError("Quy trình chấm điểm cần ít nhất bước tự chấm và một bước xét duyệt.")
+        raise TableError(N_("Quy trình chấm điểm cần ít nhất bước tự chấm và một bước xét duyệt."))
     if steps[0].key != SELF_STEP_KEY:
-        raise TableError("Bước đầu tiên của quy trình phải là bước tự chấm điểm.")
+        raise TableError(N_("Bước đầu tiên của quy trình phải là bước tự chấm điểm."))
     if any(step.key == SELF_STEP_KEY for step in steps[1:]):
-        raise TableError("Bước tự chấm điểm chỉ được có một lần, ở đầu quy trình.")
-    fields = {"key": "mã bước", "action": "thao tác", "done_state": "trạng thái hoàn thành"}
-    for field, name in fields.items():
+        raise TableError(N_("Bước tự chấm điểm chỉ được có một lần, ở đầu quy trình."))
+    repeated = {
+        "key": N_("Hai bước trùng mã bước."),
+        "action": N_("Hai bước trùng thao tác."),
+        "done_state": N_("Hai bước trùng trạng thái hoàn thành."),
+    }
+    for field, message in repeated.items():
         values = [getattr(step, field) for step in steps]
         if not all(values):
-            raise TableError("Mỗi bước phải có mã bước, thao tác và trạng thái hoàn thành.")
+            raise TableError(N_("Mỗi bước phải có mã bước, thao tác và trạng thái hoàn thành."))
         if len(set(values)) != len(values):
-            raise TableError(f"Hai bước trùng {name}.")
+            raise TableError(message)
     for step in steps:
         if step.done_state in (NOT_STARTED, SELF_SCORING):
-            raise TableError(f"Trạng thái “{step.done_state}” là trạng thái dành riêng.")
+            raise TableError(
+                N_("Trạng thái “%(state)s” là trạng thái dành riêng."), state=step.done_state
+            )
         if step.action == START or is_return_action(step.action):
-            raise TableError(f"Thao tác “{step.action}” là thao tác dành riêng.")
+            raise TableError(
+                N_("Thao tác “%(action)s” là thao tác dành riêng."), action=step.action
+            )
