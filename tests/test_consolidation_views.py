@@ -247,8 +247,8 @@ def test_rounds_history_counts_each_round(client, auth, api, org, rnd, make_roun
     ops.dispose([db.session.get(Comment, ids(rnd, org.r1)[0])], Decision.ACCEPTED, "", org.drafter)
     db.session.commit()
     second = make_round(rnd.draft, units=[org.r1, org.r2])
-    second.comment(second.consultation.responses[0].unit, "Điều 7", "Ý kiến lần hai.")
-    second.submit(second.consultation.responses[0].unit)
+    second.comment(org.r1, "Điều 7", "Ý kiến lần hai.")
+    second.submit(org.r1)
     second.comment(org.r2, None, "Ý kiến tại hội nghị.", conference=True)
 
     rows = api(org.drafter).get(f"/api/v1/drafts/{rnd.draft.id}/rounds").json["items"]
