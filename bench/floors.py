@@ -164,7 +164,9 @@ SELECT u.name AS unit, u.short_name, r.status, r.agrees_without_comments, r.subm
        (SELECT COUNT(*) FROM comments m
         WHERE m.response_id = r.id AND m.source = 'written') AS written,
        (SELECT COUNT(*) FROM comments m
-        WHERE m.response_id = r.id AND m.source = 'conference') AS conference
+        WHERE m.response_id = r.id AND m.source = 'conference') AS conference,
+       (SELECT COUNT(*) FROM comments m
+        WHERE m.response_id = r.id AND m.source = 'letter') AS letter
 FROM unit_responses r
 JOIN consultations k ON k.id = r.consultation_id
 JOIN units u ON u.id = r.unit_id
@@ -230,7 +232,7 @@ def _invited_units(consultation_id: int, *, is_open: bool) -> _Invited:
         invited.per_state[state] += 1
         invited.answered += submitted
         invited.agreed += submitted and bool(r.agrees_without_comments)
-        invited.comments += (r.written if submitted else 0) + r.conference
+        invited.comments += (r.written if submitted else 0) + r.conference + r.letter
         due = ""
         if is_open and not submitted:
             days = days_left(deadline, moment)
@@ -263,6 +265,7 @@ def tracker(consultation_id: int) -> str:
                     (r.signer or "", bool(r.signer)),
                     (r.written if submitted else "—", False),
                     (r.conference, False),
+                    (r.letter, False),
                     (r.short_name, True),
                 ),
             )

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from accounts.models import AuditEntry
 from comments.consolidation import operations as consolidation
-from comments.consultation import imports, operations
+from comments.consultation import imports, operations, queries
 from comments.consultation.models import (
     ChangeLink,
     Comment,
@@ -418,6 +418,33 @@ def test_the_drafter_imports_for_a_unit_and_the_comments_are_on_record_at_once(
     operations.edit_comment(created[0], text="Sửa lại.", lock_version=None, actor=org.drafter)
     with pytest.raises(operations.Forbidden):
         operations.edit_comment(created[0], text="Không.", lock_version=None, actor=org.staff2)
+
+
+def test_the_tracker_counts_what_the_drafter_imported_for_a_unit(
+    org, blind_round, client, auth, api
+) -> None:
+    response = response_of(blind_round, org.r2)
+    preview = imports.preview_import(
+        response, data=letter_pdf(LETTER), filename="cv.pdf", actor=org.drafter
+    )
+    created = imports.confirm_import(response, token=preview.token, choices={}, actor=org.drafter)
+    db.session.commit()
+    assert created
+
+    board = queries.tracker(blind_round)
+    rows = {row.unit_id: row for row in board.rows}
+    assert (rows[org.r2.id].letter, rows[org.r2.id].written) == (len(created), None)
+    assert sum(row.letter for row in board.rows) == len(created)
+    assert board.comment_total == len(created)
+
+    auth.login(org.drafter)
+    page = client.get(f"/comments/rounds/{blind_round.id}/tracker").get_data(as_text=True)
+    assert "Ý kiến theo công văn, tệp" in page
+    row = page.split(f'<tr id="unit-{org.r2.id}">', 1)[1].split("</tr>", 1)[0]
+    assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["—", "0", str(len(created))]
+    items = api(org.drafter).get(f"/api/v1/consultations/{blind_round.id}/tracker").json
+    counts = {item["unit_id"]: item["letter_count"] for item in items["items"]}
+    assert counts[org.r2.id] == len(created) and counts[org.r1.id] == 0
 
 
 def test_who_may_import_and_when(org, blind_round) -> None:

@@ -116,6 +116,10 @@ TRACKER_ROW = {
             "description": "Số ý kiến trong ý kiến đã gửi; null khi đơn vị chưa gửi.",
         },
         "conference_count": {"type": "integer"},
+        "letter_count": {
+            "type": "integer",
+            "description": "Số ý kiến từ công văn, tệp của đơn vị do cơ quan soạn thảo nhập.",
+        },
     },
 }
 TRACKER = {
@@ -636,6 +640,7 @@ def tracker(consultation_id: int):  # type: ignore[no-untyped-def]
                 **response_json(responses[row.response_id]),
                 "comment_count": row.written,
                 "conference_count": row.conference,
+                "letter_count": row.letter,
             }
             for row in board.rows
         ],

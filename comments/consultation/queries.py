@@ -404,6 +404,8 @@ class TrackerRow:
     # Comments in the submitted position; None while the unit's drafts are private.
     written: int | None
     conference: int
+    # From the unit's letter or file, imported by the drafter: on record at once.
+    letter: int
     moment: datetime
 
     @property
@@ -427,7 +429,7 @@ class Tracker:
 
     @property
     def comment_total(self) -> int:
-        return sum((r.written or 0) + r.conference for r in self.rows)
+        return sum((r.written or 0) + r.conference + r.letter for r in self.rows)
 
 
 def tracker(consultation: Consultation, moment: datetime | None = None) -> Tracker:
@@ -448,6 +450,7 @@ def tracker(consultation: Consultation, moment: datetime | None = None) -> Track
         signer,
         written,
         conference,
+        letter,
     ) in db.session.connection().execute(_TRACKER, {"consultation_id": consultation.id}):
         deadline = deadline_override or consultation.closes_at
         submitted = status == ResponseStatus.SUBMITTED
@@ -471,6 +474,7 @@ def tracker(consultation: Consultation, moment: datetime | None = None) -> Track
             agrees_without_comments=agrees,
             written=written if submitted else None,
             conference=conference,
+            letter=letter,
             moment=moment,
         )
         rows.append(((kind.value != "regional", unit_name), row))  # as `sorted_responses`
@@ -504,6 +508,7 @@ _TRACKER = (
         _SIGNER.full_name,
         _count_of(CommentSource.WRITTEN),
         _count_of(CommentSource.CONFERENCE),
+        _count_of(CommentSource.LETTER),
     )
     .join(Unit, Unit.id == UnitResponse.unit_id)
     .outerjoin(_SIGNER, _SIGNER.id == UnitResponse.submitted_by_id)
