@@ -12,7 +12,7 @@ from accounts.errors import Conflict, Forbidden, Invalid, NotFound
 from accounts.models import AuditEntry, Role
 from comments.conference import operations
 from comments.conference.models import Conference, Opinion
-from comments.consolidation.operations import load_consolidation
+from comments.consolidation.queries import load_consolidation
 from comments.consultation import operations as round_operations
 from comments.consultation.models import Comment, CommentSource
 from extensions import db

@@ -12,6 +12,7 @@ from sqlalchemy import event, select
 from accounts.errors import Forbidden, Invalid
 from accounts.models import Role
 from comments.consolidation import operations as ops
+from comments.consolidation import queries
 from comments.consultation.models import ChangeLink, Comment, Decision
 from drafts.models import Clause, Version
 from extensions import db
@@ -103,7 +104,7 @@ def test_inserted_article_renumbers_the_next_one_instead_of_replacing_it(org, fi
     old = first_round.version
     new = next_version(first_round.draft, org.drafter, insert_article_5)
 
-    diff = ops.version_diff(old, new)
+    diff = queries.version_diff(old, new)
     by_label = {row.label: row for row in diff.rows}
 
     assert by_label["Điều 5"].changes == ["added"]
@@ -125,7 +126,7 @@ def test_a_clause_moved_to_another_chapter_is_shown_as_moved(org, first_round):
 
     new = next_version(first_round.draft, org.drafter, move)
 
-    rows = {row.label: row for row in ops.version_diff(first_round.version, new).rows}
+    rows = {row.label: row for row in queries.version_diff(first_round.version, new).rows}
     assert rows["Điều 6"].changes == ["moved"]
     assert rows["Điều 7"].changes == []
 
@@ -137,7 +138,7 @@ def test_reordering_siblings_is_a_move_too(org, first_round):
 
     new = next_version(first_round.draft, org.drafter, swap)
 
-    changes = {r.label: r.changes for r in ops.version_diff(first_round.version, new).rows}
+    changes = {r.label: r.changes for r in queries.version_diff(first_round.version, new).rows}
     # One of the two swapped articles moved; the other, like Điều 4, stayed put.
     assert sorted([changes["Điều 5"], changes["Điều 6"]]) == [[], ["moved"]]
     assert changes["Điều 4"] == []
@@ -147,12 +148,12 @@ def test_comments_follow_their_clause_into_the_next_version(org, first_round):
     new = next_version(first_round.draft, org.drafter, insert_article_5)
     renumbered = clause_of(new, "article", "6")
 
-    earlier = ops.earlier_comments_by_lineage(first_round.draft, new)
+    earlier = queries.earlier_comments_by_lineage(first_round.draft, new)
 
     assert [c.text for c in earlier[renumbered.lineage]] == ["Đề nghị quy định giao ban hằng quý."]
-    assert ops.earlier_label(earlier[renumbered.lineage][0]) == "Ý kiến ở dự thảo lần 1"
+    assert queries.earlier_label(earlier[renumbered.lineage][0]) == "Ý kiến ở dự thảo lần 1"
     # Nothing earlier than the first version.
-    assert ops.earlier_comments_by_lineage(first_round.draft, first_round.version) == {}
+    assert queries.earlier_comments_by_lineage(first_round.draft, first_round.version) == {}
 
 
 def test_drafter_links_a_change_and_sees_it_on_the_diff_page(client, auth, org, first_round):
@@ -345,9 +346,14 @@ def test_earlier_comments_come_in_one_statement_with_what_pages_show(org, first_
 
     event.listen(db.engine, "before_cursor_execute", listener)
     try:
-        found = ops.earlier_comments_by_lineage(draft, new)
+        found = queries.earlier_comments_by_lineage(draft, new)
         shown = [
-            (c.unit.name, ops.earlier_label(c), c.disposition, c.response.is_submitted)
+            (
+                c.unit.name,
+                queries.earlier_label(c),
+                c.disposition,
+                c.response.is_submitted,
+            )
             for comments in found.values()
             for c in comments
         ]

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from accounts.errors import Conflict, Forbidden, Invalid
 from accounts.models import AuditEntry
 from comments.consolidation import operations as ops
+from comments.consolidation import queries
 from comments.consultation.models import Comment, Decision, Disposition
 from drafts.lifecycle import apply_draft_action
 from drafts.models import DraftState
@@ -85,7 +86,7 @@ def test_identical_comments_from_two_units_share_one_answer(org, answered_round)
     assert {c.id for c in shared.comments} == {kv1.id, kv2.id}
     group = next(
         g
-        for g in ops.load_consolidation(answered_round.consultation).groups
+        for g in queries.load_consolidation(answered_round.consultation).groups
         if g.label.startswith("Điều 2")
     )
     assert group.answered == group.total == 2
@@ -160,7 +161,7 @@ def test_only_sent_positions_and_conference_opinions_are_consolidated(org, answe
         org.r3, "Điều 7", "Phát biểu tại hội nghị: đề nghị giảm mức trừ điểm.", conference=True
     )
 
-    data = ops.load_consolidation(answered_round.consultation)
+    data = queries.load_consolidation(answered_round.consultation)
 
     texts = [c.text for c in data.comments]
     assert "Ý kiến nháp của Phòng 1, chưa gửi." not in texts
@@ -175,7 +176,7 @@ def test_only_sent_positions_and_conference_opinions_are_consolidated(org, answe
 
 
 def test_comments_are_grouped_by_article_in_document_order(org, answered_round):
-    data = ops.load_consolidation(answered_round.consultation)
+    data = queries.load_consolidation(answered_round.consultation)
 
     assert [g.label for g in data.groups] == [
         "Ý kiến chung",
@@ -191,7 +192,7 @@ def test_progress_per_article_and_overall(org, answered_round):
     ops.dispose([kv1[2]], Decision.PARTLY, "Bổ sung một phần.", org.drafter)
     db.session.commit()
 
-    data = ops.load_consolidation(answered_round.consultation)
+    data = queries.load_consolidation(answered_round.consultation)
 
     assert [(g.answered, g.total) for g in data.groups] == [(0, 1), (0, 2), (1, 1)]
     counts = data.counts

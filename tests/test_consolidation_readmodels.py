@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from accounts.models import Role
 from comments.consolidation import operations as ops
+from comments.consolidation import queries
 from comments.consultation.models import Comment, Consultation, Decision, Visibility
 from drafts.models import Clause, Version
 from drafts.tree import build_tree, citation_labels, iter_tree, load_flat_clauses
@@ -75,8 +76,8 @@ def rnd(org, make_round):  # type: ignore[no-untyped-def]
 def test_page_rows_agree_with_the_report_read_model(org, rnd):
     db.session.expire_all()
     consultation = db.session.get(Consultation, rnd.consultation.id)
-    report = ops.load_consolidation(consultation)
-    page = ops.consolidation_page(consultation)
+    report = queries.load_consolidation(consultation)
+    page = queries.consolidation_page(consultation)
 
     def shape(groups):  # type: ignore[no-untyped-def]
         return [
@@ -163,7 +164,7 @@ def test_citations_of_a_few_clauses_read_only_their_ancestors(rnd):
     every = citation_labels(clauses)
     points = [c.id for c in clauses if c.kind == "point"]
 
-    found = ops._citation_labels_of(points[:2])
+    found = queries._citation_labels_of(points[:2])
 
     assert {i: found[i] for i in points[:2]} == {i: every[i] for i in points[:2]}
     assert set(found) < set(every)  # the ancestors only, not the whole version
@@ -188,7 +189,7 @@ def test_comment_viewer_is_comment_can_view(org, make_round, outsider, visibilit
     users = [org.admin, org.drafter, org.staff1, org.head2, org.staff3, org.verifier, outsider]
 
     for user in users:
-        can_view = ops.comment_viewer(user, [rnd.consultation])
+        can_view = queries.comment_viewer(user, [rnd.consultation])
         for c in comments:
             sent = c.is_conference or c.response.is_submitted
             assert can_view(c.unit_id, c.consultation_id, sent=sent) == c.can_view(user), (
@@ -209,8 +210,8 @@ def test_diff_page_rows_agree_with_the_diff_and_the_earlier_comments(org, rnd, o
     db.session.expire_all()
 
     for a, b in ((old, new), (old, third), (third, old), (new, third)):
-        reference = ops.version_diff(a, b)
-        page = ops.diff_page(a, b, user)
+        reference = queries.version_diff(a, b)
+        page = queries.diff_page(a, b, user)
         rows = page.diff.rows
         assert [(r.lineage, r.changes, r.label, str(r.text_html)) for r in rows] == [
             (r.lineage, r.changes, r.label, str(r.text_html)) for r in reference.rows
@@ -218,7 +219,7 @@ def test_diff_page_rows_agree_with_the_diff_and_the_earlier_comments(org, rnd, o
         assert page.diff.new_clause_ids == reference.new_clause_ids
         assert all(not r.links for r in rows)
 
-        visible = ops.visible_links(reference, user)
+        visible = queries.visible_links(reference, user)
         assert {k: [c.id for c in v] for k, v in page.linked.items()} == {
             k: [link.comment_id for link in v] for k, v in visible.items() if v
         }
@@ -229,7 +230,7 @@ def test_diff_page_rows_agree_with_the_diff_and_the_earlier_comments(org, rnd, o
                     link.comment.disposition.decision_label if link.comment.disposition else ""
                 )
 
-        earlier = ops.earlier_comments_by_lineage(b.draft, b)
+        earlier = queries.earlier_comments_by_lineage(b.draft, b)
         expected = {}
         for lineage, comments in earlier.items():
             linked_here = {link.comment_id for link in visible.get(lineage, [])}
@@ -255,7 +256,7 @@ def test_diff_page_rows_agree_with_the_diff_and_the_earlier_comments(org, rnd, o
 
 def test_the_reports_diff_keeps_its_links(rnd):
     new = rnd.draft.versions[-1]
-    diff = ops.version_diff(rnd.version, new)
+    diff = queries.version_diff(rnd.version, new)
     linked = {
         row.label: [link.comment.text for link in row.links] for row in diff.rows if row.links
     }

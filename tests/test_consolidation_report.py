@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from sqlalchemy import event, select
 
 from accounts.models import Role
-from comments.consolidation import exports
+from comments.consolidation import exports, queries
 from comments.consolidation import operations as ops
 from comments.consultation.models import (
     Comment,
@@ -445,7 +445,7 @@ def test_report_of_3000_comments_is_fast(app, client, auth, org, make_round):
     db.session.expire_all()
     with app.test_request_context():
         started = time.perf_counter()
-        report = exports.consolidation_report(ops.load_consolidation(rnd.consultation))
+        report = exports.consolidation_report(queries.load_consolidation(rnd.consultation))
         elapsed = time.perf_counter() - started
     assert len(report.rows) == 3000 - shared
     assert elapsed < 10, f"{elapsed:.1f} s"

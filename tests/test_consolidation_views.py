@@ -97,6 +97,14 @@ def test_missing_explanation_is_shown_on_the_form(client, auth, org, rnd):
     assert "cần nêu lý do không tiếp thu" in response.get_data(as_text=True)
     assert db.session.scalar(select(Disposition.id)) is None
 
+    client.post("/lang", data={"lang": "en"})
+    response = client.post(
+        f"/consolidation/{rnd.consultation.id}/answer",
+        data={"comment": [comment], "decision": Decision.PARTLY.value, "explanation": ""},
+    )
+    assert response.status_code == 422
+    assert "Partly accepted: say which part is accepted" in response.get_data(as_text=True)
+
 
 def test_stale_answer_gets_409_and_keeps_the_users_text(client, auth, org, rnd):
     auth.login(org.drafter)

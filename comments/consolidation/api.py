@@ -12,7 +12,7 @@ from accounts.apispec import DATETIME, ID, api_route, current_api_user, list_of
 from accounts.errors import Conflict, Invalid, ensure
 from accounts.models import Scope
 from accounts.operations import get_or_404
-from comments.consolidation import exports
+from comments.consolidation import exports, queries
 from comments.consolidation import operations as ops
 from comments.consultation.models import (
     DECISION_LABELS,
@@ -258,7 +258,7 @@ def disposition_json(disposition: Disposition) -> dict[str, Any]:
 def comment_json(
     comment: Comment,
     citation: str | None = None,
-    changes: list[ops.LinkedChange] | None = None,
+    changes: list[queries.LinkedChange] | None = None,
     shared: list[int] | None = None,
 ) -> dict[str, Any]:
     disposition = comment.disposition
@@ -318,7 +318,7 @@ def get_consolidation(consultation_id: int):  # type: ignore[no-untyped-def]
     consultation = _consultation(consultation_id)
     user = current_api_user()
     ensure(consultation.can_track(user))
-    data = ops.load_consolidation(consultation)
+    data = queries.load_consolidation(consultation)
     counts = data.counts
     return {
         "consultation_id": consultation.id,
@@ -386,7 +386,7 @@ def start_consolidation(consultation_id: int):  # type: ignore[no-untyped-def]
 def dispose(consultation_id: int, body: dict[str, Any]):  # type: ignore[no-untyped-def]
     consultation = _consultation(consultation_id)
     ensure(consultation.can_manage(current_api_user()))
-    comments = ops.comments_for_answer(consultation, body["comment_ids"])
+    comments = queries.comments_for_answer(consultation, body["comment_ids"])
     expected = {e["disposition_id"]: e["lock_version"] for e in body.get("expected_versions", [])}
     disposition = ops.dispose(
         comments, body["decision"], body.get("explanation", ""), current_api_user(), expected
@@ -534,13 +534,13 @@ def rounds(draft_id: int):  # type: ignore[no-untyped-def]
                 "comments_total": r.comments_total,
                 "comments_answered": r.comments_answered,
             }
-            for r in ops.rounds_history(draft)
+            for r in queries.rounds_history(draft)
         ]
     }
 
 
 def _versions(draft: Draft, query: dict[str, Any]) -> tuple[Version, Version]:
-    versions = ops.comparable_versions(draft, current_api_user())
+    versions = queries.comparable_versions(draft, current_api_user())
     by_id = {v.id: v for v in versions}
     if len(versions) < 2:
         raise Conflict(_("Dự thảo mới có một phiên bản, chưa có gì để so sánh."))
@@ -579,8 +579,8 @@ def _segments(segments: list[Segment]) -> list[list[str]]:
 def diff(draft_id: int, query: dict[str, Any]):  # type: ignore[no-untyped-def]
     draft = _draft(draft_id)
     ensure(draft.can_view(current_api_user()))
-    result = ops.version_diff(*_versions(draft, query))
-    links = ops.visible_links(result, current_api_user())
+    result = queries.version_diff(*_versions(draft, query))
+    links = queries.visible_links(result, current_api_user())
     return {
         "draft_id": draft.id,
         "old_version_id": result.old.id,
@@ -616,7 +616,7 @@ def comparison_docx(draft_id: int, query: dict[str, Any]):  # type: ignore[no-un
     draft = _draft(draft_id)
     ensure(draft.can_view(current_api_user()))
     old, new = _versions(draft, query)
-    symbol = _given_symbol(ops.round_of_version(old), "comparison", query)
+    symbol = _given_symbol(queries.round_of_version(old), "comparison", query)
     return exports.send_download(exports.comparison_docx(old, new, symbol))
 
 
@@ -635,7 +635,7 @@ def comparison_docx_job(draft_id: int, query: dict[str, Any]):  # type: ignore[n
     draft = _draft(draft_id)
     ensure(draft.can_view(current_api_user()))
     old, new = _versions(draft, query)
-    symbol = _given_symbol(ops.round_of_version(old), "comparison", query)
+    symbol = _given_symbol(queries.round_of_version(old), "comparison", query)
     params: dict[str, Any] = {"old_id": old.id, "new_id": new.id}
     if symbol:
         params["symbol"] = symbol
@@ -659,12 +659,12 @@ def earlier_comments(version_id: int):  # type: ignore[no-untyped-def]
     version = get_or_404(Version, version_id, _("Không tìm thấy phiên bản."))
     user = current_api_user()
     ensure(version.draft.can_view(user))
-    found = ops.earlier_comments_by_lineage(version.draft, version)
+    found = queries.earlier_comments_by_lineage(version.draft, version)
     return {
         "version_id": version.id,
         "lineages": {
             lineage: [
-                {**comment_json(c), "round_label": ops.earlier_label(c)}
+                {**comment_json(c), "round_label": queries.earlier_label(c)}
                 for c in comments
                 if c.can_view(user)
             ]

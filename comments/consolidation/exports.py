@@ -29,7 +29,7 @@ from accounts.letterhead import (
     unit_signer,
 )
 from accounts.models import Unit
-from comments.consolidation.operations import (
+from comments.consolidation.queries import (
     CommentGroup,
     Consolidation,
     VersionDiff,

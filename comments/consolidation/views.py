@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from accounts.errors import Conflict, Invalid, UserError, ensure
 from accounts.operations import get_or_404
 from accounts.params import int_arg, int_list_arg
-from comments.consolidation import exports
+from comments.consolidation import exports, queries
 from comments.consolidation import operations as ops
 from comments.consolidation.forms import (
     ChangeLinkForm,
@@ -51,7 +51,7 @@ def _consultation(consultation_id: int) -> Consultation:
 def consultation(consultation_id: int):  # type: ignore[no-untyped-def]
     consultation = _consultation(consultation_id)
     ensure(consultation.can_track(current_user))
-    data = ops.consolidation_page(consultation)
+    data = queries.consolidation_page(consultation)
     return render_template(
         "consolidation/consultation.html",
         data=data,
@@ -110,7 +110,7 @@ def answer(consultation_id: int):  # type: ignore[no-untyped-def]
     ensure(consultation.can_manage(current_user))
     ops.ensure_can_consolidate(consultation, current_user)
     source = request.form if request.method == "POST" else request.args
-    comments = ops.comments_for_answer(consultation, int_list_arg("comment", args=source))
+    comments = queries.comments_for_answer(consultation, int_list_arg("comment", args=source))
     if not comments:
         flash(_("Hãy chọn ít nhất một ý kiến để trả lời."), "warning")
         return redirect(url_for(".consultation", consultation_id=consultation.id))
@@ -133,7 +133,7 @@ def answer(consultation_id: int):  # type: ignore[no-untyped-def]
             if isinstance(exc, Conflict):
                 # Keep the user's text; show the current answers and let a second save win.
                 problem = exc.message
-                comments = ops.comments_for_answer(consultation, [c.id for c in comments])
+                comments = queries.comments_for_answer(consultation, [c.id for c in comments])
                 form.expected.data = format_expected(ops.expected_versions_of(comments))
             else:
                 form.explanation.errors = [*form.explanation.errors, exc.message]
@@ -153,7 +153,7 @@ def answer(consultation_id: int):  # type: ignore[no-untyped-def]
             )
     elif request.method == "POST":
         status = 422
-    data = ops.load_consolidation(consultation)
+    data = queries.load_consolidation(consultation)
     return render_template(
         "consolidation/answer.html",
         consultation=consultation,
@@ -248,7 +248,7 @@ def rounds(draft_id: int):  # type: ignore[no-untyped-def]
     draft = get_or_404(Draft, draft_id, _("Không tìm thấy dự thảo."))
     ensure(ops.can_view_rounds(draft, current_user))
     return render_template(
-        "consolidation/rounds.html", draft=draft, rounds=ops.rounds_history(draft)
+        "consolidation/rounds.html", draft=draft, rounds=queries.rounds_history(draft)
     )
 
 
@@ -262,7 +262,7 @@ def _version_picker() -> VersionPickerForm:
 
 def _picked_versions(draft: Draft, form: VersionPickerForm) -> tuple[Version, Version] | None:
     """The two versions the GET form names; by default the last two."""
-    versions = ops.comparable_versions(draft, current_user)
+    versions = queries.comparable_versions(draft, current_user)
     if len(versions) < 2:
         return None
     choices = [(v.id, v.display_label) for v in versions]
@@ -282,7 +282,7 @@ def diff(draft_id: int):  # type: ignore[no-untyped-def]
     picked = _picked_versions(draft, form)
     if picked is None:
         return render_template("consolidation/diff.html", draft=draft, form=form, diff=None)
-    page = ops.diff_page(*picked, current_user)
+    page = queries.diff_page(*picked, current_user)
     result = page.diff
     return render_template(
         "consolidation/diff.html",
@@ -308,7 +308,7 @@ def comparison_docx(draft_id: int):  # type: ignore[no-untyped-def]
     picked = _picked_versions(draft, _version_picker())
     if picked is None:
         raise Conflict(_("Dự thảo mới có một phiên bản, chưa có gì để so sánh."))
-    symbol = _given_symbol(ops.round_of_version(picked[0]), "comparison")
+    symbol = _given_symbol(queries.round_of_version(picked[0]), "comparison")
     return exports.send_download(exports.comparison_docx(*picked, symbol))
 
 
@@ -321,7 +321,7 @@ def comparison_docx_job(draft_id: int):  # type: ignore[no-untyped-def]
     if picked is None:
         raise Conflict(_("Dự thảo mới có một phiên bản, chưa có gì để so sánh."))
     old, new = picked
-    symbol = _given_symbol(ops.round_of_version(old), "comparison", request.form)
+    symbol = _given_symbol(queries.round_of_version(old), "comparison", request.form)
     params: dict[str, Any] = {"old_id": old.id, "new_id": new.id}
     if symbol:
         params["symbol"] = symbol
@@ -340,7 +340,7 @@ def change_links(clause_id: int):  # type: ignore[no-untyped-def]
     draft = clause.version.draft
     ensure(ops.can_link_changes(draft, current_user))
     show_all = request.args.get("all") == "1"
-    choices = ops.link_candidates(clause, related_only=not show_all)
+    choices = queries.link_candidates(clause, related_only=not show_all)
     form = ChangeLinkForm()
     form.comments.choices = [(c.comment.id, c.comment.text) for c in choices.candidates]
     if request.method == "GET":
