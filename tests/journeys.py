@@ -71,8 +71,9 @@ class Journey:
     def rx(self, text: str, **values: Any) -> re.Pattern[str]:
         return re.compile(re.escape(self.t(text, **values)))
 
-    def switch_language(self, lang: str) -> None:
-        """Through the header's selector, as a user does."""
+    def switch_language(self, lang: str | None = None) -> None:
+        """Through the header's selector, as a user does; by default to the other language."""
+        lang = lang or ("en" if self.lang == "vi" else "vi")
         self.page.get_by_label(self.t("Ngôn ngữ")).select_option(lang)
         self.page.get_by_role("button", name=self.t("Đổi"), exact=True).click()
         self.lang = lang
@@ -96,13 +97,16 @@ class Journey:
             assert not faults, f"{self.name} / {what} ({self.page.url}):\n" + "\n".join(faults)
 
     # --- common steps -----------------------------------------------------------------
-    def login(self, username: str) -> None:
-        """Typed and sent with the Enter key: a form works from the keyboard alone."""
+    def login(self, username: str, lang: str = "vi") -> None:
+        """Typed and sent with the Enter key: a form works from the keyboard alone. The
+        journey then goes on in `lang`."""
         self.goto("/login", "login")
         self.page.get_by_label(self.t("Tên đăng nhập")).fill(username)
         self.page.get_by_label(self.t("Mật khẩu")).fill(PASSWORD)
         self.page.get_by_label(self.t("Mật khẩu")).press("Enter")
         expect(self.page.get_by_role("button", name=self.t("Đăng xuất"))).to_be_visible()
+        if lang != self.lang:
+            self.switch_language(lang)
         self.check("home")
 
     def tab_to(self, target: Locator, limit: int = 80) -> None:
@@ -121,3 +125,7 @@ class Journey:
 
     def link(self, text: str, **values: Any) -> None:
         self.page.get_by_role("link", name=self.t(text, **values), exact=True).first.click()
+
+    def follow(self, name: str) -> None:
+        """A link named by the data (a draft's title), the same in either language."""
+        self.page.get_by_role("link", name=name, exact=True).first.click()

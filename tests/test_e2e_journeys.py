@@ -1,5 +1,6 @@
 """In Chromium: each role's journey through consultation, consolidation, adoption and
-scoring, half in Vietnamese and half in English, every page screenshotted (under
+scoring, walked twice: starting in Vietnamese and ending in English, then the other way
+round, so every step is seen in both languages. Every page is screenshotted (under
 test-results/journeys/) and checked with axe-core for serious or critical faults.
 
 Factories put each journey where its role starts, so a journey is only that role's
@@ -28,6 +29,12 @@ pytestmark = pytest.mark.e2e
 COMMENT = "Đề nghị bổ sung nguyên tắc khách quan."
 
 
+@pytest.fixture(params=["vi", "en"])
+def first(request: pytest.FixtureRequest) -> str:
+    """The language a journey starts in; half-way it switches to the other."""
+    return request.param
+
+
 # --- import and export steps (kept apart: they may become background jobs) ---------------
 def download_report(j: Journey, tmp_path: Path) -> list[str]:
     """The consolidation report, as the drafter downloads it; its paragraphs."""
@@ -49,29 +56,29 @@ def download_results(j: Journey, tmp_path: Path) -> bytes:
 
 # --- consultation and consolidation ----------------------------------------------------------
 def test_drafter_publishes_invites_consolidates_revises_and_adopts(
-    page: Page, live_server, org, create_draft, make_round, tmp_path
+    page: Page, live_server, org, create_draft, make_round, tmp_path, first
 ):
     create_draft(drafter=org.drafter, published=False, title="Quy chế làm việc")
     rnd = make_round()
     rnd.comment(org.r1, "Điều 2", COMMENT)
     rnd.submit(org.r1)
     rnd.submit(org.r2, agrees=True)
-    j = Journey(page, live_server.url, "drafter")
-    j.login("drafter")
+    j = Journey(page, live_server.url, f"drafter-{first}")
+    j.login("drafter", first)
 
     # Publish: the confirmation page names the consequences; confirmed from the keyboard.
     j.link("Dự thảo")
     j.check("drafts")
-    j.link("Quy chế làm việc")
+    j.follow("Quy chế làm việc")
     expect(page.locator(".badge").first).to_have_text(j.t("Nháp"))
     j.check("draft-unpublished")
-    first = j.t("Dự thảo lần %(n)d", n=1)
-    j.button("Phát hành %(label)s", label=first)
-    expect(page.get_by_role("heading", name=j.rx("Phát hành"))).to_be_visible()
+    v1 = j.t("Dự thảo lần %(n)d", n=1)
+    j.button("Phát hành %(label)s", label=v1)
+    expect(page.get_by_role("heading", name=j.t("Phát hành %(label)s?", label=v1))).to_be_visible()
     j.check("publish-confirm")
-    j.tab_to(page.get_by_role("button", name=j.t("Phát hành %(label)s", label=first)))
+    j.tab_to(page.get_by_role("button", name=j.t("Phát hành %(label)s", label=v1)))
     page.keyboard.press("Enter")
-    j.flash("Đã phát hành %(label)s; nội dung không thể sửa nữa.", label=first)
+    j.flash("Đã phát hành %(label)s; nội dung không thể sửa nữa.", label=v1)
     expect(page.locator(".badge").first).to_have_text(j.t("Đã phát hành, chưa lấy ý kiến"))
     j.check("draft-published")
 
@@ -88,7 +95,7 @@ def test_drafter_publishes_invites_consolidates_revises_and_adopts(
     j.check("tracker")
 
     # In English from here: consolidate the closed round.
-    j.switch_language("en")
+    j.switch_language()
     j.goto(f"/consolidation/{rnd.consultation.id}", "consolidation")
     j.button("Bắt đầu tổng hợp")
     whose = j.t("ý kiến của %(unit)s", unit="Viện kiểm sát nhân dân khu vực 1")
@@ -133,26 +140,24 @@ def test_drafter_publishes_invites_consolidates_revises_and_adopts(
 
 
 def test_unit_staff_comments_then_self_scores_with_evidence(
-    page: Page, live_server, org, make_round, open_period, tmp_path
+    page: Page, live_server, org, make_round, open_period, tmp_path, first
 ):
     rnd = make_round(closed=False, visibility=Visibility.OPEN)
     keys = codes_to_keys(open_period())
-    j = Journey(page, live_server.url, "staff")
-    j.login("staff1")
+    j = Journey(page, live_server.url, f"staff-{first}")
+    j.login("staff1", first)
 
     j.goto("/comments/", "rounds")
-    j.link(rnd.draft.title)
+    j.follow(rnd.draft.title)
     j.check("round")
-    page.get_by_role("link", name=j.rx("%(label)s", label="Điều 2")).filter(
-        has_text=j.t("Góp ý")
-    ).first.click()
+    page.get_by_role("link", name=re.compile("Điều 2")).filter(has_text=j.t("Góp ý")).first.click()
     j.check("comment-form")
     page.get_by_label(j.t("Nội dung góp ý")).fill(COMMENT)
     j.button("Lưu góp ý")
     expect(page.get_by_text(COMMENT)).to_be_visible()
     j.check("comment-saved")
 
-    j.switch_language("en")
+    j.switch_language()
     j.link("Chấm điểm thi đua")
     j.check("scoring")
     page.get_by_role("link", name="Viện kiểm sát nhân dân khu vực 1").first.click()
@@ -171,26 +176,26 @@ def test_unit_staff_comments_then_self_scores_with_evidence(
 
 
 def test_unit_head_sends_the_position_then_submits_the_sheet(
-    page: Page, live_server, org, make_round, open_period
+    page: Page, live_server, org, make_round, open_period, first
 ):
     rnd = make_round(closed=False)
     rnd.comment(org.r2, "Điều 2", COMMENT)
     sheet = sheet_of(open_period(), org.r2)
     put_scores(sheet, ScoreStage.SELF)
     place(sheet, "self_scoring")
-    j = Journey(page, live_server.url, "head")
-    j.login("head2")
+    j = Journey(page, live_server.url, f"head-{first}")
+    j.login("head2", first)
 
     j.goto(f"/comments/rounds/{rnd.consultation.id}")
     j.check("round")
     j.link("Gửi ý kiến góp ý của đơn vị")
-    expect(page.get_by_role("row", name=j.rx("Điều 2"))).to_contain_text(COMMENT)
+    expect(page.get_by_role("row", name=re.compile("Điều 2"))).to_contain_text(COMMENT)
     j.check("position")
     j.button("Xác nhận gửi")
     j.flash("Đã gửi ý kiến của đơn vị.")
     j.check("position-sent")
 
-    j.switch_language("en")
+    j.switch_language()
     j.goto(f"/scoring/sheets/{sheet.id}", "sheet")
     j.button("Nộp")
     j.flash("Đã thực hiện: %(label)s.", label=j.t("Nộp"))
@@ -200,25 +205,25 @@ def test_unit_head_sends_the_position_then_submits_the_sheet(
 
 
 def test_conference_secretary_records_the_meetings_opinions(
-    page: Page, live_server, org, make_round, create_user
+    page: Page, live_server, org, make_round, create_user, first
 ):
     rnd = make_round(closed=False)
     secretary = create_user(Role.DRAFTER, unit=org.office, username="thuky")
     db.session.add(DraftDrafter(draft_id=rnd.draft.id, user_id=secretary.id))
     db.session.commit()
-    j = Journey(page, live_server.url, "secretary")
-    j.login("thuky")
+    j = Journey(page, live_server.url, f"secretary-{first}")
+    j.login("thuky", first)
 
     j.goto(f"/comments/rounds/{rnd.consultation.id}/conference", "conference")
     page.get_by_label(j.t("Ngày họp")).fill("2026-03-10")
     first = page.get_by_role("group", name=j.t("Ý kiến %(n)d", n=1))
     first.get_by_label(j.t("Đơn vị")).select_option(label="Viện kiểm sát nhân dân khu vực 3")
-    first.get_by_label(j.t("Nội dung")).fill("Đề nghị quy định rõ thời hạn họp Cụm.")
+    first.get_by_label(j.t("Nội dung ý kiến")).fill("Đề nghị quy định rõ thời hạn họp Cụm.")
     j.button("Lưu các ý kiến")
     j.flash("Đã ghi nhận %(n)d ý kiến tại hội nghị.", n=1)
     j.check("conference-recorded")
 
-    j.switch_language("en")
+    j.switch_language()
     j.goto(f"/comments/rounds/{rnd.consultation.id}/comments", "comments-by-clause")
     expect(page.get_by_text("Đề nghị quy định rõ thời hạn họp Cụm.")).to_be_visible()
     j.goto(f"/comments/rounds/{rnd.consultation.id}/tracker", "tracker")
@@ -226,27 +231,27 @@ def test_conference_secretary_records_the_meetings_opinions(
 
 # --- scoring ----------------------------------------------------------------------------------
 def test_cluster_leader_returns_one_sheet_and_reviews_another(
-    page: Page, live_server, org, open_period
+    page: Page, live_server, org, open_period, first
 ):
     period = open_period()
     for unit in (org.r2, org.r3):
         sheet = sheet_of(period, unit)
         put_scores(sheet, ScoreStage.SELF)
         place(sheet, "submitted")
-    j = Journey(page, live_server.url, "cluster")
-    j.login("head1")
+    j = Journey(page, live_server.url, f"cluster-{first}")
+    j.login("head1", first)
 
     j.link("Chấm điểm thi đua")
     j.check("scoring")
     j.goto(f"/scoring/sheets/{sheet_of(period, org.r2).id}", "sheet-kv2")
-    page.get_by_label(j.t("Lý do — %(action)s", action=j.t("Trả lại để chỉnh sửa"))).fill(
+    page.get_by_label(j.t("Lý do — %(a)s", a=j.t("Trả lại để chỉnh sửa"))).fill(
         "Tiêu chí II chưa có minh chứng"
     )
     j.button("Trả lại để chỉnh sửa")
     expect(page.get_by_text(j.t("Bị trả lại")).first).to_be_visible()
     j.check("returned")
 
-    j.switch_language("en")
+    j.switch_language()
     j.goto(f"/scoring/sheets/{sheet_of(period, org.r3).id}", "sheet-kv3")
     j.button("Ghi nhận thống nhất với %(col)s", col=j.t("điểm tự chấm"))
     expect(page.locator("#total-final-cluster")).to_have_text("100")
@@ -255,18 +260,18 @@ def test_cluster_leader_returns_one_sheet_and_reviews_another(
     j.check("reviewed")
 
 
-def test_office_verifies(page: Page, live_server, org, open_period):
+def test_office_verifies(page: Page, live_server, org, open_period, first):
     period = open_period()
     sheet = sheet_of(period, org.r2)
     put_scores(sheet, ScoreStage.SELF)
     put_scores(sheet, ScoreStage.CLUSTER, {"1.1": "9", "1.2": "15", "2": "35", "II": "40"})
     place(sheet, "cluster_scored")
-    j = Journey(page, live_server.url, "office")
-    j.login("verifier")
+    j = Journey(page, live_server.url, f"office-{first}")
+    j.login("verifier", first)
 
     j.goto(f"/scoring/periods/{period.id}", "period")
     j.goto(f"/scoring/periods/{period.id}/verification", "verification")
-    j.switch_language("en")
+    j.switch_language()
     j.goto(f"/scoring/sheets/{sheet.id}", "sheet")
     j.button("Ghi nhận thống nhất với %(col)s", col=j.t("điểm Cụm chấm"))
     expect(page.locator("#total-final-verified")).to_have_text("99")
@@ -276,25 +281,26 @@ def test_office_verifies(page: Page, live_server, org, open_period):
 
 
 def test_council_approves_on_the_confirmation_page_and_reads_the_results(
-    page: Page, live_server, org, open_period, fill_all, tmp_path
+    page: Page, live_server, org, open_period, fill_all, tmp_path, first
 ):
     period = open_period()
     fill_all(period.sheets)
     for sheet in period.sheets:
         place(sheet, "verified")
     kv2 = sheet_of(period, org.r2)
-    j = Journey(page, live_server.url, "council")
-    j.login("council")
+    j = Journey(page, live_server.url, f"council-{first}")
+    j.login("council", first)
 
     j.goto(f"/scoring/sheets/{kv2.id}", "sheet")
     j.button("Công nhận")
-    expect(page.get_by_text(j.t("Đây là bước cuối"), exact=False).first).to_be_visible()
+    final = "Đây là bước cuối: phiếu chuyển sang “%(state)s” và không còn bước nào sau đó."
+    expect(page.get_by_text(j.t(final, state=j.t("Đã công nhận")))).to_be_visible()
     j.check("approve-confirm")
     j.button("Công nhận")
     expect(page.get_by_text(j.t("Đã công nhận")).first).to_be_visible()
     j.check("approved")
 
-    j.switch_language("en")
+    j.switch_language()
     j.goto(f"/scoring/periods/{period.id}/results", "results")
     row = page.get_by_role("row", name=re.compile("Viện kiểm sát nhân dân khu vực 2"))
     expect(row.get_by_role("cell").first).to_have_text("100")
@@ -303,18 +309,18 @@ def test_council_approves_on_the_confirmation_page_and_reads_the_results(
 
 # --- administration ---------------------------------------------------------------------------
 def test_administrator_reads_users_units_groups_and_the_audit_log(
-    page: Page, live_server, org, create_draft
+    page: Page, live_server, org, create_draft, first
 ):
     create_draft(drafter=org.drafter)  # something for the audit log
-    j = Journey(page, live_server.url, "admin")
-    j.login("admin")
+    j = Journey(page, live_server.url, f"admin-{first}")
+    j.login("admin", first)
     j.link("Người dùng")
     j.check("users")
     j.link("Đơn vị")
     j.check("units")
     j.link("Cụm, Khối")
     j.check("years")
-    j.switch_language("en")
+    j.switch_language()
     j.goto(f"/admin/groups/{org.cluster.id}", "group")
     j.goto(f"/admin/users/{org.head1.id}", "user-edit")
     j.link("Nhật ký")
