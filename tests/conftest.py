@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import settings
-from sqlalchemy import text
+from sqlalchemy import Table, text
 
 from app import create_app
 from extensions import db, limiter
@@ -151,12 +151,26 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         db.engine.dispose()
 
 
+def _filled_tables_query(tables: list[Table]) -> str:
+    """One query naming the tables that hold a row."""
+    return " UNION ALL ".join(
+        f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")" for t in tables
+    )
+
+
 def _wipe(application: Flask) -> None:
     tables = list(reversed(db.metadata.sorted_tables))
     with db.engine.connect() as conn:
         if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # TRUNCATE gives every table and index a new file (0.2 s a test); after a test
+            # most tables are empty, and deleting the few rows of the others is cheap.
+            # Foreign-key triggers are off for the transaction, so the drafts <-> versions
+            # cycle needs no order. Sequences restart at 1, as on SQLite.
+            filled = conn.execute(text(_filled_tables_query(tables))).scalars().all()
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            for name in filled:
+                conn.exec_driver_sql(f'DELETE FROM "{name}"')
+            conn.exec_driver_sql("SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'")
             conn.commit()
             return
         # drafts and versions point at each other; switch the checks off to empty them.
